@@ -1,0 +1,183 @@
+"""The Python API: compile a program once, evaluate and differentiate it.
+
+    >>> import exprgraph
+    >>> f = exprgraph.compile("p = x + y; g = p * z")
+    >>> r = f.evaluate(x=1, y=3, z=-3)
+    >>> r.value, r.gradient
+    (-12.0, {'x': -3.0, 'y': -3.0, 'z': 4.0})
+    >>> r.values["p"], r.adjoints["p"]
+    (4.0, -3.0)
+    >>> f.derivative("z")
+    'x + y'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from .autodiff import adjoints as reverse_adjoints
+from .autodiff import local_partial
+from .errors import ExprGraphError, MathError, ValueInputError
+from .evaluate import evaluate as forward_values
+from .graph import Graph
+from .ops import INPUT
+from .parse import parse_program
+from .render.text import expression_text
+from .symbolic import SymbolicGradient, symbolic_gradient
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The forward and backward pass of a program at one point.
+
+    `node_values[i]` and `node_adjoints[i]` follow `graph.nodes`; an adjoint is
+    None for a node that depends on no input (a constant). `unused` lists the
+    given names the program does not use (their gradient is 0).
+    """
+
+    graph: Graph
+    given: dict[str, float]
+    node_values: list[float]
+    node_adjoints: list[float | None]
+    unused: tuple[str, ...]
+
+    @property
+    def value(self) -> float:
+        """The output's value."""
+        return self.node_values[self.graph.output]
+
+    @cached_property
+    def gradient(self) -> dict[str, float]:
+        """∂out/∂input for every input, then 0.0 for each unused given name."""
+        grad = {self.graph.nodes[i].label: self.node_adjoints[i] or 0.0 for i in self.graph.inputs}
+        grad.update((name, 0.0) for name in self.unused)
+        return grad
+
+    @cached_property
+    def values(self) -> dict[str, float]:
+        """Every named node's value, by name and alias."""
+        return {name: self.node_values[i] for name, i in self.graph.names.items()}
+
+    @cached_property
+    def adjoints(self) -> dict[str, float | None]:
+        """Every named node's adjoint ∂out/∂node, by name and alias."""
+        return {name: self.node_adjoints[i] for name, i in self.graph.names.items()}
+
+    def local_partial(self, node: int, position: int) -> float | None:
+        """∂(node)/∂(its argument at `position`) here, or None where the
+        argument is constant or the partial is undefined."""
+        nodes = self.graph.nodes
+        if not nodes[nodes[node].args[position]].varying:
+            return None
+        try:
+            return local_partial(nodes, self.node_values, node, position, self.graph.source)
+        except MathError:
+            return None
+
+
+class Program:
+    """A compiled program: its graph, and its symbolic derivatives on demand."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The input variables, in order of first use."""
+        return self.graph.input_names
+
+    @property
+    def output(self) -> str:
+        """The output node's name."""
+        return self.graph.output_name
+
+    def evaluate(self, values: Mapping[str, float] | None = None, /,
+                 **more: float) -> Evaluation:
+        """Forward and backward pass at the point given by `values` and/or keywords."""
+        given = {**(values or {}), **more}
+        for name, value in given.items():
+            check_value(name, value)
+        node_values = forward_values(self.graph, given)
+        node_adjoints = reverse_adjoints(self.graph, node_values)
+        used = set(self.graph.names)
+        unused = tuple(name for name in given if name not in used
+                       or self.graph.nodes[self.graph.names[name]].op is not INPUT)
+        return Evaluation(self.graph, {k: float(v) for k, v in given.items()}, node_values,
+                          node_adjoints, unused)
+
+    @cached_property
+    def symbolic(self) -> SymbolicGradient:
+        """Symbolic reverse mode over the graph (built once, on first use)."""
+        return symbolic_gradient(self.graph)
+
+    def derivative(self, wrt: str) -> str:
+        """∂out/∂`wrt` as exprgraph text in the inputs ("0" if out does not use it)."""
+        index = self.graph.names.get(wrt)
+        if index is None or self.graph.nodes[index].op is not INPUT:
+            if index is None:
+                return "0"
+            raise ValueInputError(f"{wrt} is not an input of the program",
+                                  hint="inputs: " + ", ".join(self.inputs))
+        return self.text(self.symbolic.derivative(index))
+
+    def derivatives(self) -> dict[str, str]:
+        """∂out/∂input as text for every input."""
+        return {name: self.derivative(name) for name in self.inputs}
+
+    def local_partial_text(self, node: int, position: int) -> str | None:
+        """∂(node)/∂(argument `position`) as text over the graph's node names."""
+        slope = self.symbolic.local.get((node, position))
+        if slope is None:
+            return None
+        original = len(self.graph.nodes)
+        nodes = self.symbolic.builder.nodes
+        if slope < original and nodes[slope].op.arity > 0:
+            return nodes[slope].name
+        return expression_text(nodes, slope, by_name=lambda i: i < original
+                               and nodes[i].op.arity > 0, taken=self.graph.names)
+
+    def text(self, index: int) -> str:
+        """Node `index` of the symbolic graph as text over the inputs."""
+        return expression_text(self.symbolic.builder.nodes, index, taken=self.graph.names)
+
+
+def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - like re.compile
+    """Parse `text` into a `Program`.
+
+    `inputs` names variables that should be inputs even where they would be
+    constants (`e`, `pi`); the CLI passes the names the user gives values for.
+    Raises `ParseError` or `ProgramError` for bad text.
+    """
+    return Program(parse_program(text, frozenset(inputs)))
+
+
+def check_value(name: str, value: object) -> float:
+    """`value` as a finite float, or a ValueInputError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueInputError(f"the value of {name} must be a number, not {value!r}",
+                              variable=name)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueInputError(f"the value of {name} must be finite, not {number}",
+                              variable=name)
+    return number
+
+
+def parse_value(name: str, text: str) -> float:
+    """A value typed by a user: a number or a constant expression (`pi/2`, `-3`, `2^10`)."""
+    try:
+        program = compile(text)
+        if program.inputs:
+            raise ValueInputError(f"the value of {name} must be a number, not {text!r}",
+                                  variable=name,
+                                  hint="a value may be a number or a constant expression "
+                                  "such as pi/2; names other than pi and e are not allowed")
+        return forward_values(program.graph, {})[program.graph.output]
+    except ValueInputError:
+        raise
+    except ExprGraphError as exc:
+        raise ValueInputError(f"the value of {name} must be a number, not {text!r}: "
+                              f"{exc.message}", variable=name) from None

@@ -1,0 +1,80 @@
+"""Numeric derivatives: reverse mode (adjoints) and forward mode (tangents).
+
+Reverse mode walks the node list backwards once and gives ∂out/∂node for
+every node (its adjoint); where a node is used more than once its adjoint is
+the sum over the uses. Forward mode walks it forwards once per input and gives
+∂node/∂input; it exists as an independent cross-check of reverse mode.
+
+Both read the local partial derivatives from the op table and only ask for a
+partial where it is needed: constants get no adjoint (None), and an argument
+that does not depend on any input is never differentiated, so ∂(x^2)/∂2
+(= x^2·log x, undefined for x < 0) is never computed.
+
+Policy: a local partial that is infinite or undefined where it is needed
+(sqrt at 0, asin at 1) is a `MathError`, except that a node whose adjoint is
+exactly 0 passes nothing back, so `0*sqrt(x)` at x = 0 has gradient 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .errors import MathError
+from .evaluate import math_error
+from .graph import Graph, Node
+
+
+def local_partial(nodes: Sequence[Node], values: Sequence[float], index: int, position: int,
+                  source: str = "") -> float:
+    """∂node/∂(its argument at `position`) at the given values."""
+    node = nodes[index]
+    args = [values[a] for a in node.args]
+    try:
+        result = node.op.partials[position](*args, values[index])
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise _slope_error(nodes, node, position, args, source, exc) from None
+    if not math.isfinite(result):
+        raise _slope_error(nodes, node, position, args, source, OverflowError())
+    return result
+
+
+def _slope_error(nodes: Sequence[Node], node: Node, position: int, args: list[float],
+                 source: str, exc: BaseException) -> MathError:
+    arg_name = nodes[node.args[position]].name
+    what = f"the derivative of {node.name} with respect to {arg_name}"
+    return math_error(node, nodes, args, source, exc, what=what,
+                      problem="it is infinite or undefined there")
+
+
+def adjoints(graph: Graph, values: Sequence[float]) -> list[float | None]:
+    """∂out/∂node for every node (None for nodes that depend on no input)."""
+    nodes = graph.nodes
+    result: list[float | None] = [0.0 if n.varying else None for n in nodes]
+    result[graph.output] = 1.0
+    for index in range(graph.output, -1, -1):
+        node = nodes[index]
+        adjoint = result[index]
+        if not adjoint or not node.varying:
+            continue  # None, 0 (nothing to pass back) or a constant subgraph
+        for position, arg in enumerate(node.args):
+            if nodes[arg].varying:
+                slope = local_partial(nodes, values, index, position, graph.source)
+                result[arg] += adjoint * slope  # type: ignore[operator]
+    return result
+
+
+def tangents(graph: Graph, values: Sequence[float], wrt: str) -> list[float]:
+    """∂node/∂`wrt` for every node, by forward mode."""
+    nodes = graph.nodes
+    result = [0.0] * len(nodes)
+    if wrt in graph.names and nodes[graph.names[wrt]].op.name == "input":
+        result[graph.names[wrt]] = 1.0
+    for index, node in enumerate(nodes):
+        total = 0.0
+        for position, arg in enumerate(node.args):
+            if result[arg]:
+                total += result[arg] * local_partial(nodes, values, index, position, graph.source)
+        if node.args:
+            result[index] = total
+    return result

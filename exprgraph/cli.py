@@ -1,0 +1,202 @@
+"""The `exprgraph` command line: Typer, kept thin.
+
+Each command turns its options into calls to the core and hands the results
+to `render`. Our errors become a clean message (or a JSON error object) and
+an exit status: 0 success, 1 math error, 2 usage or parse error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .api import Program, parse_value
+from .api import compile as compile_program
+from .errors import ExprGraphError, ValueInputError
+
+app = typer.Typer(
+    name="exprgraph",
+    help="Turn expressions into computational graphs: values, gradients and derivatives.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+)
+
+
+class OutputFormat(str, Enum):
+    """How `eval` prints its result."""
+
+    table = "table"
+    json = "json"
+
+
+def _stdout() -> Console:
+    return Console(highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"exprgraph {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Turn expressions into computational graphs: values, gradients and derivatives.
+
+    Example: [bold]exprgraph eval "(x+y)*z" --x 1 --y 3 --z -3[/bold]
+    """
+
+
+@app.command(
+    "eval",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def eval_command(
+    ctx: typer.Context,
+    program: Annotated[str, typer.Argument(
+        help="The program: an expression like \"(x+y)*z\", or statements such as "
+        "\"p = x + y; g = p * z\" separated by ';' or new lines. '-' reads it from stdin.",
+        show_default=False)],
+    assignments: Annotated[list[str] | None, typer.Option(
+        "--set", "--at", metavar="NAME=VALUE[,...]",
+        help="Input values, for names that clash with an option: --set format=2,x=1.",
+        show_default=False)] = None,
+    output_format: Annotated[OutputFormat, typer.Option(
+        "--format", help="table: Rich tables; json: one JSON object (keys in the README).",
+        case_sensitive=False)] = OutputFormat.table,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", min=0, help="Rows per table at most; 0 shows all.")] = 100,
+) -> None:
+    """Evaluate a program: every node's value, every adjoint, the gradient.
+
+    Give each input's value as [bold]--NAME VALUE[/bold] (or --NAME=VALUE); a value
+    may be a number or a constant expression such as pi/2 or -3.
+
+    Example: [bold]exprgraph eval "(x+y)*z" --x 1 --y 3 --z -3[/bold]
+    """
+    as_json = output_format is OutputFormat.json
+    try:
+        text, values = _program_and_values([program, *ctx.args], assignments or [])
+        compiled = compile_program(text, inputs=values)
+        warnings = _warnings(compiled, values)
+        evaluation = compiled.evaluate(values)
+        if as_json:
+            from .render.structured import evaluation_data
+
+            data = evaluation_data(compiled, evaluation, warnings)
+            _stdout().out(json.dumps(data, ensure_ascii=False), highlight=False)
+        else:
+            from .render.tables import evaluation_tables
+
+            for warning in warnings:
+                _stderr().print(f"[yellow]warning:[/yellow] {warning}")
+            _stdout().print(evaluation_tables(compiled, evaluation, max_rows))
+    except ExprGraphError as error:
+        _fail(error, as_json)
+
+
+def _program_and_values(tokens: list[str], assignments: list[str]) -> tuple[str, dict[str, float]]:
+    """Split `PROGRAM --x 1 --y=2 ...` into the program text and the values.
+
+    The program is the one token that is not an option or an option's value.
+    """
+    program: str | None = None
+    values: dict[str, float] = {}
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        position += 1
+        if token.startswith("--") and len(token) > 2:
+            name, has_value, value = token[2:].partition("=")
+            if not has_value:
+                if position >= len(tokens):
+                    raise ValueInputError(f"{token} needs a value",
+                                          hint=f"write {token} VALUE, e.g. {token} 1")
+                value = tokens[position]
+                position += 1
+            _set_value(values, name, value, token)
+        elif program is None:
+            program = token
+        else:
+            raise ValueInputError(f"unexpected argument {token!r}",
+                                  hint="quote the program as one argument, and give values "
+                                  "as --NAME VALUE")
+    for assignment in assignments:
+        for part in _split_top_level(assignment):
+            name, has_value, value = part.partition("=")
+            if not has_value:
+                raise ValueInputError(f"--set expects NAME=VALUE, got {part!r}")
+            _set_value(values, name.strip(), value.strip(), "--set")
+    if program is None:
+        raise ValueInputError("no program given", hint='exprgraph eval "(x+y)*z" --x 1 ...')
+    if program == "-":
+        program = sys.stdin.read()
+    return program, values
+
+
+def _set_value(values: dict[str, float], name: str, text: str, option: str) -> None:
+    if not name.isidentifier() or not name.isascii():
+        raise ValueInputError(f"{option} does not name a variable",
+                              hint="no such option; variable values are given as --NAME VALUE")
+    if name in values:
+        raise ValueInputError(f"{name} is given two values")
+    values[name] = parse_value(name, text)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside parentheses: "x=max(1,2),y=3" -> two parts."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _warnings(program: Program, values: dict[str, float]) -> list[str]:
+    """Warnings about given values the program does not use."""
+    inputs = set(program.inputs)
+    warnings = []
+    for name in values:
+        if name in inputs:
+            continue
+        if name in program.graph.names:
+            warnings.append(f"{name} is assigned by the program, so the value given for it "
+                            "is ignored")
+        else:
+            warnings.append(f"{name} is not used by the program; its gradient is 0")
+    return warnings
+
+
+def _fail(error: ExprGraphError, as_json: bool) -> NoReturn:
+    """Report `error` (JSON on stdout, or text on stderr) and exit."""
+    if as_json:
+        _stdout().out(json.dumps({"error": error.to_dict()}, ensure_ascii=False),
+                      highlight=False)
+    else:
+        from .render.errors import error_text
+
+        _stderr().print(error_text(error))
+    raise typer.Exit(error.exit_code)
+
+
+def run() -> Any:
+    """Entry point of the console script."""
+    return app()

@@ -1,0 +1,108 @@
+"""The forward pass: a value for every node, one loop over the node list.
+
+Policy for numbers (also in the README): all arithmetic is float64. A node
+whose float result is not finite (inf or nan) from finite arguments is an
+error, not a value: `1e308*10` is an overflow error and `9^9^9^9` fails at
+once instead of computing a huge integer. Domain errors (`log(-1)`,
+`sqrt(-4)`, `(-8)^(1/3)`, `1/0`) are `MathError`s that name the node, its
+expression and its argument values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from .errors import MathError, ValueInputError
+from .graph import Graph, Node
+from .ops import CONST, INPUT
+
+
+def evaluate(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
+    """Every node's value, given a value for every input of `graph`.
+
+    Raises `ValueInputError` if an input has no value and `MathError` if a
+    node cannot be computed.
+    """
+    return evaluate_nodes(graph.nodes, inputs, graph.source)
+
+
+def evaluate_nodes(nodes: Sequence[Node], inputs: Mapping[str, float],
+                   source: str = "") -> list[float]:
+    """`evaluate` over a bare node list (a graph extended by derivative nodes)."""
+    values: list[float] = []
+    append = values.append
+    isfinite = math.isfinite
+    for node in nodes:
+        op = node.op
+        if op is CONST:
+            append(node.value)  # type: ignore[arg-type]
+            continue
+        if op is INPUT:
+            append(_input_value(node, inputs, source))
+            continue
+        args = [values[a] for a in node.args]
+        try:
+            result = op.evaluate(*args)
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
+            raise math_error(node, nodes, args, source, exc) from None
+        if not isfinite(result):
+            raise math_error(node, nodes, args, source, OverflowError())
+        append(float(result))
+    return values
+
+
+def _input_value(node: Node, inputs: Mapping[str, float], source: str) -> float:
+    try:
+        return float(inputs[node.label])
+    except KeyError:
+        raise ValueInputError(
+            f"no value given for {node.label}",
+            line=node.line or None, column=node.column or None,
+            source_line=source_line(source, node.line), variable=node.label,
+            hint=f"pass it as --{node.label} VALUE (or --set {node.label}=VALUE)",
+        ) from None
+
+
+def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source: str,
+               exc: BaseException, what: str = "", problem: str = "") -> MathError:
+    """A MathError naming the node, its expression and the argument values.
+
+    `what` replaces "node = expression" as the subject and `problem` the
+    explanation drawn from the exception and the op's domain.
+    """
+    from .render.text import node_expression  # printing stays out of the hot loop
+
+    expression = node_expression(nodes, node)
+    shown = ", ".join(f"{nodes[a].name or nodes[a].label} = {format_value(v)}"
+                      for a, v in zip(node.args, args, strict=True))
+    if not problem:
+        problem = _explain(node, exc)
+    subject = what or f"{node.name or node.op.name} = {expression}"
+    message = f"cannot compute {subject}: {problem}"
+    if shown:
+        message += f" (here {shown})"
+    return MathError(message, line=node.line or None, column=node.column or None,
+                     source_line=source_line(source, node.line), node=node.name,
+                     expression=expression, arguments=[float(v) for v in args])
+
+
+def _explain(node: Node, exc: BaseException) -> str:
+    if isinstance(exc, OverflowError):
+        return "the result is too large for a float (beyond about 1.8e308)"
+    return node.op.domain or "the arguments are outside the function's domain"
+
+
+def format_value(value: float) -> str:
+    """A float for a message or table: integers without '.0', else 12 digits."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.12g}"
+
+
+def source_line(source: str, line: int) -> str | None:
+    """Line `line` (1-based) of `source`, or None."""
+    if not source or line <= 0:
+        return None
+    lines = source.splitlines()
+    return lines[line - 1] if line <= len(lines) else None

@@ -1,0 +1,193 @@
+"""The computational graph: a flat single-assignment node list.
+
+A `Graph` is a Wengert list (JAX calls it a jaxpr): nodes in topological
+order, inputs first, each node an op applied to earlier nodes by index. Every
+pass over it is a loop over that list, never a recursion, so a graph 100,000
+nodes deep costs nothing special.
+
+`GraphBuilder` appends nodes and hash-conses them: asking twice for the same
+op on the same arguments returns the same node, so `(x+y)*(x+y)` has one
+`x+y` node used twice, and its adjoint sums both uses.
+
+Node names: an input is named by its variable, a constant by its text
+(`3`, `pi`). An operation takes the first name the program assigns to it; the
+others are `aliases`. An operation the program does not name gets `t1`, `t2`,
+... in topological order, skipping any name the program uses; an unnamed
+output is `out` (unless the program uses that name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .ops import CONST, INPUT, Op
+
+OUTPUT_NAME = "out"
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    """One node: an op applied to earlier nodes (indices into the node list)."""
+
+    op: Op
+    args: tuple[int, ...]
+    value: float | None = None  # constants only
+    label: str = ""  # inputs: the variable; constants: their text
+    name: str = ""  # display name, final once the graph is built
+    aliases: list[str] = field(default_factory=list)
+    line: int = 0  # where the node first occurs in the source (1-based; 0: unknown)
+    column: int = 0
+    varying: bool = False  # depends on an input; constants never get adjoints
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for inputs and constants."""
+        return self.op.arity == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A finished graph: nodes (inputs first), the output, and name lookup."""
+
+    nodes: tuple[Node, ...]
+    inputs: tuple[int, ...]
+    output: int
+    source: str = ""
+    names: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The input variables, in order of first use."""
+        return tuple(self.nodes[i].label for i in self.inputs)
+
+    @property
+    def output_name(self) -> str:
+        """The output node's name (assigned, or generated)."""
+        return self.nodes[self.output].name
+
+    def index(self, name: str) -> int:
+        """The node index for a node name, alias or input; KeyError if none."""
+        return self.names[name]
+
+    def edges(self) -> Iterator[tuple[int, int, int]]:
+        """Every (node, argument position, argument node) in node order."""
+        for i, node in enumerate(self.nodes):
+            for position, arg in enumerate(node.args):
+                yield i, position, arg
+
+
+class GraphBuilder:
+    """Appends hash-consed nodes to a node list."""
+
+    def __init__(self, nodes: Iterable[Node] = ()) -> None:
+        self.nodes: list[Node] = list(nodes)
+        self._interned: dict[tuple[object, ...], int] = {}
+        for index, node in enumerate(self.nodes):
+            self._interned.setdefault(self._key(node.op, node.args, node.value, node.label), index)
+
+    @staticmethod
+    def _key(op: Op, args: tuple[int, ...], value: float | None, label: str) -> tuple[object, ...]:
+        if op is INPUT:
+            return ("input", label)
+        if op is CONST:
+            # 0.0 and -0.0 hash alike: both are the constant 0, which is fine.
+            return ("const", value, label)
+        return (op.name, args)
+
+    def intern(
+        self,
+        op: Op,
+        args: tuple[int, ...] = (),
+        *,
+        value: float | None = None,
+        label: str = "",
+        line: int = 0,
+        column: int = 0,
+    ) -> int:
+        """The index of node `op(args)`, appended if it does not exist yet."""
+        key = self._key(op, args, value, label)
+        found = self._interned.get(key)
+        if found is not None:
+            return found
+        nodes = self.nodes
+        varying = op is INPUT or any(nodes[a].varying for a in args)
+        nodes.append(Node(op, args, value, label, line=line, column=column, varying=varying))
+        self._interned[key] = len(nodes) - 1
+        return len(nodes) - 1
+
+    def constant(self, value: float, label: str = "") -> int:
+        """A constant node; `label` names a named constant such as `pi`."""
+        return self.intern(CONST, value=value, label=label or format_number(value))
+
+
+def format_number(value: float) -> str:
+    """A float as the shortest text that parses back to it (3.0 prints as 3)."""
+    if value == int(value) and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def finish_graph(
+    nodes: list[Node],
+    output: int,
+    assigned: dict[str, int],
+    source: str = "",
+) -> Graph:
+    """Order `nodes` inputs first, name every node, and freeze them as a Graph.
+
+    `assigned` maps each name the program assigns to its node, in program
+    order. The nodes must already be in a topological order (every builder
+    append is), so moving the argument-less inputs to the front keeps it one.
+    """
+    order = [i for i, n in enumerate(nodes) if n.op is INPUT]
+    order += [i for i, n in enumerate(nodes) if n.op is not INPUT]
+    new_index = [0] * len(nodes)
+    for new, old in enumerate(order):
+        new_index[old] = new
+    ordered: list[Node] = []
+    for old in order:
+        node = nodes[old]
+        node.args = tuple(new_index[a] for a in node.args)
+        ordered.append(node)
+
+    names: dict[str, int] = {}
+    for node_index, node in enumerate(ordered):
+        if node.is_leaf:
+            node.name = node.label
+            names.setdefault(node.label, node_index)
+    for name, old in assigned.items():
+        node = ordered[new_index[old]]
+        if node.name or node.is_leaf:
+            node.aliases.append(name)
+        else:
+            node.name = name
+        names[name] = new_index[old]
+    output_node = ordered[new_index[output]]
+    if not output_node.name and OUTPUT_NAME not in names:
+        output_node.name = OUTPUT_NAME
+        names[OUTPUT_NAME] = new_index[output]
+    fresh = _fresh_names(set(names))
+    for node_index, node in enumerate(ordered):
+        if not node.name:
+            node.name = next(fresh)
+            names[node.name] = node_index
+
+    inputs = tuple(range(sum(1 for n in ordered if n.op is INPUT)))
+    return Graph(tuple(ordered), inputs, new_index[output], source, names)
+
+
+def _fresh_names(taken: set[str]) -> Iterator[str]:
+    """t1, t2, ... skipping names in `taken`."""
+    counter = 0
+    while True:
+        counter += 1
+        candidate = f"t{counter}"
+        if candidate not in taken:
+            yield candidate

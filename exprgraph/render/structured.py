@@ -1,0 +1,71 @@
+"""Evaluations as plain data, for `--format json`.
+
+The keys are a public contract (README, "JSON output"); add keys, never
+rename or remove them:
+
+    program      the program text
+    output       the output node's name
+    value        the output's value
+    inputs       {input: value} for every input, then any unused given names
+    gradient     {input: ∂out/∂input}, the same names (0 for unused ones)
+    derivatives  {input: ∂out/∂input as exprgraph text over the inputs}
+    nodes        every node in topological order, inputs first:
+                 {name, op, args, expr, value, adjoint, aliases}
+                 (adjoint is null for constants)
+    edges        every edge from an argument to the node using it:
+                 {from, to, partial, partial_expr, contribution}
+                 partial = ∂to/∂from here, contribution = ∂out/∂to · partial
+                 (null where `from` is constant or the partial is undefined)
+    warnings     messages about the input, such as unused values
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api import Evaluation, Program
+from .text import node_expression
+
+
+def evaluation_data(program: Program, evaluation: Evaluation,
+                    warnings: list[str] | None = None) -> dict[str, Any]:
+    """The JSON document for one evaluated program."""
+    graph = program.graph
+    nodes = graph.nodes
+    return {
+        "program": graph.source,
+        "output": graph.output_name,
+        "value": evaluation.value,
+        "inputs": {name: evaluation.given.get(name, 0.0) for name in evaluation.gradient},
+        "gradient": evaluation.gradient,
+        "derivatives": {**program.derivatives(), **{name: "0" for name in evaluation.unused}},
+        "nodes": [
+            {
+                "name": node.name,
+                "op": node.op.name,
+                "args": [nodes[a].name for a in node.args],
+                "expr": node_expression(nodes, node),
+                "value": evaluation.node_values[i],
+                "adjoint": evaluation.node_adjoints[i],
+                "aliases": list(node.aliases),
+            }
+            for i, node in enumerate(nodes)
+        ],
+        "edges": [edge_data(program, evaluation, i, position)
+                  for i, position, _ in graph.edges()],
+        "warnings": list(warnings or []),
+    }
+
+
+def edge_data(program: Program, evaluation: Evaluation, node: int, position: int) -> dict[str, Any]:
+    """One edge: the local partial derivative and its chain-rule contribution."""
+    nodes = program.graph.nodes
+    partial = evaluation.local_partial(node, position)
+    adjoint = evaluation.node_adjoints[node]
+    return {
+        "from": nodes[nodes[node].args[position]].name,
+        "to": nodes[node].name,
+        "partial": partial,
+        "partial_expr": program.local_partial_text(node, position),
+        "contribution": None if partial is None or adjoint is None else adjoint * partial,
+    }
