@@ -22,7 +22,6 @@ from .errors import ExprGraphError, ValueInputError
 
 app = typer.Typer(
     name="exprgraph",
-    help="Turn expressions into computational graphs: values, gradients and derivatives.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -71,7 +70,7 @@ def eval_command(
     program: Annotated[str, typer.Argument(
         help="The program: an expression like \"(x+y)*z\", or statements such as "
         "\"p = x + y; g = p * z\" separated by ';' or new lines. '-' reads it from stdin.",
-        show_default=False)],
+        show_default=False, metavar="PROGRAM")],
     assignments: Annotated[list[str] | None, typer.Option(
         "--set", "--at", metavar="NAME=VALUE[,...]",
         help="Input values, for names that clash with an option: --set format=2,x=1.",

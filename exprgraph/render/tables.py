@@ -19,6 +19,8 @@ from ..evaluate import format_value
 from ..ops import CONST, INPUT
 from .text import node_expression
 
+SYMBOLIC_WIDTH = 240  # characters of a symbolic derivative shown in a table
+
 
 def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 100
                       ) -> RenderableType:
@@ -34,7 +36,7 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> Table
     """Forward and backward pass: every node's value and adjoint."""
     graph = program.graph
     out = graph.output_name
-    table = Table(title="Nodes: value (forward pass), adjoint (backward pass)",
+    table = Table(title="Nodes: value (forward), adjoint (backward)",
                   title_justify="left")
     table.add_column("node", style="bold")
     table.add_column("op")
@@ -71,7 +73,8 @@ def edge_table(program: Program, evaluation: Evaluation, max_rows: int) -> Table
         adjoint = evaluation.node_adjoints[i]
         table.add_row(
             f"{nodes[arg].name} → {nodes[i].name}",
-            f"∂{nodes[i].name}/∂{nodes[arg].name} = {program.local_partial_text(i, position)}",
+            _shortened(f"∂{nodes[i].name}/∂{nodes[arg].name} = "
+                       f"{program.local_partial_text(i, position)}"),
             "undefined" if partial is None else format_value(partial),
             "—" if adjoint is None else format_value(adjoint),
             "—" if partial is None or adjoint is None else format_value(adjoint * partial),
@@ -93,8 +96,15 @@ def gradient_table(program: Program, evaluation: Evaluation) -> Table:
         except ExprGraphError as exc:  # too large to print, say
             symbolic = f"({exc.message})"
         table.add_row(name, format_value(evaluation.given.get(name, 0.0)), format_value(slope),
-                      symbolic)
+                      _shortened(symbolic))
     return table
+
+
+def _shortened(text: str, width: int = SYMBOLIC_WIDTH) -> str:
+    """`text`, cut with a note when it is too long to read in a table."""
+    if len(text) <= width:
+        return text
+    return f"{text[:width]}… ({len(text):,} characters; --format json gives all)"
 
 
 def _limit(rows: list, max_rows: int, table: Table) -> list:

@@ -19,13 +19,25 @@ to a name once (`t1 = sin(x); t2 = sin(t1); cos(t2)*cos(t1)*cos(x)`), which
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from ..graph import Node
 from ..ops import CONST, INPUT, PREC_ATOM, PREC_SUM, PREC_UNARY, Op
 
 INLINE_LIMIT = 4000
 
-Text = tuple[str, int]  # text and the precedence of its outermost operator
+# Text is built as a rope, nested lists of fragments, and joined once at the
+# end: keeping every node's finished string instead would cost memory
+# quadratic in the depth of a product chain.
+Rope = str | list[Any]
+
+
+class Text(NamedTuple):
+    """A printed subexpression: its rope, outermost precedence, leading '-'."""
+
+    rope: Rope
+    precedence: int
+    minus_first: bool
 
 
 def expression_text(
@@ -43,11 +55,11 @@ def expression_text(
     """
     order, uses, named = _collect(nodes, root, by_name)
     if _estimated_length(nodes, order, named, root) <= limit:
-        return _render(nodes, order, named, bound={})[root][0]
+        return flatten(_render(nodes, order, named, bound={})[root].rope)
     bound = _bind_shared(nodes, order, uses, named, root, set(taken))
     own = _render(nodes, order, named, bound)
-    lines = [f"{bound[i]} = {own[i][0]}" for i in order if i in bound]
-    lines.append(own[root][0])
+    lines = [f"{bound[i]} = {flatten(own[i].rope)}" for i in order if i in bound]
+    lines.append(flatten(own[root].rope))
     return "; ".join(lines)
 
 
@@ -55,7 +67,8 @@ def node_expression(nodes: Sequence[Node], node: Node) -> str:
     """One node's own expression over its arguments' names: `p * z`."""
     if node.op.arity == 0:
         return node.label
-    return _combine(node.op, [_leaf_text(nodes[a], nodes[a].name) for a in node.args])[0]
+    return flatten(_combine(node.op, [_leaf_text(nodes[a], nodes[a].name)
+                                      for a in node.args]).rope)
 
 
 def _collect(nodes: Sequence[Node], root: int, by_name: Callable[[int], bool] | None
@@ -122,37 +135,54 @@ def _render(nodes: Sequence[Node], order: list[int], named: set[int],
             own[index] = _leaf_text(node, node.name)
         else:
             own[index] = _combine(node.op, [ref[a] for a in node.args])
-        ref[index] = (bound[index], PREC_ATOM) if index in bound else own[index]
+        ref[index] = Text(bound[index], PREC_ATOM, False) if index in bound else own[index]
     return own
 
 
 def _leaf_text(node: Node, name: str) -> Text:
     if node.op is CONST:
-        return node.label, PREC_UNARY if node.label.startswith("-") else PREC_ATOM
+        negative = node.label.startswith("-")
+        return Text(node.label, PREC_UNARY if negative else PREC_ATOM, negative)
     if node.op is INPUT:
-        return node.label, PREC_ATOM
-    return name, PREC_ATOM
+        return Text(node.label, PREC_ATOM, False)
+    return Text(name, PREC_ATOM, False)
 
 
 def _combine(op: Op, parts: list[Text]) -> Text:
     """The text of `op` applied to already-printed arguments."""
     if op.fixity == "call":
-        return f"{op.name}({', '.join(text for text, _ in parts)})", PREC_ATOM
+        pieces: list[Rope] = [op.name, "("]
+        for k, part in enumerate(parts):
+            pieces += [", ", part.rope] if k else [part.rope]
+        pieces.append(")")
+        return Text(pieces, PREC_ATOM, False)
     if op.fixity == "prefix":
-        text, prec = parts[0]
-        if prec < PREC_UNARY or text.startswith("-"):
-            text = f"({text})"
-        return f"{op.symbol}{text}", op.precedence
-    (left, left_prec), (right, right_prec) = parts
+        (operand,) = parts
+        wrap = operand.precedence < PREC_UNARY or operand.minus_first
+        return Text([op.symbol, _wrapped(operand.rope, wrap)], op.precedence, True)
+    left, right = parts
     prec = op.precedence
     if op.right_assoc:
-        wrap_left, wrap_right = left_prec <= prec, right_prec < PREC_UNARY
+        wrap_left, wrap_right = left.precedence <= prec, right.precedence < PREC_UNARY
     else:
-        wrap_left, wrap_right = left_prec < prec, right_prec <= prec
-    if wrap_left:
-        left = f"({left})"
-    if wrap_right:
-        right = f"({right})"
+        wrap_left, wrap_right = left.precedence < prec, right.precedence <= prec
     symbol = f" {op.symbol} " if prec == PREC_SUM else op.symbol
-    return f"{left}{symbol}{right}", prec
+    return Text([_wrapped(left.rope, wrap_left), symbol, _wrapped(right.rope, wrap_right)],
+                prec, left.minus_first and not wrap_left)
 
+
+def _wrapped(rope: Rope, wrap: bool) -> Rope:
+    return ["(", rope, ")"] if wrap else rope
+
+
+def flatten(rope: Rope) -> str:
+    """A rope's text, joined without recursion."""
+    out: list[str] = []
+    stack = [rope]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            stack.extend(reversed(item))
+    return "".join(out)
