@@ -26,6 +26,8 @@ from .graph import Graph
 from .ops import INPUT
 from .parse import parse_program
 from .render.text import expression_text
+from .calculus import Expression, expression_of
+from .simplify import simplify_nodes
 from .symbolic import SymbolicGradient, symbolic_gradient
 
 
@@ -110,22 +112,51 @@ class Program:
 
     @cached_property
     def symbolic(self) -> SymbolicGradient:
-        """Symbolic reverse mode over the graph (built once, on first use)."""
-        return symbolic_gradient(self.graph)
+        """Symbolic reverse mode over the graph, every edge (built once, on first use)."""
+        return symbolic_gradient(self.graph, every_edge=True)
+
+    @cached_property
+    def expression(self) -> Expression:
+        """The output over the inputs, simplified."""
+        return expression_of(self.graph)
+
+    @cached_property
+    def gradient_expressions(self) -> dict[str, Expression]:
+        """∂out/∂input for every input, simplified (one shared node list)."""
+        symbolic = self.symbolic
+        roots = [symbolic.derivative(i) for i in self.graph.inputs]
+        builder, simplified = simplify_nodes(symbolic.builder.nodes, roots)
+        nodes = tuple(builder.nodes)
+        return {name: Expression(nodes, root) for name, root in zip(self.inputs, simplified,
+                                                                     strict=True)}
 
     def derivative(self, wrt: str) -> str:
         """∂out/∂`wrt` as exprgraph text in the inputs ("0" if out does not use it)."""
         index = self.graph.names.get(wrt)
-        if index is None or self.graph.nodes[index].op is not INPUT:
-            if index is None:
-                return "0"
+        if index is None:
+            return "0"
+        if self.graph.nodes[index].op is not INPUT:
             raise ValueInputError(f"{wrt} is not an input of the program",
                                   hint="inputs: " + ", ".join(self.inputs))
-        return self.text(self.symbolic.derivative(index))
+        return self.text(self.gradient_expressions[wrt])
 
     def derivatives(self) -> dict[str, str]:
         """∂out/∂input as text for every input."""
         return {name: self.derivative(name) for name in self.inputs}
+
+    def output_expression(self, name: str | None = None) -> Expression:
+        """Node `name` (default: the output) over the inputs, simplified."""
+        if name is None or name == self.output:
+            return self.expression
+        index = self.graph.names.get(name)
+        if index is None:
+            raise ValueInputError(f"the program has no node named {name}",
+                                  hint="nodes: " + ", ".join(self.graph.names))
+        return expression_of(self.graph, index)
+
+    def text(self, expr: Expression) -> str:
+        """An expression as exprgraph text, names chosen to avoid the program's."""
+        return expression_text(expr.nodes, expr.root, taken=self.graph.names)
 
     def local_partial_text(self, node: int, position: int) -> str | None:
         """∂(node)/∂(argument `position`) as text over the graph's node names."""
@@ -139,9 +170,6 @@ class Program:
         return expression_text(nodes, slope, by_name=lambda i: i < original
                                and nodes[i].op.arity > 0, taken=self.graph.names)
 
-    def text(self, index: int) -> str:
-        """Node `index` of the symbolic graph as text over the inputs."""
-        return expression_text(self.symbolic.builder.nodes, index, taken=self.graph.names)
 
 
 def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - like re.compile

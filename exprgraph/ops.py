@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 
@@ -71,6 +71,7 @@ class Op:
     right_assoc: bool = False
     domain: str = ""  # what the arguments must satisfy, for error messages
     note: str = ""  # one line for the README's function table
+    latex: str = ""  # LaTeX template over the arguments {0}, {1}; "" for operators
 
 
 def _leaf(*_: float) -> float:
@@ -273,6 +274,20 @@ FUNCTION_OPS: tuple[Op, ...] = (
        (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0)),
        note="at a tie each argument gets derivative 0.5"),
 )
+
+_LATEX = {
+    "sin": r"\sin\left({0}\right)", "cos": r"\cos\left({0}\right)",
+    "tan": r"\tan\left({0}\right)", "asin": r"\arcsin\left({0}\right)",
+    "acos": r"\arccos\left({0}\right)", "atan": r"\arctan\left({0}\right)",
+    "sinh": r"\sinh\left({0}\right)", "cosh": r"\cosh\left({0}\right)",
+    "tanh": r"\tanh\left({0}\right)", "exp": r"e^{{{0}}}", "log": r"\ln\left({0}\right)",
+    "log2": r"\log_{{2}}\left({0}\right)", "log10": r"\log_{{10}}\left({0}\right)",
+    "sqrt": r"\sqrt{{{0}}}", "abs": r"\left|{0}\right|", "sigmoid": r"\sigma\left({0}\right)",
+    "min": r"\min\left({0}, {1}\right)", "max": r"\max\left({0}, {1}\right)",
+}
+FUNCTION_OPS = tuple(
+    replace(op, latex=_LATEX.get(op.name, r"\operatorname{%s}\left({0}\right)" % op.name))
+    for op in FUNCTION_OPS)
 
 OPS: dict[str, Op] = {op.name: op for op in (INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG,
                                                *FUNCTION_OPS)}

@@ -219,15 +219,19 @@ class SymbolicGradient:
         return found if found is not None else self.builder.const(0.0)
 
 
-def symbolic_gradient(graph: Graph) -> SymbolicGradient:
-    """Build ∂out/∂node for every node of `graph` as new, simplified nodes."""
+def symbolic_gradient(graph: Graph, every_edge: bool = False) -> SymbolicGradient:
+    """Build ∂out/∂node for every node of `graph` as new, simplified nodes.
+
+    Local partials are built for the edges the output depends on, or for every
+    edge with `every_edge` (for tables that show dead statements too).
+    """
     builder = SymbolicBuilder(graph)
     nodes = graph.nodes
     adjoint: dict[int, int] = {graph.output: builder.const(1.0)}
     local: dict[tuple[int, int], int] = {}
-    for index in range(len(nodes) - 1, -1, -1):
+    for index in range(len(nodes) - 1 if every_edge else graph.output, -1, -1):
         node = nodes[index]
-        if not node.varying:
+        if not node.varying or not (every_edge or index in adjoint):
             continue
         for position, arg in enumerate(node.args):
             if not nodes[arg].varying:

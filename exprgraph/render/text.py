@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 from ..graph import Node
 from ..ops import CONST, INPUT, PREC_ATOM, PREC_SUM, PREC_UNARY, Op
 
-INLINE_LIMIT = 4000
+INLINE_LIMIT = 4000  # longer inlined text is printed as a program instead
+DISPLAY_SHARED = 24  # display_text names shared parts at least this long
 
 # Text is built as a rope, nested lists of fragments, and joined once at the
 # end: keeping every node's finished string instead would cost memory
@@ -40,6 +41,16 @@ class Text(NamedTuple):
     minus_first: bool
 
 
+class Style(NamedTuple):
+    """How leaves, operations and bound names print: plain text or LaTeX."""
+
+    leaf: Callable[[Node, str], Text]
+    combine: Callable[[Op, list[Text]], Text]
+    name: Callable[[str], str]
+    binding: Callable[[str, str], str]
+    separator: str
+
+
 def expression_text(
     nodes: Sequence[Node],
     root: int,
@@ -47,20 +58,46 @@ def expression_text(
     by_name: Callable[[int], bool] | None = None,
     limit: int = INLINE_LIMIT,
     taken: Iterable[str] = (),
+    style: Style | None = None,
 ) -> str:
     """The text of node `root`, expanded down to the inputs and constants.
 
     `by_name(i)` says which other nodes to print as their name instead of
     expanding them. `taken` lists names a program form must not bind.
     """
+    style = style or TEXT
     order, uses, named = _collect(nodes, root, by_name)
-    if _estimated_length(nodes, order, named, root) <= limit:
-        return flatten(_render(nodes, order, named, bound={})[root].rope)
-    bound = _bind_shared(nodes, order, uses, named, root, set(taken))
-    own = _render(nodes, order, named, bound)
-    lines = [f"{bound[i]} = {flatten(own[i].rope)}" for i in order if i in bound]
+    lengths = _estimated_lengths(nodes, order, named)
+    if lengths[root] <= limit:
+        return flatten(_render(nodes, order, named, {}, style)[root].rope)
+    shared = {i for i in order if i != root and uses[i] > 1 and nodes[i].op.arity > 0
+              and i not in named}
+    return _bound_text(nodes, order, named, root, shared, set(taken), style)
+
+
+def display_text(nodes: Sequence[Node], root: int, *, taken: Iterable[str] = (),
+                 style: Style | None = None, min_length: int = DISPLAY_SHARED) -> str:
+    """Like `expression_text`, but for reading: a shared subexpression longer
+    than `min_length` is named once (`t1 = sin(x)^2; t1*cos(x) + t1`)."""
+    style = style or TEXT
+    order, uses, named = _collect(nodes, root, None)
+    lengths = _estimated_lengths(nodes, order, named)
+    shared = {i for i in order if i != root and uses[i] > 1 and nodes[i].op.arity > 0
+              and lengths[i] >= min_length}
+    if not shared or lengths[root] > INLINE_LIMIT:
+        return expression_text(nodes, root, taken=taken, style=style)
+    return _bound_text(nodes, order, named, root, shared, set(taken), style)
+
+
+def _bound_text(nodes: Sequence[Node], order: list[int], named: set[int], root: int,
+                shared: set[int], taken: set[str], style: Style) -> str:
+    """A program: each shared node bound to a name once, then the root."""
+    bound = _bind(nodes, order, shared, taken)
+    own = _render(nodes, order, named, bound, style)
+    lines = [style.binding(style.name(bound[i]), flatten(own[i].rope))
+             for i in order if i in bound]
     lines.append(flatten(own[root].rope))
-    return "; ".join(lines)
+    return style.separator.join(lines)
 
 
 def node_expression(nodes: Sequence[Node], node: Node) -> str:
@@ -92,9 +129,9 @@ def _collect(nodes: Sequence[Node], root: int, by_name: Callable[[int], bool] | 
     return sorted(uses), uses, named
 
 
-def _estimated_length(nodes: Sequence[Node], order: list[int], named: set[int],
-                      root: int) -> int:
-    """The inlined text's length, roughly, without building it."""
+def _estimated_lengths(nodes: Sequence[Node], order: list[int], named: set[int]
+                       ) -> dict[int, int]:
+    """Each node's inlined text length, roughly, without building it."""
     length: dict[int, int] = {}
     for index in order:
         node = nodes[index]
@@ -102,18 +139,16 @@ def _estimated_length(nodes: Sequence[Node], order: list[int], named: set[int],
             length[index] = len(node.label or node.name)
         else:
             length[index] = len(node.op.name) + 4 + sum(length[a] for a in node.args)
-    return length[root]
+    return length
 
 
-def _bind_shared(nodes: Sequence[Node], order: list[int], uses: dict[int, int],
-                 named: set[int], root: int, taken: set[str]) -> dict[int, str]:
-    """Names for the operations used more than once below `root`: an original
-    node keeps its own name, a derivative node gets a fresh one."""
+def _bind(nodes: Sequence[Node], order: list[int], shared: set[int], taken: set[str]
+          ) -> dict[int, str]:
+    """Names for the shared nodes: an original node keeps its own name, a
+    derivative node gets a fresh one."""
     taken |= {nodes[i].name for i in order} | {nodes[i].label for i in order}
     fresh = _fresh(taken)
-    return {index: nodes[index].name or next(fresh) for index in order
-            if index != root and uses[index] > 1 and nodes[index].op.arity > 0
-            and index not in named}
+    return {index: nodes[index].name or next(fresh) for index in order if index in shared}
 
 
 def _fresh(taken: set[str]) -> Iterator[str]:
@@ -125,17 +160,18 @@ def _fresh(taken: set[str]) -> Iterator[str]:
 
 
 def _render(nodes: Sequence[Node], order: list[int], named: set[int],
-            bound: dict[int, str]) -> dict[int, Text]:
+            bound: dict[int, str], style: Style) -> dict[int, Text]:
     """Each node's own text; arguments that are bound print as their name."""
     own: dict[int, Text] = {}
     ref: dict[int, Text] = {}
     for index in order:
         node = nodes[index]
         if node.op.arity == 0 or index in named:
-            own[index] = _leaf_text(node, node.name)
+            own[index] = style.leaf(node, node.name)
         else:
-            own[index] = _combine(node.op, [ref[a] for a in node.args])
-        ref[index] = Text(bound[index], PREC_ATOM, False) if index in bound else own[index]
+            own[index] = style.combine(node.op, [ref[a] for a in node.args])
+        ref[index] = (Text(style.name(bound[index]), PREC_ATOM, False) if index in bound
+                      else own[index])
     return own
 
 
@@ -186,3 +222,7 @@ def flatten(rope: Rope) -> str:
         else:
             stack.extend(reversed(item))
     return "".join(out)
+
+
+TEXT = Style(leaf=_leaf_text, combine=_combine, name=lambda name: name,
+             binding=lambda name, body: f"{name} = {body}", separator="; ")

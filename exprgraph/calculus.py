@@ -1,0 +1,105 @@
+"""Derivatives as expressions: any order, gradients, Hessians, Jacobians.
+
+An `Expression` is a root node in a node list. Differentiating one runs
+symbolic reverse mode (`symbolic.py`) over it and then the canonical
+simplifier (`simplify.py`), so each order starts from a small, collected
+expression: the 10th derivative of sin(x)*exp(x) stays two terms.
+
+A gradient needs one reverse pass for all its partials; a Hessian one per
+row; entries of one result share one node list, so shared subexpressions
+are built once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .errors import MathError
+from .evaluate import evaluate_nodes
+from .graph import Graph, Node
+from .ops import CONST, INPUT
+from .simplify import nodes_below, simplify_nodes
+from .symbolic import symbolic_gradient
+
+
+@dataclass(frozen=True)
+class Expression:
+    """Node `root` of the node list `nodes`."""
+
+    nodes: tuple[Node, ...]
+    root: int
+
+    @property
+    def is_zero(self) -> bool:
+        """Whether the expression is the constant 0."""
+        node = self.nodes[self.root]
+        return node.op is CONST and node.value == 0.0
+
+    def input_index(self, name: str) -> int | None:
+        """The node of input `name`, or None where the expression does not use it."""
+        for index, node in enumerate(self.nodes):
+            if node.op is INPUT and node.label == name:
+                return index
+        return None
+
+    def value(self, point: Mapping[str, float]) -> float:
+        """The expression's value at `point`; MathError where it is undefined."""
+        needed = nodes_below(self.nodes, [self.root])
+        local = {index: position for position, index in enumerate(needed)}
+        subset = [_renumbered(self.nodes[i], local) for i in needed]
+        return evaluate_nodes(subset, point)[local[self.root]]
+
+
+def _renumbered(node: Node, position: dict[int, int]) -> Node:
+    if not node.args:
+        return node
+    return Node(node.op, tuple(position[a] for a in node.args), node.value, node.label,
+                node.name, line=node.line, column=node.column, varying=node.varying)
+
+
+def expression_of(graph: Graph, output: int | None = None) -> Expression:
+    """The output (or node `output`) of a parsed program, simplified."""
+    root = graph.output if output is None else output
+    builder, (new_root,) = simplify_nodes(graph.nodes, [root])
+    return Expression(tuple(builder.nodes), new_root)
+
+
+def gradient(expr: Expression, wrt: Sequence[str]) -> list[Expression]:
+    """∂expr/∂name for each name, sharing one node list."""
+    graph = Graph(expr.nodes, (), expr.root)
+    result = symbolic_gradient(graph)
+    nodes = result.builder.nodes
+    roots = []
+    for name in wrt:
+        index = expr.input_index(name)
+        roots.append(result.derivative(index) if index is not None else result.builder.const(0.0))
+    builder, new_roots = simplify_nodes(nodes, roots)
+    shared = tuple(builder.nodes)
+    return [Expression(shared, root) for root in new_roots]
+
+
+def derivative(expr: Expression, wrt: Sequence[str]) -> Expression:
+    """The successive partial ∂/∂wrt[-1] ... ∂/∂wrt[0] of expr."""
+    for name in wrt:
+        if expr.is_zero:
+            break
+        (expr,) = gradient(expr, [name])
+    return expr
+
+
+def hessian(expr: Expression, names: Sequence[str]) -> list[list[Expression]]:
+    """The matrix of second partials ∂²expr/∂names[i]∂names[j]."""
+    return [gradient(first, names) for first in gradient(expr, names)]
+
+
+def values_at(entries: Sequence[Expression], point: Mapping[str, float]
+              ) -> list[float | MathError]:
+    """Each expression's value at `point`, or the MathError it raised."""
+    out: list[float | MathError] = []
+    for entry in entries:
+        try:
+            out.append(entry.value(point))
+        except MathError as error:
+            out.append(error)
+    return out

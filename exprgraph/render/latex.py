@@ -1,0 +1,118 @@
+"""Nodes as LaTeX: \\frac, ^{}, \\sqrt{}, \\sin, implicit products.
+
+The same walk as the text printer (`render.text`), with a LaTeX style: each
+function's form comes from the op table's `latex` template; division is a
+fraction, so neither side needs parentheses; a product is written by
+juxtaposition, with \\cdot where two numbers would otherwise run together.
+Names print as mathematicians write them: `x1` → x_{1}, `alpha` → \\alpha,
+longer names upright.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from ..graph import Node
+from ..ops import CONST, INPUT, PREC_ATOM, PREC_POWER, PREC_PRODUCT, PREC_SUM, PREC_UNARY, Op
+from .text import Rope, Style, Text, display_text, expression_text
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega",
+}
+_SUBSCRIPTED = re.compile(r"^([A-Za-z]+)_?(\d+)$")
+
+
+def latex_name(name: str) -> str:
+    """A variable name in LaTeX: x, x_{1}, \\alpha, \\mathrm{loss}."""
+    match = _SUBSCRIPTED.match(name)
+    if match:
+        return f"{latex_name(match.group(1))}_{{{match.group(2)}}}"
+    if name in GREEK:
+        return "\\" + name
+    if "_" in name:
+        head, _, tail = name.partition("_")
+        return f"{latex_name(head)}_{{\\mathrm{{{tail}}}}}"
+    if len(name) == 1:
+        return name
+    return f"\\mathrm{{{name}}}"
+
+
+def latex_number(label: str) -> str:
+    """A number's text in LaTeX: 1e-05 → 1 \\cdot 10^{-5}."""
+    mantissa, e, exponent = label.partition("e")
+    if not e:
+        return label
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa in ("1", "1.0") else f"{mantissa} \\cdot {power}"
+
+
+def _leaf(node: Node, name: str) -> Text:
+    if node.op is CONST:
+        if node.label == "pi":
+            return Text("\\pi", PREC_ATOM, False)
+        if node.label == "e":
+            return Text("e", PREC_ATOM, False)
+        negative = node.label.startswith("-")
+        return Text(latex_number(node.label), PREC_UNARY if negative else PREC_ATOM, negative)
+    if node.op is INPUT:
+        return Text(latex_name(node.label), PREC_ATOM, False)
+    return Text(latex_name(name), PREC_ATOM, False)
+
+
+def _parens(rope: Rope) -> Rope:
+    return ["\\left(", rope, "\\right)"]
+
+
+def _combine(op: Op, parts: list[Text]) -> Text:
+    if op.fixity == "call":
+        text = op.latex.format(*("{%d}" % k for k in range(len(parts))))
+        # Split the template at its {k} holes and put the argument ropes in them.
+        pieces: list[Rope] = []
+        for chunk in re.split(r"(\{\d\})", text):
+            hole = re.fullmatch(r"\{(\d)\}", chunk)
+            pieces.append(parts[int(hole.group(1))].rope if hole else chunk)
+        # e^{x} binds like a power: parenthesise it as a base.
+        return Text(pieces, PREC_POWER if op.name == "exp" else PREC_ATOM, False)
+    if op.fixity == "prefix":
+        (operand,) = parts
+        wrap = operand.precedence < PREC_UNARY or operand.minus_first
+        return Text(["-", _parens(operand.rope) if wrap else operand.rope], PREC_UNARY, True)
+    left, right = parts
+    if op.name == "div":
+        return Text(["\\frac{", left.rope, "}{", right.rope, "}"], PREC_POWER, False)
+    if op.name == "pow":
+        base = _parens(left.rope) if left.precedence <= PREC_POWER else left.rope
+        return Text([base, "^{", right.rope, "}"], PREC_POWER, left.minus_first)
+    prec = op.precedence
+    left_rope = _parens(left.rope) if left.precedence < prec else left.rope
+    right_rope = _parens(right.rope) if right.precedence <= prec else right.rope
+    if op.name == "mul":
+        starts_with_digit = _first_fragment(right_rope)[:1].isdigit() or right.minus_first
+        symbol = " \\cdot " if starts_with_digit else " "
+    else:
+        symbol = f" {op.symbol} "
+    minus_first = left.minus_first and left.precedence >= prec
+    return Text([left_rope, symbol, right_rope], PREC_SUM if prec == PREC_SUM else PREC_PRODUCT,
+                minus_first)
+
+
+def _first_fragment(rope: Rope) -> str:
+    """The first string of a rope, without joining it."""
+    while not isinstance(rope, str):
+        rope = rope[0] if rope else ""
+    return rope
+
+
+LATEX = Style(leaf=_leaf, combine=_combine, name=latex_name,
+              binding=lambda name, body: f"{name} = {body}", separator=", \\quad ")
+
+
+def latex_text(nodes: Sequence[Node], root: int, *, taken: Iterable[str] = (),
+               display: bool = False) -> str:
+    """Node `root` as LaTeX (with shared parts named once when `display`)."""
+    if display:
+        return display_text(nodes, root, taken=taken, style=LATEX)
+    return expression_text(nodes, root, taken=taken, style=LATEX)

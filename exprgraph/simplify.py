@@ -1,0 +1,439 @@
+"""Canonical simplification: flatten sums and products, collect like terms.
+
+Every node below the roots gets a `Form`: a sum `const + Σ coeff·monomial`,
+where a monomial is a product of `base^exponent` factors. Forms make the
+algebra simple: adding forms adds coefficients of equal monomials (x + x →
+2*x, 3*x - x → 2*x), multiplying monomials adds exponents of equal bases
+(x*x → x^2, x^2*x → x^3, x^a*x^b → x^(a+b)). Nodes are visited once, in
+order, with no recursion; a form only becomes graph nodes again
+("materialized") where something needs it whole: a function's argument, a
+power's base or exponent, a root.
+
+Rules never change a value where the original is defined (they may define a
+value where the original had none, as x/x → 1 does):
+
+- a numeric factor is distributed over a sum: 2*(x + y) → 2*x + 2*y;
+- an integer power distributes over a product: (x*y)^2 → x^2*y^2,
+  (x^a)^n → x^(a*n);
+- a non-integer power only over a single factor whose exponent is not an
+  even integer: (x^3)^(1/3) → x, but sqrt(x^2) stays sqrt(x^2) (it is |x|);
+- sqrt(x) is x^0.5 and prints back as sqrt(x); exp(log(x)) → x and
+  log(exp(x)) → x.
+
+Printing order is canonical: terms by degree, highest first, then by the
+names in them, the constant last, except that a positive term leads where
+there is one (b - a, not -a + b; 1 - x^2, not -x^2 + 1); factors by name; negative exponents go
+below a fraction bar (x/y, not x*y^-1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .graph import GraphBuilder, Node, format_number
+from .ops import ADD, CONST, CONSTANTS, DIV, INPUT, MUL, NEG, OPS, POW, SUB
+
+Monomial = tuple[tuple[int, int], ...]  # sorted (base node, exponent node) pairs
+_SIMPLE_DENOMINATORS = (2, 3, 4, 6, 8, 12)  # not 5 or 10: 0.3*x reads better than 3*x/10
+
+
+@dataclass(slots=True)
+class Form:
+    """const + Σ coefficient·monomial; an empty monomial never appears."""
+
+    const: float = 0.0
+    terms: dict[Monomial, float] = field(default_factory=dict)
+
+    def copy(self) -> Form:
+        return Form(self.const, dict(self.terms))
+
+    def single_term(self) -> tuple[float, Monomial] | None:
+        """(coefficient, monomial) when the form is exactly one term."""
+        if self.const == 0.0 and len(self.terms) == 1:
+            ((monomial, coeff),) = self.terms.items()
+            return coeff, monomial
+        return None
+
+
+def tidy(value: float) -> float:
+    """Round off float noise from coefficient arithmetic: 0.1*3 → 0.3."""
+    if value == 0.0:
+        return 0.0
+    short = float(f"{value:.15g}")
+    return short if math.isclose(short, value, rel_tol=4e-16, abs_tol=0.0) else value
+
+
+def is_integer(value: float) -> bool:
+    """Whether a float is a whole number."""
+    return math.isfinite(value) and value == int(value)
+
+
+class Simplifier:
+    """Rewrites nodes of a source node list into canonical nodes of `builder`."""
+
+    def __init__(self, source: Sequence[Node]) -> None:
+        self.source = source
+        self.builder = GraphBuilder()
+        self._materialized: dict[tuple, int] = {}
+        self._form_of_node: dict[int, Form] = {}
+        self._labels: dict[int, str] = {}
+
+    # --- public ----------------------------------------------------------------
+
+    def simplify(self, roots: Sequence[int]) -> list[int]:
+        """Canonical nodes (in `self.builder`) for source nodes `roots`."""
+        forms = self.forms(roots)
+        return [self.materialize(forms[root]) for root in roots]
+
+    def forms(self, roots: Sequence[int]) -> dict[int, Form]:
+        """The Form of every source node the roots depend on."""
+        needed = nodes_below(self.source, roots)
+        remaining = _use_counts(self.source, needed, roots)
+        forms: dict[int, Form] = {}
+        for index in needed:
+            forms[index] = self._form_for(self.source[index], forms, remaining)
+        return forms
+
+    # --- building forms from source nodes ---------------------------------------
+
+    def _form_for(self, node: Node, forms: dict[int, Form], remaining: dict[int, int]) -> Form:
+        def take(arg: int) -> Form:
+            # The last user of a form may change it in place; others get a copy.
+            remaining[arg] -= 1
+            return forms[arg] if remaining[arg] == 0 else forms[arg].copy()
+
+        op = node.op
+        if op is CONST:
+            if node.label in CONSTANTS:
+                return self.atom(self.builder.constant(node.value or 0.0, node.label))
+            return Form(tidy(node.value or 0.0))
+        if op is INPUT:
+            return self.atom(self.builder.intern(INPUT, label=node.label))
+        args = [take(a) for a in node.args]
+        if op is ADD:
+            return self.add(args[0], args[1])
+        if op is SUB:
+            return self.add(args[0], self.scale(args[1], -1.0))
+        if op is NEG:
+            return self.scale(args[0], -1.0)
+        if op is MUL:
+            return self.multiply(args[0], args[1])
+        if op is DIV:
+            return self.multiply(args[0], self.power(args[1], Form(-1.0)))
+        if op is POW:
+            return self.power(args[0], args[1])
+        return self.function(op.name, args)
+
+    # --- the algebra -------------------------------------------------------------
+
+    def atom(self, node: int) -> Form:
+        """The form of a node taken as a whole."""
+        known = self._form_of_node.get(node)
+        if known is not None:
+            return known.copy()
+        return Form(0.0, {((node, self._number(1.0)),): 1.0})
+
+    def add(self, a: Form, b: Form) -> Form:
+        """a + b (may reuse a)."""
+        a.const = tidy(a.const + b.const)
+        terms = a.terms
+        for monomial, coeff in b.terms.items():
+            total = tidy(terms.get(monomial, 0.0) + coeff)
+            if total == 0.0:
+                terms.pop(monomial, None)
+            else:
+                terms[monomial] = total
+        return a
+
+    def scale(self, a: Form, factor: float) -> Form:
+        """factor·a (may reuse a)."""
+        if factor == 0.0:
+            return Form()
+        a.const = tidy(a.const * factor)
+        for monomial in a.terms:
+            a.terms[monomial] = tidy(a.terms[monomial] * factor)
+        return a
+
+    def multiply(self, a: Form, b: Form) -> Form:
+        """a·b: numbers scale, monomials merge, other sums stay whole."""
+        if not a.terms:
+            return self.scale(b, a.const)
+        if not b.terms:
+            return self.scale(a, b.const)
+        coeff_a, factors_a = self._as_product(a)
+        coeff_b, factors_b = self._as_product(b)
+        return self._monomial_form(tidy(coeff_a * coeff_b), factors_a + factors_b)
+
+    def power(self, base: Form, exponent: Form) -> Form:
+        """base^exponent, distributed only where that is valid for all reals."""
+        if exponent.terms:
+            return self._symbolic_power(base, exponent)
+        n = exponent.const
+        if n == 0.0:
+            return Form(1.0)
+        if n == 1.0:
+            return base
+        if not base.terms:
+            return self._number_power(base.const, n)
+        single = base.single_term()
+        if single is not None:
+            coeff, monomial = single
+            if is_integer(n):
+                return self._monomial_form(1.0, self._power_factors(coeff, monomial, n))
+            if len(monomial) == 1 and coeff > 0 and self._odd_or_fractional(monomial[0][1]):
+                return self._monomial_form(1.0, self._power_factors(coeff, monomial, n))
+        return self._monomial_form(1.0, [(self.materialize(base), self._number(n))])
+
+    def function(self, name: str, args: list[Form]) -> Form:
+        """A function of the op table applied to forms."""
+        if name == "sqrt":
+            return self.power(args[0], Form(0.5))
+        nodes = [self.materialize(arg) for arg in args]
+        values = [self._value(n) for n in nodes]
+        if all(v is not None for v in values):
+            folded = _fold(OPS[name], values)  # type: ignore[arg-type]
+            if folded is not None and _nice(folded, *values) is not None:  # type: ignore[arg-type]
+                return Form(folded)
+        inner = self.builder.nodes[nodes[0]]
+        if (name, inner.op.name) in (("exp", "log"), ("log", "exp")):
+            return self.atom(inner.args[0])
+        return self.atom(self.builder.intern(OPS[name], tuple(nodes)))
+
+    # --- helpers of the algebra ----------------------------------------------------
+
+    def _as_product(self, form: Form) -> tuple[float, list[tuple[int, int]]]:
+        single = form.single_term()
+        if single is not None:
+            return single[0], list(single[1])
+        return 1.0, [(self.materialize(form), self._number(1.0))]
+
+    def _monomial_form(self, coeff: float, factors: list[tuple[int, int]]) -> Form:
+        """coeff · Π base^exponent, with equal bases merged and numbers folded."""
+        merged: dict[int, int] = {}
+        for base, exponent in factors:
+            if base in merged:
+                exponent = self._add_exponents(merged[base], exponent)
+            merged[base] = exponent
+        kept: list[tuple[int, int]] = []
+        for base, exponent in merged.items():
+            e = self._value(exponent)
+            if e == 0.0:
+                continue
+            b = self._value(base)
+            if b is not None and e is not None:
+                folded = _fold(POW, [b, e])
+                product = None if folded is None else _nice(tidy(coeff * folded), coeff, b, e)
+                if product is not None:
+                    coeff = product
+                    continue
+            kept.append((base, exponent))
+        if coeff == 0.0:
+            return Form()
+        if not kept:
+            return Form(coeff)
+        return Form(0.0, {tuple(sorted(kept)): coeff})
+
+    def _power_factors(self, coeff: float, monomial: Monomial, n: float) -> list[tuple[int, int]]:
+        factors = [(base, self._scale_exponent(exponent, n)) for base, exponent in monomial]
+        if coeff != 1.0:
+            factors.append((self.builder.constant(coeff), self._number(n)))
+        return factors
+
+    def _symbolic_power(self, base: Form, exponent: Form) -> Form:
+        exponent_node = self.materialize(exponent)
+        single = base.single_term()
+        if single is not None and single[0] == 1.0 and len(single[1]) == 1 \
+                and self._value(single[1][0][1]) == 1.0:
+            return self._monomial_form(1.0, [(single[1][0][0], exponent_node)])
+        if not base.terms:
+            return self._monomial_form(1.0, [(self.builder.constant(base.const), exponent_node)])
+        return self._monomial_form(1.0, [(self.materialize(base), exponent_node)])
+
+    def _number_power(self, value: float, n: float) -> Form:
+        folded = _fold(POW, [value, n])
+        if folded is not None and _nice(folded, value, n) is not None:
+            return Form(folded)
+        return self._monomial_form(1.0, [(self.builder.constant(value), self._number(n))])
+
+    def _odd_or_fractional(self, exponent: int) -> bool:
+        e = self._value(exponent)
+        return e is not None and (not is_integer(e) or e % 2 == 1)
+
+    def _add_exponents(self, a: int, b: int) -> int:
+        va, vb = self._value(a), self._value(b)
+        if va is not None and vb is not None:
+            return self._number(tidy(va + vb))
+        return self.materialize(self.add(self._exponent_form(a), self._exponent_form(b)))
+
+    def _scale_exponent(self, exponent: int, n: float) -> int:
+        value = self._value(exponent)
+        if value is not None:
+            return self._number(tidy(value * n))
+        return self.materialize(self.scale(self._exponent_form(exponent), n))
+
+    def _exponent_form(self, node: int) -> Form:
+        value = self._value(node)
+        return Form(value) if value is not None else self.atom(node)
+
+    def _number(self, value: float) -> int:
+        return self.builder.constant(0.0 if value == 0 else value)
+
+    def _value(self, node: int) -> float | None:
+        n = self.builder.nodes[node]
+        return n.value if n.op is CONST and n.label not in CONSTANTS else None
+
+    # --- forms back to nodes ---------------------------------------------------------
+
+    def materialize(self, form: Form) -> int:
+        """The canonical node for a form (built once per distinct form)."""
+        if not form.terms:
+            return self._number(form.const)
+        key = (form.const, tuple(sorted(form.terms.items())))
+        found = self._materialized.get(key)
+        if found is not None:
+            return found
+        terms = sorted(form.terms.items(), key=lambda item: self._term_order(item[0]))
+        if terms[0][1] < 0:
+            # Lead with a positive term where there is one: b - a, not -a + b.
+            first_positive = next((k for k, (_, c) in enumerate(terms) if c > 0), None)
+            if first_positive is not None:
+                terms.insert(0, terms.pop(first_positive))
+        constant_first = terms[0][1] < 0 and form.const > 0
+        node = self._number(form.const) if constant_first else -1
+        for monomial, coeff in terms:
+            if node < 0:
+                node = self._term(monomial, coeff, signed=True)
+            else:
+                op = ADD if coeff > 0 else SUB
+                node = self.builder.intern(op, (node, self._term(monomial, abs(coeff))))
+        if form.const and not constant_first:
+            op = ADD if form.const > 0 else SUB
+            node = self.builder.intern(op, (node, self._number(abs(form.const))))
+        self._materialized[key] = node
+        self._form_of_node.setdefault(node, form.copy())
+        return node
+
+    def _term(self, monomial: Monomial, coeff: float, signed: bool = False) -> int:
+        """coeff·monomial as nodes: numerator over denominator, sign in front."""
+        numerator: list[int] = []
+        denominator: list[int] = []
+        magnitude = abs(coeff)
+        top, bottom = _as_fraction(magnitude)
+        if top != 1.0:
+            numerator.append(self._number(top))
+        if bottom != 1.0:
+            denominator.append(self._number(bottom))
+        for base, exponent in sorted(monomial, key=lambda f: self._label(f[0])):
+            e = self._value(exponent)
+            if e is not None and e < 0:
+                denominator.append(self._factor(base, -e, None))
+            else:
+                numerator.append(self._factor(base, e, exponent))
+        negative = signed and coeff < 0
+        if negative and numerator and self._value(numerator[0]) is not None:
+            numerator[0] = self._number(-(self._value(numerator[0]) or 0.0))
+            negative = False
+        if not numerator:
+            numerator.append(self._number(-1.0 if negative else 1.0))
+            negative = False
+        if negative:
+            numerator[0] = self.builder.intern(NEG, (numerator[0],))
+        node = _chain(self.builder, MUL, numerator)
+        if denominator:
+            node = self.builder.intern(DIV, (node, _chain(self.builder, MUL, denominator)))
+        return node
+
+    def _factor(self, base: int, exponent: float | None, exponent_node: int | None) -> int:
+        if exponent == 1.0:
+            return base
+        if exponent == 0.5:
+            return self.builder.intern(OPS["sqrt"], (base,))
+        node = exponent_node if exponent_node is not None and exponent is None \
+            else self._number(exponent or 0.0)
+        return self.builder.intern(POW, (base, node))
+
+    def _term_order(self, monomial: Monomial) -> tuple:
+        degree = 0.0
+        for _, exponent in monomial:
+            e = self._value(exponent)
+            degree += e if e is not None else 1.0
+        return (-degree, [self._label(base) for base, _ in sorted(
+            monomial, key=lambda f: self._label(f[0]))])
+
+    def _label(self, node: int) -> str:
+        """A short, deterministic sort label for a canonical node."""
+        label = self._labels.get(node)
+        if label is None:
+            n = self.builder.nodes[node]
+            if n.op.arity == 0:
+                # Numbers sort before names; names alphabetically.
+                label = ("0" if n.op is CONST and n.label not in CONSTANTS else "1") + n.label
+            else:
+                label = "2" + n.op.name + "(" + ",".join(self._label(a)[1:] for a in n.args)
+                label = label[:40]
+            self._labels[node] = label
+        return label
+
+
+def _fold(op: object, values: list[float]) -> float | None:
+    try:
+        result = float(op.evaluate(*values))  # type: ignore[attr-defined]
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return tidy(result) if math.isfinite(result) else None
+
+
+def _nice(value: float, *operands: float) -> float | None:
+    """`value` if it reads as exactly as its operands (2*3 → 6, not 1/3 → 0.333...)."""
+    if is_integer(value) and abs(value) < 1e15:
+        return value
+    widest = max(len(format_number(v)) for v in operands)
+    return value if len(format_number(value)) <= widest + 2 else None
+
+
+def _as_fraction(magnitude: float) -> tuple[float, float]:
+    """A coefficient as numerator and a small denominator: 1.5 → (3, 2)."""
+    if is_integer(magnitude):
+        return magnitude, 1.0
+    for q in _SIMPLE_DENOMINATORS:
+        p = magnitude * q
+        if is_integer(p) and abs(p) < 1e15:
+            return p, float(q)
+    return magnitude, 1.0
+
+
+def _chain(builder: GraphBuilder, op: object, nodes: list[int]) -> int:
+    node = nodes[0]
+    for other in nodes[1:]:
+        node = builder.intern(op, (node, other))  # type: ignore[arg-type]
+    return node
+
+
+def nodes_below(nodes: Sequence[Node], roots: Sequence[int]) -> list[int]:
+    """The nodes the roots depend on, in order."""
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        for arg in nodes[stack.pop()].args:
+            if arg not in seen:
+                seen.add(arg)
+                stack.append(arg)
+    return sorted(seen)
+
+
+def _use_counts(nodes: Sequence[Node], needed: list[int], roots: Sequence[int]) -> dict[int, int]:
+    counts = dict.fromkeys(needed, 0)
+    for index in needed:
+        for arg in nodes[index].args:
+            counts[arg] += 1
+    for root in roots:
+        counts[root] += 1  # a root's form is read once more, to materialize it
+    return counts
+
+
+def simplify_nodes(nodes: Sequence[Node], roots: Sequence[int]) -> tuple[GraphBuilder, list[int]]:
+    """Canonical forms of `roots`: a fresh builder and the new root nodes."""
+    simplifier = Simplifier(nodes)
+    return simplifier.builder, simplifier.simplify(roots)
