@@ -20,13 +20,13 @@ from functools import cached_property
 
 from .autodiff import adjoints as reverse_adjoints
 from .autodiff import local_partial
+from .calculus import Expression, expression_of
 from .errors import ExprGraphError, MathError, ValueInputError
 from .evaluate import evaluate as forward_values
 from .graph import Graph
 from .ops import INPUT
 from .parse import parse_program
 from .render.text import expression_text
-from .calculus import Expression, expression_of
 from .simplify import simplify_nodes
 from .symbolic import SymbolicGradient, symbolic_gradient
 

@@ -286,7 +286,7 @@ _LATEX = {
     "min": r"\min\left({0}, {1}\right)", "max": r"\max\left({0}, {1}\right)",
 }
 FUNCTION_OPS = tuple(
-    replace(op, latex=_LATEX.get(op.name, r"\operatorname{%s}\left({0}\right)" % op.name))
+    replace(op, latex=_LATEX.get(op.name, rf"\operatorname{{{{{op.name}}}}}\left({{0}}\right)"))
     for op in FUNCTION_OPS)
 
 OPS: dict[str, Op] = {op.name: op for op in (INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG,

@@ -68,8 +68,9 @@ def _parens(rope: Rope) -> Rope:
 
 def _combine(op: Op, parts: list[Text]) -> Text:
     if op.fixity == "call":
-        text = op.latex.format(*("{%d}" % k for k in range(len(parts))))
-        # Split the template at its {k} holes and put the argument ropes in them.
+        # Format the template with its own holes ({{ becomes {), then split it
+        # at the {k} holes and put the argument ropes in them.
+        text = op.latex.format(*(f"{{{k}}}" for k in range(len(parts))))
         pieces: list[Rope] = []
         for chunk in re.split(r"(\{\d\})", text):
             hole = re.fullmatch(r"\{(\d)\}", chunk)
