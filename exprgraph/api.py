@@ -14,20 +14,26 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from .autodiff import adjoints as reverse_adjoints
 from .autodiff import local_partial
-from .calculus import Expression, expression_of
+from .calculus import (
+    Expression,
+    derivative,
+    expression_of,
+    gradient,
+    graph_gradient,
+    hessian,
+)
 from .errors import ExprGraphError, MathError, ValueInputError
 from .evaluate import evaluate as forward_values
 from .graph import Graph
 from .ops import INPUT
 from .parse import parse_program
 from .render.text import expression_text
-from .simplify import simplify_nodes
 from .symbolic import SymbolicGradient, symbolic_gradient
 
 
@@ -80,6 +86,33 @@ class Evaluation:
             return None
 
 
+DIFF_KINDS = ("derivative", "gradient", "hessian", "jacobian")
+
+
+@dataclass(frozen=True)
+class DiffEntry:
+    """One derivative: of output `of`, successively with respect to `wrt`."""
+
+    of: str
+    wrt: tuple[str, ...]
+    expression: Expression
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """What `Program.diff` computed: a list of derivatives, or a matrix of them.
+
+    For "hessian" and "jacobian", `entries` is the matrix in row-major order,
+    `shape` its (rows, columns) and `rows` the row labels (inputs or outputs).
+    """
+
+    kind: str
+    inputs: tuple[str, ...]
+    entries: tuple[DiffEntry, ...]
+    shape: tuple[int, int] | None = None
+    rows: tuple[str, ...] = ()
+
+
 class Program:
     """A compiled program: its graph, and its symbolic derivatives on demand."""
 
@@ -123,12 +156,7 @@ class Program:
     @cached_property
     def gradient_expressions(self) -> dict[str, Expression]:
         """∂out/∂input for every input, simplified (one shared node list)."""
-        symbolic = self.symbolic
-        roots = [symbolic.derivative(i) for i in self.graph.inputs]
-        builder, simplified = simplify_nodes(symbolic.builder.nodes, roots)
-        nodes = tuple(builder.nodes)
-        return {name: Expression(nodes, root) for name, root in zip(self.inputs, simplified,
-                                                                     strict=True)}
+        return dict(zip(self.inputs, graph_gradient(self.graph, self.inputs), strict=True))
 
     def derivative(self, wrt: str) -> str:
         """∂out/∂`wrt` as exprgraph text in the inputs ("0" if out does not use it)."""
@@ -153,6 +181,60 @@ class Program:
             raise ValueInputError(f"the program has no node named {name}",
                                   hint="nodes: " + ", ".join(self.graph.names))
         return expression_of(self.graph, index)
+
+    def diff(self, wrt: Sequence[str] = (), *, order: int = 1, kind: str = "derivative",
+             outputs: Sequence[str] = ()) -> DiffResult:
+        """Symbolic derivatives of the output (or of `outputs`).
+
+        kind "derivative": ∂/∂wrt[0] then ∂/∂wrt[1] ... (the mixed partial);
+        with one name, `order` repeats it; with none, the only input (or every
+        input, one derivative each, when there are several). "gradient": every
+        first partial. "hessian": the matrix of second partials. "jacobian":
+        one row per output, by default the assigned names nothing else uses.
+        """
+        if kind not in DIFF_KINDS:
+            raise ValueInputError(f"unknown kind of derivative {kind!r}",
+                                  hint="one of " + ", ".join(DIFF_KINDS))
+        for name in wrt:
+            self._check_input(name)
+        names = list(outputs) or (list(self.graph.sinks()) if kind == "jacobian"
+                                  else [self.output])
+        exprs = {name: self.output_expression(name) for name in names}
+        inputs = self.inputs
+        if kind == "jacobian":
+            rows = [gradient(exprs[name], inputs) for name in names]
+            entries = [DiffEntry(name, (x,), e) for name, row in zip(names, rows, strict=True)
+                       for x, e in zip(inputs, row, strict=True)]
+            return DiffResult(kind, inputs, tuple(entries), (len(names), len(inputs)),
+                              tuple(names))
+        if len(names) != 1:
+            raise ValueInputError(f"--output gives several outputs; {kind} takes one",
+                                  hint="use --jacobian for several outputs")
+        (name,) = names
+        expr = exprs[name]
+        if kind == "hessian":
+            matrix = hessian(expr, inputs)
+            entries = [DiffEntry(name, (a, b), matrix[i][j]) for i, a in enumerate(inputs)
+                       for j, b in enumerate(inputs)]
+            return DiffResult(kind, inputs, tuple(entries), (len(inputs), len(inputs)), inputs)
+        if kind == "gradient" or (not wrt and len(inputs) != 1):
+            return DiffResult("gradient", inputs, tuple(
+                DiffEntry(name, (x,), e) for x, e in zip(inputs, gradient(expr, inputs),
+                                                           strict=True)))
+        if order < 1:
+            raise ValueInputError("--order must be at least 1")
+        if order > 1 and len(wrt) > 1:
+            raise ValueInputError("--order repeats one variable; with several --wrt, "
+                                  "list each step instead", hint="e.g. --wrt x --wrt x --wrt y")
+        steps = tuple(wrt) * order if wrt else inputs * order
+        return DiffResult("derivative", inputs,
+                          (DiffEntry(name, steps, derivative(expr, steps)),))
+
+    def _check_input(self, name: str) -> None:
+        if name not in self.inputs:
+            known = ", ".join(self.inputs) or "none"
+            raise ValueInputError(f"{name} is not an input of the program",
+                                  hint=f"its inputs are: {known}")
 
     def text(self, expr: Expression) -> str:
         """An expression as exprgraph text, names chosen to avoid the program's."""

@@ -1,13 +1,13 @@
 """Derivatives as expressions: any order, gradients, Hessians, Jacobians.
 
 An `Expression` is a root node in a node list. Differentiating one runs
-symbolic reverse mode (`symbolic.py`) over it and then the canonical
-simplifier (`simplify.py`), so each order starts from a small, collected
-expression: the 10th derivative of sin(x)*exp(x) stays two terms.
+forward mode over the canonical simplifier's forms (`simplify.py`), with the
+op table's derivative rules: the product rule gives sums of products, the
+algebra collects them, so each order starts from a small, collected
+expression (the 10th derivative of sin(x)*exp(x) is 32*cos(x)*exp(x)).
 
-A gradient needs one reverse pass for all its partials; a Hessian one per
-row; entries of one result share one node list, so shared subexpressions
-are built once.
+Entries of one result share one node list, so shared subexpressions are
+built once.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from .errors import MathError
 from .evaluate import evaluate_nodes
 from .graph import Graph, Node
 from .ops import CONST, INPUT
-from .simplify import nodes_below, simplify_nodes
-from .symbolic import symbolic_gradient
+from .simplify import Simplifier, nodes_below, simplify_nodes
 
 
 @dataclass(frozen=True)
@@ -66,17 +65,16 @@ def expression_of(graph: Graph, output: int | None = None) -> Expression:
 
 
 def gradient(expr: Expression, wrt: Sequence[str]) -> list[Expression]:
-    """∂expr/∂name for each name, sharing one node list."""
-    graph = Graph(expr.nodes, (), expr.root)
-    result = symbolic_gradient(graph)
-    nodes = result.builder.nodes
-    roots = []
-    for name in wrt:
-        index = expr.input_index(name)
-        roots.append(result.derivative(index) if index is not None else result.builder.const(0.0))
-    builder, new_roots = simplify_nodes(nodes, roots)
-    shared = tuple(builder.nodes)
-    return [Expression(shared, root) for root in new_roots]
+    """∂expr/∂name for each name, simplified, sharing one node list."""
+    simplifier = Simplifier(expr.nodes)
+    (row,) = simplifier.derivatives([expr.root], wrt)
+    shared = tuple(simplifier.builder.nodes)
+    return [Expression(shared, root) for root in row]
+
+
+def graph_gradient(graph: Graph, wrt: Sequence[str]) -> list[Expression]:
+    """∂output/∂name of a parsed program, for each name."""
+    return gradient(Expression(graph.nodes, graph.output), wrt)
 
 
 def derivative(expr: Expression, wrt: Sequence[str]) -> Expression:

@@ -18,7 +18,8 @@ from rich.console import Console
 from . import __version__
 from .api import Program, parse_value
 from .api import compile as compile_program
-from .errors import ExprGraphError, ValueInputError
+from .calculus import values_at
+from .errors import ExprGraphError, MathError, ValueInputError
 
 app = typer.Typer(
     name="exprgraph",
@@ -34,6 +35,25 @@ class OutputFormat(str, Enum):
 
     table = "table"
     json = "json"
+
+
+class DiffFormat(str, Enum):
+    """How `diff` and `simplify` print their results."""
+
+    table = "table"
+    json = "json"
+    text = "text"
+    latex = "latex"
+
+
+ValuesOption = Annotated[list[str] | None, typer.Option(
+    "--at", "--set", metavar="NAME=VALUE[,...]",
+    help="Also evaluate the results at this point: --at x=1,y=2 (or --x 1 --y 2).",
+    show_default=False)]
+DiffFormatOption = Annotated[DiffFormat, typer.Option(
+    "--format", case_sensitive=False,
+    help="table: Rich tables; json: one JSON object (keys in the README); "
+    "text: plain exprgraph text; latex: LaTeX.")]
 
 
 def _stdout() -> Console:
@@ -97,8 +117,7 @@ def eval_command(
         if as_json:
             from .render.structured import evaluation_data
 
-            data = evaluation_data(compiled, evaluation, warnings)
-            _stdout().out(json.dumps(data, ensure_ascii=False), highlight=False)
+            _print_json(evaluation_data(compiled, evaluation, warnings))
         else:
             from .render.tables import evaluation_tables
 
@@ -107,6 +126,143 @@ def eval_command(
             _stdout().print(evaluation_tables(compiled, evaluation, max_rows))
     except ExprGraphError as error:
         _fail(error, as_json)
+
+
+@app.command(
+    "diff",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def diff_command(
+    ctx: typer.Context,
+    program: Annotated[str, typer.Argument(
+        help="The program (as for eval); '-' reads it from stdin.", show_default=False,
+        metavar="PROGRAM")],
+    wrt: Annotated[list[str] | None, typer.Option(
+        "--wrt", metavar="NAME", show_default=False,
+        help="Differentiate with respect to NAME; repeat for successive partials "
+        "(--wrt x --wrt y is ∂²/∂y∂x). Default: the only input, or each input.")] = None,
+    order: Annotated[int, typer.Option(
+        "--order", min=1, help="Differentiate this many times (with one --wrt).")] = 1,
+    gradient: Annotated[bool, typer.Option(
+        "--gradient", help="Every first partial derivative.")] = False,
+    hessian: Annotated[bool, typer.Option(
+        "--hessian", help="The matrix of second partial derivatives.")] = False,
+    jacobian: Annotated[bool, typer.Option(
+        "--jacobian", help="One row per output: the assigned names nothing else uses, "
+        "or those given with --output.")] = False,
+    outputs: Annotated[list[str] | None, typer.Option(
+        "--output", metavar="NAME", show_default=False,
+        help="Differentiate node NAME instead of the last statement (repeat for --jacobian).",
+    )] = None,
+    assignments: ValuesOption = None,
+    latex: Annotated[bool, typer.Option("--latex", help="Print LaTeX (as --format latex).")
+                     ] = False,
+    output_format: DiffFormatOption = DiffFormat.table,
+) -> None:
+    """Symbolic derivatives, simplified: any order, gradient, Hessian, Jacobian.
+
+    Examples:
+    [bold]exprgraph diff "x^2*sin(x)"[/bold];
+    [bold]exprgraph diff "x^3*y" --wrt x --wrt y[/bold];
+    [bold]exprgraph diff "x^2*y + y^3" --hessian --at x=1,y=2[/bold]
+    """
+    output_format = DiffFormat.latex if latex else output_format
+    as_json = output_format is DiffFormat.json
+    try:
+        kinds = [k for k, on in (("gradient", gradient), ("hessian", hessian),
+                                 ("jacobian", jacobian)) if on]
+        if len(kinds) > 1 or (kinds and wrt):
+            raise ValueInputError("choose one of --wrt, --gradient, --hessian and --jacobian")
+        text, values = _program_and_values([program, *ctx.args], assignments or [])
+        compiled = compile_program(text, inputs=values)
+        result = compiled.diff(wrt or (), order=order, kind=kinds[0] if kinds else "derivative",
+                               outputs=outputs or ())
+        point = _point(compiled, values)
+        results = values_at([e.expression for e in result.entries], point) if point else None
+        from .render import derivatives as show
+
+        if as_json:
+            _print_json(show.diff_data(compiled, result, point, results))
+        elif output_format is DiffFormat.table:
+            _stdout().print(show.diff_tables(compiled, result, results))
+        else:
+            _stdout().out(show.diff_lines(compiled, result, output_format is DiffFormat.latex,
+                                          results), highlight=False)
+        if results and any(isinstance(v, MathError) for v in results):
+            raise typer.Exit(MathError.exit_code)
+    except ExprGraphError as error:
+        _fail(error, as_json)
+
+
+@app.command(
+    "simplify",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def simplify_command(
+    ctx: typer.Context,
+    program: Annotated[str, typer.Argument(
+        help="The program (as for eval); '-' reads it from stdin.", show_default=False,
+        metavar="PROGRAM")],
+    output: Annotated[str | None, typer.Option(
+        "--output", metavar="NAME", help="Simplify node NAME instead of the last statement.",
+        show_default=False)] = None,
+    assignments: ValuesOption = None,
+    output_format: DiffFormatOption = DiffFormat.table,
+) -> None:
+    """Simplify a program's output, written over its inputs.
+
+    Example: [bold]exprgraph simplify "x*1 + 0 + x"[/bold] prints 2*x.
+    """
+    as_json = output_format is DiffFormat.json
+    try:
+        text, values = _program_and_values([program, *ctx.args], assignments or [])
+        compiled = compile_program(text, inputs=values)
+        expr = compiled.output_expression(output)
+        point = _point(compiled, values)
+        (value,) = values_at([expr], point) if point else (None,)
+        from .render import derivatives as show
+        from .render.latex import latex_text
+
+        if as_json:
+            data: dict[str, Any] = {"program": compiled.graph.source,
+                                    "output": output or compiled.output,
+                                    "expr": compiled.text(expr),
+                                    "latex": latex_text(expr.nodes, expr.root,
+                                                        taken=compiled.graph.names)}
+            if point:
+                data["at"] = point
+                data["value"] = None if isinstance(value, MathError) else value
+            _print_json(data)
+        elif output_format is DiffFormat.table:
+            _stdout().print(show.simplify_table(compiled, expr, value))
+        elif output_format is DiffFormat.latex:
+            _stdout().out(latex_text(expr.nodes, expr.root, taken=compiled.graph.names),
+                          highlight=False)
+        else:
+            from .render.derivatives import value_suffix
+
+            _stdout().out(compiled.text(expr) + value_suffix(value), highlight=False)
+        if isinstance(value, MathError):
+            raise value
+    except ExprGraphError as error:
+        _fail(error, as_json)
+
+
+def _point(program: Program, values: dict[str, float]) -> dict[str, float] | None:
+    """The values as a point to evaluate results at (None when none given);
+    every input needs a value then."""
+    if not values:
+        return None
+    missing = [name for name in program.inputs if name not in values]
+    if missing:
+        raise ValueInputError(f"no value given for {', '.join(missing)}",
+                              hint="give every input a value: --at " +
+                              ",".join(f"{n}=..." for n in program.inputs))
+    return values
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    _stdout().out(json.dumps(data, ensure_ascii=False), highlight=False)
 
 
 def _program_and_values(tokens: list[str], assignments: list[str]) -> tuple[str, dict[str, float]]:
@@ -187,8 +343,7 @@ def _warnings(program: Program, values: dict[str, float]) -> list[str]:
 def _fail(error: ExprGraphError, as_json: bool) -> NoReturn:
     """Report `error` (JSON on stdout, or text on stderr) and exit."""
     if as_json:
-        _stdout().out(json.dumps({"error": error.to_dict()}, ensure_ascii=False),
-                      highlight=False)
+        _print_json({"error": error.to_dict()})
     else:
         from .render.errors import error_text
 

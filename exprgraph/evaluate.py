@@ -75,10 +75,11 @@ def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source:
 
     expression = node_expression(nodes, node)
     shown = ", ".join(f"{nodes[a].name or nodes[a].label} = {format_value(v)}"
-                      for a, v in zip(node.args, args, strict=True))
+                      for a, v in zip(node.args, args, strict=True)
+                      if nodes[a].op is not CONST)  # "here 1 = 1" says nothing
     if not problem:
         problem = _explain(node, exc)
-    subject = what or f"{node.name or node.op.name} = {expression}"
+    subject = what or (f"{node.name} = {expression}" if node.name else expression)
     message = f"cannot compute {subject}: {problem}"
     if shown:
         message += f" (here {shown})"

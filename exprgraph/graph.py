@@ -55,6 +55,7 @@ class Graph:
     output: int
     source: str = ""
     names: dict[str, int] = field(default_factory=dict)
+    assigned: tuple[str, ...] = ()  # the names the program assigns, in order
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -66,6 +67,14 @@ class Graph:
     def input_names(self) -> tuple[str, ...]:
         """The input variables, in order of first use."""
         return tuple(self.nodes[i].label for i in self.inputs)
+
+    def sinks(self) -> tuple[str, ...]:
+        """The assigned names whose node no other node uses, then the output."""
+        used = {arg for node in self.nodes for arg in node.args}
+        names = [name for name in self.assigned if self.names[name] not in used]
+        if self.output_name not in names:
+            names.append(self.output_name)
+        return tuple(names)
 
     @property
     def output_name(self) -> str:
@@ -180,7 +189,7 @@ def finish_graph(
             names[node.name] = node_index
 
     inputs = tuple(range(sum(1 for n in ordered if n.op is INPUT)))
-    return Graph(tuple(ordered), inputs, new_index[output], source, names)
+    return Graph(tuple(ordered), inputs, new_index[output], source, names, tuple(assigned))
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:

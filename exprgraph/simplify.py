@@ -12,13 +12,18 @@ power's base or exponent, a root.
 Rules never change a value where the original is defined (they may define a
 value where the original had none, as x/x → 1 does):
 
-- a numeric factor is distributed over a sum: 2*(x + y) → 2*x + 2*y;
+- a single term without a denominator is distributed over a sum:
+  2*(x + y) → 2*x + 2*y, x*(x + 1) → x^2 + x; a sum times a sum stays
+  whole ((x + 1)*(x - 1)), and so does a fraction ((x + 1)/(x - 1));
 - an integer power distributes over a product: (x*y)^2 → x^2*y^2,
   (x^a)^n → x^(a*n);
 - a non-integer power only over a single factor whose exponent is not an
   even integer: (x^3)^(1/3) → x, but sqrt(x^2) stays sqrt(x^2) (it is |x|);
 - sqrt(x) is x^0.5 and prints back as sqrt(x); exp(log(x)) → x and
   log(exp(x)) → x.
+
+A sum prints with the factor common to its terms taken out:
+x^4 + x^3*log(y) - 2*x^3 → x^3*(x + log(y) - 2).
 
 Printing order is canonical: terms by degree, highest first, then by the
 names in them, the constant last, except that a positive term leads where
@@ -87,14 +92,81 @@ class Simplifier:
         forms = self.forms(roots)
         return [self.materialize(forms[root]) for root in roots]
 
-    def forms(self, roots: Sequence[int]) -> dict[int, Form]:
-        """The Form of every source node the roots depend on."""
+    def forms(self, roots: Sequence[int], keep_values: bool = False) -> dict[int, Form]:
+        """The Form of every source node the roots depend on.
+
+        A form is handed to its last user to change in place (so a chain of
+        10,000 additions costs 10,000 steps, not 50 million). With
+        `keep_values`, the forms a derivative rule may read stay intact: those
+        of every node that is not an addition, subtraction or negation, and of
+        the arguments of such nodes.
+        """
         needed = nodes_below(self.source, roots)
         remaining = _use_counts(self.source, needed, roots)
+        if keep_values:
+            for index in needed:
+                node = self.source[index]
+                if node.op not in _LINEAR:
+                    remaining[index] += 1
+                    for arg in node.args:
+                        remaining[arg] += 1
         forms: dict[int, Form] = {}
         for index in needed:
             forms[index] = self._form_for(self.source[index], forms, remaining)
         return forms
+
+    def derivatives(self, roots: Sequence[int], wrt: Sequence[str]) -> list[list[int]]:
+        """∂root/∂name for each root and name, as canonical nodes, by forward
+        mode over forms: the product rule makes sums of products, as a
+        textbook (and SymPy) would, and the algebra collects them."""
+        values = self.forms(roots, keep_values=True)
+        needed = sorted(values)
+        result: list[list[int]] = [[] for _ in roots]
+        for name in wrt:
+            tangents = self._tangents(needed, values, roots, name)
+            for k, root in enumerate(roots):
+                tangent = tangents.get(root)
+                result[k].append(self.materialize(tangent) if tangent is not None
+                                 else self._number(0.0))
+        return result
+
+    def _tangents(self, needed: list[int], values: dict[int, Form], roots: Sequence[int],
+                  wrt: str) -> dict[int, Form | None]:
+        """The derivative of every needed node with respect to input `wrt`
+        (None where it is 0), each node's from its arguments' (chain rule)."""
+        remaining = _use_counts(self.source, needed, roots)
+        tangents: dict[int, Form | None] = {}
+        algebra = FormAlgebra(self)
+
+        def take(arg: int) -> Form | None:
+            remaining[arg] -= 1
+            tangent = tangents[arg]
+            if tangent is None or remaining[arg] == 0:
+                return tangent
+            return tangent.copy()
+
+        for index in needed:
+            node = self.source[index]
+            op = node.op
+            if op is INPUT:
+                tangents[index] = Form(1.0) if node.label == wrt else None
+                continue
+            total: Form | None = None
+            for position, arg in enumerate(node.args):
+                tangent = take(arg)
+                if tangent is None:
+                    continue
+                if op is ADD or (op is SUB and position == 0):
+                    contribution = tangent
+                elif op in _LINEAR:
+                    contribution = self.scale(tangent, -1.0)
+                else:
+                    arg_values = tuple(values[a] for a in node.args)
+                    local = op.derivatives[position](algebra, arg_values, values[index])
+                    contribution = self.multiply(local.copy(), tangent)
+                total = contribution if total is None else self.add(total, contribution)
+            tangents[index] = total
+        return tangents
 
     # --- building forms from source nodes ---------------------------------------
 
@@ -152,16 +224,35 @@ class Simplifier:
         if factor == 0.0:
             return Form()
         a.const = tidy(a.const * factor)
+        refold = []
         for monomial in a.terms:
             a.terms[monomial] = tidy(a.terms[monomial] * factor)
+            if any(self._value(base) is not None for base, _ in monomial):
+                refold.append(monomial)
+        for monomial in refold:
+            # A new coefficient may now fold with a number in the term: 3·9^-1 → 1/3.
+            a = self.add(a, self._monomial_form(a.terms.pop(monomial), list(monomial)))
         return a
 
     def multiply(self, a: Form, b: Form) -> Form:
-        """a·b: numbers scale, monomials merge, other sums stay whole."""
+        """a·b: numbers scale, a single term distributes over a sum (so that
+        like terms can meet), and a sum times a sum stays whole."""
         if not a.terms:
             return self.scale(b, a.const)
         if not b.terms:
             return self.scale(a, b.const)
+        if a.single_term() is None and b.single_term() is not None:
+            a, b = b, a
+        single = a.single_term()
+        if single is not None and b.single_term() is None and not single[1]:
+            coeff, monomial = single
+            result = Form()
+            if b.const:
+                result = self.add(result, Form(0.0, {monomial: tidy(coeff * b.const)}))
+            for other, other_coeff in b.terms.items():
+                product = self._monomial_form(tidy(coeff * other_coeff), [*monomial, *other])
+                result = self.add(result, product)
+            return result
         coeff_a, factors_a = self._as_product(a)
         coeff_b, factors_b = self._as_product(b)
         return self._monomial_form(tidy(coeff_a * coeff_b), factors_a + factors_b)
@@ -199,9 +290,18 @@ class Simplifier:
         inner = self.builder.nodes[nodes[0]]
         if (name, inner.op.name) in (("exp", "log"), ("log", "exp")):
             return self.atom(inner.args[0])
+        if len(args) == 1 and name in _ODD | _EVEN and _negative(args[0]):
+            # f(-u) = -f(u) for odd f, f(u) for even f: sin(-x) → -sin(x).
+            positive = self.function(name, [self.scale(args[0].copy(), -1.0)])
+            return positive if name in _EVEN else self.scale(positive, -1.0)
         return self.atom(self.builder.intern(OPS[name], tuple(nodes)))
 
     # --- helpers of the algebra ----------------------------------------------------
+
+    def _no_denominator(self, monomial: Monomial) -> bool:
+        """Whether no factor has a negative exponent: (x + 1)/(x - 1) must not
+        split into x/(x - 1) + 1/(x - 1)."""
+        return all((self._value(e) or 1.0) > 0 for _, e in monomial)
 
     def _as_product(self, form: Form) -> tuple[float, list[tuple[int, int]]]:
         single = form.single_term()
@@ -211,6 +311,7 @@ class Simplifier:
 
     def _monomial_form(self, coeff: float, factors: list[tuple[int, int]]) -> Form:
         """coeff · Π base^exponent, with equal bases merged and numbers folded."""
+        coeff, factors = self._opened(coeff, factors)
         merged: dict[int, int] = {}
         for base, exponent in factors:
             if base in merged:
@@ -224,7 +325,7 @@ class Simplifier:
             b = self._value(base)
             if b is not None and e is not None:
                 folded = _fold(POW, [b, e])
-                product = None if folded is None else _nice(tidy(coeff * folded), coeff, b, e)
+                product = None if folded is None else _exact(tidy(coeff * folded), coeff, b, e)
                 if product is not None:
                     coeff = product
                     continue
@@ -233,7 +334,46 @@ class Simplifier:
             return Form()
         if not kept:
             return Form(coeff)
+        if len(kept) == 1 and self._value(kept[0][1]) == 1.0:
+            inner = self._form_of_node.get(kept[0][0])
+            if inner is not None and inner.single_term() is None:
+                # c·(a + b) where the sum was kept whole: a number distributes.
+                return self.scale(inner.copy(), coeff)
         return Form(0.0, {tuple(sorted(kept)): coeff})
+
+    def _opened(self, coeff: float, factors: list[tuple[int, int]]
+                ) -> tuple[float, list[tuple[int, int]]]:
+        """Open up bases that are forms kept whole, where that is valid:
+        a product under an integer power becomes its factors ((x^2/y)^-1 →
+        y/x^2), and a sum's integer content comes out (8*y - 12 → 4*(2*y - 3))
+        so that equal bases can merge."""
+        opened: list[tuple[int, int]] = []
+        work = list(factors)
+        while work:
+            base, exponent = work.pop()
+            e = self._value(exponent)
+            inner = self._form_of_node.get(base)
+            if inner is None or e is None or not is_integer(e):
+                opened.append((base, exponent))
+                continue
+            single = inner.single_term()
+            if single is not None and single[1] == ((base, self._number(1.0)),) \
+                    and single[0] == 1.0:
+                opened.append((base, exponent))  # an atom's form is itself
+                continue
+            if single is not None:
+                inner_coeff, monomial = single
+                coeff = tidy(coeff * inner_coeff**e) if inner_coeff != 1.0 else coeff
+                work.extend((b, self._scale_exponent(x, e)) for b, x in monomial)
+                continue
+            content = _content(inner)
+            if content != 1.0:
+                coeff = tidy(coeff * content**e)
+                opened.append((self.materialize(self.scale(inner.copy(), 1.0 / content)),
+                               exponent))
+                continue
+            opened.append((base, exponent))
+        return coeff, opened
 
     def _power_factors(self, coeff: float, monomial: Monomial, n: float) -> list[tuple[int, int]]:
         factors = [(base, self._scale_exponent(exponent, n)) for base, exponent in monomial]
@@ -253,7 +393,7 @@ class Simplifier:
 
     def _number_power(self, value: float, n: float) -> Form:
         folded = _fold(POW, [value, n])
-        if folded is not None and _nice(folded, value, n) is not None:
+        if folded is not None and _exact(folded, value, n) is not None:
             return Form(folded)
         return self._monomial_form(1.0, [(self.builder.constant(value), self._number(n))])
 
@@ -286,14 +426,27 @@ class Simplifier:
 
     # --- forms back to nodes ---------------------------------------------------------
 
+    def _constant(self, value: float) -> int:
+        """A number's node; a simple fraction prints as one (1/3, not 0.333...)."""
+        top, bottom = _as_fraction(abs(value))
+        if bottom == 1.0:
+            return self._number(value)
+        return self.builder.intern(DIV, (self._number(top if value > 0 else -top),
+                                         self._number(bottom)))
+
     def materialize(self, form: Form) -> int:
         """The canonical node for a form (built once per distinct form)."""
         if not form.terms:
-            return self._number(form.const)
+            return self._constant(form.const)
         key = (form.const, tuple(sorted(form.terms.items())))
         found = self._materialized.get(key)
         if found is not None:
             return found
+        factored = self._factored(form)
+        if factored is not None:
+            self._materialized[key] = factored
+            self._form_of_node.setdefault(factored, form.copy())
+            return factored
         terms = sorted(form.terms.items(), key=lambda item: self._term_order(item[0]))
         if terms[0][1] < 0:
             # Lead with a positive term where there is one: b - a, not -a + b.
@@ -301,7 +454,7 @@ class Simplifier:
             if first_positive is not None:
                 terms.insert(0, terms.pop(first_positive))
         constant_first = terms[0][1] < 0 and form.const > 0
-        node = self._number(form.const) if constant_first else -1
+        node = self._constant(form.const) if constant_first else -1
         for monomial, coeff in terms:
             if node < 0:
                 node = self._term(monomial, coeff, signed=True)
@@ -310,10 +463,69 @@ class Simplifier:
                 node = self.builder.intern(op, (node, self._term(monomial, abs(coeff))))
         if form.const and not constant_first:
             op = ADD if form.const > 0 else SUB
-            node = self.builder.intern(op, (node, self._number(abs(form.const))))
+            node = self.builder.intern(op, (node, self._constant(abs(form.const))))
         self._materialized[key] = node
         self._form_of_node.setdefault(node, form.copy())
         return node
+
+    def _factored(self, form: Form) -> int | None:
+        """The sum with the factor common to all its terms taken out, as nodes:
+        x^4 + x^3*log(y) - 2*x^3 → x^3*(x + log(y) - 2); None when there is none.
+
+        Only bases every term has, with exponents of one sign (the smallest in
+        size is taken), or the very same symbolic exponent; and a number that
+        leaves every coefficient ±1 (16*a + 16*b → 16*(a + b)).
+        """
+        if form.const != 0.0 or len(form.terms) < 2:
+            return None
+        monomials = [dict(m) for m in form.terms]
+        common: dict[int, int] = {}
+        for base, exponent in monomials[0].items():
+            exponents = [m.get(base) for m in monomials]
+            if any(e is None for e in exponents):
+                continue
+            values = [self._value(e) for e in exponents]  # type: ignore[arg-type]
+            if all(v is not None and v > 0 for v in values):
+                common[base] = self._number(min(values))  # type: ignore[type-var]
+            elif all(v is not None and v < 0 for v in values):
+                common[base] = self._number(max(values))  # type: ignore[type-var]
+            elif all(e == exponent for e in exponents):
+                common[base] = exponent
+        coeffs = list(form.terms.values())
+        sign = -1.0 if all(c < 0 for c in coeffs) else 1.0
+        size = abs(coeffs[0])
+        number = sign * (size if all(abs(c) == size for c in coeffs) else 1.0)
+        if not common and abs(number) == 1.0:
+            return None
+        if common and all(self.builder.nodes[b].op.arity == 0 for b in common) \
+                and len(coeffs) < 3 and all(self._value(e) == 1.0 for e in common.values()):
+            # x^2*cos(x) + 2*x*sin(x) reads better than x*(x*cos(x) + 2*sin(x)),
+            # and taking out a lone variable from two terms saves one operation.
+            common = {}
+            if abs(number) == 1.0:
+                return None
+        reduced = Form()
+        for monomial, coeff in form.terms.items():
+            rest = []
+            for base, exponent in monomial:
+                if base in common:
+                    exponent = self._add_exponents(exponent, self._negate_exponent(common[base]))
+                if self._value(exponent) != 0.0:
+                    rest.append((base, exponent))
+            reduced = self.add(reduced, self._monomial_form(tidy(coeff / number), rest))
+        if reduced.single_term() is not None or not reduced.terms:
+            # The cofactor collapsed (its terms were sums that collect): one term.
+            outer = Form(0.0, {tuple(sorted(common.items())): number}) if common else Form(number)
+            return self.materialize(self.multiply(outer, reduced))
+        inner = self.materialize(reduced)
+        return self._term(tuple(sorted((*common.items(), (inner, self._number(1.0))))), number,
+                          signed=True)
+
+    def _negate_exponent(self, exponent: int) -> int:
+        value = self._value(exponent)
+        if value is not None:
+            return self._number(-value)
+        return self.materialize(self.scale(self._exponent_form(exponent), -1.0))
 
     def _term(self, monomial: Monomial, coeff: float, signed: bool = False) -> int:
         """coeff·monomial as nodes: numerator over denominator, sign in front."""
@@ -377,12 +589,78 @@ class Simplifier:
         return label
 
 
+class FormAlgebra:
+    """The op table's symbolic derivative rules, interpreted over Forms.
+
+    The rules are written against a node builder (`ops.Builder`); this one
+    takes and returns Forms instead of node ids, and never changes its
+    arguments (the simplifier's algebra may change its first argument)."""
+
+    def __init__(self, simplifier: Simplifier) -> None:
+        self.s = simplifier
+
+    def const(self, value: float) -> Form:
+        return Form(tidy(value))
+
+    def add(self, a: Form, b: Form) -> Form:
+        return self.s.add(a.copy(), b)
+
+    def sub(self, a: Form, b: Form) -> Form:
+        return self.s.add(a.copy(), self.s.scale(b.copy(), -1.0))
+
+    def mul(self, a: Form, b: Form) -> Form:
+        return self.s.multiply(a.copy(), b.copy())
+
+    def div(self, a: Form, b: Form) -> Form:
+        return self.s.multiply(a.copy(), self.s.power(b.copy(), Form(-1.0)))
+
+    def neg(self, a: Form) -> Form:
+        return self.s.scale(a.copy(), -1.0)
+
+    def pow(self, a: Form, b: Form) -> Form:
+        return self.s.power(a.copy(), b.copy())
+
+    def apply(self, op_name: str, *args: Form) -> Form:
+        return self.s.function(op_name, [a.copy() for a in args])
+
+
+_LINEAR = (ADD, SUB, NEG, CONST, INPUT)
+
+
 def _fold(op: object, values: list[float]) -> float | None:
     try:
         result = float(op.evaluate(*values))  # type: ignore[attr-defined]
     except (ValueError, ZeroDivisionError, OverflowError):
         return None
     return tidy(result) if math.isfinite(result) else None
+
+
+def _exact(value: float, *operands: float) -> float | None:
+    """`value` if it prints as exactly as its operands, a simple fraction
+    counting as exact (3/9 → 1/3; 2^0.5 stays)."""
+    if _nice(value, *operands) is not None:
+        return value
+    return value if _as_fraction(abs(value))[1] != 1.0 else None
+
+
+def _content(form: Form) -> float:
+    """The greatest common divisor of a sum's integer coefficients (1 if any
+    is not an integer)."""
+    values = [*form.terms.values(), form.const] if form.const else list(form.terms.values())
+    if not all(is_integer(v) and abs(v) < 1e15 for v in values):
+        return 1.0
+    return float(math.gcd(*(int(v) for v in values)))
+
+
+def _negative(form: Form) -> bool:
+    """Whether a form is a negated one: every coefficient (and constant) < 0."""
+    if not form.terms:
+        return form.const < 0
+    return form.const <= 0 and all(c < 0 for c in form.terms.values())
+
+
+_ODD = frozenset({"sin", "tan", "asin", "atan", "sinh", "tanh", "sign"})
+_EVEN = frozenset({"cos", "cosh", "abs"})
 
 
 def _nice(value: float, *operands: float) -> float | None:
@@ -399,8 +677,9 @@ def _as_fraction(magnitude: float) -> tuple[float, float]:
         return magnitude, 1.0
     for q in _SIMPLE_DENOMINATORS:
         p = magnitude * q
-        if is_integer(p) and abs(p) < 1e15:
-            return p, float(q)
+        near = round(p)
+        if abs(p - near) <= 1e-12 * max(1.0, abs(p)) and 0 < near < 1e15:
+            return float(near), float(q)
     return magnitude, 1.0
 
 

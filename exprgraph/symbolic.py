@@ -196,7 +196,8 @@ class SymbolicBuilder(GraphBuilder):
     def graph_of(self, output: int) -> Graph:
         """The builder's nodes as a Graph with `output` as its output."""
         base = self.graph
-        return Graph(tuple(self.nodes), base.inputs, output, base.source, base.names)
+        return Graph(tuple(self.nodes), base.inputs, output, base.source, base.names,
+                     base.assigned)
 
 
 @dataclass(frozen=True)

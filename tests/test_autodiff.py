@@ -91,9 +91,11 @@ def test_symbolic_derivative_evaluates_to_reverse_mode(text: str, point: dict[st
             continue  # e.g. pow's ∂/∂y = x^y·log(x) where x = 0: see ops.py
         assert close(symbolic, reverse[index] or 0.0, rel=1e-7, abs_=1e-9)
         # The printed text parses back and evaluates to the same number.
-        reparsed = exprgraph.compile(program.derivative(graph.nodes[index].label))
-        used = {k: v for k, v in point.items() if k in reparsed.inputs}
-        assert close(reparsed.evaluate(used).value, symbolic, rel=1e-9, abs_=1e-9)
+        reparsed = parse_program(program.derivative(graph.nodes[index].label))
+        used = {k: v for k, v in point.items() if k in reparsed.input_names}
+        # Simplifying may define a value the original lacks, never the reverse.
+        printed = evaluate(reparsed, used)[reparsed.output]
+        assert close(printed, symbolic, rel=1e-9, abs_=1e-9)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -128,7 +130,12 @@ def test_values_and_gradients_match_sympy(text: str, point: dict[str, float]) ->
     assert close(values[graph.output], sympy_value(expr, point), rel=1e-8, abs_=1e-9)
     for index in graph.inputs:
         name = graph.nodes[index].label
-        slope = sympy_value(sympy.diff(expr, sympy.Symbol(name, real=True)), point)
+        try:
+            slope = sympy_value(sympy.diff(expr, sympy.Symbol(name, real=True)), point)
+        except (ZeroDivisionError, TypeError):  # SymPy's zoo or a complex number
+            continue
+        if not math.isfinite(slope):
+            continue  # undefined for SymPy (0*log(0)); our one-sided conventions apply
         assert close(reverse[index] or 0.0, slope, rel=1e-7, abs_=1e-8), name
 
 

@@ -68,13 +68,12 @@ def _parens(rope: Rope) -> Rope:
 
 def _combine(op: Op, parts: list[Text]) -> Text:
     if op.fixity == "call":
-        # Format the template with its own holes ({{ becomes {), then split it
-        # at the {k} holes and put the argument ropes in them.
-        text = op.latex.format(*(f"{{{k}}}" for k in range(len(parts))))
+        # Fill the template's holes with markers no LaTeX contains ({2} in
+        # \log_{2} is not a hole), then put the argument ropes in their place.
+        text = op.latex.format(*(f"\0{k}\0" for k in range(len(parts))))
         pieces: list[Rope] = []
-        for chunk in re.split(r"(\{\d\})", text):
-            hole = re.fullmatch(r"\{(\d)\}", chunk)
-            pieces.append(parts[int(hole.group(1))].rope if hole else chunk)
+        for k, chunk in enumerate(text.split("\0")):
+            pieces.append(parts[int(chunk)].rope if k % 2 else chunk)
         # e^{x} binds like a power: parenthesise it as a base.
         return Text(pieces, PREC_POWER if op.name == "exp" else PREC_ATOM, False)
     if op.fixity == "prefix":

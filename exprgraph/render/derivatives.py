@@ -1,0 +1,199 @@
+"""Results of `exprgraph diff` and `exprgraph simplify`: tables, JSON, text, LaTeX.
+
+Notation follows the textbooks: d for a program with one input, ∂ otherwise;
+successive partials read right to left, so differentiating by x and then y
+is ∂²g/∂y∂x; repeats collect into powers, ∂³g/∂x³.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import RenderableType
+from rich.table import Table
+
+from ..api import DiffResult, Program
+from ..calculus import Expression
+from ..errors import MathError
+from ..evaluate import format_value
+from .latex import latex_name, latex_text
+from .text import display_text
+
+Value = float | MathError | None
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _runs(wrt: Sequence[str]) -> list[tuple[str, int]]:
+    """The variables in the order they are written (last applied first), with counts."""
+    runs: list[tuple[str, int]] = []
+    for name in reversed(wrt):
+        if runs and runs[-1][0] == name:
+            runs[-1] = (name, runs[-1][1] + 1)
+        else:
+            runs.append((name, 1))
+    return runs
+
+
+def derivative_label(of: str, wrt: Sequence[str], single_input: bool) -> str:
+    """∂²g/∂y∂x, or dg/dx for a program with one input."""
+    d = "d" if single_input else "∂"
+    order = len(wrt)
+    top = f"{d}{str(order).translate(_SUPERSCRIPTS) if order > 1 else ''}{of}"
+    bottom = "".join(f"{d}{name}{str(n).translate(_SUPERSCRIPTS) if n > 1 else ''}"
+                     for name, n in _runs(wrt))
+    return f"{top}/{bottom}"
+
+
+def derivative_label_latex(of: str, wrt: Sequence[str], single_input: bool) -> str:
+    r"""\frac{\partial^{2} g}{\partial y \partial x}."""
+    d = "d" if single_input else "\\partial"
+    order = len(wrt)
+    top = f"{d}^{{{order}}} {latex_name(of)}" if order > 1 else f"{d} {latex_name(of)}"
+    bottom = " ".join(f"{d} {latex_name(name)}" + (f"^{{{n}}}" if n > 1 else "")
+                      for name, n in _runs(wrt))
+    return f"\\frac{{{top}}}{{{bottom}}}"
+
+
+def _value_text(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, MathError):
+        return f"undefined: {value.message}"
+    return format_value(value)
+
+
+def value_suffix(value: Value) -> str:
+    """"  (= 4)" after an expression in text output; "" when no point was given."""
+    if value is None:
+        return ""
+    return f"  ({_value_text(value)})" if isinstance(value, MathError) else \
+        f"  (= {_value_text(value)})"
+
+
+def _single(program: Program) -> bool:
+    return len(program.inputs) == 1
+
+
+def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | None
+                ) -> RenderableType:
+    """A table of derivatives, or the Hessian/Jacobian as a matrix."""
+    if result.shape is not None:
+        return _matrix_table(program, result, values)
+    table = Table(title=f"Derivatives of {program.graph.source.strip()[:60]}",
+                  title_justify="left")
+    table.add_column("derivative", style="bold")
+    table.add_column("expression")
+    if values is not None:
+        table.add_column("value", justify="right")
+    for k, entry in enumerate(result.entries):
+        row = [derivative_label(entry.of, entry.wrt, _single(program)),
+               display_text(entry.expression.nodes, entry.expression.root,
+                            taken=program.graph.names)]
+        if values is not None:
+            row.append(_value_text(values[k]))
+        table.add_row(*row)
+    return table
+
+
+def _matrix_table(program: Program, result: DiffResult, values: Sequence[Value] | None
+                  ) -> RenderableType:
+    rows, columns = result.shape  # type: ignore[misc]
+    hessian = result.kind == "hessian"
+    out = result.entries[0].of
+    title, caption = ((f"Hessian of {out}", f"row i, column j: ∂²{out}/∂i∂j") if hessian
+                      else ("Jacobian", "row: an output; column: its ∂/∂input"))
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left",
+                  show_lines=True)
+    table.add_column("", style="bold")
+    for name in result.inputs:
+        table.add_column(f"∂/∂{name}" if not hessian else name)
+    for i in range(rows):
+        cells = []
+        for j in range(columns):
+            k = i * columns + j
+            expr = result.entries[k].expression
+            cell = display_text(expr.nodes, expr.root, taken=program.graph.names)
+            if values is not None:
+                cell += f"\n= {_value_text(values[k])}"
+            cells.append(cell)
+        table.add_row(result.rows[i], *cells)
+    return table
+
+
+def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | None,
+              values: Sequence[Value] | None) -> dict[str, Any]:
+    """The JSON document of `exprgraph diff` (keys in the README)."""
+    entries = []
+    for k, entry in enumerate(result.entries):
+        item: dict[str, Any] = {
+            "of": entry.of,
+            "wrt": list(entry.wrt),
+            "label": derivative_label(entry.of, entry.wrt, _single(program)),
+            "expr": program.text(entry.expression),
+            "latex": latex_text(entry.expression.nodes, entry.expression.root,
+                                taken=program.graph.names),
+        }
+        if values is not None:
+            value = values[k]
+            item["value"] = None if isinstance(value, MathError) else value
+            if isinstance(value, MathError):
+                item["error"] = value.to_dict()
+        entries.append(item)
+    data: dict[str, Any] = {
+        "program": program.graph.source,
+        "kind": result.kind,
+        "inputs": list(result.inputs),
+        "at": dict(at) if at is not None else None,
+        "results": entries,
+    }
+    if result.shape is not None:
+        rows, columns = result.shape
+        data["rows"] = list(result.rows)
+        data["matrix"] = [[entries[i * columns + j]["expr"] for j in range(columns)]
+                          for i in range(rows)]
+    return data
+
+
+def diff_lines(program: Program, result: DiffResult, latex: bool,
+               values: Sequence[Value] | None) -> str:
+    """Plain text or LaTeX: one `label = expression` line per derivative (a
+    bare expression for a single one), or a matrix."""
+    if latex and result.shape is not None:
+        return _latex_matrix(program, result)
+    lines = []
+    for k, entry in enumerate(result.entries):
+        expr = entry.expression
+        if latex:
+            body = latex_text(expr.nodes, expr.root, taken=program.graph.names)
+            label = derivative_label_latex(entry.of, entry.wrt, _single(program))
+        else:
+            body = program.text(expr)
+            label = derivative_label(entry.of, entry.wrt, _single(program))
+        line = body if len(result.entries) == 1 else f"{label} = {body}"
+        if values is not None and not latex:
+            line += value_suffix(values[k])
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _latex_matrix(program: Program, result: DiffResult) -> str:
+    rows, columns = result.shape  # type: ignore[misc]
+    cells = [latex_text(e.expression.nodes, e.expression.root, taken=program.graph.names)
+             for e in result.entries]
+    body = " \\\\ ".join(" & ".join(cells[i * columns:(i + 1) * columns]) for i in range(rows))
+    return f"\\begin{{pmatrix}} {body} \\end{{pmatrix}}"
+
+
+def simplify_table(program: Program, expr: Expression, value: Value) -> RenderableType:
+    """The program and its simplified output, with its value when asked."""
+    table = Table(show_header=True, title_justify="left")
+    table.add_column("program")
+    table.add_column("simplified", style="bold")
+    row = [program.graph.source.strip(), display_text(expr.nodes, expr.root,
+                                                      taken=program.graph.names)]
+    if value is not None:
+        table.add_column("value", justify="right")
+        row.append(_value_text(value))
+    table.add_row(*row)
+    return table
