@@ -41,6 +41,7 @@ from .graph import GraphBuilder, Node, format_number
 from .ops import ADD, CONST, CONSTANTS, DIV, INPUT, MUL, NEG, OPS, POW, SUB
 
 Monomial = tuple[tuple[int, int], ...]  # sorted (base node, exponent node) pairs
+MAX_FACTORS = 16  # a longer product is kept as one factor (see _monomial_form)
 _SIMPLE_DENOMINATORS = (2, 3, 4, 6, 8, 12)  # not 5 or 10: 0.3*x reads better than 3*x/10
 
 
@@ -334,6 +335,11 @@ class Simplifier:
             return Form()
         if not kept:
             return Form(coeff)
+        if len(kept) > MAX_FACTORS:
+            # A long product (the chain rule through a deep nesting) becomes
+            # one factor, so each further factor costs one step, not a copy.
+            whole = self.materialize(Form(0.0, {tuple(sorted(kept)): 1.0}))
+            kept = [(whole, self._number(1.0))]
         if len(kept) == 1 and self._value(kept[0][1]) == 1.0:
             inner = self._form_of_node.get(kept[0][0])
             if inner is not None and inner.single_term() is None:
@@ -361,7 +367,7 @@ class Simplifier:
                     and single[0] == 1.0:
                 opened.append((base, exponent))  # an atom's form is itself
                 continue
-            if single is not None:
+            if single is not None and len(single[1]) <= MAX_FACTORS:
                 inner_coeff, monomial = single
                 coeff = tidy(coeff * inner_coeff**e) if inner_coeff != 1.0 else coeff
                 work.extend((b, self._scale_exponent(x, e)) for b, x in monomial)
