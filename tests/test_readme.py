@@ -33,3 +33,36 @@ def test_readme_lists_every_function() -> None:
     text = README.read_text(encoding="utf-8")
     for name in FUNCTIONS:
         assert f"{name}(" in text or f" {name} " in text or f"`{name} " in text, name
+
+
+def _command_examples() -> list[tuple[str, str]]:
+    """(command, first documented result) from the README's diff/simplify table."""
+    rows = []
+    for line in README.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.split(" | ")]
+        if len(cells) == 2 and cells[0].startswith("| `exprgraph "):
+            command = cells[0][3:-1]
+            result = cells[1].split("`")[1] if cells[1].startswith("`") else ""
+            if result and not result.startswith("["):
+                rows.append((command, result))
+    return rows
+
+
+@pytest.mark.parametrize(("command", "expected"), _command_examples())
+def test_readme_examples_print_what_the_readme_says(command: str, expected: str) -> None:
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from exprgraph.cli import app
+
+    args = shlex.split(command)[1:]
+    if "--latex" not in args:
+        args += ["--format", "text"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == expected
+
+
+def test_readme_has_examples_to_check() -> None:
+    assert len(_command_examples()) >= 8
