@@ -131,8 +131,9 @@ class Program:
 
     def evaluate(self, values: Mapping[str, float] | None = None, /,
                  **more: float) -> Evaluation:
-        """Forward and backward pass at the point given by `values` and/or keywords."""
-        given = {**(values or {}), **more}
+        """Forward and backward pass at the point given by `values` and/or
+        keywords, which take precedence over the program's `where` clause."""
+        given = {**self.graph.given, **(values or {}), **more}
         for name, value in given.items():
             check_value(name, value)
         node_values = forward_values(self.graph, given)
@@ -252,6 +253,21 @@ class Program:
         return expression_text(nodes, slope, by_name=lambda i: i < original
                                and nodes[i].op.arity > 0, taken=self.graph.names)
 
+
+
+def value_warnings(program: Program, values: Mapping[str, float]) -> list[str]:
+    """Warnings about given values the program does not use."""
+    inputs = set(program.inputs)
+    warnings = []
+    for name in values:
+        if name in inputs:
+            continue
+        if name in program.graph.names:
+            warnings.append(f"{name} is assigned by the program, so the value given for it "
+                            "is ignored")
+        else:
+            warnings.append(f"{name} is not used by the program; its gradient is 0")
+    return warnings
 
 
 def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - like re.compile

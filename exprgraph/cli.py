@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
-from .api import Program, parse_value
+from .api import Program, parse_value, value_warnings
 from .api import compile as compile_program
 from .calculus import values_at
 from .errors import ExprGraphError, MathError, ValueInputError
@@ -112,16 +112,16 @@ def eval_command(
     try:
         text, values = _program_and_values([program, *ctx.args], assignments or [])
         compiled = compile_program(text, inputs=values)
-        warnings = _warnings(compiled, values)
+        values = {**compiled.graph.given, **values}  # the command line wins over `where`
         evaluation = compiled.evaluate(values)
         if as_json:
             from .render.structured import evaluation_data
 
-            _print_json(evaluation_data(compiled, evaluation, warnings))
+            _print_json(evaluation_data(compiled, evaluation))
         else:
             from .render.tables import evaluation_tables
 
-            for warning in warnings:
+            for warning in value_warnings(compiled, values):
                 _stderr().print(f"[yellow]warning:[/yellow] {warning}")
             _stdout().print(evaluation_tables(compiled, evaluation, max_rows))
     except ExprGraphError as error:
@@ -175,6 +175,7 @@ def diff_command(
             raise ValueInputError("choose one of --wrt, --gradient, --hessian and --jacobian")
         text, values = _program_and_values([program, *ctx.args], assignments or [])
         compiled = compile_program(text, inputs=values)
+        values = {**compiled.graph.given, **values}
         result = compiled.diff(wrt or (), order=order, kind=kinds[0] if kinds else "derivative",
                                outputs=outputs or ())
         point = _point(compiled, values)
@@ -217,6 +218,7 @@ def simplify_command(
     try:
         text, values = _program_and_values([program, *ctx.args], assignments or [])
         compiled = compile_program(text, inputs=values)
+        values = {**compiled.graph.given, **values}
         expr = compiled.output_expression(output)
         point = _point(compiled, values)
         (value,) = values_at([expr], point) if point else (None,)
@@ -246,6 +248,134 @@ def simplify_command(
             raise value
     except ExprGraphError as error:
         _fail(error, as_json)
+
+
+class BatchFormat(str, Enum):
+    """How `batch` prints its results."""
+
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@app.command("batch")
+def batch_command(
+    paths: Annotated[list[str], typer.Argument(
+        help="Problem files (.toml, .expr) or folders (every .toml and .expr below, sorted).",
+        show_default=False, metavar="PATH...")],
+    output_format: Annotated[BatchFormat, typer.Option(
+        "--format", case_sensitive=False,
+        help="table: a table per file and a summary; jsonl: one JSON object per problem, "
+        "in input order; csv: one row per problem and input.")] = BatchFormat.table,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=1, help="Worker processes (use more cores).")] = 1,
+    derivatives: Annotated[bool, typer.Option(
+        "--derivatives", help="Include symbolic derivatives (they cost more than numbers).")
+    ] = False,
+    nodes: Annotated[bool, typer.Option(
+        "--nodes", help="Include every node and edge, as eval --format json does.")] = False,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", min=0, help="Successful problems per table at most (failures are "
+        "always shown); 0 shows all.")] = 50,
+) -> None:
+    """Evaluate every problem in problem files: value and gradient of each.
+
+    One bad problem never stops the batch. Exit status: 0 all ok, 1 a problem
+    failed, 2 a file could not be read or parsed.
+
+    Example: [bold]exprgraph batch samples/ --format jsonl > results.jsonl[/bold]
+    """
+    import time
+
+    from . import batch as core
+    from .render import batch as show
+
+    started = time.perf_counter()
+    tally = show.Tally()
+    options = core.Options(derivatives=derivatives, nodes=nodes)
+    out = _stdout()
+    progress = _LazyProgress(started)
+    try:
+        for found in core.discover(paths):
+            if isinstance(found, core.FileError):
+                _report_file_error(found, output_format, tally)
+                continue
+            results: list[dict[str, Any]] = []
+            try:
+                for result in core.run(core.read_problems(found), options, jobs):
+                    tally.add(result)
+                    progress.advance()
+                    # Machine formats go straight to stdout: Rich costs per line.
+                    if output_format is BatchFormat.table:
+                        results.append(result)
+                    elif output_format is BatchFormat.jsonl:
+                        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                    else:
+                        sys.stdout.write(show.csv_text([result], header=tally.problems == 1))
+            except core.FileError as error:
+                _report_file_error(error, output_format, tally)
+            if output_format is BatchFormat.table and results:
+                progress.pause()
+                out.print(show.file_table(str(found), results, max_rows))
+    finally:
+        progress.stop()
+    if output_format is BatchFormat.table:
+        _stderr().print(tally.line(time.perf_counter() - started))
+    raise typer.Exit(2 if tally.file_errors else 1 if tally.failed else 0)
+
+
+def _report_file_error(error: ExprGraphError, output_format: BatchFormat, tally: Any) -> None:
+    result = {"source": error.details.get("file", ""), "error": error.to_dict()}
+    tally.add(result)
+    if output_format is BatchFormat.jsonl:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        from .render.errors import error_text
+
+        _stderr().print(error_text(error))
+
+
+class _LazyProgress:
+    """A Rich progress counter on stderr, only on a terminal and only once a
+    batch has run for half a second (short batches print nothing extra)."""
+
+    DELAY = 0.5
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.count = 0
+        self.progress: Any = None
+        self.task: Any = None
+        self.enabled = _stderr().is_terminal
+
+    def advance(self) -> None:
+        import time
+
+        self.count += 1
+        if not self.enabled:
+            return
+        if self.progress is None and time.perf_counter() - self.started > self.DELAY:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.completed} problems"),
+                                     TimeElapsedColumn(), console=_stderr(), transient=True)
+            self.task = self.progress.add_task("batch", total=None)
+            self.progress.start()
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.count)
+
+    def pause(self) -> None:
+        """Stop drawing before a table is printed; it comes back, after the
+        same delay, if the next file takes a while too."""
+        import time
+
+        self.stop()
+        self.started = time.perf_counter()
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
 
 def _point(program: Program, values: dict[str, float]) -> dict[str, float] | None:
@@ -323,21 +453,6 @@ def _split_top_level(text: str) -> list[str]:
             start = i + 1
     parts.append(text[start:])
     return [p for p in parts if p.strip()]
-
-
-def _warnings(program: Program, values: dict[str, float]) -> list[str]:
-    """Warnings about given values the program does not use."""
-    inputs = set(program.inputs)
-    warnings = []
-    for name in values:
-        if name in inputs:
-            continue
-        if name in program.graph.names:
-            warnings.append(f"{name} is assigned by the program, so the value given for it "
-                            "is ignored")
-        else:
-            warnings.append(f"{name} is not used by the program; its gradient is 0")
-    return warnings
 
 
 def _fail(error: ExprGraphError, as_json: bool) -> NoReturn:

@@ -60,7 +60,8 @@ def _input_value(node: Node, inputs: Mapping[str, float], source: str) -> float:
             f"no value given for {node.label}",
             line=node.line or None, column=node.column or None,
             source_line=source_line(source, node.line), variable=node.label,
-            hint=f"pass it as --{node.label} VALUE (or --set {node.label}=VALUE)",
+            hint=f"give it a value: --{node.label} VALUE on the command line, or "
+            f"{node.label}=... in a where clause or an `at` table",
         ) from None
 
 

@@ -56,6 +56,7 @@ class Graph:
     source: str = ""
     names: dict[str, int] = field(default_factory=dict)
     assigned: tuple[str, ...] = ()  # the names the program assigns, in order
+    given: dict[str, float] = field(default_factory=dict)  # from a `where` clause
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -121,13 +122,18 @@ class GraphBuilder:
         column: int = 0,
     ) -> int:
         """The index of node `op(args)`, appended if it does not exist yet."""
-        key = self._key(op, args, value, label)
+        # The hottest function of a parse: _key and any() are inlined.
+        key = (op.name, args) if args else self._key(op, args, value, label)
         found = self._interned.get(key)
         if found is not None:
             return found
         nodes = self.nodes
-        varying = op is INPUT or any(nodes[a].varying for a in args)
-        nodes.append(Node(op, args, value, label, line=line, column=column, varying=varying))
+        varying = op is INPUT
+        for arg in args:
+            if nodes[arg].varying:
+                varying = True
+                break
+        nodes.append(Node(op, args, value, label, "", [], line, column, varying))
         self._interned[key] = len(nodes) - 1
         return len(nodes) - 1
 
@@ -148,6 +154,7 @@ def finish_graph(
     output: int,
     assigned: dict[str, int],
     source: str = "",
+    given: dict[str, float] | None = None,
 ) -> Graph:
     """Order `nodes` inputs first, name every node, and freeze them as a Graph.
 
@@ -155,20 +162,20 @@ def finish_graph(
     order. The nodes must already be in a topological order (every builder
     append is), so moving the argument-less inputs to the front keeps it one.
     """
-    order = [i for i, n in enumerate(nodes) if n.op is INPUT]
-    order += [i for i, n in enumerate(nodes) if n.op is not INPUT]
+    inputs_at = [i for i, n in enumerate(nodes) if n.op is INPUT]
+    order = inputs_at + [i for i, n in enumerate(nodes) if n.op is not INPUT]
     new_index = [0] * len(nodes)
     for new, old in enumerate(order):
         new_index[old] = new
-    ordered: list[Node] = []
-    for old in order:
-        node = nodes[old]
-        node.args = tuple(new_index[a] for a in node.args)
-        ordered.append(node)
+    ordered = [nodes[old] for old in order]
+    if inputs_at != list(range(len(inputs_at))):  # else the order is unchanged
+        for node in ordered:
+            if node.args:
+                node.args = tuple([new_index[a] for a in node.args])
 
     names: dict[str, int] = {}
     for node_index, node in enumerate(ordered):
-        if node.is_leaf:
+        if not node.args:  # inputs and constants are named by their text
             node.name = node.label
             names.setdefault(node.label, node_index)
     for name, old in assigned.items():
@@ -188,8 +195,9 @@ def finish_graph(
             node.name = next(fresh)
             names[node.name] = node_index
 
-    inputs = tuple(range(sum(1 for n in ordered if n.op is INPUT)))
-    return Graph(tuple(ordered), inputs, new_index[output], source, names, tuple(assigned))
+    inputs = tuple(range(len(inputs_at)))
+    return Graph(tuple(ordered), inputs, new_index[output], source, names, tuple(assigned),
+                 dict(given or {}))
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:

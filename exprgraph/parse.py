@@ -7,6 +7,9 @@ post-order walk, so this is the AST-then-lower pipeline with the tree left
 out: nothing is built that a later pass would have to recurse over, and a
 100,000-deep nesting parses like a flat one.
 
+A program may end with values for its inputs, `... where x=1, y=-2`; they
+come back as `Graph.given`.
+
 Scope rules, checked as statements are reduced:
 - a name assigned earlier refers to that node;
 - a function name is never a variable; `pi` and `e` are constants unless the
@@ -18,6 +21,7 @@ Scope rules, checked as statements are reduced:
 from __future__ import annotations
 
 import difflib
+import re
 import threading
 from dataclasses import dataclass
 from importlib import resources
@@ -47,6 +51,7 @@ _TERMINAL_WORDS = {
     "POWER": "'^'",
     "COMMA": "','",
     "EQUAL": "'='",
+    "WHERE": "'where'",
     "_SEP": "';' or a new line",
     "$END": "the end of the input",
 }
@@ -79,6 +84,11 @@ def grammar_text() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _Where:
+    values: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
 class _Statement:
     name: str | None  # None for a bare expression
     node: int
@@ -97,6 +107,8 @@ class _ProgramState:
         self.assigned_at: dict[str, tuple[int, int]] = {}
         self.first_use: dict[str, tuple[int, int]] = {}  # inputs and constants
         self.statements: list[_Statement] = []
+        self.given: dict[str, float] = {}
+        self.constants_used: set[str] = set()
 
     def source_line(self, line: int) -> str:
         lines = self.source.splitlines()
@@ -137,6 +149,7 @@ class _Reducer:
                               hint=f"call it with its argument, e.g. {name}(x)")
         state.first_use.setdefault(name, (token.line or 0, token.column or 0))
         if name in CONSTANTS and name not in state.forced_inputs:
+            state.constants_used.add(name)
             return state.builder.constant(CONSTANTS[name], label=name)
         return state.builder.intern(INPUT, label=name, line=token.line or 0,
                                     column=token.column or 0)
@@ -212,7 +225,39 @@ class _Reducer:
         node = self.state.builder.nodes[children[0]]
         return _Statement(None, children[0], node.line, node.column)
 
-    def start(self, statements: list[_Statement]) -> _Statement | None:
+    def where_number(self, children: list[Token]) -> tuple[float, Token]:
+        sign = -1.0 if len(children) == 2 else 1.0
+        token = children[-1]
+        value = sign * float(token)
+        if value in (float("inf"), float("-inf")):
+            raise self.state.error(ParseError, f"the number {token} is too large for a float",
+                                   token)
+        return value, children[0]
+
+    def where_constant(self, children: list[Token]) -> tuple[float, Token]:
+        sign = -1.0 if len(children) == 2 else 1.0
+        token = children[-1]
+        if str(token) not in CONSTANTS:
+            raise self.state.error(ParseError, f"a value after 'where' must be a number, not "
+                                   f"{str(token)!r}", token, hint="e.g. where x=1, y=-2.5")
+        return sign * CONSTANTS[str(token)], children[0]
+
+    def binding(self, children: list[Any]) -> tuple[Token, float]:
+        return children[0], children[1][0]
+
+    def where(self, children: list[Any]) -> _Where:
+        values: dict[str, float] = {}
+        for token, value in children[1:]:
+            if str(token) in values:
+                raise self.state.error(ParseError, f"{token} is given two values", token)
+            values[str(token)] = value
+        return _Where(values)
+
+    def start(self, children: list[Any]) -> _Statement | None:
+        statements: list[_Statement] = children
+        if children and isinstance(children[-1], _Where):
+            self.state.given = children[-1].values
+            statements = children[:-1]
         for statement in statements[:-1]:
             if statement.name is None:
                 raise ProgramError(
@@ -241,6 +286,7 @@ def _parenthesised(rest: str) -> str:
 _reducer = _Reducer()
 _parser_lock = threading.Lock()
 _parser: Lark | None = None
+_fast: _FastParser | None = None
 
 
 def _get_parser() -> Lark:
@@ -252,6 +298,159 @@ def _get_parser() -> Lark:
     return _parser
 
 
+_SHIFT, _REDUCE, _UNIT = 0, 1, 2  # kinds of parser action
+
+
+class _Fallback(Exception):  # noqa: N818 - a signal, not an error
+    """The fast path met something it leaves to Lark: almost always a syntax error."""
+
+
+class _Token(str):
+    """A token as the reduce callbacks read it: its text, line and column."""
+
+    line: int
+    column: int
+
+
+class _FastParser:
+    """Lark's own LALR tables and reduce callbacks, run by a lean loop.
+
+    Lark builds everything here from grammar/expr.lark: the parse table, the
+    callbacks (which filter anonymous tokens and inline `?` rules before
+    calling `_Reducer`) and the terminals, ordered as Lark's lexer orders them
+    (priority, then longest possible match). What this adds is speed: Lark's
+    general driver and lexer cost about 5 µs a token; this loop with one
+    master regex costs a fraction of that. Where the fast path cannot go on
+    (an unexpected character or token, or `where` used as a name) it raises
+    `_Fallback` and the caller parses again with Lark itself, so results and
+    error messages are always Lark's; tests check the two agree.
+    """
+
+    def __init__(self, lark: Lark) -> None:
+        from lark.parsers.lalr_analysis import Shift
+
+        front = lark.parser.parser  # the LALR_Parser
+        table = front._parse_table
+        callbacks = front.parser.callbacks
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        # Plain str keys: Lark's names are Token objects, whose __eq__ is Python.
+        self.states: dict[int, dict[str, tuple[int, Any]]] = {
+            state: {str(symbol): self._action(action is Shift, arg, callbacks)
+                    for symbol, (action, arg) in actions.items()}
+            for state, actions in table.states.items()
+        }
+        self.unit_targets: dict[tuple[int, int, str], int] = {}
+        # Tokens no callback sees ("(", ",", ";") need no token object.
+        self.kept = frozenset(str(symbol.name) for rule in lark.rules for symbol in rule.expansion
+                              if symbol.is_term and not symbol.filter_out)
+        terminals = sorted(lark.terminals, key=lambda t: (-t.priority, -t.pattern.max_width,
+                                                          -len(t.pattern.value), t.name))
+        # A literal that a regex terminal also matches is a keyword: Lark lexes
+        # it with the regex and renames it (NAME "where" → WHERE).
+        self.keywords = {t.pattern.value: t.name for t in terminals if t.pattern.type == "str"
+                         and t.pattern.value.isidentifier()}
+        regexes = [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals
+                   if t.name not in self.keywords.values()]
+        self.master = re.compile("|".join([*regexes, "(?P<__ERROR>.)"]), re.DOTALL)
+        self.ignore = frozenset(lark.ignore_tokens)
+
+    @staticmethod
+    def _action(shift: bool, arg: Any, callbacks: Any) -> tuple[int, Any]:
+        if shift:
+            return _SHIFT, arg
+        if len(arg.expansion) == 1 and arg.options.expand1 and not arg.alias:
+            # "?power: atom": the callback hands the child up unchanged.
+            return _UNIT, str(arg.origin.name)
+        return _REDUCE, (len(arg.expansion), str(arg.origin.name), callbacks[arg])
+
+    def _unit_target(self, below: int, top: int, kind: str) -> int:
+        """Where a chain of unit reductions from `top` (over `below`) ends for
+        lookahead `kind`: atom → power → unary → product → sum in one step."""
+        key = (below, top, kind)
+        target = self.unit_targets.get(key)
+        if target is None:
+            target = top
+            action = self.states[target].get(kind)
+            while action is not None and action[0] == _UNIT:
+                target = self.states[below][action[1]][1]
+                action = self.states[target].get(kind)
+            self.unit_targets[key] = target
+        return target
+
+    def parse(self, text: str) -> Any:
+        """Run the callbacks over `text` as Lark would; `_Fallback` where it can't."""
+        states = self.states
+        stack = [self.start]
+        values: list[Any] = []
+        ignore = self.ignore
+        keywords = self.keywords
+        kept = self.kept
+        unit_targets = self.unit_targets
+        line, line_start = 1, 0
+        token: _Token | None
+        for match in self.master.finditer(text):
+            kind: str = match.lastgroup  # type: ignore[assignment]
+            if kind in ignore:
+                continue
+            if kind in kept:
+                token = _Token(match.group())
+                token.line = line
+                token.column = match.start() - line_start + 1
+                if kind == "NAME" and token in keywords:
+                    kind = keywords[token]
+            else:
+                token = None
+                if kind == "_SEP" and match.group() != ";":
+                    line, line_start = line + 1, match.end()
+                elif kind == "__ERROR":
+                    raise _Fallback
+            while True:
+                action = states[stack[-1]].get(kind)
+                if action is None:
+                    raise _Fallback
+                tag = action[0]
+                if tag == _SHIFT:
+                    stack.append(action[1])
+                    values.append(token)
+                    break
+                if tag == _UNIT:
+                    target = unit_targets.get((stack[-2], stack[-1], kind))
+                    if target is None:
+                        target = self._unit_target(stack[-2], stack[-1], kind)
+                    stack[-1] = target
+                else:
+                    self._reduce(stack, values, action[1])
+        while True:
+            action = states[stack[-1]].get("$END")
+            if action is None or action[0] == _SHIFT:
+                raise _Fallback
+            if action[0] == _UNIT:
+                stack[-1] = self._unit_target(stack[-2], stack[-1], "$END")
+            else:
+                self._reduce(stack, values, action[1])
+            if stack[-1] == self.end:
+                return values[-1]
+
+    def _reduce(self, stack: list[int], values: list[Any], rule: tuple[int, str, Any]) -> None:
+        size, origin, callback = rule
+        if size:
+            children = values[-size:]
+            del values[-size:]
+            del stack[-size:]
+        else:
+            children = []
+        values.append(callback(children))
+        stack.append(self.states[stack[-1]][origin][1])
+
+
+def _get_fast_parser() -> _FastParser:
+    global _fast
+    if _fast is None:
+        _fast = _FastParser(_get_parser())
+    return _fast
+
+
 def parse_program(text: str, inputs: frozenset[str] | set[str] = frozenset()) -> Graph:
     """Parse a program into a `Graph`.
 
@@ -259,18 +458,34 @@ def parse_program(text: str, inputs: frozenset[str] | set[str] = frozenset()) ->
     (`e`, `pi`): the values a caller is about to supply. Raises `ParseError`
     for malformed text and `ProgramError` for text that means nothing.
     """
-    state = _ProgramState(text, frozenset(inputs))
+    return parse_with(text, frozenset(inputs), fast=True)
+
+
+def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
+    """`parse_program`, by the fast driver (falling back to Lark) or by Lark alone."""
+    state = _ProgramState(text, inputs)
     with _parser_lock:
-        parser = _get_parser()
         _reducer.state = state
         try:
-            last = parser.parse(text)
-        except UnexpectedInput as exc:
-            raise _parse_error(exc, state) from None
+            if not fast:
+                raise _Fallback
+            last = _get_fast_parser().parse(text)
+        except _Fallback:
+            state = _ProgramState(text, inputs)
+            _reducer.state = state
+            try:
+                last = _get_parser().parse(text)
+            except UnexpectedInput as exc:
+                raise _parse_error(exc, state) from None
     if last is None:
         raise ParseError("the program is empty: there is nothing to evaluate",
                          hint='write an expression such as "(x+y)*z"')
-    return finish_graph(state.builder.nodes, last.node, state.assigned, text)
+    shadowed = state.constants_used & set(state.given)
+    if shadowed:
+        # "e*x where e=2": e is a variable after all; the where clause comes
+        # last, so parse again knowing it.
+        return parse_with(text, inputs | shadowed, fast)
+    return finish_graph(state.builder.nodes, last.node, state.assigned, text, state.given)
 
 
 def _parse_error(exc: UnexpectedInput, state: _ProgramState) -> ParseError:

@@ -127,7 +127,12 @@ def test_values_and_gradients_match_sympy(text: str, point: dict[str, float]) ->
         assume(False)
         return
     expr = to_sympy(graph)
-    assert close(values[graph.output], sympy_value(expr, point), rel=1e-8, abs_=1e-9)
+    try:
+        expected = sympy_value(expr, point)
+    except TypeError:  # SymPy takes (-1.0)^1.0 into the complex numbers; we stay real
+        assume(False)
+        return
+    assert close(values[graph.output], expected, rel=1e-8, abs_=1e-9)
     for index in graph.inputs:
         name = graph.nodes[index].label
         try:

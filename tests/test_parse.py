@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lark import Lark
 
 import exprgraph
-from exprgraph.errors import ParseError, ProgramError
-from exprgraph.parse import grammar_text, parse_program
+from exprgraph.errors import ExprGraphError, ParseError, ProgramError
+from exprgraph.parse import grammar_text, parse_program, parse_with
+
+from .strategies import expressions
 
 
 def value(text: str, **point: float) -> float:
@@ -155,3 +159,41 @@ def test_error_on_a_later_line_reports_that_line() -> None:
         parse_program("a = x\nb = foo(a)")
     assert (caught.value.line, caught.value.column) == (2, 5)
     assert caught.value.source_line == "b = foo(a)"
+
+
+# --- the fast driver and Lark's own parser agree --------------------------------
+
+
+def _outcome(text: str, fast: bool) -> tuple:
+    try:
+        graph = parse_with(text, frozenset(), fast=fast)
+    except ExprGraphError as error:
+        return ("error", type(error).__name__, error.message, error.line, error.column)
+    return ("graph", [(n.op.name, n.args, n.label, n.value, n.name, tuple(n.aliases))
+                      for n in graph.nodes], graph.output, graph.given)
+
+
+programs = st.lists(st.tuples(st.sampled_from(["a", "b", "p", "e", "where"]),
+                              expressions(max_leaves=6)), max_size=3).map(
+    lambda pairs: "; ".join(f"{n} = {t}" for n, t in pairs))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(expressions(kinked=True), programs,
+                 st.tuples(expressions(max_leaves=6), st.sampled_from(
+                     [" where x=1, y=-2", " where x = pi", " where e=2", "\n# c\n", ";;"])
+                 ).map("".join)))
+def test_fast_parser_gives_lark_results(text: str) -> None:
+    assert _outcome(text, fast=True) == _outcome(text, fast=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="xyz12.+-*/^()=,; \n#whereisnpe\x00−", max_size=30))
+def test_fast_parser_gives_lark_errors_on_junk(text: str) -> None:
+    assert _outcome(text, fast=True) == _outcome(text, fast=False)
+
+
+@pytest.mark.parametrize("text", ["where = 2; where + 1", "x where x=1", "(1+" * 200 + "1" +
+                                  ")" * 200, "a = 1\nb = a +\n", "2 3", "f(x)"])
+def test_fast_parser_edge_cases(text: str) -> None:
+    assert _outcome(text, fast=True) == _outcome(text, fast=False)

@@ -23,38 +23,54 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api import Evaluation, Program
+from ..api import Evaluation, Program, value_warnings
 from .text import node_expression
 
 
-def evaluation_data(program: Program, evaluation: Evaluation,
-                    warnings: list[str] | None = None) -> dict[str, Any]:
-    """The JSON document for one evaluated program."""
+def evaluation_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
+    """The JSON document of `exprgraph eval` for one evaluated program."""
+    return evaluation_summary(program, evaluation, derivatives=True, nodes=True)
+
+
+def evaluation_summary(program: Program, evaluation: Evaluation, derivatives: bool,
+                       nodes: bool) -> dict[str, Any]:
+    """The JSON keys of `eval`, with `derivatives` and `nodes`/`edges` only
+    when asked (batches skip them unless told: they cost more than the
+    numbers)."""
     graph = program.graph
-    nodes = graph.nodes
-    return {
+    data: dict[str, Any] = {
         "program": graph.source,
         "output": graph.output_name,
         "value": evaluation.value,
         "inputs": {name: evaluation.given.get(name, 0.0) for name in evaluation.gradient},
         "gradient": evaluation.gradient,
-        "derivatives": {**program.derivatives(), **{name: "0" for name in evaluation.unused}},
-        "nodes": [
-            {
-                "name": node.name,
-                "op": node.op.name,
-                "args": [nodes[a].name for a in node.args],
-                "expr": node_expression(nodes, node),
-                "value": evaluation.node_values[i],
-                "adjoint": evaluation.node_adjoints[i],
-                "aliases": list(node.aliases),
-            }
-            for i, node in enumerate(nodes)
-        ],
-        "edges": [edge_data(program, evaluation, i, position)
-                  for i, position, _ in graph.edges()],
-        "warnings": list(warnings or []),
     }
+    if derivatives:
+        data["derivatives"] = {**program.derivatives(),
+                               **{name: "0" for name in evaluation.unused}}
+    if nodes:
+        data["nodes"] = node_data(program, evaluation)
+        data["edges"] = [edge_data(program, evaluation, i, position)
+                         for i, position, _ in graph.edges()]
+    data["warnings"] = value_warnings(program, evaluation.given)
+    return data
+
+
+def node_data(program: Program, evaluation: Evaluation) -> list[dict[str, Any]]:
+    """Every node: name, op, args, expr, value, adjoint, aliases."""
+    nodes = program.graph.nodes
+    return [
+        {
+            "name": node.name,
+            "op": node.op.name,
+            "args": [nodes[a].name for a in node.args],
+            "expr": node_expression(nodes, node),
+            "value": evaluation.node_values[i],
+            "adjoint": evaluation.node_adjoints[i],
+            "aliases": list(node.aliases),
+        }
+        for i, node in enumerate(nodes)
+    ]
 
 
 def edge_data(program: Program, evaluation: Evaluation, node: int, position: int) -> dict[str, Any]:

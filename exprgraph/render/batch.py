@@ -1,0 +1,111 @@
+"""Batch results: a Rich table per file with a summary, or CSV rows.
+
+Tables list failures always and successful problems up to a limit, so a
+corpus of thousands stays readable while no error is hidden. CSV is in long
+("tidy") form, one row per problem and input, so problems with different
+inputs share one header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..evaluate import format_value
+
+CSV_COLUMNS = ("source", "program", "output", "value", "input", "input_value", "partial",
+               "derivative", "error")
+
+
+@dataclass
+class Tally:
+    """Counts for the summary line."""
+
+    problems: int = 0
+    failed: int = 0
+    file_errors: int = 0
+    files: set[str] = field(default_factory=set)
+
+    def add(self, result: dict[str, Any]) -> None:
+        """Count one result (a problem's or a file error's)."""
+        if result.get("error", {}).get("kind") == "file":
+            self.file_errors += 1
+            return
+        self.problems += 1
+        self.failed += "error" in result
+
+    def line(self, seconds: float) -> Text:
+        """`N problems, N ok, N failed in T s`."""
+        ok = self.problems - self.failed
+        text = Text(f"{self.problems} problems, ")
+        text.append(f"{ok} ok", style="green")
+        text.append(", ")
+        text.append(f"{self.failed} failed", style="bold red" if self.failed else "")
+        if self.file_errors:
+            files = "file" if self.file_errors == 1 else "files"
+            text.append(f", {self.file_errors} {files} unreadable", style="bold red")
+        text.append(f" in {seconds:.2f} s")
+        return text
+
+
+def error_text(error: dict[str, Any]) -> str:
+    """An error dict in one line: `[line L, column C] message (hint)`."""
+    where = f"line {error['line']}, column {error['column']}: " if "line" in error else ""
+    hint = f" ({error['hint']})" if error.get("hint") else ""
+    return f"{where}{error['message']}{hint}"
+
+
+def file_table(path: str, results: list[dict[str, Any]], max_rows: int) -> Table:
+    """One file's problems: value and gradient, or the error."""
+    table = Table(title=path, title_justify="left")
+    table.add_column("problem", style="bold")
+    table.add_column("output")
+    table.add_column("value", justify="right")
+    table.add_column("gradient / error")
+    shown = 0
+    hidden = 0
+    for result in results:
+        label = result["source"][len(path) + 1:] or result["source"]
+        if "error" in result:
+            table.add_row(label, "", Text("error", style="bold red"),
+                          Text(error_text(result["error"]), style="red"))
+            continue
+        if max_rows and shown >= max_rows:
+            hidden += 1
+            continue
+        shown += 1
+        gradient = ", ".join(f"{k}={format_value(v)}" for k, v in result["gradient"].items())
+        table.add_row(label, result["output"], format_value(result["value"]), gradient)
+    if hidden:
+        table.caption = (f"{hidden} more successful problems not shown: --max-rows 0 shows "
+                         "all, --format jsonl gives everything")
+    return table
+
+
+def csv_text(results: Iterable[dict[str, Any]], header: bool) -> str:
+    """Results as CSV rows in long form (and the header line first if asked)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow(CSV_COLUMNS)
+    for result in results:
+        for row in _csv_rows(result):
+            writer.writerow(row)
+    return buffer.getvalue()
+
+
+def _csv_rows(result: dict[str, Any]) -> list[list[Any]]:
+    if "error" in result:
+        return [[result["source"], result.get("program", ""), "", "", "", "", "", "",
+                 error_text(result["error"])]]
+    base = [result["source"], result["program"], result["output"], repr(result["value"])]
+    derivatives = result.get("derivatives", {})
+    rows = [[*base, name, repr(result["inputs"].get(name, 0.0)), repr(partial),
+             derivatives.get(name, ""), ""] for name, partial in result["gradient"].items()]
+    return rows or [[*base, "", "", "", "", ""]]

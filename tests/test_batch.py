@@ -1,0 +1,185 @@
+"""`exprgraph batch` and the samples/ folder.
+
+Every sample file is run. Expected numbers are the tutorials' hand-worked
+values, finite differences (the corpus) or a sequential run (--jobs).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from exprgraph.batch import Options, discover, read_problems, run, solve
+from exprgraph.cli import app
+
+from .oracles import central_difference, close
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+runner = CliRunner()
+pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="needs the source tree")
+
+
+def results_of(*paths: Path | str, options: Options | None = None) -> list[dict]:
+    options = options or Options()
+    return [result for path in paths for result in run(read_problems(Path(path)), options)]
+
+
+def by_source(results: list[dict]) -> dict[str, dict]:
+    return {r["source"].split(":", 1)[1]: r for r in results}
+
+
+def test_every_sample_file_is_known_to_this_test() -> None:
+    files = {p.name for p in discover([SAMPLES]) if isinstance(p, Path)}
+    assert files == {"tutorials.toml", "homework.toml", "corpus.expr", "broken.expr"}
+
+
+def test_tutorial_examples_have_their_hand_worked_values() -> None:
+    results = by_source(results_of(SAMPLES / "tutorials.toml"))
+    assert results["sum-times"]["value"] == -12.0
+    assert results["sum-times"]["gradient"] == {"x": -3.0, "y": -3.0, "z": 4.0}
+    # ∂e/∂b is 15, not the 4 a popular tutorial prints.
+    assert results["shared-input"]["gradient"] == {"a": 7.0, "b": 15.0}
+    assert results["difference-of-sums#1"]["gradient"] == {"a": 2.0, "b": 7.0, "c": -5.0}
+    # Y = (a+b)(b-c) at a=-1, b=0.5, c=2: ∂Y/∂a = b - c, ∂Y/∂b = (b - c) + (a + b), ∂Y/∂c = -(a+b).
+    assert results["difference-of-sums#2"]["gradient"] == {"a": -1.5, "b": -2.0, "c": 0.5}
+    z = 0.5 * 2 - 1.5 * 1 + 0.1
+    s = 1 / (1 + math.exp(-z))
+    neuron = results["neuron"]
+    assert close(neuron["value"], s)
+    assert neuron["gradient"].keys() == {"w1", "w2", "b"}  # wrt limits what is reported
+    assert close(neuron["gradient"]["w1"], s * (1 - s) * 2)
+    # L = (wx + b - t)^2 at w=2, b=1, x=3, t=10: ∂L/∂w = 2(7 - 10)·3 = -18, ∂L/∂b = -6.
+    assert results["squared-error"]["gradient"] == {"w": -18.0, "b": -6.0}
+
+
+def test_homework_set_runs_in_batch() -> None:
+    results = results_of(SAMPLES / "homework.toml")
+    assert [r["source"].split(":")[1] for r in results] == ["tutorial", "sum-times", "neuron"]
+    assert all("error" not in r for r in results)
+
+
+def test_corpus_has_a_thousand_programs_whose_gradients_match_differences() -> None:
+    problems = list(read_problems(SAMPLES / "corpus.expr"))
+    assert len(problems) >= 1000
+    results = results_of(SAMPLES / "corpus.expr")
+    assert all("error" not in r for r in results)
+    for problem, result in list(zip(problems, results, strict=True))[::50]:
+        from exprgraph import compile as compile_program
+
+        program = compile_program(problem.program)
+
+        def f(at: dict, program=program) -> float:
+            return program.evaluate(at).value
+
+        for name, slope in result["gradient"].items():
+            numeric = central_difference(f, result["inputs"], name)
+            assert math.isclose(slope, numeric, rel_tol=1e-4, abs_tol=1e-4 * max(
+                1.0, abs(result["value"]))), (problem.source, name)
+
+
+def test_every_broken_line_fails_with_its_own_line_number() -> None:
+    lines = (SAMPLES / "broken.expr").read_text(encoding="utf-8").splitlines()
+    programs = [n for n, line in enumerate(lines, 1) if line.strip()
+                and not line.startswith("#")]
+    results = results_of(SAMPLES / "broken.expr")
+    assert [int(r["source"].rsplit(":", 1)[1]) for r in results] == programs
+    for number, result in zip(programs, results, strict=True):
+        assert "error" in result
+        assert result["error"].get("line", number) == number
+    kinds = {r["error"]["kind"] for r in results}
+    assert kinds == {"parse", "program", "value", "math"}
+
+
+def test_cli_exit_status_and_summary() -> None:
+    ok = runner.invoke(app, ["batch", str(SAMPLES / "tutorials.toml")])
+    assert ok.exit_code == 0
+    assert "6 problems, 6 ok, 0 failed" in ok.stderr
+    failed = runner.invoke(app, ["batch", str(SAMPLES / "broken.expr")])
+    assert failed.exit_code == 1
+
+
+def test_unreadable_files_exit_2_after_reporting_the_rest(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("title = \n", encoding="utf-8")
+    result = runner.invoke(app, ["batch", str(bad), str(tmp_path / "missing.expr"),
+                                 str(SAMPLES / "tutorials.toml"), "--format", "jsonl"])
+    assert result.exit_code == 2
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["error"]["kind"] for r in lines[:2]] == ["file", "file"]
+    assert len(lines) == 2 + 6
+    assert "not valid TOML" in lines[0]["error"]["message"]
+
+
+def test_jsonl_has_the_eval_keys_and_keeps_input_order() -> None:
+    result = runner.invoke(app, ["batch", str(SAMPLES / "tutorials.toml"), "--format",
+                                 "jsonl", "--derivatives", "--nodes"])
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["source"].split(":")[1] for r in rows] == [
+        "sum-times", "shared-input", "difference-of-sums#1", "difference-of-sums#2", "neuron",
+        "squared-error"]
+    assert set(rows[0]) == {"program", "output", "value", "inputs", "gradient", "derivatives",
+                            "nodes", "edges", "warnings", "source"}
+    assert rows[1]["derivatives"] == {"a": "b + 1", "b": "a + 2*b + 1"}
+
+
+def test_two_jobs_give_the_same_results_as_one(tmp_path: Path) -> None:
+    path = SAMPLES / "corpus.expr"
+    one = runner.invoke(app, ["batch", str(path), "--format", "jsonl"])
+    two = runner.invoke(app, ["batch", str(path), "--format", "jsonl", "--jobs", "2"])
+    assert one.stdout == two.stdout
+    assert len(one.stdout.splitlines()) >= 1000
+
+
+def test_csv_is_long_form_with_one_header() -> None:
+    result = runner.invoke(app, ["batch", str(SAMPLES / "tutorials.toml"),
+                                 str(SAMPLES / "broken.expr"), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    sum_times = [r for r in rows if r["source"].endswith(":sum-times")]
+    assert {r["input"]: float(r["partial"]) for r in sum_times} == {"x": -3, "y": -3, "z": 4}
+    assert any(r["error"] for r in rows)
+    assert result.stdout.count("source,program") == 1
+
+
+def test_where_clause_on_the_command_line_too() -> None:
+    result = runner.invoke(app, ["eval", "(x+y)*z where x=1, y=3, z=-3", "--format", "json"])
+    assert json.loads(result.stdout)["gradient"] == {"x": -3.0, "y": -3.0, "z": 4.0}
+
+
+def test_line_files_stream(tmp_path: Path) -> None:
+    path = tmp_path / "grow.expr"
+    path.write_text("x where x=1\n", encoding="utf-8")
+    problems = read_problems(path)
+    first = next(problems)
+    with path.open("a", encoding="utf-8") as handle:  # written after reading began
+        handle.write("2*x where x=2\n")
+    assert [first.program, *(p.program for p in problems)] == ["x where x=1", "2*x where x=2"]
+
+
+def test_invalid_utf8_is_one_failed_line(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.expr"
+    path.write_bytes(b"x where x=1\n\xff\xfe where x=1\n3*x where x=2\n")
+    results = results_of(path)
+    assert [("error" in r) for r in results] == [False, True, False]
+    assert "UTF-8" in results[1]["error"]["message"]
+
+
+def test_toml_problem_errors_do_not_stop_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "set.toml"
+    path.write_text('[[problem]]\nname = "a"\n\n[[problem]]\nname = "b"\nprogram = "x^2"\n'
+                    'at = { x = "1/2" }\n\n[[problem]]\nprogram = "y"\nat = { y = true }\n',
+                    encoding="utf-8")
+    results = results_of(path)
+    assert "no program" in results[0]["error"]["message"]
+    assert results[1]["value"] == 0.25  # a value may be a constant expression
+    assert "must be a number" in results[2]["error"]["message"]
+
+
+def test_solve_reports_a_malformed_problem() -> None:
+    problems = list(read_problems(SAMPLES / "tutorials.toml"))
+    assert solve(problems[0])["value"] == -12.0
