@@ -110,7 +110,8 @@ def _line_problems(path: Path) -> Iterator[Problem]:
                 yield Problem(source, text.rstrip("\r\n"), {}, line=number)
 
 
-def _toml_problems(path: Path) -> Iterator[Problem]:
+def toml_document(path: Path) -> dict[str, Any]:
+    """A TOML file's contents; FileError if it cannot be read or parsed."""
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)
@@ -118,6 +119,11 @@ def _toml_problems(path: Path) -> Iterator[Problem]:
         raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise FileError(f"{path} is not valid TOML: {exc}", file=str(path)) from None
+    return document
+
+
+def _toml_problems(path: Path) -> Iterator[Problem]:
+    document = toml_document(path)
     problems = document.get("problem", [])
     if not isinstance(problems, list):
         raise FileError(f"{path}: 'problem' must be an array of tables ([[problem]])",
@@ -136,7 +142,7 @@ def _problem_points(path: Path, k: int, entry: Any) -> Iterator[Problem]:
         if not isinstance(program, str):
             raise ValueInputError(f"problem {name!r} has no program",
                                   hint='add program = "..." to it')
-        points = _points(entry.get("at", {}))
+        points = points_of(entry.get("at", {}))
         wrt = entry.get("wrt")
         if wrt is not None and not (isinstance(wrt, list)
                                     and all(isinstance(w, str) for w in wrt)):
@@ -149,7 +155,8 @@ def _problem_points(path: Path, k: int, entry: Any) -> Iterator[Problem]:
         yield Problem(where, program, values, tuple(wrt) if wrt is not None else None)
 
 
-def _points(at: Any) -> list[dict[str, float]]:
+def points_of(at: Any) -> list[dict[str, float]]:
+    """The points of a problem's `at`: one table, or a list of them."""
     tables = at if isinstance(at, list) else [at]
     points = []
     for table in tables:

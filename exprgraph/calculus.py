@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .errors import MathError
+from .errors import MathError, ValueInputError
 from .evaluate import evaluate_nodes
-from .graph import Graph, Node
+from .graph import Graph, GraphBuilder, Node
 from .ops import CONST, INPUT
 from .simplify import Simplifier, nodes_below, simplify_nodes
 
@@ -55,6 +55,37 @@ def _renumbered(node: Node, position: dict[int, int]) -> Node:
         return node
     return Node(node.op, tuple(position[a] for a in node.args), node.value, node.label,
                 node.name, line=node.line, column=node.column, varying=node.varying)
+
+
+def compose(builder: GraphBuilder, names: Mapping[str, int], graph: Graph) -> int:
+    """Append `graph`'s nodes to `builder`, its inputs bound to the nodes that
+    `names` gives (so an answer may say `c + d` for nodes of a program);
+    the index of its output. A name `names` lacks is a ValueInputError."""
+    index: list[int] = []
+    for node in graph.nodes:
+        if node.op is INPUT:
+            if node.label not in names:
+                raise ValueInputError(f"{node.label} is not a name of the program",
+                                      hint="known names: " + ", ".join(names))
+            index.append(names[node.label])
+        elif node.op is CONST:
+            index.append(builder.constant(node.value or 0.0, node.label))
+        else:
+            index.append(builder.intern(node.op, tuple(index[a] for a in node.args)))
+    return index[graph.output]
+
+
+def is_zero(nodes: Sequence[Node], root: int) -> bool:
+    """Whether node `root` simplifies to the constant 0."""
+    builder, (simplified,) = simplify_nodes(nodes, [root])
+    node = builder.nodes[simplified]
+    return node.op is CONST and node.value == 0.0
+
+
+def simplified(nodes: Sequence[Node], root: int) -> Expression:
+    """Node `root` of a node list, simplified over the inputs."""
+    builder, (new_root,) = simplify_nodes(nodes, [root])
+    return Expression(tuple(builder.nodes), new_root)
 
 
 def expression_of(graph: Graph, output: int | None = None) -> Expression:

@@ -100,6 +100,9 @@ def eval_command(
         case_sensitive=False)] = OutputFormat.table,
     max_rows: Annotated[int, typer.Option(
         "--max-rows", min=0, help="Rows per table at most; 0 shows all.")] = 100,
+    steps: Annotated[bool, typer.Option(
+        "--steps", help="Narrate the forward pass node by node and the backward pass edge "
+        "by edge, as a student would write them.")] = False,
 ) -> None:
     """Evaluate a program: every node's value, every adjoint, the gradient.
 
@@ -115,9 +118,19 @@ def eval_command(
         values = {**compiled.graph.given, **values}  # the command line wins over `where`
         evaluation = compiled.evaluate(values)
         if as_json:
-            from .render.structured import evaluation_data
+            from .render.structured import evaluation_data, steps_data
 
-            _print_json(evaluation_data(compiled, evaluation))
+            data = evaluation_data(compiled, evaluation)
+            if steps:
+                data["steps"] = steps_data(compiled, evaluation)
+            _print_json(data)
+        elif steps:
+            from .explain import backward_steps, forward_steps
+            from .render.check import steps_view
+
+            _stdout().print(steps_view(forward_steps(compiled, evaluation),
+                                       backward_steps(compiled, evaluation), compiled.output,
+                                       evaluation.gradient))
         else:
             from .render.tables import evaluation_tables
 
@@ -248,6 +261,97 @@ def simplify_command(
             raise value
     except ExprGraphError as error:
         _fail(error, as_json)
+
+
+@app.command(
+    "check",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def check_command(
+    ctx: typer.Context,
+    targets: Annotated[list[str], typer.Argument(
+        help="Problem sets (.toml) or folders of them; or, with --answer, one program.",
+        show_default=False, metavar="PATH... | PROGRAM")],
+    answers: Annotated[list[str] | None, typer.Option(
+        "--answer", metavar="KEY=ANSWER", show_default=False,
+        help="An answer to check against PROGRAM: c=8 (a node's value), dg/dx=-3 or "
+        "∂g/∂x=-3 (a partial), d/dx=2*x (of the output); repeatable.")] = None,
+    assignments: ValuesOption = None,
+    tolerance: Annotated[float, typer.Option(
+        "--tolerance", min=0.0, max=1.0,
+        help="Relative tolerance for --answer (files set their own).")] = 1e-4,
+    output_format: Annotated[OutputFormat, typer.Option(
+        "--format", case_sensitive=False,
+        help="table: a table per problem, with how wrong answers are obtained; json: one "
+        "JSON object per problem, one per line.")] = OutputFormat.table,
+) -> None:
+    """Check answers: node values and derivatives, numbers or expressions.
+
+    Exit status: 0 every answer correct, 1 some incorrect or undecided, 2 bad input.
+
+    Examples: [bold]exprgraph check samples/homework.toml[/bold];
+    [bold]exprgraph check "(x+y)*z" --at x=1,y=3,z=-3 --answer "dg/dz=x+y"[/bold]
+    """
+    from . import check as core
+    from .render.check import report_view
+
+    as_json = output_format is OutputFormat.json
+    bad = False
+    reports = []
+    try:
+        if answers:
+            if len(targets) != 1:
+                raise ValueInputError("with --answer, give exactly one program",
+                                      hint='quote it: exprgraph check "(x+y)*z" --answer ...')
+            text, values = _program_and_values([targets[0], *ctx.args], assignments or [])
+            given = dict(core.parse_answer_option(a) for a in answers)
+            reports.append(core.check_problem(core.CheckProblem(
+                "command line", "command line", text, values or None, given, tolerance)))
+        else:
+            from .batch import FileError, discover
+
+            for found in discover(targets):
+                problems = [found] if isinstance(found, FileError) else \
+                    _read_or_error(core, found)
+                for problem in problems:
+                    if isinstance(problem, ExprGraphError):
+                        bad = True
+                        _report_error(problem, as_json)
+                    else:
+                        reports.append(core.check_problem(problem))
+    except ExprGraphError as error:
+        _fail(error, as_json)
+    for report in reports:
+        if as_json:
+            _print_json(report.to_dict())
+        else:
+            _stdout().print(report_view(report))
+    verdicts = [v.verdict for r in reports for v in r.verdicts]
+    bad = bad or any(r.error for r in reports) or core.ERROR in verdicts
+    if not as_json:
+        total = len(verdicts)
+        correct = verdicts.count(core.CORRECT)
+        problems = "problem" if len(reports) == 1 else "problems"
+        _stderr().print(f"{len(reports)} {problems}, {correct}/{total} answers correct")
+    raise typer.Exit(2 if bad else 1 if any(v != core.CORRECT for v in verdicts) else 0)
+
+
+def _read_or_error(core: Any, path: Any) -> list[Any]:
+    try:
+        return core.read_check_problems(path)
+    except ExprGraphError as error:
+        return [error]
+
+
+def _report_error(error: ExprGraphError, as_json: bool) -> None:
+    """An error that does not stop the command (a bad file or problem)."""
+    if as_json:
+        _print_json({"source": error.details.get("source", error.details.get("file", "")),
+                     "error": error.to_dict()})
+    else:
+        from .render.errors import error_text
+
+        _stderr().print(error_text(error))
 
 
 class BatchFormat(str, Enum):

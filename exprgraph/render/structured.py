@@ -85,3 +85,18 @@ def edge_data(program: Program, evaluation: Evaluation, node: int, position: int
         "partial_expr": program.local_partial_text(node, position),
         "contribution": None if partial is None or adjoint is None else adjoint * partial,
     }
+
+
+def steps_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
+    """The passes as data: forward steps and backward steps with their terms."""
+    from ..explain import backward_steps, forward_steps
+
+    return {
+        "forward": [{"node": f.name, "expr": f.expression, "substituted": f.substituted,
+                     "value": f.value} for f in forward_steps(program, evaluation)],
+        "backward": [{"node": b.node, "adjoint": b.total,
+                      "terms": [{"through": t.user, "adjoint": t.user_adjoint,
+                                 "partial_expr": t.partial, "partial": t.partial_value}
+                                for t in b.terms]}
+                     for b in backward_steps(program, evaluation)],
+    }
