@@ -354,6 +354,82 @@ def _report_error(error: ExprGraphError, as_json: bool) -> None:
         _stderr().print(error_text(error))
 
 
+class GraphFormat(str, Enum):
+    """How `graph` draws."""
+
+    terminal = "terminal"
+    dot = "dot"
+    mermaid = "mermaid"
+    svg = "svg"
+    png = "png"
+
+
+@app.command(
+    "graph",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def graph_command(
+    ctx: typer.Context,
+    program: Annotated[str, typer.Argument(
+        help="The program (as for eval); '-' reads it from stdin.", show_default=False,
+        metavar="PROGRAM")],
+    assignments: Annotated[list[str] | None, typer.Option(
+        "--set", "--at", metavar="NAME=VALUE[,...]", show_default=False,
+        help="Input values (or --NAME VALUE): the drawing then shows values and "
+        "gradients.")] = None,
+    output_format: Annotated[GraphFormat, typer.Option(
+        "--format", case_sensitive=False,
+        help="terminal: a tree from the output down; dot: Graphviz; mermaid: for "
+        "Markdown; svg, png: drawn by Graphviz's dot, if installed.")] = GraphFormat.terminal,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", metavar="FILE", show_default=False,
+        help="Write to FILE instead of standard output (needed for png).")] = None,
+    backward: Annotated[bool, typer.Option(
+        "--backward", help="Draw the gradient flow: edges reversed, labelled with the "
+        "chain-rule product ∂out/∂node·∂node/∂arg.")] = False,
+) -> None:
+    """Draw the computational graph, with values and gradients when given values.
+
+    Example: [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 --format svg -o g.svg[/bold]
+    """
+    from .render import draw
+
+    try:
+        text, values = _program_and_values([program, *ctx.args], assignments or [])
+        compiled = compile_program(text, inputs=values)
+        values = {**compiled.graph.given, **values}
+        evaluation = compiled.evaluate(values) if values or not compiled.inputs else None
+        picture = draw.drawing(compiled, evaluation)
+        if output_format is GraphFormat.terminal:
+            if output:
+                raise ValueInputError("the terminal drawing goes to the terminal",
+                                      hint="for a file use --format dot, mermaid, svg or png")
+            _stdout().print(draw.terminal_view(picture))
+            return
+        if output_format is GraphFormat.mermaid:
+            data: bytes = draw.mermaid_text(picture, backward).encode("utf-8")
+        else:
+            dot = draw.dot_text(picture, backward)
+            data = dot.encode("utf-8") if output_format is GraphFormat.dot else \
+                draw.render_image(dot, output_format.value)
+        _write_output(data, output, binary=output_format is GraphFormat.png)
+    except ExprGraphError as error:
+        _fail(error, as_json=False)
+
+
+def _write_output(data: bytes, path: str | None, binary: bool) -> None:
+    if path is None:
+        if binary and sys.stdout.isatty():
+            raise ValueInputError("a PNG is not for the terminal", hint="add -o g.png")
+        sys.stdout.buffer.write(data) if binary else sys.stdout.write(data.decode("utf-8"))
+        return
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise ValueInputError(f"cannot write {path}: {exc.strerror}") from None
+
+
 class BatchFormat(str, Enum):
     """How `batch` prints its results."""
 

@@ -1,0 +1,293 @@
+"""Pictures of the graph: a terminal tree, Graphviz DOT, Mermaid, SVG/PNG.
+
+All of them draw one description (`Drawing`): every node once, with its
+kind (input, constant, operation, output), op symbol, value and adjoint when
+the program was evaluated, and every edge once, labelled with its local
+partial derivative ∂node/∂arg — or, drawn backwards (`backward=True`), with
+the chain-rule product ∂out/∂node·∂node/∂arg that flows along it.
+
+The terminal view is a forest of shallow trees from the output down in which a
+node used twice is drawn once and referred to afterwards (`↑ p`), so sharing
+stays visible, and a part deeper than six levels continues as its own tree
+below (`↓ t5`), so indentation stays bounded. It stops at a node budget with a
+note saying how much is left, rather than drawing what nobody can read.
+SVG and PNG come from Graphviz's `dot` when it is installed; without it they
+are an error that says how to get it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections import deque
+from dataclasses import dataclass
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from rich.tree import Tree
+
+from ..api import Evaluation, Program
+from ..errors import ExprGraphError
+from ..evaluate import format_value
+from ..ops import CONST, INPUT
+from .text import node_expression
+
+TERMINAL_BUDGET = 60  # nodes drawn in the terminal before the drawing stops
+DEPTH_LIMIT = 6  # levels of one terminal tree; deeper parts continue below
+
+
+class ToolMissingError(ExprGraphError):
+    """An external program the asked-for output needs is not installed."""
+
+    kind = "missing_tool"
+
+
+@dataclass(frozen=True)
+class DrawnNode:
+    """A node as drawn: what it is and, when evaluated, its numbers."""
+
+    index: int
+    name: str
+    kind: str  # "input", "const", "op" or "output"
+    op: str  # the op's symbol or function name ("+", "sin"); "" for leaves
+    expression: str
+    value: float | None
+    adjoint: float | None
+
+
+@dataclass(frozen=True)
+class DrawnEdge:
+    """arg → node, with ∂node/∂arg and, when evaluated, the numbers."""
+
+    source: int  # the argument
+    target: int  # the node that uses it
+    partial_expr: str | None
+    partial: float | None
+    contribution: float | None  # ∂out/∂target · ∂target/∂source
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """The whole graph as drawn."""
+
+    nodes: tuple[DrawnNode, ...]
+    edges: tuple[DrawnEdge, ...]
+    output: int
+    output_name: str
+
+
+def drawing(program: Program, evaluation: Evaluation | None) -> Drawing:
+    """The description every picture is drawn from."""
+    graph = program.graph
+    nodes = []
+    for index, node in enumerate(graph.nodes):
+        kind = "input" if node.op is INPUT else "const" if node.op is CONST else (
+            "output" if index == graph.output else "op")
+        symbol = node.op.symbol if node.op.fixity in ("infix", "prefix") else (
+            node.op.name if node.args else "")
+        nodes.append(DrawnNode(
+            index, node.name, kind, symbol, node_expression(graph.nodes, node),
+            evaluation.node_values[index] if evaluation else None,
+            evaluation.node_adjoints[index] if evaluation else None))
+    edges = []
+    for target, position, source in graph.edges():
+        partial = evaluation.local_partial(target, position) if evaluation else None
+        adjoint = evaluation.node_adjoints[target] if evaluation else None
+        edges.append(DrawnEdge(
+            source, target, program.local_partial_text(target, position), partial,
+            None if partial is None or adjoint is None else adjoint * partial))
+    return Drawing(tuple(nodes), tuple(edges), graph.output, graph.output_name)
+
+
+def _factor(value: float) -> str:
+    return f"({format_value(value)})" if value < 0 else format_value(value)
+
+
+def _edge_label(edge: DrawnEdge, drawing: Drawing, backward: bool, short: bool = False) -> str:
+    if drawing.nodes[edge.source].kind == "const":
+        return ""  # nothing is differentiated with respect to a constant
+    source = drawing.nodes[edge.source].name
+    target = drawing.nodes[edge.target].name
+    if backward:
+        if edge.contribution is None:
+            return f"∂{drawing.output_name}/∂{target}·∂{target}/∂{source}"
+        adjoint = drawing.nodes[edge.target].adjoint or 0.0
+        return (f"∂{drawing.output_name}/∂{target}·∂{target}/∂{source} = "
+                f"{_factor(adjoint)}·{_factor(edge.partial or 0.0)} = "
+                f"{format_value(edge.contribution)}")
+    label = f"∂{target}/∂{source}"
+    number = _short if short else format_value
+    if edge.partial_expr is not None:
+        label += f" = {edge.partial_expr}"
+        if edge.partial is not None and edge.partial_expr != number(edge.partial):
+            label += f" = {number(edge.partial)}"
+    return label
+
+
+# --- terminal ------------------------------------------------------------------
+
+
+def terminal_view(drawing: Drawing, budget: int = TERMINAL_BUDGET,
+                  depth_limit: int = DEPTH_LIMIT) -> Group:
+    """The graph from the output down, as a forest of shallow trees: a node
+    is drawn once (then `↑ name`), and a subtree deeper than `depth_limit`
+    continues as its own tree further down (`↓ name`), so indentation stays
+    bounded however deep the graph is."""
+    users: dict[int, list[DrawnEdge]] = {}
+    for edge in drawing.edges:
+        users.setdefault(edge.target, []).append(edge)
+    out = drawing.output_name
+    drawn: set[int] = set()
+    queued = {drawing.output}
+    roots = deque([drawing.output])
+    trees: list[RenderableType] = []
+    operations = sum(1 for n in drawing.nodes if n.kind != "const")
+    while roots:
+        if len(drawn) >= budget:
+            trees.append(Text(f"… {operations - len(drawn)} more nodes not drawn: --format "
+                              "dot, mermaid or svg draws them all", style="yellow"))
+            break
+        top = roots.popleft()
+        drawn.add(top)
+        tree = Tree(_node_text(drawing.nodes[top], out), guide_style="dim")
+        stack = [(tree, edge, 1) for edge in reversed(users.get(top, []))]
+        while stack:
+            parent, edge, depth = stack.pop()
+            node = drawing.nodes[edge.source]
+            if node.kind == "const":
+                parent.add(Text(node.name, style="dim"))
+                continue
+            label = Text(f"{_edge_label(edge, drawing, False, short=True)}  ", style="dim")
+            if edge.source in drawn:
+                parent.add(label.append(f"↑ {node.name}", style="italic cyan"))
+            elif edge.source in queued or (depth >= depth_limit and users.get(edge.source)) \
+                    or len(drawn) >= budget:
+                if edge.source not in queued:
+                    queued.add(edge.source)
+                    roots.append(edge.source)
+                parent.add(label.append(f"↓ {node.name}", style="italic cyan"))
+            else:
+                drawn.add(edge.source)
+                branch = parent.add(label.append_text(_node_text(node, out)))
+                stack.extend((branch, e, depth + 1) for e in reversed(users.get(edge.source, [])))
+        trees.append(tree)
+    return Group(*trees)
+
+
+def _node_text(node: DrawnNode, output: str) -> Text:
+    style = {"input": "bold cyan", "output": "bold green"}.get(node.kind, "bold")
+    text = Text(node.name, style=style)
+    if node.kind in ("op", "output"):
+        text.append(f" = {node.expression}")
+    if node.value is not None:
+        text.append(f"  = {_short(node.value)}", style="magenta")
+    if node.adjoint is not None:
+        text.append(f"  ∂{output}/∂{node.name} = {_short(node.adjoint)}", style="green")
+    return text
+
+
+def _short(value: float) -> str:
+    """A number for the terminal drawing: 6 significant digits."""
+    return f"{value:.6g}"
+
+
+# --- Graphviz DOT -------------------------------------------------------------------
+
+_DOT_STYLE = {
+    "input": 'style=filled, fillcolor="#dbeafe"',
+    "const": 'style=filled, fillcolor="#f3f4f6", fontcolor="#6b7280"',
+    "op": 'style=filled, fillcolor="#ffffff"',
+    "output": 'style="filled,bold", fillcolor="#dcfce7", penwidth=2',
+}
+
+
+def _record(text: str) -> str:
+    """Escape text for a field of a DOT record label."""
+    for char in "\\{}|<>\"":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def dot_text(drawing: Drawing, backward: bool = False) -> str:
+    """The graph in Graphviz's DOT language, micrograd-style records."""
+    lines = ["digraph exprgraph {",
+             "  rankdir=LR;",
+             '  node [shape=record, fontname="Helvetica", fontsize=11];',
+             '  edge [fontname="Helvetica", fontsize=9];']
+    out = drawing.output_name
+    for node in drawing.nodes:
+        fields = [node.name]
+        if node.kind in ("op", "output"):
+            fields.append(node.expression)
+        if node.value is not None:
+            fields.append(f"value {format_value(node.value)}")
+        if node.adjoint is not None:
+            fields.append(f"∂{out}/∂{node.name} {format_value(node.adjoint)}")
+        label = " | ".join(_record(f) for f in fields)
+        lines.append(f'  n{node.index} [label="{{ {label} }}", {_DOT_STYLE[node.kind]}];')
+    for edge in drawing.edges:
+        label = _edge_label(edge, drawing, backward).replace('"', '\\"')
+        start, end = (edge.target, edge.source) if backward else (edge.source, edge.target)
+        color = ', color="#dc2626", fontcolor="#dc2626"' if backward else ""
+        lines.append(f'  n{start} -> n{end} [label="{label}"{color}];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_image(dot: str, image_format: str) -> bytes:
+    """SVG or PNG bytes from DOT, by Graphviz's `dot`."""
+    executable = shutil.which("dot")
+    if executable is None:
+        raise ToolMissingError(
+            f"--format {image_format} needs Graphviz's dot program, which is not installed",
+            hint="install Graphviz (apt-get install graphviz, brew install graphviz, or "
+            "winget install graphviz); --format dot and --format mermaid work without it")
+    done = subprocess.run([executable, f"-T{image_format}"], input=dot.encode("utf-8"),
+                          capture_output=True, check=False, timeout=120)
+    if done.returncode != 0:
+        raise ToolMissingError(f"Graphviz's dot failed: {done.stderr.decode(errors='replace')}")
+    return done.stdout
+
+
+# --- Mermaid ----------------------------------------------------------------------
+
+_MERMAID_CLASS = {
+    "input": "fill:#dbeafe,stroke:#1d4ed8",
+    "const": "fill:#f3f4f6,stroke:#9ca3af,color:#6b7280",
+    "op": "fill:#ffffff,stroke:#374151",
+    "output": "fill:#dcfce7,stroke:#15803d,stroke-width:3px",
+}
+
+
+def _mermaid(text: str) -> str:
+    """Escape text for a quoted Mermaid label."""
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def mermaid_text(drawing: Drawing, backward: bool = False) -> str:
+    """The graph as a Mermaid flowchart (renders on GitHub, in Markdown)."""
+    lines = ["flowchart BT" if not backward else "flowchart TB"]
+    out = drawing.output_name
+    for node in drawing.nodes:
+        parts = [node.name]
+        if node.kind in ("op", "output"):
+            parts.append(node.expression)
+        numbers = []
+        if node.value is not None:
+            numbers.append(f"value {format_value(node.value)}")
+        if node.adjoint is not None:
+            numbers.append(f"∂{out}/∂{node.name} {format_value(node.adjoint)}")
+        if numbers:
+            parts.append(" · ".join(numbers))
+        lines.append(f'  n{node.index}["{"<br/>".join(_mermaid(p) for p in parts)}"]')
+    for edge in drawing.edges:
+        start, end = (edge.target, edge.source) if backward else (edge.source, edge.target)
+        label = _edge_label(edge, drawing, backward)
+        arrow = f'-->|"{_mermaid(label)}"|' if label else "-->"
+        lines.append(f"  n{start} {arrow} n{end}")
+    for kind, style in _MERMAID_CLASS.items():
+        members = [f"n{n.index}" for n in drawing.nodes if n.kind == kind]
+        if members:
+            lines.append(f"  classDef {kind} {style}")
+            lines.append(f"  class {','.join(members)} {kind}")
+    return "\n".join(lines) + "\n"
