@@ -430,6 +430,167 @@ def _write_output(data: bytes, path: str | None, binary: bool) -> None:
         raise ValueInputError(f"cannot write {path}: {exc.strerror}") from None
 
 
+LrOption = Annotated[float, typer.Option("--lr", min=0.0, help="The learning rate.")]
+MomentumOption = Annotated[float, typer.Option(
+    "--momentum", min=0.0, max=1.0, help="Momentum: v ← momentum·v + gradient.")]
+UntilOption = Annotated[list[str] | None, typer.Option(
+    "--until", metavar="CRITERION", show_default=False,
+    help="Stop early once it holds: grad<1e-6 (gradient norm), change<1e-9 (loss change), "
+    "loss<1e-3; repeatable.")]
+ShowEveryOption = Annotated[int, typer.Option(
+    "--show-every", min=0, help="Table rows every this many steps (0: about ten rows).")]
+PlotOption = Annotated[str | None, typer.Option(
+    "--plot", metavar="FILE", show_default=False,
+    help="Also draw the loss curve to FILE (.svg; .png needs matplotlib).")]
+TrainingFormatOption = Annotated[OutputFormat, typer.Option(
+    "--format", case_sensitive=False,
+    help="table: steps, a loss curve and the end; json: the whole trajectory.")]
+
+
+@app.command(
+    "descend",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def descend_command(
+    ctx: typer.Context,
+    program: Annotated[str, typer.Argument(
+        help="The expression to minimise (as for eval).", show_default=False,
+        metavar="PROGRAM")],
+    params: Annotated[list[str] | None, typer.Option(
+        "--params", metavar="NAMES", show_default=False,
+        help="The inputs to move, w,b (default: all); the others stay fixed.")] = None,
+    steps: Annotated[int, typer.Option("--steps", min=0, help="Steps at most.")] = 100,
+    assignments: Annotated[list[str] | None, typer.Option(
+        "--set", "--at", metavar="NAME=VALUE[,...]", show_default=False,
+        help="The start point (or --NAME VALUE).")] = None,
+    lr: LrOption = 0.1,
+    momentum: MomentumOption = 0.0,
+    until: UntilOption = None,
+    show_every: ShowEveryOption = 0,
+    plot: PlotOption = None,
+    output_format: TrainingFormatOption = OutputFormat.table,
+) -> None:
+    """Gradient descent: minimise a program over its inputs from a start point.
+
+    Example: [bold]exprgraph descend "(x-3)^2 + (y+1)^2" --x 0 --y 0 --lr 0.1 --steps 100[/bold]
+    """
+    from . import train
+
+    as_json = output_format is OutputFormat.json
+    try:
+        text, values = _program_and_values([program, *ctx.args], assignments or [])
+        compiled = compile_program(text, inputs=values)
+        start = {**compiled.graph.given, **values}
+        names = list(train.parse_params(params or [])) or list(compiled.inputs)
+        missing = [n for n in compiled.inputs if n not in start]
+        if missing:
+            raise ValueInputError(f"no start value for {', '.join(missing)}",
+                                  hint="give one: " + " ".join(f"--{n} 0" for n in missing))
+        criteria = [train.parse_criterion(c) for c in until or []]
+        with _training_progress(steps, "steps", as_json) as advance:
+            trajectory = train.descend(compiled, start, names, lr, steps, criteria, momentum,
+                                       on_step=advance)
+        _show_training(trajectory, {"program": compiled.graph.source, "lr": lr,
+                                    "momentum": momentum}, show_every or max(1, steps // 10),
+                       "step", plot, as_json)
+    except ExprGraphError as error:
+        _fail(error, as_json)
+
+
+@app.command("fit")
+def fit_command(
+    program: Annotated[str, typer.Argument(
+        help="A per-row loss such as \"(w*x + b - y)^2\", or a model with --loss and "
+        "--target.", show_default=False, metavar="PROGRAM")],
+    data: Annotated[str, typer.Option(
+        "--data", metavar="FILE.csv", show_default=False,
+        help="CSV with a header row; its columns bind the program's data inputs.")],
+    params: Annotated[list[str], typer.Option(
+        "--params", metavar="w=0,b=0", show_default=False,
+        help="The parameters to fit and their start values (default 0).")],
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the data.")
+                      ] = 100,
+    loss: Annotated[str | None, typer.Option(
+        "--loss", metavar="mse|bce", show_default=False,
+        help="Treat the program as a model: squared error or binary cross-entropy "
+        "against --target.")] = None,
+    target: Annotated[str | None, typer.Option(
+        "--target", metavar="COLUMN", show_default=False, help="The column to predict.")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", min=1, show_default=False,
+        help="Rows per gradient step (default: all rows).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the mini-batch shuffle.")] = 0,
+    lr: LrOption = 0.01,
+    momentum: MomentumOption = 0.0,
+    until: UntilOption = None,
+    show_every: ShowEveryOption = 0,
+    plot: PlotOption = None,
+    output_format: TrainingFormatOption = OutputFormat.table,
+) -> None:
+    """Fit parameters to data: the loss averaged over the rows, by gradient descent.
+
+    Example: [bold]exprgraph fit "(w*x + b - y)^2" --data samples/fit/line.csv
+    --params w=0,b=0 --lr 0.1 --epochs 200[/bold]
+    """
+    from . import train
+
+    as_json = output_format is OutputFormat.json
+    try:
+        compiled = compile_program(program)
+        starts = {k: (v or 0.0) for k, v in train.parse_params(params).items()}
+        columns, rows = train.read_csv(data)
+        criteria = [train.parse_criterion(c) for c in until or []]
+        with _training_progress(epochs, "epochs", as_json) as advance:
+            trajectory = train.fit(compiled, columns, rows, starts, lr, epochs, loss=loss,
+                                   target=target, batch_size=batch_size, momentum=momentum,
+                                   until=criteria, seed=seed, on_epoch=advance)
+        _show_training(trajectory, {"program": compiled.graph.source, "data": data,
+                                    "rows": rows, "lr": lr, "momentum": momentum,
+                                    "loss": loss, "target": target, "batch_size": batch_size},
+                       show_every or max(1, epochs // 10), "epoch", plot, as_json)
+    except ExprGraphError as error:
+        _fail(error, as_json)
+
+
+class _training_progress:  # noqa: N801 - used as a context manager, like a function
+    """A transient Rich progress bar on stderr, only on a terminal."""
+
+    def __init__(self, total: int, unit: str, quiet: bool) -> None:
+        self.total, self.unit = total, unit
+        self.progress: Any = None
+        if not quiet and _stderr().is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.progress = Progress(TextColumn(unit), BarColumn(), MofNCompleteColumn(),
+                                     console=_stderr(), transient=True)
+
+    def __enter__(self) -> Any:
+        if self.progress is None:
+            return None
+        self.progress.start()
+        task = self.progress.add_task(self.unit, total=self.total)
+        return lambda done: self.progress.update(task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _show_training(trajectory: Any, settings: dict[str, Any], show_every: int, unit: str,
+                   plot: str | None, as_json: bool) -> None:
+    from .render import train as show
+
+    if plot and trajectory.steps:
+        show.write_plot(trajectory, plot, unit)
+    if as_json:
+        _print_json(show.trajectory_data(trajectory, settings))
+    else:
+        _stdout().print(show.trajectory_view(trajectory, show_every, unit))
+    if trajectory.diverged:
+        raise typer.Exit(MathError.exit_code)
+
+
 class BatchFormat(str, Enum):
     """How `batch` prints its results."""
 

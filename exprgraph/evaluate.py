@@ -97,6 +97,8 @@ def _explain(node: Node, exc: BaseException) -> str:
 
 def format_value(value: float) -> str:
     """A float for a message or table: integers without '.0', else 12 digits."""
+    if not math.isfinite(value):
+        return str(value)  # inf, -inf, nan
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.12g}"

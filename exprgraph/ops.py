@@ -72,6 +72,7 @@ class Op:
     domain: str = ""  # what the arguments must satisfy, for error messages
     note: str = ""  # one line for the README's function table
     latex: str = ""  # LaTeX template over the arguments {0}, {1}; "" for operators
+    vector: Callable[[Any], Callable[..., Any]] | None = None  # numpy module → array function
 
 
 def _leaf(*_: float) -> float:
@@ -288,6 +289,26 @@ _LATEX = {
 FUNCTION_OPS = tuple(
     replace(op, latex=_LATEX.get(op.name, rf"\operatorname{{{{{op.name}}}}}\left({{0}}\right)"))
     for op in FUNCTION_OPS)
+
+# Array versions, for evaluating a graph over many rows at once (`vector.py`).
+# Each takes the numpy module, so nothing here imports numpy until it is used.
+_VECTOR: dict[str, Callable[[Any], Callable[..., Any]]] = {
+    "add": lambda np: np.add, "sub": lambda np: np.subtract, "mul": lambda np: np.multiply,
+    "div": lambda np: np.divide, "pow": lambda np: np.power, "neg": lambda np: np.negative,
+    "sin": lambda np: np.sin, "cos": lambda np: np.cos, "tan": lambda np: np.tan,
+    "asin": lambda np: np.arcsin, "acos": lambda np: np.arccos, "atan": lambda np: np.arctan,
+    "sinh": lambda np: np.sinh, "cosh": lambda np: np.cosh, "tanh": lambda np: np.tanh,
+    "exp": lambda np: np.exp, "log": lambda np: np.log, "log2": lambda np: np.log2,
+    "log10": lambda np: np.log10, "sqrt": lambda np: np.sqrt, "abs": lambda np: np.abs,
+    "sigmoid": lambda np: lambda x: np.exp(-np.logaddexp(0.0, -x)),
+    "relu": lambda np: lambda x: np.maximum(x, 0.0),
+    "softplus": lambda np: lambda x: np.logaddexp(0.0, x),
+    "sign": lambda np: np.sign, "step": lambda np: lambda x: (x > 0).astype(float),
+    "min": lambda np: np.minimum, "max": lambda np: np.maximum,
+}
+ADD, SUB, MUL, DIV, POW, NEG = (replace(op, vector=_VECTOR[op.name])
+                                for op in (ADD, SUB, MUL, DIV, POW, NEG))
+FUNCTION_OPS = tuple(replace(op, vector=_VECTOR[op.name]) for op in FUNCTION_OPS)
 
 OPS: dict[str, Op] = {op.name: op for op in (INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG,
                                                *FUNCTION_OPS)}

@@ -1,0 +1,109 @@
+"""A graph over many rows at once: one NumPy array per node.
+
+`evaluate_rows` runs the forward pass with each op's array version from the
+op table; `gradient_rows` runs reverse mode with the op table's symbolic
+derivative rules interpreted over arrays (`ArrayAlgebra`), so no second table
+of derivatives exists. A value that is not finite in some row is a
+`MathError` naming the node, the row and its argument values, as the scalar
+evaluator does for one point.
+
+NumPy is imported here only: `exprgraph eval` never loads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import MathError, ValueInputError
+from .evaluate import format_value
+from .graph import Node
+from .ops import CONST, INPUT, OPS
+from .render.text import node_expression
+
+
+class ArrayAlgebra:
+    """The `ops.Builder` protocol over arrays: derivative rules, evaluated."""
+
+    def const(self, value: float) -> float:
+        return value
+
+    def add(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def sub(self, a: Any, b: Any) -> Any:
+        return a - b
+
+    def mul(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    def div(self, a: Any, b: Any) -> Any:
+        return a / b
+
+    def neg(self, a: Any) -> Any:
+        return -a
+
+    def pow(self, a: Any, b: Any) -> Any:
+        return np.power(a, b)
+
+    def apply(self, op_name: str, *args: Any) -> Any:
+        return OPS[op_name].vector(np)(*args)  # type: ignore[misc]
+
+
+def evaluate_rows(nodes: Sequence[Node], columns: Mapping[str, Any], rows: int,
+                  source: str = "") -> list[Any]:
+    """Every node's values over `rows` rows (scalars stay scalars where no
+    input reaches them). `columns` maps each input to an array or a number."""
+    values: list[Any] = []
+    with np.errstate(all="ignore"):
+        for node in nodes:
+            if node.op is CONST:
+                values.append(node.value)
+            elif node.op is INPUT:
+                if node.label not in columns:
+                    raise ValueInputError(f"no values for {node.label}",
+                                          hint="give it a data column or a parameter value",
+                                          variable=node.label)
+                values.append(columns[node.label])
+            else:
+                args = [values[a] for a in node.args]
+                result = node.op.vector(np)(*args)  # type: ignore[misc]
+                _check_finite(result, node, nodes, args, rows, source)
+                values.append(result)
+    return values
+
+
+def _check_finite(result: Any, node: Node, nodes: Sequence[Node], args: list[Any],
+                  rows: int, source: str) -> None:
+    finite = np.isfinite(result)
+    if np.all(finite):
+        return
+    row = int(np.argmin(np.broadcast_to(finite, (rows,)))) if np.ndim(result) else 0
+    shown = ", ".join(f"{nodes[a].name} = {format_value(float(np.broadcast_to(v, (rows,))[row]))}"
+                      for a, v in zip(node.args, args, strict=True) if nodes[a].op is not CONST)
+    problem = node.op.domain or "the result is too large for a float"
+    raise MathError(f"cannot compute {node.name or node_expression(nodes, node)} in row "
+                    f"{row + 1}: {problem} (here {shown})", node=node.name, row=row + 1)
+
+
+def gradient_rows(nodes: Sequence[Node], values: list[Any], output: int,
+                  wrt: Sequence[int]) -> list[Any]:
+    """∂output/∂node, row by row, for each node in `wrt` (reverse mode)."""
+    algebra = ArrayAlgebra()
+    adjoint: dict[int, Any] = {output: 1.0}
+    with np.errstate(all="ignore"):
+        for index in range(output, -1, -1):
+            node = nodes[index]
+            if index not in adjoint or not node.varying or not node.args:
+                continue
+            upstream = adjoint[index]
+            args = tuple(values[a] for a in node.args)
+            for position, arg in enumerate(node.args):
+                if not nodes[arg].varying:
+                    continue
+                local = node.op.derivatives[position](algebra, args, values[index])
+                contribution = upstream * local
+                adjoint[arg] = contribution if arg not in adjoint else adjoint[arg] + contribution
+    return [adjoint.get(index, 0.0) for index in wrt]
