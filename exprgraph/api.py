@@ -34,6 +34,7 @@ from .graph import Graph
 from .ops import INPUT
 from .parse import parse_program
 from .render.text import expression_text
+from .simplify import simplify_nodes
 from .symbolic import SymbolicGradient, symbolic_gradient
 
 
@@ -87,6 +88,9 @@ class Evaluation:
 
 
 DIFF_KINDS = ("derivative", "gradient", "hessian", "jacobian")
+# Inputs × nodes up to which eval's symbolic gradient is taken in forward mode
+# (the neater forms); beyond it, one reverse pass keeps the cost linear.
+FORWARD_MODE_BUDGET = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,17 @@ class Program:
     @cached_property
     def gradient_expressions(self) -> dict[str, Expression]:
         """∂out/∂input for every input, simplified (one shared node list)."""
-        return dict(zip(self.inputs, graph_gradient(self.graph, self.inputs), strict=True))
+        if len(self.inputs) * len(self.graph.nodes) <= FORWARD_MODE_BUDGET:
+            found = graph_gradient(self.graph, self.inputs)
+        else:
+            # Forward mode costs a pass per input: with many inputs on a big
+            # graph, one symbolic reverse pass, simplified as a whole, is linear.
+            symbolic = self.symbolic
+            roots = [symbolic.derivative(i) for i in self.graph.inputs]
+            builder, simplified = simplify_nodes(symbolic.builder.nodes, roots)
+            nodes = tuple(builder.nodes)
+            found = [Expression(nodes, root) for root in simplified]
+        return dict(zip(self.inputs, found, strict=True))
 
     def derivative(self, wrt: str) -> str:
         """∂out/∂`wrt` as exprgraph text in the inputs ("0" if out does not use it)."""

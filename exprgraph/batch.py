@@ -29,6 +29,7 @@ from typing import Any
 from .api import check_value, parse_value
 from .api import compile as compile_program
 from .errors import ExprGraphError, ValueInputError
+from .parse import MAX_PROGRAM_CHARS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,8 +97,21 @@ def _line_problems(path: Path) -> Iterator[Problem]:
     except OSError as exc:
         raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
     with handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while True:
+            # A line longer than a program may be is skipped without reading it whole.
+            raw = handle.readline(MAX_PROGRAM_CHARS + 1)
+            if not raw:
+                return
+            number += 1
             source = f"{path}:{number}"
+            if len(raw) > MAX_PROGRAM_CHARS and not raw.endswith(b"\n"):
+                while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+                yield Problem(source, "", {}, line=number, error=ValueInputError(
+                    f"line {number} is longer than {MAX_PROGRAM_CHARS:,} characters, the "
+                    "limit for one program", line=number).to_dict())
+                continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -36,6 +36,7 @@ from .graph import Graph, GraphBuilder, finish_graph
 from .ops import BINARY_SYMBOLS, CONSTANTS, FUNCTIONS, INPUT, MUL, NEG
 
 GRAMMAR_FILE = "expr.lark"
+MAX_PROGRAM_CHARS = 10_000_000  # a documented limit: beyond it, a clear error
 
 # How Lark's terminal names read in an error message.
 _TERMINAL_WORDS = {
@@ -290,12 +291,46 @@ _fast: _FastParser | None = None
 
 
 def _get_parser() -> Lark:
-    """The one LALR parser, built on first use (not at import time)."""
+    """The one LALR parser, built on first use (not at import time).
+
+    Building the LALR tables takes about 0.2 s, most of a one-shot command's
+    time, so Lark caches them: in the user's own cache folder (a pickle in a
+    shared temporary folder could be planted by someone else), keyed by the
+    grammar and Lark's version. Without a usable folder, it builds afresh.
+    """
     global _parser
     if _parser is None:
-        _parser = Lark(grammar_text(), parser="lalr", transformer=_reducer,  # type: ignore[arg-type]
-                       maybe_placeholders=False)
+        text = grammar_text()
+        options: dict[str, Any] = {"parser": "lalr", "transformer": _reducer,
+                                   "maybe_placeholders": False}
+        cache = _cache_file(text)
+        if cache is not None:
+            try:
+                _parser = Lark(text, cache=str(cache), **options)
+            except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+                _parser = None  # an unreadable or stale cache: build without it
+        if _parser is None:
+            _parser = Lark(text, **options)
     return _parser
+
+
+def _cache_file(grammar: str) -> Path | None:
+    """Where the parse tables are cached, or None if there is no safe place."""
+    import hashlib
+    import os
+
+    import lark
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "exprgraph"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            return None
+    except OSError:
+        return None
+    key = hashlib.sha256(f"{lark.__version__}\n{grammar}".encode()).hexdigest()[:20]
+    return folder / f"grammar-{key}.lark-cache"
 
 
 _SHIFT, _REDUCE, _UNIT = 0, 1, 2  # kinds of parser action
@@ -344,8 +379,8 @@ class _FastParser:
         # Tokens no callback sees ("(", ",", ";") need no token object.
         self.kept = frozenset(str(symbol.name) for rule in lark.rules for symbol in rule.expansion
                               if symbol.is_term and not symbol.filter_out)
-        terminals = sorted(lark.terminals, key=lambda t: (-t.priority, -t.pattern.max_width,
-                                                          -len(t.pattern.value), t.name))
+        terminals = sorted(lark.lexer_conf.terminals, key=lambda t: (
+            -t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
         # A literal that a regex terminal also matches is a keyword: Lark lexes
         # it with the regex and renames it (NAME "where" → WHERE).
         self.keywords = {t.pattern.value: t.name for t in terminals if t.pattern.type == "str"
@@ -353,7 +388,7 @@ class _FastParser:
         regexes = [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals
                    if t.name not in self.keywords.values()]
         self.master = re.compile("|".join([*regexes, "(?P<__ERROR>.)"]), re.DOTALL)
-        self.ignore = frozenset(lark.ignore_tokens)
+        self.ignore = frozenset(lark.lexer_conf.ignore)
 
     @staticmethod
     def _action(shift: bool, arg: Any, callbacks: Any) -> tuple[int, Any]:
@@ -458,6 +493,9 @@ def parse_program(text: str, inputs: frozenset[str] | set[str] = frozenset()) ->
     (`e`, `pi`): the values a caller is about to supply. Raises `ParseError`
     for malformed text and `ProgramError` for text that means nothing.
     """
+    if len(text) > MAX_PROGRAM_CHARS:
+        raise ParseError(f"the program is {len(text):,} characters long; the limit is "
+                         f"{MAX_PROGRAM_CHARS:,}", hint="split it into several programs")
     return parse_with(text, frozenset(inputs), fast=True)
 
 
@@ -495,6 +533,8 @@ def _parse_error(exc: UnexpectedInput, state: _ProgramState) -> ParseError:
     if isinstance(exc, UnexpectedCharacters):
         char = state.source[exc.pos_in_stream] if exc.pos_in_stream < len(state.source) else ""
         message = f"unexpected character {char!r}"
+        if "\udc80" <= char <= "\udcff":  # an undecodable byte, as Python escapes it
+            message = f"unexpected byte 0x{ord(char) - 0xDC00:02X}, which is not UTF-8 text"
         if char in _LOOKALIKES:
             hint = f"type {_LOOKALIKES[char]!r} instead of {char!r}"
         expected: set[str] = set(exc.allowed or ())
@@ -508,7 +548,8 @@ def _parse_error(exc: UnexpectedInput, state: _ProgramState) -> ParseError:
             message = f"unexpected {_describe_token(token)}"
         expected = set(exc.accepts or exc.expected or ())
         if token.type == "EQUAL":
-            hint = "only a single name can be assigned: name = expression"
+            hint = ("only a single name can be assigned: name = expression (functions "
+                    "cannot be defined)")
     elif isinstance(exc, UnexpectedEOF):
         message = "unexpected end of input"
         line, column = _end_position(state.source)

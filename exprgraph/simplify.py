@@ -581,18 +581,28 @@ class Simplifier:
             monomial, key=lambda f: self._label(f[0]))])
 
     def _label(self, node: int) -> str:
-        """A short, deterministic sort label for a canonical node."""
-        label = self._labels.get(node)
-        if label is None:
-            n = self.builder.nodes[node]
+        """A short, deterministic sort label for a canonical node (numbers
+        before names, names alphabetically), built without recursion."""
+        labels = self._labels
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if top in labels:
+                stack.pop()
+                continue
+            n = self.builder.nodes[top]
+            missing = [a for a in n.args if a not in labels]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
             if n.op.arity == 0:
-                # Numbers sort before names; names alphabetically.
-                label = ("0" if n.op is CONST and n.label not in CONSTANTS else "1") + n.label
+                numeric = n.op is CONST and n.label not in CONSTANTS
+                labels[top] = ("0" if numeric else "1") + n.label
             else:
-                label = "2" + n.op.name + "(" + ",".join(self._label(a)[1:] for a in n.args)
-                label = label[:40]
-            self._labels[node] = label
-        return label
+                inner = ",".join(labels[a][1:] for a in n.args)
+                labels[top] = ("2" + n.op.name + "(" + inner)[:40]
+        return labels[node]
 
 
 class FormAlgebra:

@@ -1,0 +1,207 @@
+"""Hostile and bad input: clear errors or right answers, never a crash.
+
+Every entry point (compile, eval, diff, simplify, check, batch, graph) must
+answer arbitrary text with a result or one of exprgraph's own errors: no
+traceback, no RecursionError, no hang, and never `eval`/`exec` of user text.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import exprgraph
+from exprgraph.cli import app
+from exprgraph.errors import ExprGraphError, MathError, ParseError, ProgramError
+from exprgraph.parse import MAX_PROGRAM_CHARS
+
+runner = CliRunner()
+N = 100_000
+
+
+@pytest.fixture
+def no_eval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail loudly if anything calls eval or exec while a test parses.
+
+    Parsing is warmed up first: importing modules runs their code through
+    exec, which is Python's business, not the parser's."""
+    for warm_up in ("x", "'", "f(x)"):
+        with contextlib.suppress(ExprGraphError):
+            exprgraph.compile(warm_up)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("eval/exec was called")
+
+    monkeypatch.setattr(builtins, "eval", refuse)
+    monkeypatch.setattr(builtins, "exec", refuse)
+
+
+@pytest.mark.parametrize(("text", "column"), [
+    ("__import__('os').system('id')", 12),
+    ("().__class__.__bases__", 2),
+    ("x.__class__", 2),
+    ("exec('1')", 6),
+    ("lambda: 1", 7),
+])
+def test_code_injection_is_a_parse_error_at_its_column(no_eval: None, text: str,
+                                                       column: int) -> None:
+    with pytest.raises(ParseError) as caught:
+        exprgraph.compile(text)
+    assert caught.value.column == column
+
+
+def _value_and_slope(text: str, x: float = 0.5) -> tuple[float, float]:
+    result = exprgraph.compile(text).evaluate(x=x)
+    return result.value, result.gradient["x"]
+
+
+def test_deep_and_long_inputs_work_at_a_hundred_thousand() -> None:
+    assert _value_and_slope("(1+" * N + "x" + ")" * N) == (N + 0.5, 1.0)
+    assert _value_and_slope("x" + "+1" * N) == (N + 0.5, 1.0)
+    assert _value_and_slope("-" * N + "x") == (0.5, 1.0)  # N is even
+    assert _value_and_slope("-" * (N + 1) + "x") == (-0.5, -1.0)
+    value, slope = 0.5, 1.0
+    for _ in range(N):
+        slope *= math.cos(value)
+        value = math.sin(value)
+    got = _value_and_slope("sin(" * N + "x" + ")" * N)
+    assert math.isclose(got[0], value, rel_tol=1e-12)
+    assert math.isclose(got[1], slope, rel_tol=1e-9)
+
+
+def test_power_tower_overflows_at_once() -> None:
+    with pytest.raises(MathError, match="too large"):
+        exprgraph.compile("2^" * N + "x").evaluate(x=2)
+
+
+def test_a_one_megabyte_expression() -> None:
+    text = " + ".join(["x*1.25"] * 120_000)
+    assert len(text) > 1_000_000
+    result = exprgraph.compile(text).evaluate(x=2)
+    assert result.value == 2 * 1.25 * 120_000 and result.gradient == {"x": 1.25 * 120_000}
+
+
+def test_deep_inputs_need_no_recursion() -> None:
+    limit = sys.getrecursionlimit()
+    depth = 3000
+    program = exprgraph.compile("sin(" * depth + "x*0" + ")" * depth + " + sin("
+                                + "(" * depth + "x" + ")" * depth + ")")
+    sys.setrecursionlimit(400)  # far below the nesting depth
+    try:
+        result = program.evaluate(x=0.1)
+        text = program.derivative("x")
+        program.diff(order=2)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert math.isclose(result.gradient["x"], math.cos(0.1), rel_tol=1e-12)
+    assert text == "cos(x)"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("9^9^9^9", "too large"), ("10^10^10", "too large"), ("exp(1000)", "too large"),
+    ("1e308*10", "too large"), ("1/0", "divisor"), ("0/0", "divisor"),
+    ("0^-1", "negative power"), ("log(0)", "> 0"), ("log(-1)", "> 0"),
+    ("sqrt(-4)", ">= 0"), ("asin(2)", "between -1 and 1"), ("(-8)^(1/3)", "integer power"),
+])
+def test_huge_numbers_and_domains_are_math_errors(text: str, words: str) -> None:
+    with pytest.raises(MathError) as caught:
+        exprgraph.compile(text).evaluate()
+    assert words in caught.value.message
+
+
+@pytest.mark.parametrize(("text", "error", "words"), [
+    ("", ParseError, "empty"), ("   \n\t", ParseError, "empty"), ("x++", ParseError, "end"),
+    ("2**", ParseError, "end"), ("x = ", ParseError, "end"), ("((x)", ParseError, "')'"),
+    ("x))", ParseError, "unexpected ')'"), ("a\x00b", ParseError, "'\\x00'"),
+    ("x − 1", ParseError, "type '-'"), ("x × 2", ParseError, "type '*'"),
+    ("2 ÷ x", ParseError, "type '/'"), ("x\udcff", ParseError, "not UTF-8"),
+    ("f(x) = 2", ParseError, "functions cannot be defined"),
+    ("y = 2; y(x)", ProgramError, "not a function"),
+])
+def test_junk_gets_a_clear_error(text: str, error: type, words: str) -> None:
+    with pytest.raises(error) as caught:
+        exprgraph.compile(text).evaluate(x=1)
+    assert words in caught.value.message + (caught.value.hint or "")
+
+
+def test_an_absurdly_long_name_is_just_a_name() -> None:
+    name = "v" * 200_000
+    assert exprgraph.compile(f"{name}*2").evaluate({name: 3.0}).gradient == {name: 2.0}
+
+
+def test_programs_longer_than_the_limit_are_refused() -> None:
+    with pytest.raises(ParseError, match="limit"):
+        exprgraph.compile("x" + " " * MAX_PROGRAM_CHARS)
+
+
+def test_a_line_longer_than_the_limit_is_one_failed_problem(tmp_path: Path) -> None:
+    path = tmp_path / "long.expr"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("x where x=1\n")
+        handle.write("1" + "+1" * (MAX_PROGRAM_CHARS // 2 + 10) + "\n")
+        handle.write("2*x where x=1\n")
+    from exprgraph.batch import read_problems, run
+
+    results = list(run(read_problems(path)))
+    assert [("error" in r) for r in results] == [False, True, False]
+    assert "longer than" in results[1]["error"]["message"]
+
+
+# --- every entry point, arbitrary text -------------------------------------------
+
+TOKENS = ["x", "y", "e", "pi", "sin", "(", ")", "+", "-", "*", "/", "^", "**", "=", ";",
+          "\n", ",", "2", ".5", "1e308", "where", "max", "#", " ", "0", "log", "sqrt", "−"]
+junk = st.one_of(st.text(max_size=40),
+                 st.lists(st.sampled_from(TOKENS), max_size=25).map("".join))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(junk)
+def test_the_api_raises_only_its_own_errors(text: str) -> None:
+    try:
+        program = exprgraph.compile(text)
+        program.evaluate(dict.fromkeys(program.inputs, 0.7))
+        program.derivatives()
+        program.diff(kind="gradient")
+    except ExprGraphError:
+        pass
+
+
+def _clean(result: object) -> None:
+    exit_code = result.exit_code  # type: ignore[attr-defined]
+    assert exit_code in (0, 1, 2), result.output  # type: ignore[attr-defined]
+    exception = result.exception  # type: ignore[attr-defined]
+    assert exception is None or isinstance(exception, SystemExit), repr(exception)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(junk, st.sampled_from(["json", "table"]))
+def test_the_commands_never_show_a_traceback(text: str, output_format: str) -> None:
+    _clean(runner.invoke(app, ["eval", text, "--x", "0.7", "--y", "2", "--format",
+                               output_format]))
+    _clean(runner.invoke(app, ["diff", text, "--format", "text"]))
+    _clean(runner.invoke(app, ["simplify", text, "--format", "text"]))
+    _clean(runner.invoke(app, ["graph", text, "--format", "dot"]))
+    _clean(runner.invoke(app, ["check", "x^2", "--at", "x=1", "--answer", f"d/dx={text}"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(junk, max_size=6), st.binary(max_size=30))
+def test_batch_never_shows_a_traceback(lines: list[str], raw: bytes) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "junk.expr"
+        path.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass") + b"\n" + raw)
+        toml = Path(folder) / "junk.toml"
+        toml.write_bytes(raw)
+        _clean(runner.invoke(app, ["batch", str(path), str(toml), "--format", "jsonl"]))
+        _clean(runner.invoke(app, ["check", str(toml)]))
