@@ -35,7 +35,7 @@ class Node:
     value: float | None = None  # constants only
     label: str = ""  # inputs: the variable; constants: their text
     name: str = ""  # display name, final once the graph is built
-    aliases: list[str] = field(default_factory=list)
+    aliases: tuple[str, ...] = ()  # immutable: most nodes share the one empty tuple
     line: int = 0  # where the node first occurs in the source (1-based; 0: unknown)
     column: int = 0
     varying: bool = False  # depends on an input; constants never get adjoints
@@ -133,7 +133,7 @@ class GraphBuilder:
             if nodes[arg].varying:
                 varying = True
                 break
-        nodes.append(Node(op, args, value, label, "", [], line, column, varying))
+        nodes.append(Node(op, args, value, label, "", (), line, column, varying))
         self._interned[key] = len(nodes) - 1
         return len(nodes) - 1
 
@@ -181,7 +181,7 @@ def finish_graph(
     for name, old in assigned.items():
         node = ordered[new_index[old]]
         if node.name or node.is_leaf:
-            node.aliases.append(name)
+            node.aliases = (*node.aliases, name)
         else:
             node.name = name
         names[name] = new_index[old]

@@ -303,7 +303,7 @@ _VECTOR: dict[str, Callable[[Any], Callable[..., Any]]] = {
     "sigmoid": lambda np: lambda x: np.exp(-np.logaddexp(0.0, -x)),
     "relu": lambda np: lambda x: np.maximum(x, 0.0),
     "softplus": lambda np: lambda x: np.logaddexp(0.0, x),
-    "sign": lambda np: np.sign, "step": lambda np: lambda x: (x > 0).astype(float),
+    "sign": lambda np: np.sign, "step": lambda np: lambda x: np.where(np.greater(x, 0), 1.0, 0.0),
     "min": lambda np: np.minimum, "max": lambda np: np.maximum,
 }
 ADD, SUB, MUL, DIV, POW, NEG = (replace(op, vector=_VECTOR[op.name])

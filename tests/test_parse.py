@@ -103,7 +103,7 @@ def test_an_alias_names_the_same_node() -> None:
     result = exprgraph.compile("a = x*y; b = x*y; c = a + b").evaluate(x=2, y=3)
     assert result.values["b"] == 6.0
     node = result.graph.nodes[result.graph.index("a")]
-    assert node.aliases == ["b"]
+    assert node.aliases == ("b",)
 
 
 @pytest.mark.parametrize(("text", "error", "column", "words"), [
@@ -197,3 +197,26 @@ def test_fast_parser_gives_lark_errors_on_junk(text: str) -> None:
                                   ")" * 200, "a = 1\nb = a +\n", "2 3", "f(x)"])
 def test_fast_parser_edge_cases(text: str) -> None:
     assert _outcome(text, fast=True) == _outcome(text, fast=False)
+
+
+@pytest.mark.parametrize("usable", [True, False])
+def test_parse_tables_from_the_cache_parse_alike(tmp_path, monkeypatch: pytest.MonkeyPatch,
+                                                 usable: bool) -> None:
+    from exprgraph import parse
+
+    if usable:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    else:
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a folder", encoding="utf-8")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    text = "c = a + b; d = b + 1; e = c * d where a=2, b=6"
+    expected = _outcome(text, fast=True)
+    outcomes = []
+    for _ in range(2):  # the first run builds (and stores), the second loads
+        monkeypatch.setattr(parse, "_parser", None)
+        monkeypatch.setattr(parse, "_fast", None)
+        outcomes.append((_outcome(text, fast=True), _outcome("x +", fast=True)))
+    assert outcomes[0] == outcomes[1] and outcomes[0][0] == expected
+    cached = list((tmp_path / "exprgraph").glob("grammar-*")) if usable else []
+    assert len(cached) == (1 if usable else 0)
