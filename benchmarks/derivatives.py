@@ -21,13 +21,13 @@ import random
 import re
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sympy
+from timing import best_of
 
 import exprgraph
 
@@ -99,15 +99,6 @@ def size_comparison(count: int, seed: int) -> None:
           f"{statistics.median(ratios):.2f}; worst {max(ratios):.2f}")
     print(f"  exprgraph no larger than SymPy in "
           f"{sum(r <= 1.0 for r in ratios) / len(ratios):.0%} of the derivatives")
-
-
-def best_of(runs: int, job: Callable[[], object]) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        job()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def timing_comparison() -> None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+from timing import best_of
 
 import exprgraph
 from exprgraph.train import fit
@@ -36,17 +36,6 @@ def data(rows: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     x1, x2 = rng.normal(size=rows), rng.normal(size=rows)
     return {"x1": x1, "x2": x2, "y": np.sin(x1) + 0.5 * x2}
-
-
-def best_of(runs: int, job: Callable[[], object]) -> float:
-    """The fastest of `runs` timed calls, after one untimed warm-up call."""
-    job()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        job()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def time_exprgraph(columns: dict[str, np.ndarray], rows: int, epochs: int) -> float:

@@ -30,6 +30,14 @@ app = typer.Typer(
 )
 
 
+# Commands that take input values as --NAME VALUE: click passes unknown
+# options through to them (ctx.args), and _program_and_values reads them.
+TAKES_VALUES = {"allow_extra_args": True, "ignore_unknown_options": True}
+ProgramArgument = Annotated[str, typer.Argument(
+    help="The program (as for eval); '-' reads it from stdin.", show_default=False,
+    metavar="PROGRAM")]
+
+
 class OutputFormat(str, Enum):
     """How `eval` prints its result."""
 
@@ -83,7 +91,7 @@ def main(
 
 @app.command(
     "eval",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    context_settings=TAKES_VALUES,
 )
 def eval_command(
     ctx: typer.Context,
@@ -113,9 +121,7 @@ def eval_command(
     """
     as_json = output_format is OutputFormat.json
     try:
-        text, values = _program_and_values([program, *ctx.args], assignments or [])
-        compiled = compile_program(text, inputs=values)
-        values = {**compiled.graph.given, **values}  # the command line wins over `where`
+        compiled, values = _compiled(ctx, program, assignments)
         evaluation = compiled.evaluate(values)
         if as_json:
             from .render.structured import evaluation_data, steps_data
@@ -143,13 +149,11 @@ def eval_command(
 
 @app.command(
     "diff",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    context_settings=TAKES_VALUES,
 )
 def diff_command(
     ctx: typer.Context,
-    program: Annotated[str, typer.Argument(
-        help="The program (as for eval); '-' reads it from stdin.", show_default=False,
-        metavar="PROGRAM")],
+    program: ProgramArgument,
     wrt: Annotated[list[str] | None, typer.Option(
         "--wrt", metavar="NAME", show_default=False,
         help="Differentiate with respect to NAME; repeat for successive partials "
@@ -186,9 +190,7 @@ def diff_command(
                                  ("jacobian", jacobian)) if on]
         if len(kinds) > 1 or (kinds and wrt):
             raise ValueInputError("choose one of --wrt, --gradient, --hessian and --jacobian")
-        text, values = _program_and_values([program, *ctx.args], assignments or [])
-        compiled = compile_program(text, inputs=values)
-        values = {**compiled.graph.given, **values}
+        compiled, values = _compiled(ctx, program, assignments)
         result = compiled.diff(wrt or (), order=order, kind=kinds[0] if kinds else "derivative",
                                outputs=outputs or ())
         point = _point(compiled, values)
@@ -210,13 +212,11 @@ def diff_command(
 
 @app.command(
     "simplify",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    context_settings=TAKES_VALUES,
 )
 def simplify_command(
     ctx: typer.Context,
-    program: Annotated[str, typer.Argument(
-        help="The program (as for eval); '-' reads it from stdin.", show_default=False,
-        metavar="PROGRAM")],
+    program: ProgramArgument,
     output: Annotated[str | None, typer.Option(
         "--output", metavar="NAME", help="Simplify node NAME instead of the last statement.",
         show_default=False)] = None,
@@ -229,9 +229,7 @@ def simplify_command(
     """
     as_json = output_format is DiffFormat.json
     try:
-        text, values = _program_and_values([program, *ctx.args], assignments or [])
-        compiled = compile_program(text, inputs=values)
-        values = {**compiled.graph.given, **values}
+        compiled, values = _compiled(ctx, program, assignments)
         expr = compiled.output_expression(output)
         point = _point(compiled, values)
         (value,) = values_at([expr], point) if point else (None,)
@@ -265,7 +263,7 @@ def simplify_command(
 
 @app.command(
     "check",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    context_settings=TAKES_VALUES,
 )
 def check_command(
     ctx: typer.Context,
@@ -343,11 +341,15 @@ def _read_or_error(core: Any, path: Any) -> list[Any]:
         return [error]
 
 
-def _report_error(error: ExprGraphError, as_json: bool) -> None:
-    """An error that does not stop the command (a bad file or problem)."""
+def _report_error(error: ExprGraphError, as_json: bool, tally: Any = None) -> None:
+    """An error that does not stop the command (a bad file or problem): a
+    JSON line `{source, error}`, or a message on stderr; counted in `tally`."""
+    result = {"source": error.details.get("source", error.details.get("file", "")),
+              "error": error.to_dict()}
+    if tally is not None:
+        tally.add(result)
     if as_json:
-        _print_json({"source": error.details.get("source", error.details.get("file", "")),
-                     "error": error.to_dict()})
+        _print_json(result)
     else:
         from .render.errors import error_text
 
@@ -366,13 +368,11 @@ class GraphFormat(str, Enum):
 
 @app.command(
     "graph",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    context_settings=TAKES_VALUES,
 )
 def graph_command(
     ctx: typer.Context,
-    program: Annotated[str, typer.Argument(
-        help="The program (as for eval); '-' reads it from stdin.", show_default=False,
-        metavar="PROGRAM")],
+    program: ProgramArgument,
     assignments: Annotated[list[str] | None, typer.Option(
         "--set", "--at", metavar="NAME=VALUE[,...]", show_default=False,
         help="Input values (or --NAME VALUE): the drawing then shows values and "
@@ -395,9 +395,7 @@ def graph_command(
     from .render import draw
 
     try:
-        text, values = _program_and_values([program, *ctx.args], assignments or [])
-        compiled = compile_program(text, inputs=values)
-        values = {**compiled.graph.given, **values}
+        compiled, values = _compiled(ctx, program, assignments)
         evaluation = compiled.evaluate(values) if values or not compiled.inputs else None
         picture = draw.drawing(compiled, evaluation)
         if output_format is GraphFormat.terminal:
@@ -449,7 +447,7 @@ TrainingFormatOption = Annotated[OutputFormat, typer.Option(
 
 @app.command(
     "descend",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    context_settings=TAKES_VALUES,
 )
 def descend_command(
     ctx: typer.Context,
@@ -478,9 +476,7 @@ def descend_command(
 
     as_json = output_format is OutputFormat.json
     try:
-        text, values = _program_and_values([program, *ctx.args], assignments or [])
-        compiled = compile_program(text, inputs=values)
-        start = {**compiled.graph.given, **values}
+        compiled, start = _compiled(ctx, program, assignments)
         names = list(train.parse_params(params or [])) or list(compiled.inputs)
         missing = [n for n in compiled.inputs if n not in start]
         if missing:
@@ -639,7 +635,7 @@ def batch_command(
     try:
         for found in core.discover(paths):
             if isinstance(found, core.FileError):
-                _report_file_error(found, output_format, tally)
+                _report_error(found, output_format is BatchFormat.jsonl, tally)
                 continue
             results: list[dict[str, Any]] = []
             try:
@@ -654,7 +650,7 @@ def batch_command(
                     else:
                         sys.stdout.write(show.csv_text([result], header=tally.problems == 1))
             except core.FileError as error:
-                _report_file_error(error, output_format, tally)
+                _report_error(error, output_format is BatchFormat.jsonl, tally)
             if output_format is BatchFormat.table and results:
                 progress.pause()
                 out.print(show.file_table(str(found), results, max_rows))
@@ -663,17 +659,6 @@ def batch_command(
     if output_format is BatchFormat.table:
         _stderr().print(tally.line(time.perf_counter() - started))
     raise typer.Exit(2 if tally.file_errors else 1 if tally.failed else 0)
-
-
-def _report_file_error(error: ExprGraphError, output_format: BatchFormat, tally: Any) -> None:
-    result = {"source": error.details.get("file", ""), "error": error.to_dict()}
-    tally.add(result)
-    if output_format is BatchFormat.jsonl:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-    else:
-        from .render.errors import error_text
-
-        _stderr().print(error_text(error))
 
 
 class _LazyProgress:
@@ -717,6 +702,14 @@ class _LazyProgress:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def _compiled(ctx: typer.Context, program: str, assignments: list[str] | None
+              ) -> tuple[Program, dict[str, float]]:
+    """The program and its values: the command line's over its `where` clause."""
+    text, values = _program_and_values([program, *ctx.args], assignments or [])
+    compiled = compile_program(text, inputs=values)
+    return compiled, {**compiled.graph.given, **values}
 
 
 def _point(program: Program, values: dict[str, float]) -> dict[str, float] | None:

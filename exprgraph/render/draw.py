@@ -193,12 +193,30 @@ def _short(value: float) -> str:
 
 # --- Graphviz DOT -------------------------------------------------------------------
 
-_DOT_STYLE = {
-    "input": 'style=filled, fillcolor="#dbeafe"',
-    "const": 'style=filled, fillcolor="#f3f4f6", fontcolor="#6b7280"',
-    "op": 'style=filled, fillcolor="#ffffff"',
-    "output": 'style="filled,bold", fillcolor="#dcfce7", penwidth=2',
+# One palette for every picture: fill, border and text colour per node kind.
+PALETTE = {
+    "input": ("#dbeafe", "#1d4ed8", "#000000"),
+    "const": ("#f3f4f6", "#9ca3af", "#6b7280"),
+    "op": ("#ffffff", "#374151", "#000000"),
+    "output": ("#dcfce7", "#15803d", "#000000"),
 }
+
+
+def _dot_style(kind: str) -> str:
+    fill, border, text = PALETTE[kind]
+    bold = ', penwidth=2, style="filled,bold"' if kind == "output" else ", style=filled"
+    return f'fillcolor="{fill}", color="{border}", fontcolor="{text}"{bold}'
+
+
+def _fields(node: DrawnNode, output: str) -> tuple[list[str], list[str]]:
+    """A node's label: its name (and expression), then its numbers."""
+    names = [node.name] + ([node.expression] if node.kind in ("op", "output") else [])
+    numbers = []
+    if node.value is not None:
+        numbers.append(f"value {format_value(node.value)}")
+    if node.adjoint is not None:
+        numbers.append(f"∂{output}/∂{node.name} {format_value(node.adjoint)}")
+    return names, numbers
 
 
 def _record(text: str) -> str:
@@ -216,15 +234,9 @@ def dot_text(drawing: Drawing, backward: bool = False) -> str:
              '  edge [fontname="Helvetica", fontsize=9];']
     out = drawing.output_name
     for node in drawing.nodes:
-        fields = [node.name]
-        if node.kind in ("op", "output"):
-            fields.append(node.expression)
-        if node.value is not None:
-            fields.append(f"value {format_value(node.value)}")
-        if node.adjoint is not None:
-            fields.append(f"∂{out}/∂{node.name} {format_value(node.adjoint)}")
-        label = " | ".join(_record(f) for f in fields)
-        lines.append(f'  n{node.index} [label="{{ {label} }}", {_DOT_STYLE[node.kind]}];')
+        names, numbers = _fields(node, out)
+        label = " | ".join(_record(f) for f in names + numbers)
+        lines.append(f'  n{node.index} [label="{{ {label} }}", {_dot_style(node.kind)}];')
     for edge in drawing.edges:
         label = _edge_label(edge, drawing, backward).replace('"', '\\"')
         start, end = (edge.target, edge.source) if backward else (edge.source, edge.target)
@@ -251,14 +263,6 @@ def render_image(dot: str, image_format: str) -> bytes:
 
 # --- Mermaid ----------------------------------------------------------------------
 
-_MERMAID_CLASS = {
-    "input": "fill:#dbeafe,stroke:#1d4ed8",
-    "const": "fill:#f3f4f6,stroke:#9ca3af,color:#6b7280",
-    "op": "fill:#ffffff,stroke:#374151",
-    "output": "fill:#dcfce7,stroke:#15803d,stroke-width:3px",
-}
-
-
 def _mermaid(text: str) -> str:
     """Escape text for a quoted Mermaid label."""
     return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
@@ -269,14 +273,7 @@ def mermaid_text(drawing: Drawing, backward: bool = False) -> str:
     lines = ["flowchart BT" if not backward else "flowchart TB"]
     out = drawing.output_name
     for node in drawing.nodes:
-        parts = [node.name]
-        if node.kind in ("op", "output"):
-            parts.append(node.expression)
-        numbers = []
-        if node.value is not None:
-            numbers.append(f"value {format_value(node.value)}")
-        if node.adjoint is not None:
-            numbers.append(f"∂{out}/∂{node.name} {format_value(node.adjoint)}")
+        parts, numbers = _fields(node, out)
         if numbers:
             parts.append(" · ".join(numbers))
         lines.append(f'  n{node.index}["{"<br/>".join(_mermaid(p) for p in parts)}"]')
@@ -285,9 +282,10 @@ def mermaid_text(drawing: Drawing, backward: bool = False) -> str:
         label = _edge_label(edge, drawing, backward)
         arrow = f'-->|"{_mermaid(label)}"|' if label else "-->"
         lines.append(f"  n{start} {arrow} n{end}")
-    for kind, style in _MERMAID_CLASS.items():
+    for kind, (fill, border, text) in PALETTE.items():
         members = [f"n{n.index}" for n in drawing.nodes if n.kind == kind]
         if members:
-            lines.append(f"  classDef {kind} {style}")
+            width = ",stroke-width:3px" if kind == "output" else ""
+            lines.append(f"  classDef {kind} fill:{fill},stroke:{border},color:{text}{width}")
             lines.append(f"  class {','.join(members)} {kind}")
     return "\n".join(lines) + "\n"
