@@ -89,10 +89,7 @@ def main(
     """
 
 
-@app.command(
-    "eval",
-    context_settings=TAKES_VALUES,
-)
+@app.command("eval", context_settings=TAKES_VALUES)
 def eval_command(
     ctx: typer.Context,
     program: Annotated[str, typer.Argument(
@@ -147,10 +144,7 @@ def eval_command(
         _fail(error, as_json)
 
 
-@app.command(
-    "diff",
-    context_settings=TAKES_VALUES,
-)
+@app.command("diff", context_settings=TAKES_VALUES)
 def diff_command(
     ctx: typer.Context,
     program: ProgramArgument,
@@ -210,10 +204,7 @@ def diff_command(
         _fail(error, as_json)
 
 
-@app.command(
-    "simplify",
-    context_settings=TAKES_VALUES,
-)
+@app.command("simplify", context_settings=TAKES_VALUES)
 def simplify_command(
     ctx: typer.Context,
     program: ProgramArgument,
@@ -261,10 +252,7 @@ def simplify_command(
         _fail(error, as_json)
 
 
-@app.command(
-    "check",
-    context_settings=TAKES_VALUES,
-)
+@app.command("check", context_settings=TAKES_VALUES)
 def check_command(
     ctx: typer.Context,
     targets: Annotated[list[str], typer.Argument(
@@ -366,10 +354,7 @@ class GraphFormat(str, Enum):
     png = "png"
 
 
-@app.command(
-    "graph",
-    context_settings=TAKES_VALUES,
-)
+@app.command("graph", context_settings=TAKES_VALUES)
 def graph_command(
     ctx: typer.Context,
     program: ProgramArgument,
@@ -445,10 +430,7 @@ TrainingFormatOption = Annotated[OutputFormat, typer.Option(
     help="table: steps, a loss curve and the end; json: the whole trajectory.")]
 
 
-@app.command(
-    "descend",
-    context_settings=TAKES_VALUES,
-)
+@app.command("descend", context_settings=TAKES_VALUES)
 def descend_command(
     ctx: typer.Context,
     program: Annotated[str, typer.Argument(
