@@ -24,8 +24,19 @@ from .ops import CONST, INPUT, OPS
 from .render.text import node_expression
 
 
+def times(a: Any, b: Any) -> Any:
+    """a·b where a zero factor gives 0 even against inf or nan: the scalar
+    passes' policy (a zero adjoint passes nothing back; ∂(x^y)/∂y = x^y·log x
+    is 0 where x = 0), so rows agree with `autodiff` one by one."""
+    product = np.multiply(a, b)
+    if np.all(np.isfinite(product)):
+        return product
+    return np.where((np.asarray(a) == 0) | (np.asarray(b) == 0), 0.0, product)
+
+
 class ArrayAlgebra:
-    """The `ops.Builder` protocol over arrays: derivative rules, evaluated."""
+    """The `ops.Builder` protocol over arrays: derivative rules, evaluated;
+    products follow `times`."""
 
     def const(self, value: float) -> float:
         return value
@@ -37,7 +48,7 @@ class ArrayAlgebra:
         return a - b
 
     def mul(self, a: Any, b: Any) -> Any:
-        return a * b
+        return times(a, b)
 
     def div(self, a: Any, b: Any) -> Any:
         return a / b
@@ -104,6 +115,6 @@ def gradient_rows(nodes: Sequence[Node], values: list[Any], output: int,
                 if not nodes[arg].varying:
                     continue
                 local = node.op.derivatives[position](algebra, args, values[index])
-                contribution = upstream * local
+                contribution = times(upstream, local)
                 adjoint[arg] = contribution if arg not in adjoint else adjoint[arg] + contribution
     return [adjoint.get(index, 0.0) for index in wrt]
