@@ -86,6 +86,7 @@ class Report:
 
     @property
     def correct(self) -> int:
+        """How many answers are correct."""
         return sum(v.verdict == CORRECT for v in self.verdicts)
 
     def to_dict(self) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class Form:
     terms: dict[Monomial, float] = field(default_factory=dict)
 
     def copy(self) -> Form:
+        """A copy whose terms can change without changing this form."""
         return Form(self.const, dict(self.terms))
 
     def single_term(self) -> tuple[float, Monomial] | None:

@@ -77,6 +77,7 @@ class Trajectory:
 
     @property
     def diverged(self) -> bool:
+        """Whether training stopped because the loss stopped being finite."""
         return self.stopped == "diverged"
 
 

@@ -1,0 +1,1 @@
+"""Renderers: text, LaTeX, Rich tables, JSON data and pictures; the core never prints."""
