@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -296,7 +297,11 @@ def check_command(
         else:
             from .batch import FileError, discover
 
+            # A folder contributes its problem sets; line files have no answers.
             for found in discover(targets):
+                if isinstance(found, Path) and found.suffix != ".toml" \
+                        and found not in {Path(t) for t in targets}:
+                    continue
                 problems = [found] if isinstance(found, FileError) else \
                     _read_or_error(core, found)
                 for problem in problems:

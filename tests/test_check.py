@@ -148,3 +148,11 @@ def test_steps_add_up_and_match_finite_differences() -> None:
 def test_check_problem_without_point_checks_symbolic_answers() -> None:
     report = check_problem(CheckProblem("s", "p", "x^3", None, {"d/dx": "3x^2", "out": 8}))
     assert [v.verdict for v in report.verdicts] == ["correct", "error"]
+
+
+def test_a_folder_contributes_its_problem_sets_only() -> None:
+    result = runner.invoke(app, ["check", str(SAMPLES)])
+    assert result.exit_code == 1  # the homework's wrong answers, not the line files
+    assert "3 problems, 11/13 answers correct" in result.stderr
+    explicit = runner.invoke(app, ["check", str(SAMPLES / "corpus.expr")])
+    assert explicit.exit_code == 2 and "has no answers" in explicit.stderr

@@ -175,3 +175,18 @@ def test_fit_loss_matches_the_mean_of_per_row_losses() -> None:
     expected = sum(program.evaluate(w=0.5, b=0.0, x=x, y=y).value for x, y in zip(xs, ys,
                                                                                  strict=True)) / 3
     assert math.isclose(trajectory.steps[0].loss, expected, rel_tol=1e-12)
+
+
+def test_plot_png_needs_matplotlib(tmp_path: Path) -> None:
+    import importlib.util
+
+    target = tmp_path / "loss.png"
+    result = runner.invoke(app, ["descend", "(x-3)^2", "--x", "0", "--plot", str(target)])
+    if importlib.util.find_spec("matplotlib") is None:
+        assert result.exit_code == 2 and "matplotlib" in result.stderr
+        assert ".svg" in result.stderr
+    else:
+        assert result.exit_code == 0 and target.read_bytes().startswith(b"\x89PNG")
+    other = runner.invoke(app, ["descend", "(x-3)^2", "--x", "0", "--plot",
+                                str(tmp_path / "loss.jpg")])
+    assert other.exit_code == 2 and ".svg or .png" in other.stderr
