@@ -298,9 +298,9 @@ def check_command(
             from .batch import FileError, discover
 
             # A folder contributes its problem sets; line files have no answers.
+            named = {Path(t) for t in targets}
             for found in discover(targets):
-                if isinstance(found, Path) and found.suffix != ".toml" \
-                        and found not in {Path(t) for t in targets}:
+                if isinstance(found, Path) and found.suffix != ".toml" and found not in named:
                     continue
                 problems = [found] if isinstance(found, FileError) else \
                     _read_or_error(core, found)
