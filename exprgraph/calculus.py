@@ -35,13 +35,6 @@ class Expression:
         node = self.nodes[self.root]
         return node.op is CONST and node.value == 0.0
 
-    def input_index(self, name: str) -> int | None:
-        """The node of input `name`, or None where the expression does not use it."""
-        for index, node in enumerate(self.nodes):
-            if node.op is INPUT and node.label == name:
-                return index
-        return None
-
     def value(self, point: Mapping[str, float]) -> float:
         """The expression's value at `point`; MathError where it is undefined."""
         needed = nodes_below(self.nodes, [self.root])

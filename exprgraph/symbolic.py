@@ -193,12 +193,6 @@ class SymbolicBuilder(GraphBuilder):
             return folded
         return self.intern(op, args)
 
-    def graph_of(self, output: int) -> Graph:
-        """The builder's nodes as a Graph with `output` as its output."""
-        base = self.graph
-        return Graph(tuple(self.nodes), base.inputs, output, base.source, base.names,
-                     base.assigned)
-
 
 @dataclass(frozen=True)
 class SymbolicGradient:
