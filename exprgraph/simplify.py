@@ -12,18 +12,27 @@ power's base or exponent, a root.
 Rules never change a value where the original is defined (they may define a
 value where the original had none, as x/x → 1 does):
 
-- a single term without a denominator is distributed over a sum:
-  2*(x + y) → 2*x + 2*y, x*(x + 1) → x^2 + x; a sum times a sum stays
-  whole ((x + 1)*(x - 1)), and so does a fraction ((x + 1)/(x - 1));
+- a number is distributed over a sum, so that like terms meet
+  (2*(x + y) - 2*x → 2*y); a sum times a sum stays whole ((x + 1)*(x - 1)),
+  and so does a fraction ((x + 1)/(x - 1)); a sum and its negation under
+  integer powers merge ((x - y)/(y - x) → -1);
 - an integer power distributes over a product: (x*y)^2 → x^2*y^2,
   (x^a)^n → x^(a*n);
 - a non-integer power only over a single factor whose exponent is not an
   even integer: (x^3)^(1/3) → x, but sqrt(x^2) stays sqrt(x^2) (it is |x|);
-- sqrt(x) is x^0.5 and prints back as sqrt(x); exp(log(x)) → x and
-  log(exp(x)) → x.
+- sqrt(x) is x^0.5 and prints back as sqrt(x); exp(a) is e^a (the constant
+  e as a base), so e^x*exp(-x) → 1 and exp(x)^2 → exp(2*x), printed as the
+  program writes it; log(e^a) → a (log(e) → 1, log(exp(x)) → x) for every
+  real a, but exp(log(x)) stays: it is undefined for x <= 0, and x is not;
+- abs, relu, sign and step of an argument whose sign is known where it is
+  defined drop (abs(x^2 + 1) → x^2 + 1), and sign and step of a constant
+  fold (sign(tanh(3)) → 1).
 
 A sum prints with the factor common to its terms taken out:
-x^4 + x^3*log(y) - 2*x^3 → x^3*(x + log(y) - 2).
+x^4 + x^3*log(y) - 2*x^3 → x^3*(x + log(y) - 2), 2*x + 2*y → 2*(x + y),
+sign(x)/2 + 1/2 → (sign(x) + 1)/2. Numbers and numeric exponents print as
+fractions with a small denominator where the decimal would not end soon
+(x^(2/3), not x^0.666666666666667).
 
 Printing order is canonical: terms by degree, highest first, then by the
 names in them, the constant last, except that a positive term leads where
@@ -42,7 +51,8 @@ from .ops import ADD, CONST, CONSTANTS, DIV, INPUT, MUL, NEG, OPS, POW, SUB
 
 Monomial = tuple[tuple[int, int], ...]  # sorted (base node, exponent node) pairs
 MAX_FACTORS = 16  # a longer product is kept as one factor (see _monomial_form)
-_SIMPLE_DENOMINATORS = (2, 3, 4, 6, 8, 12)  # not 5 or 10: 0.3*x reads better than 3*x/10
+# Not 5 or 10: 0.3*x reads better than 3*x/10, as any decimal that ends soon.
+_SIMPLE_DENOMINATORS = (2, 3, 4, 6, 7, 8, 9, 11, 12, 16)
 
 
 @dataclass(slots=True)
@@ -86,6 +96,9 @@ class Simplifier:
         self._materialized: dict[tuple, int] = {}
         self._form_of_node: dict[int, Form] = {}
         self._labels: dict[int, str] = {}
+        # exp(a) and e^a are one form (e to the power a); it prints as the
+        # program spells it: e^a for a program that writes e^..., else exp(a).
+        self._exp_call = _prefers_exp_call(source)
 
     # --- public ----------------------------------------------------------------
 
@@ -275,7 +288,9 @@ class Simplifier:
             coeff, monomial = single
             if is_integer(n):
                 return self._monomial_form(1.0, self._power_factors(coeff, monomial, n))
-            if len(monomial) == 1 and coeff > 0 and self._odd_or_fractional(monomial[0][1]):
+            if coeff > 0 and (all(self._positive(b) for b, _ in monomial) or (
+                    len(monomial) == 1 and self._odd_or_fractional(monomial[0][1]))):
+                # (e^a)^n = e^(a*n) for every real n, as e^a > 0.
                 return self._monomial_form(1.0, self._power_factors(coeff, monomial, n))
         return self._monomial_form(1.0, [(self.materialize(base), self._number(n))])
 
@@ -283,15 +298,28 @@ class Simplifier:
         """A function of the op table applied to forms."""
         if name == "sqrt":
             return self.power(args[0], Form(0.5))
+        if name == "exp":
+            # exp(a) = e^a: one form, so e^x*exp(-x) → 1 and exp(x)^2 → exp(2*x).
+            return self.power(self.atom(self._e()), args[0])
+        if name == "log":
+            inverse = self._log_of_power_of_e(args[0])
+            if inverse is not None:
+                return inverse
+        if len(args) == 1 and name in _BY_SIGN:
+            known = self._by_sign(name, args[0])
+            if known is not None:
+                return known
         nodes = [self.materialize(arg) for arg in args]
+        if name in ("sign", "step"):
+            # sign(tanh(3)) is exactly 1: these fold for any constant argument.
+            value = self._constant_value(nodes[0])
+            if value is not None:
+                return Form(float(OPS[name].evaluate(value)))
         values = [self._value(n) for n in nodes]
         if all(v is not None for v in values):
             folded = _fold(OPS[name], values)  # type: ignore[arg-type]
             if folded is not None and _nice(folded, *values) is not None:  # type: ignore[arg-type]
                 return Form(folded)
-        inner = self.builder.nodes[nodes[0]]
-        if (name, inner.op.name) in (("exp", "log"), ("log", "exp")):
-            return self.atom(inner.args[0])
         if len(args) == 1 and name in _ODD | _EVEN and _negative(args[0]):
             # f(-u) = -f(u) for odd f, f(u) for even f: sin(-x) → -sin(x).
             positive = self.function(name, [self.scale(args[0].copy(), -1.0)])
@@ -319,6 +347,7 @@ class Simplifier:
             if base in merged:
                 exponent = self._add_exponents(merged[base], exponent)
             merged[base] = exponent
+        coeff = self._merge_negated_sums(coeff, merged)
         kept: list[tuple[int, int]] = []
         for base, exponent in merged.items():
             e = self._value(exponent)
@@ -347,6 +376,28 @@ class Simplifier:
                 # c·(a + b) where the sum was kept whole: a number distributes.
                 return self.scale(inner.copy(), coeff)
         return Form(0.0, {tuple(sorted(kept)): coeff})
+
+    def _merge_negated_sums(self, coeff: float, merged: dict[int, int]) -> float:
+        """Merge a sum with its negation under integer powers, in place:
+        u^m·(-u)^n = (-1)^n·u^(m+n), so (x - y)/(y - x) → -1; the new
+        coefficient."""
+        if len(merged) < 2:
+            return coeff
+        seen: dict[tuple, int] = {}
+        for base in list(merged):
+            form = self._form_of_node.get(base)
+            n = self._value(merged[base])
+            if form is None or n is None or not is_integer(n) or form.single_term() is not None \
+                    or not form.terms:
+                continue
+            negated = (tidy(-form.const), tuple(sorted((m, -c) for m, c in form.terms.items())))
+            partner = seen.get(negated)
+            if partner is not None:
+                merged[partner] = self._add_exponents(merged[partner], merged.pop(base))
+                coeff = -coeff if n % 2 else coeff
+                continue
+            seen[(form.const, tuple(sorted(form.terms.items())))] = base
+        return coeff
 
     def _opened(self, coeff: float, factors: list[tuple[int, int]]
                 ) -> tuple[float, list[tuple[int, int]]]:
@@ -391,9 +442,14 @@ class Simplifier:
     def _symbolic_power(self, base: Form, exponent: Form) -> Form:
         exponent_node = self.materialize(exponent)
         single = base.single_term()
-        if single is not None and single[0] == 1.0 and len(single[1]) == 1 \
-                and self._value(single[1][0][1]) == 1.0:
-            return self._monomial_form(1.0, [(single[1][0][0], exponent_node)])
+        if single is not None and single[0] == 1.0 and len(single[1]) == 1:
+            base_node, inner = single[1][0]
+            if self._value(inner) == 1.0:
+                return self._monomial_form(1.0, [(base_node, exponent_node)])
+            if self._positive(base_node):
+                # (e^a)^b = e^(a*b) for all reals, as e^a > 0.
+                product = self.multiply(self._exponent_form(inner), exponent)
+                return self._monomial_form(1.0, [(base_node, self._exponent_node(product))])
         if not base.terms:
             return self._monomial_form(1.0, [(self.builder.constant(base.const), exponent_node)])
         return self._monomial_form(1.0, [(self.materialize(base), exponent_node)])
@@ -403,6 +459,107 @@ class Simplifier:
         if folded is not None and _exact(folded, value, n) is not None:
             return Form(folded)
         return self._monomial_form(1.0, [(self.builder.constant(value), self._number(n))])
+
+    def _by_sign(self, name: str, arg: Form) -> Form | None:
+        """abs, relu, sign or step of an argument whose sign is known wherever
+        it is defined: abs(x^2 + 1) → x^2 + 1, sign(exp(x)) → 1."""
+        sign = self._known_sign(arg)
+        if sign is None:
+            return None
+        if name in ("abs", "relu"):
+            return arg
+        return Form(1.0) if sign == _POSITIVE else None
+
+    def _known_sign(self, form: Form, deep: bool = True) -> str | None:
+        """_POSITIVE if a form is > 0, _NONNEGATIVE if >= 0, wherever it is
+        defined; None if that is not known. Looks into a factor that is a sum
+        (x^2 + 1) only with `deep`, one level: never a recursion."""
+        if form.const < 0:
+            return None
+        result = _POSITIVE if form.const > 0 or len(form.terms) == 1 else _NONNEGATIVE
+        for monomial, coeff in form.terms.items():
+            if coeff < 0:
+                return None
+            for base, exponent in monomial:
+                factor = self._factor_sign(base, self._value(exponent), deep)
+                if factor is None:
+                    return None
+                if factor == _NONNEGATIVE and form.const == 0:
+                    result = _NONNEGATIVE
+        return result
+
+    def _factor_sign(self, base: int, exponent: float | None, deep: bool) -> str | None:
+        """The known sign of base^exponent where it is defined, or None."""
+        op = self.builder.nodes[base].op
+        if self._positive(base) or op.name in _POSITIVE_OPS:
+            return _POSITIVE
+        if exponent is None:
+            return None
+        inner = self._form_of_node.get(base)
+        inner_sign = None
+        if deep and inner is not None and inner.single_term() is None:
+            inner_sign = self._known_sign(inner, deep=False)
+        if inner_sign is not None:
+            base_sign = inner_sign
+        elif op.name in _NONNEGATIVE_OPS:
+            base_sign = _NONNEGATIVE
+        elif not is_integer(exponent) or exponent % 2 == 0:
+            # x^2 >= 0; x^0.5 and x^(1/3) are defined only for x >= 0.
+            base_sign = _NONNEGATIVE
+        else:
+            return None
+        # A negative power is defined only where its base is not 0.
+        return _POSITIVE if exponent < 0 else base_sign
+
+    def _constant_value(self, node: int) -> float | None:
+        """The value of a node that depends on no input (sin(3), tanh(3)),
+        None if it does depend on one or cannot be computed."""
+        nodes = self.builder.nodes
+        if nodes[node].varying:
+            return None
+        values: dict[int, float] = {}
+        for index in nodes_below(nodes, [node]):
+            n = nodes[index]
+            if n.op is CONST:
+                values[index] = n.value or 0.0
+                continue
+            value = _fold(n.op, [values[a] for a in n.args])
+            if value is None:
+                return None
+            values[index] = value
+        return values[node]
+
+    def _e(self) -> int:
+        """The node of the constant e."""
+        return self.builder.constant(math.e, "e")
+
+    def _is_e(self, node: int) -> bool:
+        n = self.builder.nodes[node]
+        return n.op is CONST and n.label == "e"
+
+    def _positive(self, node: int) -> bool:
+        """Whether a base is a named constant (e, pi): positive, so any power
+        of it distributes."""
+        n = self.builder.nodes[node]
+        return n.op is CONST and n.label in CONSTANTS
+
+    def _exponent_node(self, form: Form) -> int:
+        """A form as an exponent: a number as itself, anything else materialized."""
+        return self._number(form.const) if not form.terms else self.materialize(form)
+
+    def _log_of_power_of_e(self, arg: Form) -> Form | None:
+        """log(c·e^a) = a + log(c) for c > 0 (so log(e) = 1, log(exp(x)) = x),
+        valid for every real a; None for any other argument."""
+        single = arg.single_term()
+        if single is None or single[0] <= 0 or len(single[1]) != 1:
+            return None
+        (base, exponent), = single[1]
+        if not self._is_e(base):
+            return None
+        result = self._exponent_form(exponent)
+        if single[0] != 1.0:
+            result = self.add(result, self.function("log", [Form(single[0])]))
+        return result
 
     def _odd_or_fractional(self, exponent: int) -> bool:
         e = self._value(exponent)
@@ -483,7 +640,9 @@ class Simplifier:
         size is taken), or the very same symbolic exponent; and a number that
         leaves every coefficient ±1 (16*a + 16*b → 16*(a + b)).
         """
-        if form.const != 0.0 or len(form.terms) < 2:
+        if form.const != 0.0:
+            return self._fraction_taken_out(form)
+        if len(form.terms) < 2:
             return None
         monomials = [dict(m) for m in form.terms]
         common: dict[int, int] = {}
@@ -528,6 +687,24 @@ class Simplifier:
         return self._term(tuple(sorted((*common.items(), (inner, self._number(1.0))))), number,
                           signed=True)
 
+    def _fraction_taken_out(self, form: Form) -> int | None:
+        """A sum with a constant whose coefficients share a fraction, as that
+        fraction times a sum: sign(x)/2 + 1/2 → (sign(x) + 1)/2,
+        3/2 - 3*x/2 → 3*(1 - x)/2 (saves operations; an integer stays in:
+        2*x + 2). None otherwise."""
+        values = [*form.terms.values(), form.const]
+        fractions = [_as_fraction(abs(v)) for v in values]
+        bottom = fractions[0][1]
+        if bottom == 1.0 or any(b != bottom or not is_integer(t) or t >= 1e15
+                                for t, b in fractions):
+            return None
+        sign = -1.0 if all(v < 0 for v in values) else 1.0
+        number = sign * math.gcd(*(int(t) for t, _ in fractions)) / bottom
+        reduced = Form(tidy(form.const / number),
+                       {m: tidy(c / number) for m, c in form.terms.items()})
+        inner = self.materialize(reduced)
+        return self._term(((inner, self._number(1.0)),), number, signed=True)
+
     def _negate_exponent(self, exponent: int) -> int:
         value = self._value(exponent)
         if value is not None:
@@ -544,9 +721,9 @@ class Simplifier:
             numerator.append(self._number(top))
         if bottom != 1.0:
             denominator.append(self._number(bottom))
-        for base, exponent in sorted(monomial, key=lambda f: self._label(f[0])):
+        for base, exponent in sorted(monomial, key=self._factor_label):
             e = self._value(exponent)
-            if e is not None and e < 0:
+            if e is not None and e < 0 and not self._is_e(base):
                 denominator.append(self._factor(base, -e, None))
             else:
                 numerator.append(self._factor(base, e, exponent))
@@ -565,21 +742,32 @@ class Simplifier:
         return node
 
     def _factor(self, base: int, exponent: float | None, exponent_node: int | None) -> int:
+        """base^exponent as nodes: sqrt(x), exp(a) or e^a as the program
+        writes it, and a numeric exponent as a fraction where it is one
+        (x^(2/3), not x^0.666666666666667)."""
         if exponent == 1.0:
             return base
-        if exponent == 0.5:
+        if exponent == 0.5 and not self._is_e(base):
             return self.builder.intern(OPS["sqrt"], (base,))
         node = exponent_node if exponent_node is not None and exponent is None \
-            else self._number(exponent or 0.0)
+            else self._constant(exponent or 0.0)
+        if self._exp_call and self._is_e(base):
+            return self.builder.intern(OPS["exp"], (node,))
         return self.builder.intern(POW, (base, node))
+
+    def _factor_label(self, factor: tuple[int, int]) -> str:
+        """A factor's sort label: a power of e sorts as exp(...) would."""
+        base, exponent = factor
+        if self._is_e(base):
+            return ("2exp(" + self._label(exponent)[1:])[:40]
+        return self._label(base)
 
     def _term_order(self, monomial: Monomial) -> tuple:
         degree = 0.0
         for _, exponent in monomial:
             e = self._value(exponent)
             degree += e if e is not None else 1.0
-        return (-degree, [self._label(base) for base, _ in sorted(
-            monomial, key=lambda f: self._label(f[0]))])
+        return (-degree, sorted(self._factor_label(f) for f in monomial))
 
     def _label(self, node: int) -> str:
         """A short, deterministic sort label for a canonical node (numbers
@@ -660,13 +848,28 @@ def _exact(value: float, *operands: float) -> float | None:
     return value if _as_fraction(abs(value))[1] != 1.0 else None
 
 
+def _prefers_exp_call(nodes: Sequence[Node]) -> bool:
+    """Whether powers of e print as exp(a): unless the nodes write e^a and
+    never exp(a). Never as e^a where e is not the constant (an input e)."""
+    power_of_e = False
+    for node in nodes:
+        if node.op is OPS["exp"] or (node.op is INPUT and node.label == "e"):
+            return True
+        if node.op is POW:
+            base = nodes[node.args[0]]
+            power_of_e = power_of_e or (base.op is CONST and base.label == "e")
+    return not power_of_e
+
+
 def _content(form: Form) -> float:
-    """The greatest common divisor of a sum's integer coefficients (1 if any
-    is not an integer)."""
+    """The greatest common divisor of a sum's coefficients where they are
+    integers or simple fractions (1/2 for x/2 + 1/2; 1 for any other)."""
     values = [*form.terms.values(), form.const] if form.const else list(form.terms.values())
-    if not all(is_integer(v) and abs(v) < 1e15 for v in values):
+    fractions = [_as_fraction(abs(v)) for v in values]
+    if not all(is_integer(t) and t < 1e15 for t, _ in fractions):
         return 1.0
-    return float(math.gcd(*(int(v) for v in values)))
+    common = math.lcm(*(int(b) for _, b in fractions))
+    return math.gcd(*(int(t) * (common // int(b)) for t, b in fractions)) / common
 
 
 def _negative(form: Form) -> bool:
@@ -676,6 +879,10 @@ def _negative(form: Form) -> bool:
     return form.const <= 0 and all(c < 0 for c in form.terms.values())
 
 
+_BY_SIGN = frozenset({"abs", "relu", "sign", "step"})
+_POSITIVE, _NONNEGATIVE = "positive", "nonnegative"
+_POSITIVE_OPS = frozenset({"cosh", "sigmoid", "softplus", "exp"})
+_NONNEGATIVE_OPS = frozenset({"abs", "relu", "step", "sqrt"})
 _ODD = frozenset({"sin", "tan", "asin", "atan", "sinh", "tanh", "sign"})
 _EVEN = frozenset({"cos", "cosh", "abs"})
 

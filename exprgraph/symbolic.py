@@ -11,8 +11,8 @@ derivative: its size grows linearly with the program, not exponentially.
 `SymbolicBuilder` simplifies as it builds (smart constructors): constant
 folding, and identities that never change a value where the original is
 defined: x+0, x*1, x*0, x^1, x^0, --x, 0/x, x/1, x-x, x/x, a*(1/b) = a/b,
-and a negation moved outwards so that results print as `x - y`, not
-`x + -1*y`.
+log(e) = 1, log(exp(a)) = a, and a negation moved outwards so that results
+print as `x - y`, not `x + -1*y`.
 """
 
 from __future__ import annotations
@@ -191,6 +191,13 @@ class SymbolicBuilder(GraphBuilder):
         folded = self._fold(op, args)
         if folded is not None:
             return folded
+        if op_name == "log":
+            (arg,) = args
+            node = self.nodes[arg]
+            if node.op is CONST and node.label == "e":
+                return self.const(1.0)  # d(e^x)/dx = e^x*log(e) = e^x
+            if node.op is OPS["exp"]:
+                return node.args[0]  # log(exp(a)) = a for every real a
         return self.intern(op, args)
 
 

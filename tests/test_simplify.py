@@ -1,0 +1,265 @@
+"""The simplifier's rules for e, exp and log, exact fractions, and sizes.
+
+Expected forms are worked by hand (they are the specification of what
+"simplified" means); every rewrite is also checked by evaluating it against
+the original program, and derivatives against SymPy, at points where the
+original is defined.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+from typer.testing import CliRunner
+
+import exprgraph
+from exprgraph.cli import app
+from exprgraph.errors import MathError
+from exprgraph.render.latex import latex_text
+
+from .oracles import close, sympy_value, to_sympy
+
+POINTS = ({"x": 0.7, "y": -1.3}, {"x": -2.1, "y": 0.4}, {"x": 1.9, "y": 2.6})
+
+
+def simplified(text: str, inputs: tuple[str, ...] = ()) -> str:
+    program = exprgraph.compile(text, inputs=inputs)
+    return program.text(program.expression)
+
+
+def derivative(text: str, wrt: str = "x", order: int = 1) -> str:
+    program = exprgraph.compile(text)
+    (entry,) = program.diff([wrt], order=order).entries
+    return program.text(entry.expression)
+
+
+def assert_same_values(original: str, rewritten: str) -> None:
+    """`rewritten` equals `original` wherever the original is defined."""
+    a, b = exprgraph.compile(original), exprgraph.compile(rewritten)
+    for point in POINTS:
+        try:
+            expected = a.evaluate({k: v for k, v in point.items() if k in a.inputs}).value
+        except MathError:
+            continue
+        got = b.evaluate({k: v for k, v in point.items() if k in b.inputs}).value
+        assert close(got, expected, rel=1e-12, abs_=1e-12), (original, rewritten, point)
+
+
+def assert_derivative_matches_sympy(text: str, printed: str, wrt: str = "x") -> None:
+    """The printed derivative, parsed back, equals SymPy's derivative."""
+    program = exprgraph.compile(text)
+    reference = sympy.diff(to_sympy(program.graph), sympy.Symbol(wrt, real=True))
+    ours = exprgraph.compile(printed)
+    for point in POINTS:
+        used = {k: v for k, v in point.items() if k in program.inputs}
+        try:
+            program.evaluate(used)
+            expected = sympy_value(reference, used)
+        except (MathError, TypeError):
+            continue
+        if not math.isfinite(expected):
+            continue
+        got = ours.evaluate({k: v for k, v in used.items() if k in ours.inputs}).value
+        assert close(got, expected, rel=1e-9, abs_=1e-9), (text, printed, point)
+
+
+# --- item: log(e), e^x and exp(x) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("e^x", "e^x"),
+    ("1/(1+e^-x)", "e^-x/(e^-x + 1)^2"),
+    ("e^(2*x)", "2*e^(2*x)"),
+    ("exp(x)", "exp(x)"),
+    ("exp(-x)", "-exp(-x)"),
+    ("x*e^x", "(x + 1)*e^x"),
+    ("2^x", "2^x*log(2)"),
+])
+def test_derivatives_of_e_to_a_power_have_no_log_e(text: str, expected: str) -> None:
+    printed = derivative(text)
+    assert printed == expected
+    assert_derivative_matches_sympy(text, printed)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("log(e)", "1"),
+    ("ln(e)", "1"),
+    ("log(1)", "0"),
+    ("log(exp(x))", "x"),
+    ("log(e^x)", "x"),
+    ("log(e^(x + 1))", "x + 1"),
+    ("log(e^2)", "2"),
+    ("e^x*log(e)", "e^x"),
+    ("e^x*exp(-x)", "1"),
+    ("exp(x) - e^x", "0"),
+    ("exp(x)*exp(y)", "exp(x + y)"),
+    ("exp(x)^2", "exp(2*x)"),
+    ("sqrt(exp(x))", "exp(x/2)"),
+    ("(e^x)^y", "e^(x*y)"),
+])
+def test_log_of_e_and_powers_of_e_simplify(text: str, expected: str) -> None:
+    printed = simplified(text)
+    assert printed == expected
+    assert_same_values(text, printed)
+
+
+@pytest.mark.parametrize("text", ["exp(log(x))", "e^log(x)", "exp(2*log(x))"])
+def test_exp_of_log_is_kept_because_it_is_undefined_for_x_at_most_0(text: str) -> None:
+    printed = simplified(text)
+    assert "log(x)" in printed
+    with pytest.raises(MathError):
+        exprgraph.compile(printed).evaluate(x=-1.0)
+    assert_same_values(text, printed)
+
+
+def test_a_name_e_that_the_program_assigns_is_not_the_constant() -> None:
+    assert simplified("e = x + 1; log(e)") == "log(x + 1)"
+    assert simplified("e = x + 1; f = e^2") == "(x + 1)^2"
+    printed = derivative("e = x + 1; f = e^x")
+    assert "log(x + 1)" in printed
+    assert_derivative_matches_sympy("e = x + 1; f = e^x", printed)
+
+
+def test_a_name_e_given_as_an_input_is_not_the_constant() -> None:
+    assert simplified("log(e)", inputs=("e",)) == "log(e)"
+    program = exprgraph.compile("e^x", inputs=("e",))
+    (entry,) = program.diff(["x"]).entries
+    assert program.text(entry.expression) == "e^x*log(e)"
+    # exp(x) must not print as e^x when e is a variable: it would read back wrongly.
+    program = exprgraph.compile("exp(x)*e", inputs=("e",))
+    (entry,) = program.diff(["x"]).entries
+    assert program.text(entry.expression) == "e*exp(x)"
+
+
+def test_latex_of_the_derivative_of_e_to_the_x() -> None:
+    program = exprgraph.compile("e^x")
+    (entry,) = program.diff(["x"]).entries
+    assert latex_text(entry.expression.nodes, entry.expression.root) == "e^{x}"
+
+
+def test_the_chain_rule_table_has_no_log_e() -> None:
+    program = exprgraph.compile("e^x")
+    assert program.local_partial_text(program.graph.output, 1) == "out"
+    assert program.derivative("x") == "e^x"
+
+
+def test_cli_diff_of_e_to_the_x_prints_e_to_the_x() -> None:
+    result = CliRunner().invoke(app, ["diff", "e^x"])
+    assert result.exit_code == 0
+    assert "log(e)" not in result.stdout and "e^x" in result.stdout
+    result = CliRunner().invoke(app, ["diff", "e^x", "--latex"])
+    assert result.stdout.strip() == "e^{x}"
+
+
+# --- item: exact fractions ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("x^(1/3)", "1/(3*x^(2/3))"),
+    ("x^(2/3)", "2/(3*x^(1/3))"),
+    ("x^(4/3)", "4*x^(1/3)/3"),
+    ("x^(1/7)", "1/(7*x^(6/7))"),
+    ("x^1.5", "3*sqrt(x)/2"),
+    ("x^0.2", "0.2/x^0.8"),
+])
+def test_rational_exponents_print_as_fractions(text: str, expected: str) -> None:
+    printed = derivative(text)
+    assert printed == expected
+    assert_derivative_matches_sympy(text, printed)
+
+
+def test_fraction_exponents_in_latex() -> None:
+    program = exprgraph.compile("x^(1/3)")
+    (entry,) = program.diff(["x"]).entries
+    assert latex_text(entry.expression.nodes, entry.expression.root) == \
+        r"\frac{1}{3 x^{\frac{2}{3}}}"
+
+
+def test_second_derivative_of_a_fraction_power() -> None:
+    printed = derivative("x^(1/3)", order=2)
+    assert printed == "-2/(9*x^(5/3))"
+    assert_same_values("-2/9*x^(-5/3)", printed)
+
+
+# --- item: min, max, and a sum over its negation ---------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("(x - y)/(y - x)", "-1"),
+    ("(y - x)/(x - y)", "-1"),
+    ("(1 - x)/(x - 1)", "-1"),
+    ("(2*x - 2*y)/(y - x)", "-2"),
+    ("(x - y)^2/(y - x)", "y - x"),
+    ("(x - y)*(y - x)^-3", "-1/(x - y)^2"),
+])
+def test_a_sum_over_its_negation(text: str, expected: str) -> None:
+    printed = simplified(text)
+    assert printed == expected
+    assert_same_values(text, printed)
+
+
+def test_derivative_of_a_sum_over_its_negation_is_zero() -> None:
+    assert derivative("(x-y)/(y-x)") == "0"
+    assert derivative("(x-y)/(y-x)", wrt="y") == "0"
+
+
+@pytest.mark.parametrize(("text", "wrt", "expected"), [
+    ("max(x, 0)", "x", "(sign(x) + 1)/2"),
+    ("min(x, 0)", "x", "(1 - sign(x))/2"),
+    ("max(x, y)", "x", "(sign(x - y) + 1)/2"),
+    ("max(x, y)", "y", "(1 - sign(x - y))/2"),
+    ("max(x^2, 3)", "x", "x*(sign(x^2 - 3) + 1)"),
+    ("min(3*x, 1)", "x", "3*(1 - sign(3*x - 1))/2"),
+])
+def test_min_and_max_derivatives_are_short(text: str, wrt: str, expected: str) -> None:
+    printed = derivative(text, wrt)
+    assert printed == expected
+    assert_derivative_matches_sympy(text, printed, wrt)
+
+
+def test_min_and_max_derivatives_split_a_tie() -> None:
+    # At a tie each argument gets 0.5 (README, Derivatives at kinks).
+    for text in ("max(x, 0)", "min(x, 0)"):
+        printed = derivative(text)
+        assert exprgraph.compile(printed).evaluate(x=0.0).value == 0.5
+
+
+def test_benchmark_includes_the_kinked_functions() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import derivatives as bench
+
+    assert {"abs", "relu", "sign", "min", "max"} <= set(bench.FUNCTIONS) | set(bench.BINARY)
+    rng = random.Random(3)
+    texts = [bench.random_expression(rng, 8) for _ in range(200)]
+    assert any("max(" in t or "min(" in t for t in texts)
+    assert any("relu(" in t or "abs(" in t or "sign(" in t for t in texts)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("abs(2/(x + 3*y)^4)", "2/(x + 3*y)^4"),
+    ("sign(2/(x + 3*y)^4)", "1"),
+    ("sign(-exp(x))", "-1"),
+    ("abs(x^2 + 1)", "x^2 + 1"),
+    ("sign(x^2 + 1)", "1"),
+    ("step(exp(x))", "1"),
+    ("relu(x^2)", "x^2"),
+    ("abs(sqrt(x))", "sqrt(x)"),
+    ("sign(tanh(3))*y", "y"),
+    ("sign(sin(3) - 1)*y", "-y"),
+    ("step(-cos(0.5))", "0"),
+    ("sign(x^2)", "sign(x^2)"),  # 0 at x = 0: not known to be 1
+    ("abs(x*y)", "abs(x*y)"),
+])
+def test_functions_of_an_argument_of_known_sign(text: str, expected: str) -> None:
+    printed = simplified(text)
+    assert printed == expected
+    assert_same_values(text, printed)
+
+
+def test_small_fractions_print_as_fractions() -> None:
+    assert simplified("x/16 + y") == "x/16 + y"
