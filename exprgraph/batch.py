@@ -2,22 +2,22 @@
 
 Two file formats (see the README):
 
-- `*.toml`: an optional `title` and `[[problem]]` tables with `name`,
-  `program`, `at` (a table of values, or a list of them: one result each),
-  `wrt` (the inputs whose partials to report) and `answers`/`tolerance`
-  (for `exprgraph check`; ignored here).
+- `*.toml`: problem sets, read and validated by `problems.py` (the reader
+  `exprgraph check` uses too): `[[problem]]` tables with `name`, `program`,
+  `at` (a table of values, or a list of them: one result each), `wrt` (the
+  inputs whose partials to report) and `answers`/`tolerance` (for
+  `exprgraph check`; validated, not used here).
 - `*.expr`: one program per line, `PROGRAM where x=1, y=3`; `#` comments and
   blank lines are skipped. Read line by line, so a file of any size streams.
 
 Each problem becomes one result dict: the keys of `eval --format json` plus
-`source` (`file:line` or `file:name`), or `{source, error}`. One bad problem
+`source` (`file:line` or `file:name`), or `{source, program, error}`. One bad problem
 never stops a batch; a file that cannot be read or parsed is a `FileError`,
 reported in place of its problems.
 """
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,24 +26,15 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .api import check_value, parse_value
 from .api import compile as compile_program
 from .errors import ExprGraphError, ValueInputError
 from .parse import MAX_PROGRAM_CHARS
+from .problems import FileError, read_problem_set
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+__all__ = ["FileError", "Options", "Problem", "discover", "read_problems", "run", "solve"]
 
 SUFFIXES = (".expr", ".toml")
 CHUNK = 64  # problems per task sent to a worker process
-
-
-class FileError(ExprGraphError):
-    """A problem file cannot be read, decoded or parsed as a whole."""
-
-    kind = "file"
 
 
 @dataclass(frozen=True)
@@ -68,11 +59,16 @@ class Options:
 
 def discover(paths: Iterable[str | Path]) -> Iterator[Path | FileError]:
     """The problem files named: a folder gives every .toml and .expr below it,
-    sorted; a missing path or a file of another kind is a FileError."""
+    sorted; a missing path, a folder without any or a file of another kind is a
+    FileError."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            if not found:
+                yield FileError(f"no problem files found in {raw}", file=str(raw),
+                                hint="problem files end in .toml or .expr")
+            yield from found
         elif not path.exists():
             yield FileError(f"no such file or folder: {raw}", file=str(raw))
         elif path.suffix not in SUFFIXES:
@@ -124,73 +120,24 @@ def _line_problems(path: Path) -> Iterator[Problem]:
                 yield Problem(source, text.rstrip("\r\n"), {}, line=number)
 
 
-def toml_document(path: Path) -> dict[str, Any]:
-    """A TOML file's contents; FileError if it cannot be read or parsed."""
-    try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except OSError as exc:
-        raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise FileError(f"{path} is not valid TOML: {exc}", file=str(path)) from None
-    return document
-
-
 def _toml_problems(path: Path) -> Iterator[Problem]:
-    document = toml_document(path)
-    problems = document.get("problem", [])
-    if not isinstance(problems, list):
-        raise FileError(f"{path}: 'problem' must be an array of tables ([[problem]])",
-                        file=str(path))
-    for k, entry in enumerate(problems, start=1):
-        yield from _problem_points(path, k, entry)
-
-
-def _problem_points(path: Path, k: int, entry: Any) -> Iterator[Problem]:
-    name = entry.get("name", f"problem-{k}") if isinstance(entry, dict) else f"problem-{k}"
-    source = f"{path}:{name}"
-    try:
-        if not isinstance(entry, dict):
-            raise ValueInputError(f"problem {k} is not a table")
-        program = entry.get("program")
-        if not isinstance(program, str):
-            raise ValueInputError(f"problem {name!r} has no program",
-                                  hint='add program = "..." to it')
-        points = points_of(entry.get("at", {}))
-        wrt = entry.get("wrt")
-        if wrt is not None and not (isinstance(wrt, list)
-                                    and all(isinstance(w, str) for w in wrt)):
-            raise ValueInputError(f"problem {name!r}: wrt must be a list of input names")
-    except ExprGraphError as error:
-        yield Problem(source, "", {}, error=error.to_dict())
-        return
-    for index, values in enumerate(points, start=1):
-        where = source if len(points) == 1 else f"{source}#{index}"
-        yield Problem(where, program, values, tuple(wrt) if wrt is not None else None)
-
-
-def points_of(at: Any) -> list[dict[str, float]]:
-    """The points of a problem's `at`: one table, or a list of them."""
-    tables = at if isinstance(at, list) else [at]
-    points = []
-    for table in tables:
-        if not isinstance(table, dict):
-            raise ValueInputError("at must be a table of values, or a list of tables",
-                                  hint="at = { x = 1, y = 2 }")
-        points.append({name: _value(name, value) for name, value in table.items()})
-    return points or [{}]
-
-
-def _value(name: str, value: Any) -> float:
-    if isinstance(value, str):
-        return parse_value(name, value)  # "pi/2", "1/3"
-    return check_value(name, value)
+    """One Problem per point of each problem of a set (see `problems.py`)."""
+    problem_set = read_problem_set(path)
+    for spec in problem_set.problems:
+        if isinstance(spec, ExprGraphError):
+            error = spec.to_dict()
+            yield Problem(error.pop("source", str(path)), error.pop("program", ""), {},
+                          error=error)
+            continue
+        for index, values in enumerate(spec.points, start=1):
+            where = spec.source if len(spec.points) == 1 else f"{spec.source}#{index}"
+            yield Problem(where, spec.program, values, spec.wrt)
 
 
 def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:
     """The result of one problem: eval's JSON keys plus `source`, or `{source, error}`."""
     if problem.error is not None:
-        return {"source": problem.source, "error": problem.error}
+        return {"source": problem.source, "program": problem.program, "error": problem.error}
     try:
         compiled = compile_program(problem.program, inputs=problem.values)
         values = {**compiled.graph.given, **problem.values}
@@ -199,7 +146,8 @@ def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:
 
         data = evaluation_summary(compiled, evaluation, options.derivatives, options.nodes)
     except ExprGraphError as error:
-        return {"source": problem.source, "error": _located(error, problem)}
+        return {"source": problem.source, "program": problem.program,
+                "error": _located(error, problem)}
     if problem.wrt is not None:
         keep = set(problem.wrt)
         for key in ("gradient", "derivatives"):

@@ -8,25 +8,30 @@ An answer key names what is answered:
 - `d/da`: the same for the program's output (and `dg/da` too, when the output
   is a bare expression and the program has no node g).
 
-A numeric answer (a number, or a string such as "1/3" or "-3") is compared at
-the problem's point with a relative tolerance (default 1e-4) and an absolute
-floor of 1e-10 near 0. An expression answer may use the program's inputs and
-node names; it is checked, like WeBWorK does and then some:
+A numeric answer (a number, or a string holding only numbers and arithmetic,
+such as "1/3" or "-3") is compared at the problem's point with a relative
+tolerance (default 1e-4) and an absolute floor of 1e-10 near 0. Any other
+answer is an expression (`pi/2` too): it may use the program's inputs and node
+names, each meaning what it means in the program (`e` the program assigns is
+that node, not Euler's number). It is checked by sampling, with a seed fixed
+by the source and key (same file, same verdicts): each input cycles through
+the RANGES, keeping only points where the program and the right answer are
+defined; the answer must be defined and agree within the tolerance at 8 such
+points. An answer equal after simplifying but undefined where the right one is
+defined (`sqrt(x)^2` for `x`) is incorrect: simplifying only explains an
+agreement, it never overrules the sampling. Fewer than 8 points found means
+*undecided* (unless the answer is identical after simplifying), never a guess.
 
-1. symbolically: if the simplified difference is 0, it is correct;
-2. else by sampling, with a seed fixed by the source and key (same file,
-   same verdicts): points with every input in [-2, 2], then in ranges shifted
-   or widened to where the right answer is defined, keeping only points where
-   it is; the answer must be defined and agree within the tolerance at 8 such
-   points. Fewer than 8 points found means *undecided*, never a guess.
+Whose fault: a key that names no node, or a numeric answer to a problem
+without a point, is an `error` verdict (the problem file's); an answer that
+cannot be read is `incorrect`, with the reason (the student's).
 """
 
 from __future__ import annotations
 
-import math
 import random
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,16 +40,26 @@ from .api import compile as compile_program
 from .autodiff import adjoints
 from .calculus import Expression, compose, is_zero, simplified
 from .errors import ExprGraphError, MathError, ValueInputError
+from .evaluate import evaluate as evaluate_graph
 from .evaluate import format_value
-from .explain import chain_from_output, forward_steps, step_text
-from .ops import SUB
+from .explain import (
+    bar,
+    chain_from_output,
+    forward_text,
+    generated_names,
+    short_value,
+    step_text,
+)
+from .graph import Graph, Node
+from .ops import ADD, CONST, CONSTANTS, DIV, INPUT, MUL, NEG, POW, SUB
+from .problems import DEFAULT_TOLERANCE
 from .symbolic import symbolic_gradient
 
-DEFAULT_TOLERANCE = 1e-4
 ABSOLUTE_FLOOR = 1e-10
 SAMPLES = 8
 RANGES = ((-2.0, 2.0), (0.1, 4.0), (-10.0, 10.0), (0.5, 20.0), (-100.0, -0.5))
-ATTEMPTS_PER_RANGE = 40
+ATTEMPTS = 200
+NEAR_MISS = 0.05  # a wrong number this close (relative) gets a tolerance note
 
 CORRECT, INCORRECT, UNDECIDED, ERROR = "correct", "incorrect", "undecided", "error"
 
@@ -83,6 +98,7 @@ class Report:
     name: str
     verdicts: tuple[Verdict, ...]
     error: dict[str, Any] | None = None  # the problem itself could not be checked
+    file: str = ""  # the problem file ("" on the command line)
 
     @property
     def correct(self) -> int:
@@ -91,7 +107,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The problem's JSON object: source, name, score, answers."""
-        data: dict[str, Any] = {"source": self.source, "name": self.name,
+        data: dict[str, Any] = {"source": self.source, "name": self.name, "file": self.file,
                                 "score": {"correct": self.correct, "total": len(self.verdicts)},
                                 "answers": [v.to_dict() for v in self.verdicts]}
         if self.error is not None:
@@ -127,47 +143,86 @@ def _node(program: Program, name: str, key: str) -> int:
     return index
 
 
+class AnswerError(ValueInputError):
+    """The answer itself (the student's part) cannot be read: a verdict of
+    *incorrect* with the reason, not a fault of the problem."""
+
+
 def check_answer(program: Program, evaluation: Evaluation | None, key: str, given: Any,
                  tolerance: float, seed: str) -> Verdict:
-    """Check one answer; bad input becomes an ERROR verdict, never an exception."""
-    shown = given if isinstance(given, str) else format_value(check_value(key, given)) \
-        if isinstance(given, (int, float)) and not isinstance(given, bool) else repr(given)
+    """Check one answer, never raising. A key naming no node, or a numeric
+    answer to a problem without a point, is an ERROR verdict (the problem's
+    fault); an answer that cannot be read is INCORRECT, with the reason."""
+    shown = _shown(given)
     try:
         target = parse_key(program, key)
+    except ExprGraphError as error:
+        return Verdict(key, shown, "", ERROR, _message(error))
+    try:
         answer = _answer_graph(program, key, given)
-        if answer is None or not answer.inputs:
+        if answer is None or (evaluation is not None and _is_plain_number(answer)):
             return _check_number(program, evaluation, target, shown,
                                  _number_of(key, given, answer), tolerance)
         return _check_expression(program, evaluation, target, shown, answer, tolerance, seed)
+    except AnswerError as error:
+        return Verdict(key, shown, _right_text_or_blank(program, evaluation, target),
+                       INCORRECT, _message(error))
     except ExprGraphError as error:
-        return Verdict(key, shown, "", ERROR, error.message + (
-            f" ({error.hint})" if error.hint else ""))
+        return Verdict(key, shown, "", ERROR, _message(error))
+
+
+def _message(error: ExprGraphError) -> str:
+    return error.message + (f" ({error.hint})" if error.hint else "")
+
+
+def _shown(given: Any) -> str:
+    """The answer as the table shows it."""
+    if isinstance(given, str):
+        return given
+    if isinstance(given, (int, float)) and not isinstance(given, bool):
+        return format_value(float(given))
+    return repr(given)
 
 
 def _answer_graph(program: Program, key: str, given: Any) -> Any:
+    """The answer's graph (None for a TOML number). Inside an answer a name
+    means what it means in the program: `e` the program assigns is that node."""
     if not isinstance(given, str):
+        if isinstance(given, bool) or not isinstance(given, (int, float)):
+            raise AnswerError(f"the answer to {key} must be a number or an expression in "
+                              f"a string, not {given!r}")
         return None
+    names = {name for name in program.graph.names if name in CONSTANTS}
     try:
-        return compile_program(given, inputs=set(program.inputs) & {"e", "pi"}).graph
+        return compile_program(given, inputs=names).graph
     except ExprGraphError as error:
-        raise ValueInputError(f"the answer to {key} is not a valid expression: "
-                              f"{error.message}") from None
+        raise AnswerError(f"the answer to {key} is not a valid expression: "
+                          f"{error.message}") from None
+
+
+def _is_plain_number(answer: Graph) -> bool:
+    """Whether an answer is a number written out (`-3`, `1/3`, `2^-1`): a value
+    at the problem's point. `pi/2` or `sqrt(2)` is an expression, compared as one."""
+    return all((node.op is CONST and node.label not in CONSTANTS)
+               or node.op in (ADD, SUB, MUL, DIV, NEG, POW) for node in answer.nodes)
 
 
 def _number_of(key: str, given: Any, answer: Any) -> float:
-    if answer is None:
-        return check_value(key, given)
-    return parse_value(key, answer.source)
+    try:
+        if answer is None:
+            return check_value(key, given)
+        return parse_value(key, answer.source)
+    except ValueInputError as error:
+        raise AnswerError(error.message) from None
 
 
 def _expected_number(program: Program, evaluation: Evaluation, target: Target) -> float:
     if target.wrt is None:
         return evaluation.node_values[target.of]
-    if target.of == program.graph.output:
-        found = evaluation.node_adjoints[target.wrt]
-    else:
-        graph = replace(program.graph, output=target.of)
-        found = adjoints(graph, evaluation.node_values)[target.wrt]
+    graph = replace(program.graph, output=target.of)
+    # Adjoints are computed per answer: a derivative undefined at the point
+    # must not stop the check of a value (`sqrt(x)` at 0).
+    found = adjoints(graph, evaluation.node_values)[target.wrt]
     return found or 0.0
 
 
@@ -179,12 +234,26 @@ def _check_number(program: Program, evaluation: Evaluation | None, target: Targe
                   shown: str, given: float, tolerance: float) -> Verdict:
     if evaluation is None:
         raise ValueInputError(f"a numeric answer to {target.key} needs a point",
-                              hint="give the problem one: at = { x = 1, ... } or --at x=1")
+                              hint="give the problem a point: at = { x = 1, ... }")
     expected = _expected_number(program, evaluation, target)
     if _close(given, expected, tolerance):
         return Verdict(target.key, shown, format_value(expected), CORRECT)
+    notes = []
+    if abs(given - expected) <= NEAR_MISS * abs(expected):
+        notes.append(f"{format_value(given)} is outside the tolerance {_tolerance(tolerance)} of "
+                     f"{format_value(expected)} (off by "
+                     f"{100 * abs(given - expected) / abs(expected):.2g}%)")
+    worked = _explain(program, evaluation, target)
     return Verdict(target.key, shown, format_value(expected), INCORRECT,
-                   _explain(program, evaluation, target))
+                   "\n".join(notes + ([worked] if worked else [])))
+
+
+def _tolerance(tolerance: float) -> str:
+    """1e-4 as `1e-4`, 0.05 as `0.05`."""
+    if tolerance >= 1e-3:
+        return f"{tolerance:g}"
+    mantissa, _, exponent = f"{tolerance:.2e}".partition("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def _explain(program: Program, evaluation: Evaluation | None, target: Target) -> str:
@@ -193,17 +262,22 @@ def _explain(program: Program, evaluation: Evaluation | None, target: Target) ->
         return ""
     graph = program.graph
     if target.wrt is None:
-        for step in forward_steps(program, evaluation):
-            if step.name == graph.nodes[target.of].name:
-                return f"{step.name} = {step.expression} = {step.substituted} = " \
-                       f"{format_value(step.value)}"
-        return f"{target.label} is {format_value(evaluation.node_values[target.of])}"
-    if target.of != graph.output:
-        program = Program(replace(graph, output=target.of))
-        evaluation = program.evaluate(evaluation.given)
+        return forward_text(program, evaluation, target.of)
+    try:
+        sub = Program(replace(graph, output=target.of)) if target.of != graph.output \
+            else program
+        worked = Evaluation(sub.graph, evaluation.given, evaluation.node_values,
+                            adjoints(sub.graph, evaluation.node_values), evaluation.unused)
+    except MathError:
+        return ""
     out = graph.nodes[target.of].name
-    return "\n".join(step_text(step, out)
-                     for step in chain_from_output(program, evaluation, target.wrt))
+    steps = chain_from_output(sub, worked, target.wrt)
+    if not steps:
+        return ""
+    defined = generated_names(sub, steps)
+    where = f"; where {', '.join(defined)}" if defined else ""
+    return "\n".join([*(step_text(step, out) for step in steps),
+                      f"({bar('x')} is the adjoint ∂{out}/∂x{where})"])
 
 
 def _right_expression(program: Program, target: Target) -> tuple[Any, int]:
@@ -217,22 +291,61 @@ def _right_expression(program: Program, target: Target) -> tuple[Any, int]:
     return builder, gradient.derivative(target.wrt)
 
 
+def _named_text(program: Program, nodes: tuple[Node, ...], root: int, value: bool) -> str:
+    """The right answer in the program's own names: `2*(s - t)` where the
+    program names `s = sigmoid(z)`, not `2*(sigmoid(w*x + b) - t)`. Each node
+    the program names is an atom to the simplifier (but the node whose `value`
+    is asked for: `c` is `a + b`, while ∂e/∂c is `d`)."""
+    graph = program.graph
+    atoms = list(nodes)
+    for name in graph.assigned:
+        index = graph.names[name]
+        if not (value and index == root) and nodes[index].op.arity > 0:
+            atoms[index] = Node(INPUT, (), label=name, name=name, varying=True)
+    try:
+        return program.text(simplified(atoms, root))
+    except ExprGraphError:
+        return program.text(simplified(nodes, root))
+
+
+def _right_text_or_blank(program: Program, evaluation: Evaluation | None,
+                         target: Target) -> str:
+    """The right answer for the table when the given one could not be read."""
+    try:
+        if evaluation is not None:
+            return format_value(_expected_number(program, evaluation, target))
+        builder, right = _right_expression(program, target)
+        return _named_text(program, tuple(builder.nodes), right, target.wrt is None)
+    except ExprGraphError:
+        return ""
+
+
 def _check_expression(program: Program, evaluation: Evaluation | None, target: Target,
-                      shown: str, answer: Any, tolerance: float, seed: str) -> Verdict:
+                      shown: str, answer: Graph, tolerance: float, seed: str) -> Verdict:
     builder, right = _right_expression(program, target)
-    given = compose(builder, program.graph.names, answer)
+    try:
+        given = compose(builder, program.graph.names, answer)
+    except ValueInputError as error:
+        raise AnswerError(error.message, hint=error.hint) from None
     difference = builder.intern(SUB, (given, right))
     nodes = tuple(builder.nodes)
-    right_text = program.text(simplified(nodes, right))
-    if is_zero(nodes, difference):
-        return Verdict(target.key, shown, right_text, CORRECT, "equal after simplifying")
+    right_text = _named_text(program, nodes, right, target.wrt is None)
     found = _sample(program, nodes, right, given, tolerance, seed)
     if found is None:
+        # Too few points where the program and the right answer are defined:
+        # only an identity can decide then.
+        if is_zero(nodes, difference):
+            return Verdict(target.key, shown, right_text, CORRECT,
+                           "equal after simplifying (too few points where the right answer "
+                           "is defined to compare values)")
         return Verdict(target.key, shown, right_text, UNDECIDED,
-                       f"fewer than {SAMPLES} points found where the right answer is defined")
+                       f"fewer than {SAMPLES} points found where the program and the right "
+                       "answer are defined")
     if found == "":
-        return Verdict(target.key, shown, right_text, CORRECT,
-                       f"equal at {SAMPLES} sampled points")
+        # Sampling decides; simplifying only says why they agree.
+        how = "equal after simplifying" if is_zero(nodes, difference) else \
+            f"equal at {SAMPLES} sampled points"
+        return Verdict(target.key, shown, right_text, CORRECT, how)
     explanation = found
     worked = _explain(program, evaluation, target)
     if worked:
@@ -243,110 +356,159 @@ def _check_expression(program: Program, evaluation: Evaluation | None, target: T
 def _sample(program: Program, nodes: tuple[Any, ...], right: int, given: int,
             tolerance: float, seed: str) -> str | None:
     """"" if the answer agrees at SAMPLES points, a reason if it does not,
-    None if too few points are found where the right answer is defined."""
+    None if too few points are found where the program and the right answer
+    are defined. Each input cycles through RANGES (from its own start), so
+    negative, small and large values are all tried, in mixed combinations."""
     rng = random.Random(zlib.crc32(seed.encode("utf-8")))
     names = program.inputs
+    offsets = [rng.randrange(len(RANGES)) for _ in names]
     right_expr, given_expr = Expression(nodes, right), Expression(nodes, given)
     agreed = 0
-    for low, high in RANGES:
-        for _ in range(ATTEMPTS_PER_RANGE):
-            point = {name: round(rng.uniform(low, high), 6) for name in names}
-            try:
-                expected = right_expr.value(point)
-            except MathError:
-                continue
-            at = ", ".join(f"{k}={format_value(v)}" for k, v in point.items())
-            try:
-                value = given_expr.value(point)
-            except MathError:
-                return f"undefined at {at}, where the right answer is {format_value(expected)}"
-            if not _close(value, expected, tolerance):
-                return (f"at {at} the right answer is {format_value(expected)}, "
-                        f"this one is {format_value(value)}")
-            agreed += 1
-            if agreed == SAMPLES:
-                return ""
+    for attempt in range(ATTEMPTS):
+        point = {}
+        for name, offset in zip(names, offsets, strict=True):
+            low, high = RANGES[(attempt + offset) % len(RANGES)]
+            point[name] = round(rng.uniform(low, high), 6)
+        try:
+            evaluate_graph(program.graph, {**program.graph.given, **point})
+            expected = right_expr.value(point)
+        except MathError:
+            continue  # outside the program's or the right answer's domain
+        at = ", ".join(f"{k}={format_value(v)}" for k, v in point.items())
+        try:
+            value = given_expr.value(point)
+        except MathError:
+            return (f"this answer is undefined at {at}, where the program is defined and "
+                    f"the right answer is {short_value(expected)}")
+        if not _close(value, expected, tolerance):
+            return (f"at {at} the right answer is {short_value(expected)}, "
+                    f"this one is {short_value(value)}")
+        agreed += 1
+        if agreed == SAMPLES:
+            return ""
     return None
 
 
 @dataclass(frozen=True)
 class CheckProblem:
-    """A program, its point (if any) and the answers to check."""
+    """A program, its point (if any) and the answers to check (a table, or
+    KEY, ANSWER pairs: the command line may give a key twice)."""
 
     source: str
     name: str
     program: str
     point: Mapping[str, float] | None
-    answers: Mapping[str, Any]
+    answers: Mapping[str, Any] | Sequence[tuple[str, Any]]
     tolerance: float = DEFAULT_TOLERANCE
+    file: str = ""
+
+    @property
+    def pairs(self) -> list[tuple[str, Any]]:
+        """The answers as (key, answer) pairs, in order."""
+        if isinstance(self.answers, Mapping):
+            return list(self.answers.items())
+        return list(self.answers)
 
 
 def check_problem(problem: CheckProblem) -> Report:
-    """Check every answer of a problem."""
+    """Check every answer of a problem. Only the forward pass is needed for the
+    problem as a whole; derivatives are taken per answer."""
     try:
         program = compile_program(problem.program, inputs=problem.point or {})
         point = {**program.graph.given, **(problem.point or {})}
-        evaluation = program.evaluate(point) if point or not program.inputs else None
+        evaluation = None
+        if point or not program.inputs:
+            for name, value in point.items():
+                check_value(name, value)
+            values = evaluate_graph(program.graph, point)
+            used = set(program.graph.names)
+            unused = tuple(n for n in point if n not in used
+                           or program.graph.nodes[program.graph.names[n]].op is not INPUT)
+            evaluation = Evaluation(program.graph, {k: float(v) for k, v in point.items()},
+                                    values, [None] * len(values), unused)
     except ExprGraphError as error:
-        return Report(problem.source, problem.name, (), error.to_dict())
+        return Report(problem.source, problem.name, (), error.to_dict(), problem.file)
     verdicts = tuple(check_answer(program, evaluation, key, given, problem.tolerance,
                                   f"{problem.source}|{key}")
-                     for key, given in problem.answers.items())
-    return Report(problem.source, problem.name, verdicts)
+                     for key, given in problem.pairs)
+    return Report(problem.source, problem.name, verdicts, file=problem.file)
 
 
 def parse_answer_option(text: str) -> tuple[str, Any]:
     """`KEY=VALUE` from the command line: `dg/dz=x+y` → ("dg/dz", "x+y")."""
     key, has_value, value = text.partition("=")
     if not has_value or not key.strip() or not value.strip():
-        raise ValueInputError(f"--answer expects KEY=ANSWER, got {text!r}",
-                              hint='e.g. --answer "dg/dz=x+y"')
+        raise ValueInputError(f"an answer is written KEY=ANSWER, not {text!r}",
+                              hint='e.g. "dg/dz=x+y"')
     return key.strip(), value.strip()
 
 
-def tolerance_of(raw: Any, where: str) -> float:
-    """A tolerance from a problem file: a positive number."""
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 < raw < 1 \
-            or math.isnan(raw):
-        raise ValueInputError(f"{where}: tolerance must be a number between 0 and 1")
-    return float(raw)
+@dataclass(frozen=True)
+class CheckFile:
+    """A problem set read for checking: its answered problems, the problems
+    without answers, and the errors in place of malformed ones."""
+
+    path: str
+    problems: tuple[CheckProblem | ExprGraphError, ...]
+    unanswered: tuple[str, ...]  # names of the problems that have no answers
+
+    @property
+    def has_answers(self) -> bool:
+        """Whether any problem of the file has answers (or is malformed)."""
+        return bool(self.problems)
 
 
-def read_check_problems(path: Any) -> list[CheckProblem | ExprGraphError]:
-    """The answered problems of a TOML problem set, or why one cannot be read.
-    Numeric answers are checked at a problem's first point; a problem-level
-    `tolerance` beats the file's."""
+def read_check_file(path: Any) -> CheckFile:
+    """A TOML problem set's answered problems; FileError for a fault of the
+    whole file (or a file that is not a problem set). Numeric answers are
+    checked at a problem's first point; a problem's `tolerance` beats the file's."""
     from pathlib import Path
 
-    from .batch import FileError, points_of, toml_document
+    from .problems import FileError, read_problem_set
 
     path = Path(path)
     if path.suffix != ".toml":
-        return [FileError(f"{path} has no answers: check reads .toml problem sets",
-                          file=str(path))]
-    document = toml_document(path)
-    out: list[CheckProblem | ExprGraphError] = []
+        raise FileError(f"{path} has no answers: check reads .toml problem sets",
+                        file=str(path))
+    problems: list[CheckProblem | ExprGraphError] = []
+    unanswered = []
+    for spec in read_problem_set(path).problems:
+        if isinstance(spec, ExprGraphError):
+            problems.append(spec)
+        elif spec.answers:
+            problems.append(CheckProblem(spec.source, spec.name, spec.program,
+                                         spec.points[0] or None, spec.answers, spec.tolerance,
+                                         spec.file))
+        else:
+            unanswered.append(spec.name)
+    return CheckFile(str(path), tuple(problems), tuple(unanswered))
+
+
+def read_check_problems(path: Any) -> list[CheckProblem | ExprGraphError]:
+    """The answered problems of a TOML problem set, or why one cannot be read."""
     try:
-        default = tolerance_of(document.get("tolerance", DEFAULT_TOLERANCE), str(path))
-    except ValueInputError as error:
+        return list(read_check_file(path).problems)
+    except ExprGraphError as error:
         return [error]
-    for k, entry in enumerate(document.get("problem", []), start=1):
-        name = entry.get("name", f"problem-{k}") if isinstance(entry, dict) else f"problem-{k}"
-        source = f"{path}:{name}"
-        try:
-            if not isinstance(entry, dict) or not isinstance(entry.get("program"), str):
-                raise ValueInputError(f"problem {name!r} has no program")
-            answers = entry.get("answers", {})
-            if not isinstance(answers, dict):
-                raise ValueInputError(f"problem {name!r}: answers must be a table")
-            tolerance = tolerance_of(entry["tolerance"], source) if "tolerance" in entry \
-                else default
-            points = points_of(entry.get("at", {}))
-        except ValueInputError as error:
-            error.details.setdefault("source", source)
-            out.append(error)
-            continue
-        if answers:
-            out.append(CheckProblem(source, name, entry["program"], points[0] or None,
-                                    answers, tolerance))
-    return out
+
+
+@dataclass
+class FileScore:
+    """One file's tally for the summary: its problems, answers and faults."""
+
+    path: str
+    problems: int = 0
+    correct: int = 0
+    total: int = 0
+    errors: int = 0  # malformed problems, programs that fail, keys naming no node
+    unanswered: tuple[str, ...] = ()
+    no_answers: bool = False  # the file has no answers at all
+    unreadable: bool = False  # the file could not be read as a problem set
+
+    def add(self, report: Report) -> None:
+        """Count one checked problem."""
+        self.problems += 1
+        self.correct += report.correct
+        self.total += len(report.verdicts)
+        self.errors += (report.error is not None) + sum(v.verdict == ERROR
+                                                        for v in report.verdicts)

@@ -2,12 +2,15 @@
 
 Forward: each operation node in order, `c = a + b = 2 + 6 = 8`.
 Backward: each node from the output down, its adjoint as the chain rule
-sums it over the node's uses: `∂e/∂b = ∂e/∂c·∂c/∂b + ∂e/∂d·∂d/∂b = 7·1 + 8·1
-= 15`. Steps are data (names, texts, numbers); `render.steps` prints them.
+sums it over the node's uses. Adjoints are overlined and local partials
+written ∂user/∂node, so the two never share a symbol (as they would for the
+output itself: `x*x`): `b̅ = c̅·∂c/∂b + d̅·∂d/∂b = 7·1 + 8·1 = 15`. Steps are
+data (names, texts, numbers); `render.check` prints them.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .api import Evaluation, Program
@@ -34,6 +37,7 @@ class Term:
     user_adjoint: float
     partial: str  # ∂user/∂node as text over node names
     partial_value: float
+    position: int = 0  # which argument of the user the node is (0-based)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def backward_step(program: Program, evaluation: Evaluation, index: int,
         partial = evaluation.local_partial(user, position)
         terms.append(Term(nodes[user].name, adjoint,
                           program.local_partial_text(user, position) or "0",
-                          partial if partial is not None else float("nan")))
+                          partial if partial is not None else float("nan"), position))
     total = evaluation.node_adjoints[index]
     return BackwardStep(nodes[index].name, tuple(terms), total if total is not None else 0.0)
 
@@ -129,23 +133,94 @@ def chain_from_output(program: Program, evaluation: Evaluation, index: int,
     return steps
 
 
+OVERLINE = "\u0305"  # combining overline: x̅ is the adjoint of x
+
+
+def bar(name: str) -> str:
+    """The adjoint symbol of a node: its name overlined, `x̅`, `o̅u̅t̅`."""
+    return "".join(char + OVERLINE for char in name)
+
+
+def legend(output: str, edges: bool = False) -> str:
+    """What the notation of `step_text` means (`edges`: with the `[k]` marks)."""
+    text = f"{bar('x')} is the adjoint ∂{output}/∂x; ∂c/∂x is the local partial of c in x"
+    return text + ("; [k]: through c's k-th argument" if edges else "")
+
+
+def step_forward_text(step: ForwardStep) -> str:
+    """`c = a + b = 2 + 6 = 8`."""
+    return f"{step.name} = {step.expression} = {step.substituted} = {short_value(step.value)}"
+
+
 def step_text(step: BackwardStep, output: str) -> str:
-    """`∂e/∂b = ∂e/∂c·∂c/∂b + ∂e/∂d·∂d/∂b = 7·1 + 8·1 = 15`."""
-    head = f"∂{output}/∂{step.node}"
+    """`b̅ = c̅·∂c/∂b + d̅·∂d/∂b = 7·1 + 8·1 = 15`: adjoints overlined, local
+    partials as ∂user/∂node, `[k]` on a partial through a user's k-th argument
+    where the user takes the node more than once (`x*x`)."""
+    head = bar(step.node)
     if not step.terms:
-        return f"{head} = {format_value(step.total)}"
-    symbols = " + ".join(f"∂{output}/∂{t.user}·∂{t.user}/∂{step.node}" for t in step.terms)
-    partials = " + ".join(f"∂{output}/∂{t.user}·{_grouped(t.partial)}" for t in step.terms)
+        return f"{head} = {short_value(step.total)}"
+    repeated = {t.user for t in step.terms if sum(u.user == t.user for u in step.terms) > 1}
+
+    def partial(term: Term) -> str:
+        edge = f"[{term.position + 1}]" if term.user in repeated else ""
+        return f"∂{term.user}/∂{step.node}{edge}"
+
+    symbols = " + ".join(f"{bar(t.user)}·{partial(t)}" for t in step.terms)
+    partials = " + ".join(f"{bar(t.user)}·{_grouped(t.partial)}" for t in step.terms)
     numbers = " + ".join(f"{_number(t.user_adjoint)}·{_number(t.partial_value)}"
                          for t in step.terms)
     middle = f"{symbols} = {partials}" if any(t.partial != "1" for t in step.terms) else symbols
-    return f"{head} = {middle} = {numbers} = {format_value(step.total)}"
+    return f"{head} = {middle} = {numbers} = {short_value(step.total)}"
+
+
+def generated_names(program: Program, steps: list[BackwardStep]) -> list[str]:
+    """`t2 = cos(x)^2` for each name the program did not choose that `steps`
+    mention, in the program's own names: what a reader needs to follow them."""
+    from .render.text import expression_text
+
+    graph = program.graph
+    nodes = graph.nodes
+    user_named = set(graph.assigned) | set(graph.input_names)
+    mentioned = {step.node for step in steps} | {t.user for step in steps for t in step.terms}
+    found = []
+    for index, node in enumerate(nodes):
+        if node.op.arity == 0 or node.name in user_named or node.name not in mentioned \
+                or index == graph.output:
+            continue
+        text = expression_text(nodes, index, by_name=lambda i: nodes[i].name in user_named)
+        found.append(f"{node.name} = {text}")
+    return found
+
+
+def forward_text(program: Program, evaluation: Evaluation, index: int) -> str:
+    """One node's forward step in the program's own names, numbers rounded:
+    `out = atan(x) + atan(1/x) = 0.785398 + 0.785398 = 1.5708`."""
+    from .graph import Node
+    from .render.text import expression_text
+
+    graph = program.graph
+    nodes = graph.nodes
+    user_named = set(graph.assigned) | set(graph.input_names)
+    node = nodes[index]
+    expression = expression_text(nodes, index, by_name=lambda i: nodes[i].name in user_named)
+    if node.op.arity == 0:
+        return f"{node.name} = {short_value(evaluation.node_values[index])}"
+    shown = []
+    for arg in node.args:
+        value = evaluation.node_values[arg]
+        label = _number(value) if node.op.fixity != "call" else short_value(value)
+        shown.append(Node(CONST, (), value, label, label))
+    substituted = node_expression(shown, Node(node.op, tuple(range(len(shown)))))
+    return f"{node.name} = {expression} = {substituted} = " \
+        f"{short_value(evaluation.node_values[index])}"
 
 
 def _grouped(text: str) -> str:
     """A partial as a factor: bare when it is a name, a number or one call."""
     if text.replace(".", "").replace("_", "").isalnum():
         return text
+    if text.startswith("(") and _closing(text) == len(text) - 1:
+        return text  # bracketed already
     head, _, _ = text.partition("(")
     if head.isidentifier() and text.endswith(")"):
         depth = 0
@@ -158,6 +233,26 @@ def _grouped(text: str) -> str:
     return f"({text})"
 
 
+def _closing(text: str) -> int:
+    """The position of the bracket that closes the one `text` opens with."""
+    depth = 0
+    for position, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return position
+    return -1
+
+
+def short_value(value: float) -> str:
+    """A number for an explanation: 6 significant digits, float noise (|v| < 1e-12)
+    as 0, so `2.4674·6.12323399574e-17` reads `2.4674·0`."""
+    if math.isfinite(value) and abs(value) < 1e-12:
+        return "0"
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
 def _number(value: float) -> str:
-    text = format_value(value)
-    return f"({text})" if value < 0 else text
+    text = short_value(value)
+    return f"({text})" if value < 0 and text != "0" else text

@@ -183,3 +183,25 @@ def test_toml_problem_errors_do_not_stop_the_file(tmp_path: Path) -> None:
 def test_solve_reports_a_malformed_problem() -> None:
     problems = list(read_problems(SAMPLES / "tutorials.toml"))
     assert solve(problems[0])["value"] == -12.0
+
+
+def test_failed_rows_keep_the_program_text(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.expr"
+    path.write_text("log(x) where x=-1\nx + \n", encoding="utf-8")
+    rows = [json.loads(line) for line in runner.invoke(
+        app, ["batch", str(path), "--format", "jsonl"]).stdout.splitlines()]
+    assert [r["program"] for r in rows] == ["log(x) where x=-1", "x + "]
+    table = list(csv.DictReader(io.StringIO(runner.invoke(
+        app, ["batch", str(path), "--format", "csv"]).stdout)))
+    assert [r["program"] for r in table] == ["log(x) where x=-1", "x + "]
+
+
+def test_summary_counts_in_words_and_an_empty_folder_is_said(tmp_path: Path) -> None:
+    one = tmp_path / "one.expr"
+    one.write_text("x where x=1\n", encoding="utf-8")
+    assert "1 problem, 1 ok" in runner.invoke(app, ["batch", str(one)]).stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["batch", str(empty)])
+    assert result.exit_code == 2
+    assert f"no problem files found in {empty}" in " ".join(result.stderr.split())

@@ -7,6 +7,7 @@ step numbers are checked against finite differences and forward mode.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,8 @@ def test_numeric_answers_with_a_tolerance(given: object, expected: str) -> None:
 def test_wrong_derivative_is_explained_by_the_chain_rule() -> None:
     found = verdict("c = a + b; d = b + 1; e = c * d", "de/db", 4, {"a": 2, "b": 6})
     assert found.verdict == "incorrect" and found.expected == "15"
-    assert found.explanation.splitlines()[0] == \
-        "∂e/∂b = ∂e/∂c·∂c/∂b + ∂e/∂d·∂d/∂b = 7·1 + 8·1 = 15"
+    assert found.explanation.splitlines()[0] == "b̅ = c̅·∂c/∂b + d̅·∂d/∂b = 7·1 + 8·1 = 15"
+    assert found.explanation.splitlines()[-1] == "(x̅ is the adjoint ∂e/∂x)"
 
 
 def test_wrong_value_is_explained_by_its_forward_step() -> None:
@@ -77,14 +78,24 @@ def test_same_source_same_verdicts() -> None:
 
 
 @pytest.mark.parametrize(("key", "given", "words"), [
-    ("dq/dx", "1", "not a node"), ("q", 3, "not a node"), ("d/dx", "x +", "not a valid"),
-    ("d/dx", "w", "not a name of the program"), ("dx", 1, "not a node"),
+    ("dq/dx", "1", "not a node"), ("q", 3, "not a node"), ("dx", 1, "not a node"),
     ("xe/dy", 1, "cannot read the answer key"),
 ])
-def test_bad_input_is_an_error_verdict_not_an_exception(key: str, given: object,
+def test_a_bad_key_is_an_error_verdict_not_an_exception(key: str, given: object,
                                                         words: str) -> None:
     found = verdict("y = x^2", key, given, {"x": 1})
     assert found.verdict == "error" and words in found.explanation
+
+
+@pytest.mark.parametrize(("given", "words"), [
+    ("x +", "not a valid"), ("w", "not a name of the program"), (True, "must be a number"),
+    (float("inf"), "must be finite"),
+])
+def test_an_unreadable_answer_is_incorrect_with_the_reason(given: object, words: str) -> None:
+    # The student's mistake is a verdict; only the key (the teacher's) is an error.
+    found = verdict("y = x^2", "dy/dx", given, {"x": 1})
+    assert found.verdict == "incorrect" and words in found.explanation
+    assert found.expected == "2"
 
 
 def test_homework_sample_verdicts() -> None:
@@ -141,7 +152,7 @@ def test_steps_add_up_and_match_finite_differences() -> None:
     table = runner.invoke(app, ["eval", text, "--set", "x=0.7,y=-1.3", "--steps"])
     shown = table.stdout.replace("\n", " ")  # Rich wraps long lines at 80 columns
     assert "Forward pass" in shown
-    assert "∂s/∂q = ∂s/∂t1·∂t1/∂q + ∂s/∂r·∂r/∂q = ∂s/∂t1·cos(q) + ∂s/∂r·1" in shown
+    assert "q̅ = t̅1̅·∂t1/∂q + r̅·∂r/∂q = t̅1̅·cos(q) + r̅·1" in " ".join(shown.split())
     assert "sin(-0.91)" in shown
 
 
@@ -154,5 +165,150 @@ def test_a_folder_contributes_its_problem_sets_only() -> None:
     result = runner.invoke(app, ["check", str(SAMPLES)])
     assert result.exit_code == 1  # the homework's wrong answers, not the line files
     assert "3 problems, 11/13 answers correct" in result.stderr
+    assert "tutorials.toml has no answers to check" in " ".join(result.stderr.split())
     explicit = runner.invoke(app, ["check", str(SAMPLES / "corpus.expr")])
     assert explicit.exit_code == 2 and "has no answers" in explicit.stderr
+
+
+# --- issue 11: verdicts checked against hand-worked answers ---------------------------------
+
+@pytest.mark.parametrize(("program", "key", "given"), [
+    ("e = x + 1; f = e^2", "df/dx", "2e"),          # e is the program's node: 2(x + 1)
+    ("e = x + 1; f = e^2", "df/dx", "2*x + 2"),
+    ("pi = 2*x; f = pi^2", "df/dx", "4*pi"),         # (2x)^2 = 4x^2: 8x = 4·pi
+    ("e = x + 1; f = e^2", "f", "e^2"),
+])
+def test_names_the_program_assigns_mean_its_nodes_in_answers(program: str, key: str,
+                                                             given: str) -> None:
+    assert verdict(program, key, given, {"x": 1.5}).verdict == "correct"
+    assert verdict(program, key, given).verdict == "correct"
+
+
+@pytest.mark.parametrize("given", ["sqrt(x)^2", "exp(log(x))", "(x^3)^(1/3)"])
+def test_an_answer_undefined_where_the_right_one_is_defined_is_incorrect(given: str) -> None:
+    # d/dx (x^2/2) = x is defined for every x; the answer is not for x < 0 (or x <= 0).
+    found = verdict("x^2/2", "d/dx", given, {"x": 1})
+    assert found.verdict == "incorrect"
+    assert "undefined at x=-" in found.explanation
+
+
+def test_a_constant_answer_is_compared_over_the_sampled_points() -> None:
+    # atan(x) + atan(1/x) is pi/2 for x > 0 but -pi/2 for x < 0.
+    for point in ({"x": 1}, None):
+        found = verdict("atan(x) + atan(1/x)", "out", "pi/2", point)
+        assert found.verdict == "incorrect", point
+    assert verdict("atan(x) + atan(1/x)", "out", "1.5707963", {"x": 1}).verdict == "correct"
+    assert verdict("atan(x)^2 + 1", "d/dx", "2*atan(x)/(1 + x^2)").verdict == "correct"
+
+
+@pytest.mark.parametrize(("program", "point", "key", "given"), [
+    ("sqrt(x)", {"x": 0}, "out", 0),            # sqrt'(0) is undefined, sqrt(0) is 0
+    ("x^y", {"x": -2, "y": 3}, "out", -8),      # ∂/∂y = x^y·log(x) is undefined
+    ("s = sqrt(x); t = s + 1", {"x": 0}, "s", 0),
+])
+def test_checking_a_value_needs_no_derivative(program: str, point: dict, key: str,
+                                              given: float) -> None:
+    report = check_problem(CheckProblem("s", "p", program, point, {key: given}))
+    assert report.error is None
+    assert [v.verdict for v in report.verdicts] == ["correct"]
+
+
+def test_sampling_skips_points_where_the_program_is_undefined() -> None:
+    # d/dx log(x) = 1/x; exp(-log(x)) is 1/x wherever log(x) is defined.
+    assert verdict("log(x)", "d/dx", "exp(-log(x))", {"x": 2}).verdict == "correct"
+
+
+def test_repeated_answer_keys_are_all_checked() -> None:
+    result = runner.invoke(app, ["check", "x^2", "--at", "x=1", "--answer", "d/dx=2",
+                                 "--answer", "d/dx=3", "--format", "json"])
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["verdict"] for a in row["answers"]] == ["correct", "incorrect"]
+    assert row["score"] == {"correct": 1, "total": 2}
+    assert result.exit_code == 1
+
+
+def test_values_may_follow_the_program_as_name_value_options() -> None:
+    result = runner.invoke(app, ["check", "(x-3)^2", "--x", "1", "--answer", "d/dx=2*x-6"])
+    assert result.exit_code == 0, result.output
+    numeric = runner.invoke(app, ["check", "(x-3)^2", "--x", "1", "--answer", "d/dx=-4"])
+    assert numeric.exit_code == 0, numeric.output  # 2·(1 - 3)
+    help_text = " ".join(runner.invoke(app, ["check", "--help"]).stdout.split())
+    assert "Also evaluate the results" not in help_text
+    refused = runner.invoke(app, ["check", str(SAMPLES / "homework.toml"), "--at", "x=1"])
+    assert refused.exit_code == 2 and "at = {" in refused.stderr
+
+
+def test_explanations_read_like_hand_work() -> None:
+    # ∂/∂x of cos(x)^2·x at pi/2: the local partial -sin·… meets cos(pi/2) = 6e-17.
+    found = verdict("cos(x)^2*x", "d/dx", 1, {"x": math.pi / 2})
+    assert found.verdict == "incorrect"
+    assert "e-1" not in found.explanation  # no float noise such as 6.12323399574e-17
+    # Every name the program did not choose is defined where it is used.
+    defined = found.explanation.splitlines()[-1]
+    for name in ("t1", "t2"):
+        if name in found.explanation:
+            assert f"{name} = " in defined
+    assert "t1 = cos(x)" in defined
+
+
+def test_the_right_column_uses_the_program_names() -> None:
+    program = "z = w*x + b; s = sigmoid(z); L = (s - t)^2"
+    found = verdict(program, "dL/ds", "2*s", {"w": 1, "x": 2, "b": 0, "t": 1})
+    assert found.verdict == "incorrect" and found.expected == "2*(s - t)"
+    assert verdict(program, "dL/ds", "2*s - 2*t").verdict == "correct"
+
+
+def test_a_near_miss_says_it_is_outside_the_tolerance() -> None:
+    # d/dx sin(x) at x = 1.3727 is cos(1.3727) = 0.19680...
+    found = verdict("sin(x)", "d/dx", 0.197, {"x": 1.3727})
+    assert found.verdict == "incorrect"
+    assert f"0.197 is outside the tolerance 1e-4 of {math.cos(1.3727):.12g}" \
+        in found.explanation
+
+
+def test_a_folder_run_scores_each_file(tmp_path: Path) -> None:
+    (tmp_path / "ann.toml").write_text(
+        '[[problem]]\nprogram = "x^2"\nat = { x = 3 }\n[problem.answers]\n"d/dx" = 6\n'
+        '"out" = "x^"\n', encoding="utf-8")
+    (tmp_path / "bob.toml").write_text('[[problem]]\nprogram = "x^2"\nat = { x = 3 }\n',
+                                       encoding="utf-8")
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    stderr = " ".join(result.stderr.split())
+    assert "ann.toml: 1/2 answers correct in 1 problem" in stderr
+    assert "bob.toml has no answers to check" in stderr
+    assert "bob.toml: no answers" in stderr
+    assert "1 problem, 1/2 answers correct in 2 files" in stderr
+    assert result.exit_code == 1  # the unparsable answer is the student's: a verdict
+    alone = runner.invoke(app, ["check", str(tmp_path / "bob.toml")])
+    assert alone.exit_code == 1 and "no answers" in alone.stderr
+
+
+def test_steps_tell_adjoints_from_local_partials() -> None:
+    result = runner.invoke(app, ["eval", "x*x", "--x", "3", "--steps"])
+    shown = " ".join(result.stdout.split())
+    assert "x̅ = o̅u̅t̅·∂out/∂x[1] + o̅u̅t̅·∂out/∂x[2] = o̅u̅t̅·x + o̅u̅t̅·x = 1·3 + 1·3 = 6" in shown
+    assert "x̅ is the adjoint ∂out/∂x" in shown
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_steps_wrap_with_indentation_and_are_never_cut(width: int) -> None:
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from exprgraph.explain import backward_steps, forward_steps, step_text
+    from exprgraph.render.check import steps_view
+
+    text = "q = x*y; r = q + sin(q)*exp(q) + q^3; s = r * x + sqrt(r*r + 1)"
+    program = exprgraph.compile(text)
+    evaluation = program.evaluate({"x": 0.7, "y": -1.3})
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    backward = backward_steps(program, evaluation)
+    console.print(steps_view(forward_steps(program, evaluation), backward, program.output,
+                             evaluation.gradient))
+    lines = console.export_text().splitlines()
+    assert all(cell_len(line) <= width for line in lines)
+    body = [line for line in lines if line.startswith("  ")]
+    assert any(line.startswith("      ") for line in body)  # continuations are indented
+    joined = " ".join(" ".join(lines).split())
+    for step in backward:
+        assert " ".join(step_text(step, program.output).split()) in joined

@@ -43,7 +43,8 @@ class Tally:
     def line(self, seconds: float) -> Text:
         """`N problems, N ok, N failed in T s`."""
         ok = self.problems - self.failed
-        text = Text(f"{self.problems} problems, ")
+        noun = "problem" if self.problems == 1 else "problems"
+        text = Text(f"{self.problems} {noun}, ")
         text.append(f"{ok} ok", style="green")
         text.append(", ")
         text.append(f"{self.failed} failed", style="bold red" if self.failed else "")

@@ -1,0 +1,218 @@
+"""Problem sets in TOML: the one reader behind `exprgraph batch` and `exprgraph check`.
+
+A problem set is an optional `title`, `description` and `tolerance`, then
+`[[problem]]` tables with `name`, `program`, `at` (a table of values, or a list
+of them), `wrt` (input names), `answers` (a table KEY = ANSWER) and
+`tolerance`. Everything is validated here, so both commands give the same
+messages, each naming the file and the problem:
+
+- a fault of the whole file (unreadable, not TOML, `problem` not an array of
+  tables, an unknown top-level key, a bad file tolerance) is a `FileError`;
+- a fault of one problem (no program, a bad `at`, `wrt`, `answers`, `name` or
+  `tolerance`, an unknown key) is a `ValueInputError` in that problem's place,
+  so the other problems still run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .api import check_value, parse_value
+from .errors import ExprGraphError, ValueInputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_TOLERANCE = 1e-4
+FILE_KEYS = ("title", "description", "tolerance", "problem")
+PROBLEM_KEYS = ("name", "description", "program", "at", "wrt", "answers", "tolerance")
+
+
+class FileError(ExprGraphError):
+    """A problem file cannot be read, decoded or parsed as a whole."""
+
+    kind = "file"
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """One problem of a set, validated: its program, points, answers."""
+
+    file: str
+    number: int  # 1-based position in the file
+    name: str
+    program: str
+    points: tuple[Mapping[str, float], ...]  # at least one (maybe empty) point
+    wrt: tuple[str, ...] | None
+    answers: Mapping[str, Any]
+    tolerance: float
+
+    @property
+    def source(self) -> str:
+        """`file:name`, how results and verdicts name the problem."""
+        return f"{self.file}:{self.name}"
+
+
+@dataclass(frozen=True)
+class ProblemSet:
+    """A problem file: its title, and each problem or the error in its place."""
+
+    path: Path
+    title: str | None
+    problems: tuple[ProblemSpec | ValueInputError, ...]
+
+
+def toml_document(path: Path) -> dict[str, Any]:
+    """A TOML file's contents; FileError if it cannot be read or parsed."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FileError(f"{path} is not valid TOML: {exc}", file=str(path)) from None
+
+
+def read_problem_set(path: str | Path) -> ProblemSet:
+    """Read and validate a TOML problem set; FileError for a fault of the whole file."""
+    path = Path(path)
+    document = toml_document(path)
+    where = str(path)
+    unknown = [key for key in document if key not in FILE_KEYS]
+    if unknown:
+        raise FileError(f"{where}: unknown key {unknown[0]!r} at the top of the file",
+                        file=where, hint=_suggestion(unknown[0], FILE_KEYS))
+    title = document.get("title")
+    if title is not None and not isinstance(title, str):
+        raise FileError(f"{where}: title must be a string, not {_kind(title)}", file=where)
+    try:
+        default = tolerance_of(document.get("tolerance", DEFAULT_TOLERANCE))
+    except ValueInputError as error:
+        raise FileError(f"{where}: {error.message}", file=where, hint=error.hint) from None
+    entries = document.get("problem")
+    if entries is None:
+        raise FileError(f"{where} has no problems", file=where,
+                        hint='start each problem with [[problem]], then program = "..."')
+    if not isinstance(entries, list):
+        # `[problem]` (single brackets) makes a table; `problem = 5` a number.
+        raise FileError(f"{where}: 'problem' must be an array of tables, not {_kind(entries)}",
+                        file=where, hint="start each problem with [[problem]] (double "
+                        "brackets), and its answers with [problem.answers]")
+    problems: list[ProblemSpec | ValueInputError] = []
+    seen: dict[str, int] = {}
+    for number, entry in enumerate(entries, start=1):
+        try:
+            spec = _problem(where, number, entry, default)
+            if spec.name in seen:
+                raise ValueInputError(f"the name {spec.name!r} is also problem "
+                                      f"{seen[spec.name]}'s", hint="give each problem its "
+                                      "own name, so results and verdicts can be told apart")
+            seen[spec.name] = number
+            problems.append(spec)
+        except ValueInputError as error:
+            problems.append(_located(error, where, number, entry))
+    return ProblemSet(path, title, tuple(problems))
+
+
+def _problem(where: str, number: int, entry: Any, tolerance: float) -> ProblemSpec:
+    if not isinstance(entry, dict):
+        raise ValueInputError(f"it is {_kind(entry)}, not a table",
+                              hint="start each problem with [[problem]]")
+    unknown = [key for key in entry if key not in PROBLEM_KEYS]
+    if unknown:
+        raise ValueInputError(f"unknown key {unknown[0]!r}",
+                              hint=_suggestion(unknown[0], PROBLEM_KEYS))
+    name = entry.get("name", f"problem-{number}")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueInputError("name must be a non-empty string")
+    program = entry.get("program")
+    if program is None:
+        raise ValueInputError("it has no program", hint='add program = "..." to it')
+    if not isinstance(program, str):
+        raise ValueInputError(f"program must be a string, not {_kind(program)}",
+                              hint='quote it: program = "x^2"')
+    points = points_of(entry.get("at", {}))
+    wrt = entry.get("wrt")
+    if wrt is not None and not (isinstance(wrt, list) and all(isinstance(w, str) for w in wrt)):
+        raise ValueInputError("wrt must be a list of input names", hint='wrt = ["x", "y"]')
+    answers = entry.get("answers", {})
+    if not isinstance(answers, dict):
+        raise ValueInputError(f"answers must be a table, not {_kind(answers)}",
+                              hint='write [problem.answers] below the problem, then lines '
+                              'such as "dg/dx" = 3')
+    if "tolerance" in entry:
+        tolerance = tolerance_of(entry["tolerance"])
+    return ProblemSpec(where, number, name.strip(), program, tuple(points),
+                       tuple(wrt) if wrt is not None else None, answers, tolerance)
+
+
+def _located(error: ValueInputError, where: str, number: int, entry: Any) -> ValueInputError:
+    """The error with the file and the problem named in its message."""
+    name = entry.get("name") if isinstance(entry, dict) else None
+    named = isinstance(name, str) and bool(name.strip())
+    label = f"problem {name.strip()!r}" if named else f"problem {number}"
+    details = {k: v for k, v in error.details.items() if k not in ("source", "file")}
+    located = ValueInputError(f"{where}: {label}: {error.message}", hint=error.hint,
+                              source=f"{where}:{name.strip() if named else f'problem-{number}'}",
+                              file=where, **details)
+    if isinstance(entry, dict) and isinstance(entry.get("program"), str):
+        located.details["program"] = entry["program"]
+    return located
+
+
+def points_of(at: Any) -> list[dict[str, float]]:
+    """The points of a problem's `at`: one table, or a list of them."""
+    tables = at if isinstance(at, list) else [at]
+    points = []
+    for table in tables:
+        if not isinstance(table, dict):
+            raise ValueInputError(f"at must be a table of values, or a list of tables, "
+                                  f"not {_kind(at)}", hint="at = { x = 1, y = 2 }")
+        points.append({name: _value(name, value) for name, value in table.items()})
+    return points or [{}]
+
+
+def _value(name: str, value: Any) -> float:
+    if isinstance(value, str):
+        return parse_value(name, value)  # "pi/2", "1/3"
+    return check_value(name, value)
+
+
+def tolerance_of(raw: Any) -> float:
+    """A relative tolerance: a number between 0 and 1 (exclusive)."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or math.isnan(raw) \
+            or not 0 < raw < 1:
+        raise ValueInputError(f"tolerance must be a number between 0 and 1, not {raw!r}",
+                              hint="e.g. tolerance = 1e-3")
+    return float(raw)
+
+
+def _kind(value: Any) -> str:
+    """How TOML calls the type of `value`, with an article."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
+
+
+def _suggestion(key: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    listed = "known keys: " + ", ".join(known)
+    return f"did you mean {close[0]!r}? {listed}" if close else listed
