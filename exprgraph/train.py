@@ -94,7 +94,19 @@ def _met(criteria: Sequence[Criterion], loss: float, previous: float | None,
 def _diverged(trajectory: Trajectory, step: int, what: str, lr: float, unit: str) -> None:
     trajectory.stopped = "diverged"
     trajectory.message = (f"training diverged at {unit} {step}: {what}; "
-                          f"try a smaller learning rate than --lr {lr:g}")
+                          f"try a smaller learning rate (now {lr:g})")
+
+
+def _outside_domain(error: MathError, subject: str, hint: str) -> MathError:
+    """`error`, raised where training starts, restated ("the start point is
+    outside ..."): no learning rate can help when the very first point cannot
+    be evaluated."""
+    return MathError(f"{subject} outside the program's domain: {error.message}",
+                     line=error.line, column=error.column, source_line=error.source_line,
+                     hint=hint, **error.details)
+
+
+START_HINT = "start where the program and its gradient are defined"
 
 
 def descend(program: Program, start: Mapping[str, float], params: Sequence[str], lr: float,
@@ -113,6 +125,8 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
         try:
             result = program.evaluate(point)
         except MathError as error:
+            if step == 0:
+                raise _outside_domain(error, "the start point is", START_HINT) from None
             _diverged(trajectory, step, error.message, lr, "step")
             break
         gradient = {name: result.gradient[name] for name in params}
@@ -183,9 +197,12 @@ def loss_nodes(program: Program, kind: str | None, target: str | None
     clipped to [ε, 1-ε])."""
     graph = program.graph
     if kind is None:
+        if target is not None:
+            raise ValueInputError(f"a target column ({target}) is only used with a loss "
+                                  "(mse or bce)")
         return list(graph.nodes), graph.output
     if not target:
-        raise ValueInputError(f"--loss {kind} needs --target COLUMN")
+        raise ValueInputError(f"the loss {kind} needs a target column")
     if target in program.inputs:
         raise ValueInputError(f"the target column {target} is also an input of the model")
     builder = GraphBuilder(graph.nodes)
@@ -211,92 +228,140 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
         batch_size: int | None = None, momentum: float = 0.0, until: Sequence[Criterion] = (),
         seed: int = 0, on_epoch: Callable[[int], None] | None = None) -> Trajectory:
     """Minimise the mean over the rows of the program's output (a per-row
-    loss) or of `loss` of its output against `target`, over `params`."""
+    loss) or of `loss` of its output against `target`, over `params`.
+
+    Like `descend`, the trajectory starts at step 0 with the start values, and
+    each row holds parameters with the loss and gradient (over every row) at
+    those parameters; the last row is where training ended."""
     import numpy as np
 
     from .vector import evaluate_rows, gradient_rows
 
-    nodes, output = loss_nodes(program, loss, target)
     _check_columns(program, data, params, target)
+    nodes, output = loss_nodes(program, loss, target)
     wrt = [next(i for i, n in enumerate(nodes) if n.op is INPUT and n.label == name)
            for name in params]
+    source = program.graph.source
+
+    def mean(array: Any) -> float:
+        return float(np.mean(array)) if np.ndim(array) else float(array)
+
+    def measure(columns: Mapping[str, Any], count: int) -> tuple[float, dict[str, float]]:
+        """The mean loss and mean gradient over `count` rows."""
+        node_values = evaluate_rows(nodes, columns, count, source)
+        grads = gradient_rows(nodes, node_values, output, wrt)
+        return mean(node_values[output]), {n: mean(g) for n, g in zip(params, grads,
+                                                                      strict=True)}
+
+    def data_row_error(batch_error: MathError) -> str:
+        """A batch's error counts rows within the shuffled batch: the same
+        failure over every row names the row of the data itself."""
+        try:
+            measure({**data, **values}, rows)
+        except MathError as error:
+            return error.message
+        return batch_error.message
+
     values = dict(params)
     velocity = dict.fromkeys(params, 0.0)
     size = rows if not batch_size or batch_size >= rows else batch_size
     rng = np.random.default_rng(seed)
     trajectory = Trajectory(tuple(params))
+
+    def step(gradient: Mapping[str, float]) -> None:
+        for name in params:
+            velocity[name] = momentum * velocity[name] + gradient[name]
+            values[name] -= lr * velocity[name]
+
     previous: float | None = None
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(rows) if size < rows else None
-        total = 0.0
-        gradient_sum = dict.fromkeys(params, 0.0)
-        try:
-            for start in range(0, rows, size):
-                take = order[start:start + size] if order is not None else \
-                    slice(start, start + size)
-                count = min(size, rows - start)
-                columns = {**{k: v[take] for k, v in data.items()}, **values}
-                node_values = evaluate_rows(nodes, columns, count, program.graph.source)
-                batch_loss = float(np.sum(node_values[output]) / count) \
-                    if np.ndim(node_values[output]) else float(node_values[output])
-                grads = gradient_rows(nodes, node_values, output, wrt)
-                total += batch_loss * count
-                for name, grad in zip(params, grads, strict=True):
-                    mean = float(np.sum(grad) / count) if np.ndim(grad) else float(grad)
-                    gradient_sum[name] += mean * count
-                    velocity[name] = momentum * velocity[name] + mean
-                    values[name] -= lr * velocity[name]
-        except MathError as error:
-            _diverged(trajectory, epoch, error.message, lr, "epoch")
-            break
-        epoch_loss = total / rows
-        norm = math.sqrt(sum((g / rows) ** 2 for g in gradient_sum.values()))
-        if not math.isfinite(epoch_loss) or not all(math.isfinite(v) for v in values.values()):
-            _diverged(trajectory, epoch, f"the loss became {epoch_loss}", lr, "epoch")
-            break
-        trajectory.steps.append(Step(epoch, epoch_loss, dict(values), norm))
-        if on_epoch:
-            on_epoch(epoch)
-        met = _met(until, epoch_loss, previous, norm)
-        if met is not None:
-            trajectory.stopped = met.quantity
-            trajectory.message = f"stopped at epoch {epoch}: {met}"
-            break
-        previous = epoch_loss
-    else:
-        trajectory.stopped, trajectory.message = "epochs", f"stopped after {epochs} epochs"
+    with np.errstate(all="ignore"):  # every result is checked; NumPy need not warn
+        for epoch in range(epochs + 1):
+            try:
+                epoch_loss, gradient = measure({**data, **values}, rows)
+            except MathError as error:
+                if epoch == 0:
+                    raise _outside_domain(error, _at("the start parameters", values) + " are",
+                                          START_HINT + " for every row") from None
+                _diverged(trajectory, epoch, error.message, lr, "epoch")
+                break
+            norm = math.hypot(*gradient.values())
+            if not (math.isfinite(epoch_loss) and math.isfinite(norm)):
+                what = f"the loss is {epoch_loss}" if not math.isfinite(epoch_loss) else \
+                    f"the gradient's norm is {norm}"
+                if epoch == 0:
+                    raise MathError(f"{_at('the start parameters', values)} are outside the "
+                                    f"program's domain: {what} there", hint=START_HINT)
+                _diverged(trajectory, epoch, what.replace(" is ", " became "), lr, "epoch")
+                break
+            trajectory.steps.append(Step(epoch, epoch_loss, dict(values), norm))
+            if on_epoch and epoch:
+                on_epoch(epoch)
+            met = _met(until, epoch_loss, previous, norm)
+            if met is not None:
+                trajectory.stopped = met.quantity
+                trajectory.message = f"stopped at epoch {epoch}: {met}"
+                break
+            if epoch == epochs:
+                trajectory.stopped = "epochs"
+                trajectory.message = f"stopped after {epochs} epochs"
+                break
+            previous = epoch_loss
+            if size == rows:
+                step(gradient)  # full batch: the gradient at these parameters is known
+                continue
+            order = rng.permutation(rows)
+            try:
+                for start in range(0, rows, size):
+                    take = order[start:start + size]
+                    _, batch_gradient = measure({**{k: v[take] for k, v in data.items()},
+                                                 **values}, len(take))
+                    step(batch_gradient)
+            except MathError as error:
+                _diverged(trajectory, epoch + 1, data_row_error(error), lr, "epoch")
+                break
     trajectory.final = dict(values)
-    if not trajectory.diverged:
-        trajectory.final_loss = mean_loss(nodes, output, data, rows, values)
+    if trajectory.steps and not trajectory.diverged:
+        trajectory.final_loss = trajectory.steps[-1].loss
     return trajectory
 
 
-def mean_loss(nodes: Sequence[Node], output: int, data: Mapping[str, Any], rows: int,
-              params: Mapping[str, float]) -> float:
-    """The loss averaged over every row, at `params`."""
-    import numpy as np
+def _at(what: str, values: Mapping[str, float]) -> str:
+    """`what` and the values, as in "the start parameters (w = 0, b = 1)"."""
+    from .evaluate import format_value
 
-    from .vector import evaluate_rows
-
-    values = evaluate_rows(nodes, {**data, **params}, rows)
-    result = values[output]
-    return float(np.mean(result)) if np.ndim(result) else float(result)
+    return f"{what} ({', '.join(f'{k} = {format_value(v)}' for k, v in values.items())})"
 
 
 def _check_columns(program: Program, data: Mapping[str, Any], params: Iterable[str],
                    target: str | None) -> None:
-    params = set(params)
+    """Each input of the program must be a parameter or a column, not both."""
+    params = list(params)
+    columns = ", ".join(data)
     for name in params:
         if name not in program.inputs:
             raise ValueInputError(f"the parameter {name} is not an input of the program",
-                                  hint="inputs: " + ", ".join(program.inputs))
+                                  hint="inputs: " + ", ".join(program.inputs), variable=name)
+        if name in data:
+            others = [n for n in program.inputs if n not in data]
+            raise ValueInputError(
+                f"{name} is a column of the data, so it cannot also be a parameter",
+                hint=("the inputs that are not columns: " + ", ".join(others)) if others
+                else "every input of the program is a column of the data", variable=name)
+    if target is not None:
+        if target not in data:
+            raise ValueInputError(f"the data has no column {target} to use as the target",
+                                  hint=f"columns: {columns}", variable=target)
+        if target in params:
+            raise ValueInputError(f"the target column {target} cannot also be a parameter",
+                                  variable=target)
     missing = [n for n in program.inputs if n not in params and n not in data]
-    if target and target not in data:
-        missing.append(target)
     if missing:
-        raise ValueInputError(f"the data has no column for {', '.join(missing)}",
-                              hint="columns: " + ", ".join(data) + "; parameters come from "
-                              "--params")
+        names = ", ".join(missing)
+        what = "is neither a column of the data nor a parameter" if len(missing) == 1 else \
+            "are neither columns of the data nor parameters"
+        raise ValueInputError(f"{names} {what}",
+                              hint=f"columns: {columns}; to fit {missing[0]}, make it a "
+                              f"parameter ({missing[0]}=0)", variable=missing[0])
 
 
 def parse_params(items: Sequence[str]) -> dict[str, float | None]:
@@ -309,6 +374,8 @@ def parse_params(items: Sequence[str]) -> dict[str, float | None]:
             name, has_value, value = part.partition("=")
             name = name.strip()
             if not name.isidentifier():
-                raise ValueInputError(f"--params: {name!r} is not a name")
+                raise ValueInputError(f"the parameter {name!r} is not a name")
+            if name in found:
+                raise ValueInputError(f"the parameter {name} is named twice")
             found[name] = parse_value(name, value) if has_value else None
     return found

@@ -142,12 +142,12 @@ def test_a_row_outside_the_domain_is_named() -> None:
     result = runner.invoke(app, ["fit", "log(w*x)", "--data", str(SAMPLES / "line.csv"),
                                  "--params", "w=1", "--epochs", "1"])
     assert result.exit_code == 1
-    shown = " ".join(result.stdout.split())
+    shown = " ".join(result.stderr.split())
     assert "row 1" in shown and "> 0" in shown
 
 
 @pytest.mark.parametrize(("csv_text", "words"), [
-    ("x\n1\n2\n", "no column for y"),
+    ("x\n1\n2\n", "y is neither a column of the data nor a parameter"),
     ("x,y\n1,2\n3,oops\n", "'oops' in column y is not a number"),
     ("x,y\n", "needs a header row and at least one row"),
 ])
@@ -155,7 +155,7 @@ def test_bad_data_is_reported(tmp_path: Path, csv_text: str, words: str) -> None
     path = tmp_path / "data.csv"
     path.write_text(csv_text, encoding="utf-8")
     result = runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(path), "--params", "w"])
-    assert result.exit_code == 2 and words in result.stderr
+    assert result.exit_code == 2 and words in " ".join(result.stderr.split())
 
 
 def test_plot_svg_is_written(tmp_path: Path) -> None:
@@ -184,9 +184,259 @@ def test_plot_png_needs_matplotlib(tmp_path: Path) -> None:
     result = runner.invoke(app, ["descend", "(x-3)^2", "--x", "0", "--plot", str(target)])
     if importlib.util.find_spec("matplotlib") is None:
         assert result.exit_code == 2 and "matplotlib" in result.stderr
-        assert ".svg" in result.stderr
+        assert ".svg" in result.stderr and result.stdout == ""
     else:
         assert result.exit_code == 0 and target.read_bytes().startswith(b"\x89PNG")
     other = runner.invoke(app, ["descend", "(x-3)^2", "--x", "0", "--plot",
                                 str(tmp_path / "loss.jpg")])
     assert other.exit_code == 2 and ".svg or .png" in other.stderr
+
+
+# --- issue 11: what new users hit -----------------------------------------------
+
+LINE = str(SAMPLES / "line.csv")
+DESCEND = ["descend", "(x-3)^2", "--x", "0"]
+FIT = ["fit", "(w*x + b - y)^2", "--data", LINE, "--params", "w,b", "--epochs", "5"]
+
+
+def _bad_plot_paths(tmp_path: Path) -> list[tuple[str, str]]:
+    (tmp_path / "plain").write_text("not a folder", encoding="utf-8")
+    return [
+        (str(tmp_path / "missing" / "loss.svg"), "does not exist"),
+        (str(tmp_path / "plain" / "loss.svg"), "not a folder"),
+        (str(tmp_path / "loss.jpg"), ".svg or .png"),
+        (str(tmp_path / "loss"), ".svg or .png"),
+    ]
+
+
+@pytest.mark.parametrize("command", [DESCEND, FIT], ids=["descend", "fit"])
+def test_a_bad_plot_path_is_refused_before_training(tmp_path: Path, command: list[str]) -> None:
+    folder = tmp_path / "a.svg"
+    folder.mkdir()
+    for path, reason in [*_bad_plot_paths(tmp_path), (str(folder), "folder")]:
+        for extra in ([], ["--format", "json"]):
+            result = runner.invoke(app, [*command, "--plot", path, *extra])
+            assert result.exit_code == 2, (path, result.output)
+            shown = " ".join(result.output.split())
+            assert f"cannot write {path}" in shown and reason in shown, shown
+            assert "Traceback" not in result.output
+            assert result.exception is None or isinstance(result.exception, SystemExit)
+            # Refused before training: no table, no trajectory.
+            assert "stopped after" not in result.output and "trajectory" not in result.output
+
+
+@pytest.mark.skipif(hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0,
+                    reason="root may write anywhere")
+def test_a_read_only_folder_is_refused_before_training(tmp_path: Path) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        result = runner.invoke(app, [*DESCEND, "--plot", str(folder / "loss.svg")])
+    finally:
+        folder.chmod(0o700)
+    assert result.exit_code == 2 and "cannot write" in result.stderr
+    assert "stopped after" not in result.stdout
+
+
+def test_a_png_without_matplotlib_is_refused_before_training(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    result = runner.invoke(app, [*FIT, "--plot", str(tmp_path / "loss.png")])
+    assert result.exit_code == 2
+    shown = " ".join(result.stderr.split())
+    assert "cannot write" in shown and "matplotlib" in shown and "SVG" in shown
+    assert result.stdout == "" and not (tmp_path / "loss.png").exists()
+
+
+@pytest.mark.parametrize("command", [DESCEND, FIT], ids=["descend", "fit"])
+def test_a_failed_write_leaves_no_file_behind(tmp_path: Path, command: list[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    target = tmp_path / "loss.svg"
+    target.write_text("the old plot", encoding="utf-8")
+
+    def full_disk(source: str, destination: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    result = runner.invoke(app, [*command, "--plot", str(target)])
+    assert result.exit_code == 2, result.output
+    shown = " ".join(result.stderr.split())
+    assert "cannot write" in shown and "No space left" in shown
+    assert target.read_text(encoding="utf-8") == "the old plot"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.svg"]
+
+
+@pytest.mark.parametrize("command", [DESCEND, FIT], ids=["descend", "fit"])
+def test_plot_is_written_with_json_output(tmp_path: Path, command: list[str]) -> None:
+    target = tmp_path / "loss.svg"
+    result = runner.invoke(app, [*command, "--plot", str(target), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    root = ElementTree.parse(target).getroot()
+    polyline = root.find("{http://www.w3.org/2000/svg}polyline")
+    assert polyline is not None
+    assert len(polyline.get("points", "").split()) == len(data["trajectory"])
+
+
+def _line_loss_and_gradient(w: float, b: float) -> tuple[float, float]:
+    """Mean of (w·x + b − y)² over samples/fit/line.csv and its gradient's norm,
+    by hand: ∂/∂w = mean 2(w·x + b − y)·x, ∂/∂b = mean 2(w·x + b − y)."""
+    rows = (SAMPLES / "line.csv").read_text(encoding="utf-8").split()[1:]
+    points = [tuple(map(float, row.split(","))) for row in rows]
+    residuals = [(w * x + b - y, x) for x, y in points]
+    loss = sum(r * r for r, _ in residuals) / len(points)
+    dw = sum(2 * r * x for r, x in residuals) / len(points)
+    db = sum(2 * r for r, _ in residuals) / len(points)
+    return loss, math.hypot(dw, db)
+
+
+@pytest.mark.parametrize("extra", [[], ["--batch-size", "7"], ["--momentum", "0.5"],
+                                   ["--until", "change<1e-3"]])
+def test_fit_rows_pair_parameters_with_the_loss_and_gradient_at_them(extra: list[str]) -> None:
+    result = runner.invoke(app, ["fit", "(w*x + b - y)^2", "--data", LINE, "--params",
+                                 "w=0.5,b=-1", "--lr", "0.05", "--epochs", "30",
+                                 "--format", "json", *extra])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = data["trajectory"]
+    assert rows[0]["step"] == 0 and rows[0]["params"] == {"w": 0.5, "b": -1.0}
+    assert [row["step"] for row in rows] == list(range(len(rows)))
+    for row in rows:
+        loss, norm = _line_loss_and_gradient(row["params"]["w"], row["params"]["b"])
+        assert close(row["loss"], loss, rel=1e-12), row
+        assert close(row["grad_norm"], norm, rel=1e-12), row
+    assert rows[-1]["params"] == data["final"]
+    assert close(rows[-1]["loss"], data["final_loss"], rel=1e-15)
+
+
+def test_fit_table_ends_with_the_final_loss() -> None:
+    result = runner.invoke(app, [*FIT, "--show-every", "2"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    last_row = [line for line in lines if line.startswith("│")][-1]
+    final = next(line for line in lines if line.startswith("final:"))
+    epoch, loss = [cell.strip() for cell in last_row.strip("│").split("│")][:2]
+    assert epoch == "5" and float(loss) == pytest.approx(float(final.split("loss ")[1]),
+                                                         rel=1e-5)
+    first_row = next(line for line in lines if line.startswith("│"))
+    assert first_row.strip("│").split("│")[0].strip() == "0"
+
+
+def test_descend_rows_pair_parameters_with_the_loss_at_them() -> None:
+    result = runner.invoke(app, ["descend", "(x-3)^2 + (y+1)^2", "--x", "0", "--y", "0",
+                                 "--steps", "20", "--momentum", "0.3", "--format", "json"])
+    data = json.loads(result.stdout)
+    for row in data["trajectory"]:
+        x, y = row["params"]["x"], row["params"]["y"]
+        assert close(row["loss"], (x - 3) ** 2 + (y + 1) ** 2, rel=1e-12)
+        assert close(row["grad_norm"], math.hypot(2 * (x - 3), 2 * (y + 1)), rel=1e-12)
+    assert data["trajectory"][-1]["params"] == data["final"]
+    assert data["trajectory"][-1]["loss"] == data["final_loss"]
+
+
+@pytest.mark.parametrize(("program", "value", "reason"), [
+    ("log(x)", "-1", "> 0"),
+    ("sqrt(x)", "0", "derivative"),
+    ("1/x", "0", "must not be 0"),
+])
+def test_descend_from_outside_the_domain_says_so(program: str, value: str, reason: str) -> None:
+    result = runner.invoke(app, ["descend", program, "--x", value])
+    assert result.exit_code == 1
+    shown = " ".join(result.output.split())
+    assert "start point is outside the program's domain" in shown and reason in shown
+    assert "learning rate" not in shown and "diverged" not in shown
+    as_json = runner.invoke(app, ["descend", program, "--x", value, "--format", "json"])
+    error = json.loads(as_json.stdout)["error"]
+    assert as_json.exit_code == 1 and "outside the program's domain" in error["message"]
+
+
+def test_fit_from_outside_the_domain_says_so() -> None:
+    result = runner.invoke(app, ["fit", "log(w*x)", "--data", LINE, "--params", "w=1"])
+    assert result.exit_code == 1
+    shown = " ".join(result.output.split())
+    assert "outside" in shown and "domain" in shown and "row 1" in shown and "> 0" in shown
+    assert "learning rate" not in shown
+
+
+def test_divergence_during_fit_still_suggests_a_smaller_rate() -> None:
+    result = runner.invoke(app, ["fit", "(w*x + b - y)^2", "--data", LINE, "--params", "w,b",
+                                 "--lr", "5", "--epochs", "2000"])
+    assert result.exit_code == 1
+    shown = " ".join(result.output.split())
+    assert "diverged at epoch" in shown and "smaller" in shown and "--lr" not in shown.split(
+        "diverged")[1].split(";")[0]
+
+
+@pytest.mark.parametrize(("params", "extra", "words", "not_words"), [
+    ("w,x", [], "x is a column of the data", "no column for b"),
+    ("w", [], "b is neither a column of the data nor a parameter", ""),
+    ("w,b,z", [], "z is not an input of the program", ""),
+    ("w,b", ["--target", "y"], "--target", ""),
+])
+def test_fit_names_the_actual_problem_with_params(params: str, extra: list[str], words: str,
+                                                  not_words: str) -> None:
+    result = runner.invoke(app, ["fit", "(w*x + b - y)^2", "--data", LINE, "--params", params,
+                                 *extra])
+    assert result.exit_code == 2, result.output
+    shown = " ".join(result.stderr.split())
+    assert words in shown, shown
+    assert not not_words or not_words not in shown
+
+
+def test_fit_model_needs_a_target_and_the_target_cannot_be_a_parameter() -> None:
+    result = runner.invoke(app, ["fit", "w*x + b", "--loss", "mse", "--data", LINE,
+                                 "--params", "w,b"])
+    assert result.exit_code == 2 and "--target" in result.stderr
+    result = runner.invoke(app, ["fit", "w*x + b", "--loss", "mse", "--target", "y",
+                                 "--data", LINE, "--params", "w,b,y"])
+    assert result.exit_code == 2 and "y" in result.stderr
+
+
+def test_descend_start_values_in_params_are_used() -> None:
+    result = runner.invoke(app, ["descend", "(x-3)^2", "--params", "x=5", "--steps", "0",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["trajectory"][0]["params"] == {"x": 5.0}
+    both = runner.invoke(app, ["descend", "(x-3)^2", "--params", "x=5", "--x", "1"])
+    assert both.exit_code == 2 and "two" in both.stderr
+
+
+@pytest.mark.parametrize(("typo", "words"), [
+    ("--step", "did you mean --steps?"),
+    ("--stpes", "did you mean --steps?"),
+    ("--show_every", "did you mean --show-every?"),
+    ("--epochs", "exprgraph fit"),
+])
+def test_descend_typo_of_an_option_is_not_swallowed(typo: str, words: str) -> None:
+    result = runner.invoke(app, [*DESCEND, typo, "5"])
+    shown = " ".join(result.stderr.split())
+    assert words in shown and typo in shown
+    assert result.exit_code == 2 and "stopped after" not in result.stdout
+
+
+def test_fit_typo_of_an_option_suggests_the_option() -> None:
+    result = runner.invoke(app, [*FIT, "--epoch", "3"])
+    assert result.exit_code == 2
+    assert "--epoch" in result.stderr and "--epochs" in result.stderr
+
+
+@pytest.mark.parametrize("command", [DESCEND, FIT], ids=["descend", "fit"])
+def test_show_every_with_json_is_not_silently_ignored(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--show-every", "2", "--format", "json"])
+    assert result.exit_code == 0
+    json.loads(result.stdout)
+    assert "--show-every" in result.stderr
+
+
+def test_seed_without_mini_batches_is_not_silently_ignored() -> None:
+    result = runner.invoke(app, [*FIT, "--seed", "3"])
+    assert result.exit_code == 0 and "--seed" in result.stderr

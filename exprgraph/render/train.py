@@ -8,7 +8,12 @@ extra) and says so when it is missing.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import math
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +92,11 @@ def trajectory_view(trajectory: Trajectory, show_every: int, unit: str) -> Rende
     return Group(*parts)
 
 
+def warning_text(message: str) -> Text:
+    """A warning line: `warning:` in yellow, then the message (no markup)."""
+    return Text.assemble(("warning:", "yellow"), " ", message)
+
+
 def trajectory_data(trajectory: Trajectory, settings: dict[str, Any]) -> dict[str, Any]:
     """The trajectory as JSON-ready data."""
     return {
@@ -101,17 +111,93 @@ def trajectory_data(trajectory: Trajectory, settings: dict[str, Any]) -> dict[st
     }
 
 
+PLOT_SUFFIXES = (".svg", ".png")
+
+
+def check_plot_path(path: str) -> None:
+    """Raise `ValueInputError` ("cannot write PATH: why") unless a plot can be
+    written to `path`: checked before training, so a long run is never lost
+    to a typo in a folder name."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if target.is_dir():
+        raise ValueInputError(f"cannot write {path}: it is a folder", path=path,
+                              hint="name a file in it, such as loss.svg")
+    if suffix not in PLOT_SUFFIXES:
+        raise ValueInputError(f"cannot write {path}: a plot file must end in .svg or .png",
+                              path=path)
+    folder = target.parent
+    if not folder.exists():
+        raise ValueInputError(f"cannot write {path}: the folder {folder} does not exist",
+                              path=path)
+    if not folder.is_dir():
+        raise ValueInputError(f"cannot write {path}: {folder} is not a folder", path=path)
+    # The file is written beside its final place and then renamed (see
+    # _replace), so the folder must be writable even when the file exists.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueInputError(f"cannot write {path}: no permission to write in {folder}",
+                              path=path)
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ValueInputError(f"cannot write {path}: the file is read-only", path=path)
+    if suffix == ".png" and importlib.util.find_spec("matplotlib") is None:
+        raise ValueInputError(f"cannot write {path}: a PNG plot needs matplotlib, which is "
+                              "not installed", path=path,
+                              hint="install the plot extra (pip install 'exprgraph[plot]'), "
+                              "or write an SVG file: loss.svg")
+
+
 def write_plot(trajectory: Trajectory, path: str, unit: str) -> None:
-    """The loss curve as an SVG file, or PNG through matplotlib."""
+    """The loss curve as an SVG file, or PNG through matplotlib.
+
+    The file appears whole or not at all: it is written to a temporary file
+    in the same folder and renamed over `path`."""
+    check_plot_path(path)
     losses = [s.loss for s in trajectory.steps]
     steps = [s.step for s in trajectory.steps]
-    suffix = Path(path).suffix.lower()
-    if suffix == ".svg":
-        Path(path).write_text(svg_plot(steps, losses, unit), encoding="utf-8")
-    elif suffix == ".png":
-        _png_plot(steps, losses, unit, path)
+    if Path(path).suffix.lower() == ".svg":
+        text = svg_plot(steps, losses, unit)
+        _replace(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
     else:
-        raise ValueInputError(f"--plot {path}: the file must end in .svg or .png")
+        _replace(path, lambda temporary: _png_plot(steps, losses, unit, temporary))
+
+
+def _replace(path: str, write: Callable[[str], None]) -> None:
+    """Run `write` on a temporary file beside `path`, then rename it to `path`;
+    on any failure remove the temporary file and leave `path` untouched."""
+    target = Path(path)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
+                                             dir=target.parent)
+    except OSError as exc:
+        raise ValueInputError(f"cannot write {path}: {exc.strerror or exc}", path=path
+                              ) from None
+    os.close(handle)
+    try:
+        os.chmod(temporary, _file_mode(target))
+        write(temporary)
+        os.replace(temporary, target)
+    except OSError as exc:
+        _remove(temporary)
+        raise ValueInputError(f"cannot write {path}: {exc.strerror or exc}", path=path
+                              ) from None
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _file_mode(target: Path) -> int:
+    """The mode the file would get if opened normally: an existing file's own,
+    else 0o666 less the umask (mkstemp's files are private, 0o600)."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def svg_plot(steps: list[int], losses: list[float], unit: str) -> str:
@@ -159,15 +245,20 @@ def _png_plot(steps: list[int], losses: list[float], unit: str, path: str) -> No
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ValueInputError("a PNG plot needs matplotlib, which is not installed",
-                              hint="pip install 'exprgraph[plot]', or write an SVG: "
-                              "--plot loss.svg") from None
+        raise ValueInputError(f"cannot write {path}: a PNG plot needs matplotlib, which is "
+                              "not installed",
+                              hint="install the plot extra (pip install 'exprgraph[plot]'), "
+                              "or write an SVG file: loss.svg") from None
     figure, axes = plt.subplots(figsize=(6.4, 3.6))
-    axes.plot(steps, losses)
-    if all(v > 0 for v in losses) and max(losses) > 100 * min(losses):
-        axes.set_yscale("log")
-    axes.set_xlabel(unit)
-    axes.set_ylabel("loss")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        axes.plot(steps, losses)
+        if all(v > 0 for v in losses) and max(losses) > 100 * min(losses):
+            axes.set_yscale("log")
+        axes.set_xlabel(unit)
+        axes.set_ylabel("loss")
+        figure.tight_layout()
+        # The temporary file's name ends in .png too, but say so: the format
+        # must not depend on how the temporary file is named.
+        figure.savefig(path, dpi=100, format="png")
+    finally:
+        plt.close(figure)
