@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from .autodiff import adjoints as reverse_adjoints
@@ -27,6 +27,7 @@ from .calculus import (
     gradient,
     graph_gradient,
     hessian,
+    simplified,
 )
 from .errors import ExprGraphError, MathError, ValueInputError
 from .evaluate import evaluate as forward_values
@@ -52,6 +53,8 @@ class Evaluation:
     node_values: list[float]
     node_adjoints: list[float | None]
     unused: tuple[str, ...]
+    # Node index -> why its adjoint is undefined (only from `evaluate_partially`).
+    undefined: Mapping[int, MathError] = field(default_factory=dict)
 
     @property
     def value(self) -> float:
@@ -61,9 +64,16 @@ class Evaluation:
     @cached_property
     def gradient(self) -> dict[str, float]:
         """∂out/∂input for every input, then 0.0 for each unused given name."""
-        grad = {self.graph.nodes[i].label: self.node_adjoints[i] or 0.0 for i in self.graph.inputs}
+        grad = {self.graph.nodes[i].label: self.node_adjoints[i] or 0.0 for i in self.graph.inputs
+                if i not in self.undefined}
         grad.update((name, 0.0) for name in self.unused)
         return grad
+
+    @cached_property
+    def undefined_gradient(self) -> dict[str, MathError]:
+        """The inputs whose ∂out/∂input is undefined here, with the reason."""
+        return {self.graph.nodes[i].label: self.undefined[i] for i in self.graph.inputs
+                if i in self.undefined}
 
     @cached_property
     def values(self) -> dict[str, float]:
@@ -117,6 +127,16 @@ class DiffResult:
     rows: tuple[str, ...] = ()
 
 
+_ORDER_HINTS = {
+    "gradient": "the second partials are the Hessian; for one input's n-th derivative "
+    "name the input",
+    "hessian": "a Hessian is always of second order; for higher orders name the inputs "
+    "to differentiate by, one step each",
+    "jacobian": "a Jacobian holds first partials; for higher orders differentiate one "
+    "output by named inputs",
+}
+
+
 class Program:
     """A compiled program: its graph, and its symbolic derivatives on demand."""
 
@@ -137,16 +157,28 @@ class Program:
                  **more: float) -> Evaluation:
         """Forward and backward pass at the point given by `values` and/or
         keywords, which take precedence over the program's `where` clause."""
-        given = {**self.graph.given, **(values or {}), **more}
+        return self._evaluate({**(values or {}), **more}, None)
+
+    def evaluate_partially(self, values: Mapping[str, float] | None = None, /,
+                           **more: float) -> Evaluation:
+        """Like `evaluate`, but an undefined partial derivative does not stop the
+        backward pass: the adjoints that depend on it are None, with the reason in
+        `Evaluation.undefined` (and `undefined_gradient` for inputs). An undefined
+        value still raises MathError."""
+        return self._evaluate({**(values or {}), **more}, {})
+
+    def _evaluate(self, values: Mapping[str, float], undefined: dict[int, MathError] | None
+                  ) -> Evaluation:
+        given = {**self.graph.given, **values}
         for name, value in given.items():
             check_value(name, value)
         node_values = forward_values(self.graph, given)
-        node_adjoints = reverse_adjoints(self.graph, node_values)
+        node_adjoints = reverse_adjoints(self.graph, node_values, undefined)
         used = set(self.graph.names)
         unused = tuple(name for name in given if name not in used
                        or self.graph.nodes[self.graph.names[name]].op is not INPUT)
         return Evaluation(self.graph, {k: float(v) for k, v in given.items()}, node_values,
-                          node_adjoints, unused)
+                          node_adjoints, unused, undefined or {})
 
     @cached_property
     def symbolic(self) -> SymbolicGradient:
@@ -210,8 +242,22 @@ class Program:
         if kind not in DIFF_KINDS:
             raise ValueInputError(f"unknown kind of derivative {kind!r}",
                                   hint="one of " + ", ".join(DIFF_KINDS))
+        if order < 1:
+            raise ValueInputError("the order of a derivative must be at least 1")
+        if order > 1 and kind != "derivative":
+            # An order never silently does nothing: say what to ask for instead.
+            raise ValueInputError(f"an order above 1 does not apply to a {kind}",
+                                  hint=_ORDER_HINTS[kind])
+        intermediate = [name for name in wrt if name not in self.inputs
+                        and name in self.graph.names and not name[:1].isdigit()]
+        if intermediate and (len(wrt) > 1 or order > 1):
+            raise ValueInputError(
+                f"{intermediate[0]} is an intermediate node: only a first derivative "
+                "with respect to it (its adjoint) is defined",
+                hint="differentiate with respect to the inputs for higher orders")
         for name in wrt:
-            self._check_input(name)
+            if name not in intermediate:
+                self._check_input(name)
         names = list(outputs) or (list(self.graph.sinks()) if kind == "jacobian"
                                   else [self.output])
         exprs = {name: self.output_expression(name) for name in names}
@@ -223,8 +269,8 @@ class Program:
             return DiffResult(kind, inputs, tuple(entries), (len(names), len(inputs)),
                               tuple(names))
         if len(names) != 1:
-            raise ValueInputError(f"--output gives several outputs; {kind} takes one",
-                                  hint="use --jacobian for several outputs")
+            raise ValueInputError(f"several outputs given ({', '.join(names)}); a {kind} "
+                                  "is of one output", hint="a Jacobian takes several outputs")
         (name,) = names
         expr = exprs[name]
         if kind == "hessian":
@@ -232,18 +278,33 @@ class Program:
             entries = [DiffEntry(name, (a, b), matrix[i][j]) for i, a in enumerate(inputs)
                        for j, b in enumerate(inputs)]
             return DiffResult(kind, inputs, tuple(entries), (len(inputs), len(inputs)), inputs)
-        if kind == "gradient" or (not wrt and len(inputs) != 1):
+        if intermediate:
+            return DiffResult("derivative", inputs, (
+                DiffEntry(name, tuple(wrt), self.adjoint_expression(wrt[0], name)),))
+        if kind == "gradient" or (not wrt and len(inputs) != 1 and order == 1):
             return DiffResult("gradient", inputs, tuple(
                 DiffEntry(name, (x,), e) for x, e in zip(inputs, gradient(expr, inputs),
                                                            strict=True)))
-        if order < 1:
-            raise ValueInputError("--order must be at least 1")
         if order > 1 and len(wrt) > 1:
-            raise ValueInputError("--order repeats one variable; with several --wrt, "
-                                  "list each step instead", hint="e.g. --wrt x --wrt x --wrt y")
-        steps = tuple(wrt) * order if wrt else inputs * order
+            raise ValueInputError("an order above 1 repeats one variable; with several, "
+                                  "list each step instead",
+                                  hint="e.g. x, x, y for ∂³/∂y∂x²")
+        if not wrt:
+            # Every input's own n-th derivative: ∂ⁿ/∂xⁿ, ∂ⁿ/∂yⁿ, ...
+            return DiffResult("derivative", inputs, tuple(
+                DiffEntry(name, (x,) * order, derivative(expr, (x,) * order))
+                for x in inputs))
+        steps = tuple(wrt) * order
         return DiffResult("derivative", inputs,
                           (DiffEntry(name, steps, derivative(expr, steps)),))
+
+    def adjoint_expression(self, node_name: str, of: str | None = None) -> Expression:
+        """∂`of`/∂`node_name` for an intermediate node (its adjoint), over the inputs."""
+        of = of or self.output
+        graph = self.graph if of == self.output else \
+            replace(self.graph, output=self.graph.names[of])
+        found = symbolic_gradient(graph)
+        return simplified(found.builder.nodes, found.derivative(self.graph.names[node_name]))
 
     def _check_input(self, name: str) -> None:
         if name not in self.inputs:
@@ -280,7 +341,9 @@ def value_warnings(program: Program, values: Mapping[str, float]) -> list[str]:
             warnings.append(f"{name} is assigned by the program, so the value given for it "
                             "is ignored")
         else:
-            warnings.append(f"{name} is not used by the program; its gradient is 0")
+            known = ", ".join(program.inputs) or "none"
+            warnings.append(f"{name} is not used by the program, so its value is ignored "
+                            f"(its inputs: {known})")
     return warnings
 
 

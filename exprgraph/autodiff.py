@@ -47,8 +47,14 @@ def _slope_error(nodes: Sequence[Node], node: Node, position: int, args: list[fl
                       problem="it is infinite or undefined there")
 
 
-def adjoints(graph: Graph, values: Sequence[float]) -> list[float | None]:
-    """∂out/∂node for every node (None for nodes that depend on no input)."""
+def adjoints(graph: Graph, values: Sequence[float],
+             undefined: dict[int, MathError] | None = None) -> list[float | None]:
+    """∂out/∂node for every node (None for nodes that depend on no input).
+
+    An undefined local partial raises a MathError, unless `undefined` is given:
+    then every adjoint that depends on it is None and `undefined` maps its node
+    to the error that explains why, and the rest of the pass still runs.
+    """
     nodes = graph.nodes
     result: list[float | None] = [0.0 if n.varying else None for n in nodes]
     result[graph.output] = 1.0
@@ -58,9 +64,24 @@ def adjoints(graph: Graph, values: Sequence[float]) -> list[float | None]:
         if not adjoint or not node.varying:
             continue  # None, 0 (nothing to pass back) or a constant subgraph
         for position, arg in enumerate(node.args):
-            if nodes[arg].varying:
+            if not nodes[arg].varying:
+                continue
+            if undefined is not None and index in undefined:
+                undefined.setdefault(arg, undefined[index])  # NaN: undefined upstream
+                result[arg] = math.nan
+                continue
+            try:
                 slope = local_partial(nodes, values, index, position, graph.source)
-                result[arg] += adjoint * slope  # type: ignore[operator]
+            except MathError as error:
+                if undefined is None:
+                    raise
+                undefined.setdefault(arg, error)
+                result[arg] = math.nan
+                continue
+            result[arg] += adjoint * slope  # type: ignore[operator]
+    if undefined:
+        for index in undefined:
+            result[index] = None
     return result
 
 

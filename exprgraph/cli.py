@@ -8,13 +8,17 @@ an exit status: 0 success, 1 math error, 2 usage or parse error.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 from . import __version__
 from .api import Program, parse_value, value_warnings
@@ -34,6 +38,27 @@ app = typer.Typer(
 # Commands that take input values as --NAME VALUE: click passes unknown
 # options through to them (ctx.args), and _program_and_values reads them.
 TAKES_VALUES = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+# Marks the token after `--` as the program, whatever it starts with. Click
+# drops `--` itself, and a NUL can never be part of a command-line argument.
+PROGRAM_MARK = "\0"
+
+
+class ProgramCommand(TyperCommand):
+    """A command whose program may start with '-': the token after `--` is the
+    program (`exprgraph eval -- "-x^2" --x 3`); options may still follow it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            at = args.index("--")
+            rest = args[at + 1:]
+            args = [*args[:at], *([PROGRAM_MARK + rest[0], *rest[1:]] if rest else [])]
+        return super().parse_args(ctx, args)
+
+
+def values_command(name: str) -> Any:
+    """`@app.command` for a command that takes a program and --NAME VALUE inputs."""
+    return app.command(name, context_settings=TAKES_VALUES, cls=ProgramCommand)
 ProgramArgument = Annotated[str, typer.Argument(
     help="The program (as for eval); '-' reads it from stdin.", show_default=False,
     metavar="PROGRAM")]
@@ -65,8 +90,28 @@ DiffFormatOption = Annotated[DiffFormat, typer.Option(
     "text: plain exprgraph text; latex: LaTeX.")]
 
 
+class _TrimmedLines:
+    """Standard output for a pipe or file: Rich pads titles and captions to
+    the table's width; a file gets the lines without trailing spaces."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(re.sub(r"[ \t]+(?=\n)", "", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
 def _stdout() -> Console:
-    return Console(highlight=False)
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, file=_TrimmedLines(sys.stdout))
 
 
 def _stderr() -> Console:
@@ -90,7 +135,7 @@ def main(
     """
 
 
-@app.command("eval", context_settings=TAKES_VALUES)
+@values_command("eval")
 def eval_command(
     ctx: typer.Context,
     program: Annotated[str, typer.Argument(
@@ -113,14 +158,18 @@ def eval_command(
     """Evaluate a program: every node's value, every adjoint, the gradient.
 
     Give each input's value as [bold]--NAME VALUE[/bold] (or --NAME=VALUE); a value
-    may be a number or a constant expression such as pi/2 or -3.
+    may be a number or a constant expression such as pi/2 or -3. A program that
+    starts with '-' goes after --: [bold]exprgraph eval -- "-x^2" --x 3[/bold]
 
     Example: [bold]exprgraph eval "(x+y)*z" --x 1 --y 3 --z -3[/bold]
     """
     as_json = output_format is OutputFormat.json
     try:
-        compiled, values = _compiled(ctx, program, assignments)
-        evaluation = compiled.evaluate(values)
+        compiled, values = _compiled(ctx, program, assignments, warn=False)
+        # --steps narrates every partial, so it needs them all; the tables and
+        # JSON show what exists and mark the undefined partials.
+        evaluation = compiled.evaluate(values) if steps else \
+            compiled.evaluate_partially(values)
         if as_json:
             from .render.structured import evaluation_data, steps_data
 
@@ -141,20 +190,34 @@ def eval_command(
             for warning in value_warnings(compiled, values):
                 _stderr().print(f"[yellow]warning:[/yellow] {warning}")
             _stdout().print(evaluation_tables(compiled, evaluation, max_rows))
+        if evaluation.undefined_gradient:
+            _report_undefined(evaluation, as_json)
     except ExprGraphError as error:
         _fail(error, as_json)
 
 
-@app.command("diff", context_settings=TAKES_VALUES)
+def _report_undefined(evaluation: Any, as_json: bool) -> NoReturn:
+    """Exit 1 after a result with undefined partials, naming why on stderr."""
+    if not as_json:
+        from .render.errors import error_text
+
+        for error in dict.fromkeys(evaluation.undefined_gradient.values()):
+            _stderr().print(error_text(error))
+    raise typer.Exit(MathError.exit_code)
+
+
+@values_command("diff")
 def diff_command(
     ctx: typer.Context,
     program: ProgramArgument,
     wrt: Annotated[list[str] | None, typer.Option(
         "--wrt", metavar="NAME", show_default=False,
         help="Differentiate with respect to NAME; repeat for successive partials "
-        "(--wrt x --wrt y is ∂²/∂y∂x). Default: the only input, or each input.")] = None,
+        "(--wrt x --wrt y is ∂²/∂y∂x). NAME may be an intermediate node (its adjoint, "
+        "first order). Default: the only input, or each input.")] = None,
     order: Annotated[int, typer.Option(
-        "--order", min=1, help="Differentiate this many times (with one --wrt).")] = 1,
+        "--order", min=1, help="Differentiate this many times: by the one --wrt, or "
+        "without --wrt by each input in turn (∂ⁿ/∂xⁿ, ∂ⁿ/∂yⁿ, ...).")] = 1,
     gradient: Annotated[bool, typer.Option(
         "--gradient", help="Every first partial derivative.")] = False,
     hessian: Annotated[bool, typer.Option(
@@ -205,7 +268,7 @@ def diff_command(
         _fail(error, as_json)
 
 
-@app.command("simplify", context_settings=TAKES_VALUES)
+@values_command("simplify")
 def simplify_command(
     ctx: typer.Context,
     program: ProgramArgument,
@@ -237,6 +300,8 @@ def simplify_command(
             if point:
                 data["at"] = point
                 data["value"] = None if isinstance(value, MathError) else value
+                if isinstance(value, MathError):
+                    data["error"] = value.to_dict()
             _print_json(data)
         elif output_format is DiffFormat.table:
             _stdout().print(show.simplify_table(compiled, expr, value))
@@ -248,90 +313,138 @@ def simplify_command(
 
             _stdout().out(compiled.text(expr) + value_suffix(value), highlight=False)
         if isinstance(value, MathError):
-            raise value
+            # Tables, text and JSON already show why: say it once, exit 1.
+            if output_format is DiffFormat.latex:
+                from .render.errors import error_text
+
+                _stderr().print(error_text(value))
+            raise typer.Exit(value.exit_code)
     except ExprGraphError as error:
         _fail(error, as_json)
 
 
-@app.command("check", context_settings=TAKES_VALUES)
+@values_command("check")
 def check_command(
     ctx: typer.Context,
     targets: Annotated[list[str], typer.Argument(
-        help="Problem sets (.toml) or folders of them; or, with --answer, one program.",
-        show_default=False, metavar="PATH... | PROGRAM")],
+        help="Problem sets (.toml) or folders of them; or, with --answer, one program "
+        "(its input values as --NAME VALUE).", show_default=False,
+        metavar="PATH... | PROGRAM")],
     answers: Annotated[list[str] | None, typer.Option(
         "--answer", metavar="KEY=ANSWER", show_default=False,
         help="An answer to check against PROGRAM: c=8 (a node's value), dg/dx=-3 or "
-        "∂g/∂x=-3 (a partial), d/dx=2*x (of the output); repeatable.")] = None,
-    assignments: ValuesOption = None,
+        "∂g/∂x=-3 (a partial), d/dx=2*x (of the output); repeatable, each one checked.")
+    ] = None,
+    assignments: Annotated[list[str] | None, typer.Option(
+        "--at", "--set", metavar="NAME=VALUE[,...]", show_default=False,
+        help="With --answer: the point at which numeric answers are checked and wrong ones "
+        "worked out: --at x=1,y=2 (or --x 1 --y 2). Problem files give theirs as at = {...}."
+    )] = None,
     tolerance: Annotated[float, typer.Option(
         "--tolerance", min=0.0, max=1.0,
         help="Relative tolerance for --answer (files set their own).")] = 1e-4,
     output_format: Annotated[OutputFormat, typer.Option(
         "--format", case_sensitive=False,
-        help="table: a table per problem, with how wrong answers are obtained; json: one "
-        "JSON object per problem, one per line.")] = OutputFormat.table,
+        help="table: a table per problem, with how wrong answers are obtained, and a score "
+        "per file; json: one JSON object per problem, one per line.")] = OutputFormat.table,
 ) -> None:
     """Check answers: node values and derivatives, numbers or expressions.
 
-    Exit status: 0 every answer correct, 1 some incorrect or undecided, 2 bad input.
+    Exit status: 0 every answer correct; 1 some incorrect, undecided or missing (a
+    student's answer that does not parse is incorrect); 2 a problem file, a key or the
+    command itself is at fault.
 
     Examples: [bold]exprgraph check samples/homework.toml[/bold];
-    [bold]exprgraph check "(x+y)*z" --at x=1,y=3,z=-3 --answer "dg/dz=x+y"[/bold]
+    [bold]exprgraph check "(x-3)^2" --x 1 --answer "d/dx=2*x-6"[/bold]
     """
     from . import check as core
-    from .render.check import report_view
+    from .render.check import report_view, summary_lines
 
     as_json = output_format is OutputFormat.json
     bad = False
-    reports = []
+    scores: list[core.FileScore] = []
+
+    def show(report: core.Report) -> None:
+        if as_json:
+            _print_json(report.to_dict())
+        else:
+            _stdout().print(report_view(report))
+
+    def no_answers(path: str) -> None:
+        # A problem file without a single answer is said, never skipped silently.
+        message = f"{path} has no answers to check"
+        hint = 'add a [problem.answers] table below a problem, with lines such as "d/dx" = 3'
+        if as_json:
+            _print_json({"source": path, "file": path,
+                         "error": {"kind": "no_answers", "message": message, "hint": hint}})
+        else:
+            from rich.markup import escape
+
+            _stderr().print(f"[yellow]warning:[/yellow] {escape(f'{message} ({hint})')}")
+
     try:
         if answers:
-            if len(targets) != 1:
-                raise ValueInputError("with --answer, give exactly one program",
-                                      hint='quote it: exprgraph check "(x+y)*z" --answer ...')
-            text, values = _program_and_values([targets[0], *ctx.args], assignments or [])
-            given = dict(core.parse_answer_option(a) for a in answers)
-            reports.append(core.check_problem(core.CheckProblem(
-                "command line", "command line", text, values or None, given, tolerance)))
+            text, raw = program_and_value_texts([*targets, *ctx.args], assignments or [])
+            refuse_mistyped_options(ctx, set(compile_program(text, inputs=raw).inputs), raw)
+            values = {name: parse_value(name, value) for name, value in raw.items()}
+            for warning in value_warnings(compile_program(text, inputs=values), values):
+                _stderr().print(f"[yellow]warning:[/yellow] {warning}")
+            given = [core.parse_answer_option(a) for a in answers]
+            score = core.FileScore("command line")
+            report = core.check_problem(core.CheckProblem(
+                "command line", "command line", text, values or None, given, tolerance))
+            score.add(report)
+            scores.append(score)
+            show(report)
         else:
+            targets = [t.removeprefix(PROGRAM_MARK) for t in targets]
+            given_values = [t for t in [*targets, *ctx.args] if t.startswith("--")]
+            if given_values or assignments:
+                option = given_values[0].split("=")[0] if given_values else "--at"
+                raise ValueInputError(
+                    f"{option} goes with --answer and a program; a problem file gives each "
+                    "problem's point itself", hint="in the file: at = { x = 1, y = 2 }")
             from .batch import FileError, discover
 
             # A folder contributes its problem sets; line files have no answers.
             named = {Path(t) for t in targets}
             for found in discover(targets):
-                if isinstance(found, Path) and found.suffix != ".toml" and found not in named:
+                if isinstance(found, FileError):
+                    bad = True
+                    _report_error(found, as_json)
+                    scores.append(core.FileScore(str(found.details.get("file", "")),
+                                                 errors=1, unreadable=True))
                     continue
-                problems = [found] if isinstance(found, FileError) else \
-                    _read_or_error(core, found)
-                for problem in problems:
+                if found.suffix != ".toml" and found not in named:
+                    continue
+                try:
+                    checked = core.read_check_file(found)
+                except ExprGraphError as error:
+                    bad = True
+                    _report_error(error, as_json)
+                    scores.append(core.FileScore(str(found), errors=1, unreadable=True))
+                    continue
+                score = core.FileScore(str(found), unanswered=checked.unanswered,
+                                       no_answers=not checked.has_answers)
+                scores.append(score)
+                if score.no_answers:
+                    no_answers(str(found))
+                for problem in checked.problems:
                     if isinstance(problem, ExprGraphError):
-                        bad = True
+                        score.errors += 1
                         _report_error(problem, as_json)
                     else:
-                        reports.append(core.check_problem(problem))
+                        report = core.check_problem(problem)
+                        score.add(report)
+                        show(report)
     except ExprGraphError as error:
         _fail(error, as_json)
-    for report in reports:
-        if as_json:
-            _print_json(report.to_dict())
-        else:
-            _stdout().print(report_view(report))
-    verdicts = [v.verdict for r in reports for v in r.verdicts]
-    bad = bad or any(r.error for r in reports) or core.ERROR in verdicts
     if not as_json:
-        total = len(verdicts)
-        correct = verdicts.count(core.CORRECT)
-        problems = "problem" if len(reports) == 1 else "problems"
-        _stderr().print(f"{len(reports)} {problems}, {correct}/{total} answers correct")
-    raise typer.Exit(2 if bad else 1 if any(v != core.CORRECT for v in verdicts) else 0)
-
-
-def _read_or_error(core: Any, path: Any) -> list[Any]:
-    try:
-        return core.read_check_problems(path)
-    except ExprGraphError as error:
-        return [error]
+        for line in summary_lines(scores, several=len(scores) > 1):
+            _stderr().print(line)
+    bad = bad or any(s.errors for s in scores)
+    wrong = any(s.correct < s.total or s.no_answers for s in scores)
+    raise typer.Exit(2 if bad else 1 if wrong else 0)
 
 
 def _report_error(error: ExprGraphError, as_json: bool, tally: Any = None) -> None:
@@ -359,7 +472,7 @@ class GraphFormat(str, Enum):
     png = "png"
 
 
-@app.command("graph", context_settings=TAKES_VALUES)
+@values_command("graph")
 def graph_command(
     ctx: typer.Context,
     program: ProgramArgument,
@@ -367,10 +480,11 @@ def graph_command(
         "--set", "--at", metavar="NAME=VALUE[,...]", show_default=False,
         help="Input values (or --NAME VALUE): the drawing then shows values and "
         "gradients.")] = None,
-    output_format: Annotated[GraphFormat, typer.Option(
-        "--format", case_sensitive=False,
+    output_format: Annotated[GraphFormat | None, typer.Option(
+        "--format", case_sensitive=False, show_default=False,
         help="terminal: a tree from the output down; dot: Graphviz; mermaid: for "
-        "Markdown; svg, png: drawn by Graphviz's dot, if installed.")] = GraphFormat.terminal,
+        "Markdown; svg, png: drawn by Graphviz's dot, if installed. Default: from the "
+        "extension of -o FILE (.dot .gv .mmd .svg .png), else terminal.")] = None,
     output: Annotated[str | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
         help="Write to FILE instead of standard output (needed for png).")] = None,
@@ -385,13 +499,18 @@ def graph_command(
     from .render import draw
 
     try:
+        output_format = _graph_format(output_format, output)
+        if backward and output_format is GraphFormat.terminal:
+            raise ValueInputError(
+                "--backward draws reversed edges, which the terminal tree cannot show",
+                hint="the terminal tree already shows each node's ∂out/∂node; for the "
+                "gradient flow use --format dot, mermaid, svg or png")
+        if output:
+            check_writable(output)  # before any work, not after it
         compiled, values = _compiled(ctx, program, assignments)
         evaluation = compiled.evaluate(values) if values or not compiled.inputs else None
         picture = draw.drawing(compiled, evaluation)
         if output_format is GraphFormat.terminal:
-            if output:
-                raise ValueInputError("the terminal drawing goes to the terminal",
-                                      hint="for a file use --format dot, mermaid, svg or png")
             _stdout().print(draw.terminal_view(picture))
             return
         if output_format is GraphFormat.mermaid:
@@ -403,6 +522,43 @@ def graph_command(
         _write_output(data, output, binary=output_format is GraphFormat.png)
     except ExprGraphError as error:
         _fail(error, as_json=False)
+
+
+GRAPH_EXTENSIONS = {".dot": GraphFormat.dot, ".gv": GraphFormat.dot,
+                    ".mmd": GraphFormat.mermaid, ".mermaid": GraphFormat.mermaid,
+                    ".svg": GraphFormat.svg, ".png": GraphFormat.png}
+
+
+def _graph_format(chosen: GraphFormat | None, output: str | None) -> GraphFormat:
+    """--format, else the one -o's extension names; a mismatch is an error (an
+    SVG in a .png file opens nowhere)."""
+    implied = GRAPH_EXTENSIONS.get(Path(output).suffix.lower()) if output else None
+    if chosen is None:
+        if output and implied is None:
+            raise ValueInputError(f"cannot tell the format of {output} from its extension",
+                                  hint="add --format dot, mermaid, svg or png, or name the "
+                                  "file .dot, .mmd, .svg or .png")
+        return implied or GraphFormat.terminal
+    if chosen is GraphFormat.terminal and output:
+        raise ValueInputError("the terminal drawing goes to the terminal",
+                              hint="for a file use --format dot, mermaid, svg or png")
+    if implied is not None and implied is not chosen:
+        raise ValueInputError(f"--format {chosen.value} does not match the file name {output}",
+                              hint=f"name the file {Path(output).stem}."  # type: ignore[arg-type]
+                              f"{chosen.value}, or drop --format to write {implied.value}")
+    return chosen
+
+
+def check_writable(path: str) -> None:
+    """A usage error now, before any work, if `path` cannot be written later."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise ValueInputError(f"cannot write {path}: it is a folder")
+    if not folder.is_dir():
+        raise ValueInputError(f"cannot write {path}: there is no folder {folder}")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise ValueInputError(f"cannot write {path}: permission denied")
 
 
 def _write_output(data: bytes, path: str | None, binary: bool) -> None:
@@ -426,16 +582,18 @@ UntilOption = Annotated[list[str] | None, typer.Option(
     help="Stop early once it holds: grad<1e-6 (gradient norm), change<1e-9 (loss change), "
     "loss<1e-3; repeatable.")]
 ShowEveryOption = Annotated[int, typer.Option(
-    "--show-every", min=0, help="Table rows every this many steps (0: about ten rows).")]
+    "--show-every", min=0, help="Table rows every this many steps (0: about ten rows); "
+    "the JSON trajectory and the plot have every step.")]
 PlotOption = Annotated[str | None, typer.Option(
     "--plot", metavar="FILE", show_default=False,
-    help="Also draw the loss curve to FILE (.svg; .png needs matplotlib).")]
+    help="Also draw the loss curve to FILE (.svg; .png needs matplotlib), with any "
+    "--format.")]
 TrainingFormatOption = Annotated[OutputFormat, typer.Option(
     "--format", case_sensitive=False,
     help="table: steps, a loss curve and the end; json: the whole trajectory.")]
 
 
-@app.command("descend", context_settings=TAKES_VALUES)
+@values_command("descend")
 def descend_command(
     ctx: typer.Context,
     program: Annotated[str, typer.Argument(
@@ -443,7 +601,8 @@ def descend_command(
         metavar="PROGRAM")],
     params: Annotated[list[str] | None, typer.Option(
         "--params", metavar="NAMES", show_default=False,
-        help="The inputs to move, w,b (default: all); the others stay fixed.")] = None,
+        help="The inputs to move, w,b or with start values w=0,b=1 (default: all); the "
+        "others stay fixed.")] = None,
     steps: Annotated[int, typer.Option("--steps", min=0, help="Steps at most.")] = 100,
     assignments: Annotated[list[str] | None, typer.Option(
         "--set", "--at", metavar="NAME=VALUE[,...]", show_default=False,
@@ -460,16 +619,31 @@ def descend_command(
     Example: [bold]exprgraph descend "(x-3)^2 + (y+1)^2" --x 0 --y 0 --lr 0.1 --steps 100[/bold]
     """
     from . import train
+    from .render import train as show
 
     as_json = output_format is OutputFormat.json
     try:
         compiled, start = _compiled(ctx, program, assignments)
-        names = list(train.parse_params(params or [])) or list(compiled.inputs)
+        chosen = train.parse_params(params or [])
+        for name, value in chosen.items():
+            if value is None:
+                continue
+            if name in start and start[name] != value:
+                raise ValueInputError(f"{name} is given two start values: {value:g} in "
+                                      f"--params and {start[name]:g}",
+                                      hint=f"give it once: --params {name}={value:g}")
+            start[name] = value
+        names = list(chosen) or list(compiled.inputs)
         missing = [n for n in compiled.inputs if n not in start]
         if missing:
             raise ValueInputError(f"no start value for {', '.join(missing)}",
                                   hint="give one: " + " ".join(f"--{n} 0" for n in missing))
         criteria = [train.parse_criterion(c) for c in until or []]
+        if plot:
+            show.check_plot_path(plot)  # before training: a typo must not cost a long run
+        if show_every and as_json:
+            _stderr().print(show.warning_text("--show-every thins the table only; --format "
+                                              "json has every step"))
         with _training_progress(steps, "steps", as_json) as advance:
             trajectory = train.descend(compiled, start, names, lr, steps, criteria, momentum,
                                        on_step=advance)
@@ -498,12 +672,14 @@ def fit_command(
         help="Treat the program as a model: squared error or binary cross-entropy "
         "against --target.")] = None,
     target: Annotated[str | None, typer.Option(
-        "--target", metavar="COLUMN", show_default=False, help="The column to predict.")
-    ] = None,
+        "--target", metavar="COLUMN", show_default=False,
+        help="The column to predict (with --loss).")] = None,
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", min=1, show_default=False,
         help="Rows per gradient step (default: all rows).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the mini-batch shuffle.")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", show_default=False,
+        help="Seed of the mini-batch shuffle (with --batch-size; default 0).")] = None,
     lr: LrOption = 0.01,
     momentum: MomentumOption = 0.0,
     until: UntilOption = None,
@@ -517,17 +693,38 @@ def fit_command(
     --params w=0,b=0 --lr 0.1 --epochs 200[/bold]
     """
     from . import train
+    from .render import train as show
 
     as_json = output_format is OutputFormat.json
     try:
+        if loss is not None and target is None:
+            raise ValueInputError(f"--loss {loss} needs --target COLUMN",
+                                  hint="the column of the data that the model predicts")
+        if target is not None and loss is None:
+            raise ValueInputError("--target is only used with --loss mse or --loss bce",
+                                  hint="without --loss the program itself is the per-row loss")
         compiled = compile_program(program)
         starts = {k: (v or 0.0) for k, v in train.parse_params(params).items()}
         columns, rows = train.read_csv(data)
         criteria = [train.parse_criterion(c) for c in until or []]
+        if plot:
+            show.check_plot_path(plot)  # before training: a typo must not cost a long run
+        notes = []
+        if show_every and as_json:
+            notes.append("--show-every thins the table only; --format json has every epoch")
+        if batch_size and batch_size >= rows:
+            notes.append(f"--batch-size {batch_size} is not smaller than the {rows} rows of "
+                         f"the data: every step uses all rows" +
+                         (", so --seed has no effect" if seed is not None else ""))
+        elif seed is not None and not batch_size:
+            notes.append("--seed has no effect without --batch-size: every step uses all "
+                         "rows, in order")
+        for note in notes:
+            _stderr().print(show.warning_text(note))
         with _training_progress(epochs, "epochs", as_json) as advance:
             trajectory = train.fit(compiled, columns, rows, starts, lr, epochs, loss=loss,
                                    target=target, batch_size=batch_size, momentum=momentum,
-                                   until=criteria, seed=seed, on_epoch=advance)
+                                   until=criteria, seed=seed or 0, on_epoch=advance)
         _show_training(trajectory, {"program": compiled.graph.source, "data": data,
                                     "rows": rows, "lr": lr, "momentum": momentum,
                                     "loss": loss, "target": target, "batch_size": batch_size},
@@ -562,14 +759,19 @@ class _training_progress:  # noqa: N801 - used as a context manager, like a func
 
 def _show_training(trajectory: Any, settings: dict[str, Any], show_every: int, unit: str,
                    plot: str | None, as_json: bool) -> None:
+    """Print the trajectory and write the plot. A table comes first, so it is
+    shown even if the file cannot be written after all; JSON comes after the
+    plot, so that stdout holds one object either way."""
     from .render import train as show
 
-    if plot and trajectory.steps:
-        show.write_plot(trajectory, plot, unit)
     if as_json:
+        if plot:
+            show.write_plot(trajectory, plot, unit)
         _print_json(show.trajectory_data(trajectory, settings))
     else:
         _stdout().print(show.trajectory_view(trajectory, show_every, unit))
+        if plot:
+            show.write_plot(trajectory, plot, unit)
     if trajectory.diverged:
         raise typer.Exit(MathError.exit_code)
 
@@ -691,12 +893,73 @@ class _LazyProgress:
             self.progress = None
 
 
-def _compiled(ctx: typer.Context, program: str, assignments: list[str] | None
-              ) -> tuple[Program, dict[str, float]]:
-    """The program and its values: the command line's over its `where` clause."""
-    text, values = _program_and_values([program, *ctx.args], assignments or [])
-    compiled = compile_program(text, inputs=values)
+def _compiled(ctx: typer.Context, program: str, assignments: list[str] | None,
+              warn: bool = True) -> tuple[Program, dict[str, float]]:
+    """The program and its values: the command line's over its `where` clause.
+
+    A --NAME the program does not use is refused when it looks like a mistyped
+    option (`--step` for `--steps`) and otherwise reported on stderr (unless
+    `warn` is False: `eval` reports them itself, in its tables or JSON).
+    """
+    text, raw = program_and_value_texts([program, *ctx.args], assignments or [])
+    compiled = compile_program(text, inputs=raw)
+    # Before the values are read: `--fromat json` is a typo, not a bad number.
+    refuse_mistyped_options(ctx, set(compiled.inputs), raw)
+    values = {name: parse_value(name, value) for name, value in raw.items()}
+    if warn:
+        for warning in value_warnings(compiled, values):
+            _stderr().print(f"[yellow]warning:[/yellow] {warning}")
     return compiled, {**compiled.graph.given, **values}
+
+
+def refuse_mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
+                            ) -> None:
+    """A usage error for `--NAME VALUE` where NAME is not used by the program and
+    looks like an option: of this command (`--step`) or of another (`--epochs`)."""
+    own, others = _option_names(ctx)
+    for name in values:
+        if name in used:
+            continue
+        option = f"--{name}"
+        same = SAME_MEANING.get((ctx.info_name or "", option))
+        if option in others:
+            commands = " and ".join(others[option])
+            raise ValueInputError(
+                f"{option} is an option of exprgraph {commands}, not of {ctx.info_name}, "
+                f"and the program has no input {name}",
+                hint=(f"did you mean {same}?" if same else _did_you_mean(option, own))
+                or f"see exprgraph {ctx.info_name} --help")
+        suggestion = _did_you_mean(option, own) or _did_you_mean(option, list(others))
+        if suggestion or not name.isidentifier():
+            raise ValueInputError(f"no such option {option}" + (
+                f", and the program has no input {name}" if name.isidentifier() else ""),
+                hint=suggestion or f"see exprgraph {ctx.info_name} --help")
+
+
+# Options of one command that another command spells differently.
+SAME_MEANING = {("descend", "--epochs"): "--steps", ("fit", "--steps"): "--epochs"}
+
+
+def _option_names(ctx: typer.Context) -> tuple[list[str], dict[str, list[str]]]:
+    """This command's long options, and every other command's (option -> commands)."""
+    own = [o for param in ctx.command.params for o in param.opts if o.startswith("--")]
+    others: dict[str, list[str]] = {}
+    group = ctx.find_root().command
+    for name, command in getattr(group, "commands", {}).items():
+        if name == ctx.info_name:
+            continue
+        for param in command.params:
+            for option in param.opts:
+                if option.startswith("--") and option not in own:
+                    others.setdefault(option, []).append(name)
+    return own, others
+
+
+def _did_you_mean(option: str, candidates: list[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(option, candidates, n=1, cutoff=0.75)
+    return f"did you mean {close[0]}?" if close else None
 
 
 def _point(program: Program, values: dict[str, float]) -> dict[str, float] | None:
@@ -717,18 +980,36 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 def _program_and_values(tokens: list[str], assignments: list[str]) -> tuple[str, dict[str, float]]:
-    """Split `PROGRAM --x 1 --y=2 ...` into the program text and the values.
+    """Split `PROGRAM --x 1 --y=2 ...` into the program text and the values."""
+    text, raw = program_and_value_texts(tokens, assignments)
+    return text, {name: parse_value(name, value) for name, value in raw.items()}
 
-    The program is the one token that is not an option or an option's value.
+
+def program_and_value_texts(tokens: list[str], assignments: list[str]
+                            ) -> tuple[str, dict[str, str]]:
+    """Split `PROGRAM --x 1 --y=2 ...` into the program text and the values' texts.
+
+    The program is the one token that is not an option or an option's value,
+    or the token after `--` (marked by ProgramCommand), whatever it starts with.
     """
     program: str | None = None
-    values: dict[str, float] = {}
+    values: dict[str, str] = {}
     position = 0
     while position < len(tokens):
         token = tokens[position]
         position += 1
-        if token.startswith("--") and len(token) > 2:
+        if token.startswith(PROGRAM_MARK):
+            if program is not None and not program.startswith(PROGRAM_MARK):
+                raise ValueInputError(f"two programs given: {program!r} and "
+                                      f"{token[len(PROGRAM_MARK):]!r}")
+            program = token
+        elif token.startswith("--") and len(token) > 2:
             name, has_value, value = token[2:].partition("=")
+            if not OPTION_SHAPED.fullmatch(name):
+                raise ValueInputError(
+                    f"{token} is neither an option nor --NAME VALUE",
+                    hint="a program that starts with '-' goes after --, as in "
+                    f'exprgraph eval -- "{token}" --x 1')
             if not has_value:
                 if position >= len(tokens):
                     raise ValueInputError(f"{token} needs a value",
@@ -750,18 +1031,24 @@ def _program_and_values(tokens: list[str], assignments: list[str]) -> tuple[str,
             _set_value(values, name.strip(), value.strip(), "--set")
     if program is None:
         raise ValueInputError("no program given", hint='exprgraph eval "(x+y)*z" --x 1 ...')
+    program = program.removeprefix(PROGRAM_MARK)
     if program == "-":
         program = sys.stdin.read()
     return program, values
 
 
-def _set_value(values: dict[str, float], name: str, text: str, option: str) -> None:
-    if not name.isidentifier() or not name.isascii():
+# --NAME: a variable, or a mistyped option such as --learning-rate (refused later,
+# by refuse_mistyped_options, with the options of the command at hand).
+OPTION_SHAPED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _set_value(values: dict[str, str], name: str, text: str, option: str) -> None:
+    if not OPTION_SHAPED.fullmatch(name) or (option == "--set" and not name.isidentifier()):
         raise ValueInputError(f"{option} does not name a variable",
-                              hint="no such option; variable values are given as --NAME VALUE")
+                              hint="variable values are given as --NAME VALUE or --set NAME=VALUE")
     if name in values:
         raise ValueInputError(f"{name} is given two values")
-    values[name] = parse_value(name, text)
+    values[name] = text
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -778,6 +1065,11 @@ def _split_top_level(text: str) -> list[str]:
 
 def _fail(error: ExprGraphError, as_json: bool) -> NoReturn:
     """Report `error` (JSON on stdout, or text on stderr) and exit."""
+    if error.details.get("missing") and error.details.get("variable"):
+        # The core knows no command line; here the way to give a value is known.
+        name = error.details["variable"]
+        error.hint = (f"give it a value: --{name} VALUE (or --set {name}=VALUE), or "
+                      f"`where {name}=...` after the program")
     if as_json:
         _print_json({"error": error.to_dict()})
     else:
@@ -789,4 +1081,10 @@ def _fail(error: ExprGraphError, as_json: bool) -> NoReturn:
 
 def run() -> Any:
     """Entry point of the console script."""
+    import signal
+
+    # A closed pipe (`exprgraph batch ... | head -1`) ends us quietly, as it
+    # ends other Unix tools, not with a traceback or exit status 1.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     return app()

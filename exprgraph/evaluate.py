@@ -59,9 +59,9 @@ def _input_value(node: Node, inputs: Mapping[str, float], source: str) -> float:
         raise ValueInputError(
             f"no value given for {node.label}",
             line=node.line or None, column=node.column or None,
-            source_line=source_line(source, node.line), variable=node.label,
-            hint=f"give it a value: --{node.label} VALUE on the command line, or "
-            f"{node.label}=... in a where clause or an `at` table",
+            source_line=source_line(source, node.line), variable=node.label, missing=True,
+            hint=f"give {node.label} a value, e.g. with `where {node.label}=1` after the "
+            "program",
         ) from None
 
 

@@ -79,7 +79,8 @@ def test_unused_value_warns_and_gets_gradient_zero() -> None:
     assert "warning" in result.stderr and "y is not used" in result.stderr
     data, _, _ = run_json("x*x", "--x", "3", "--y", "4")
     assert data["gradient"] == {"x": 6.0, "y": 0.0}
-    assert data["warnings"] == ["y is not used by the program; its gradient is 0"]
+    (warning,) = data["warnings"]
+    assert warning.startswith("y is not used by the program")
 
 
 def test_missing_value_names_the_variable_and_how_to_pass_it() -> None:

@@ -24,9 +24,15 @@ def test_readme_has_the_two_setup_commands_and_ci_runs_them_verbatim() -> None:
     commands = _setup_commands()
     assert len(commands) == 2
     assert any("pytest" in c for c in commands) and any("exprgraph eval" in c for c in commands)
-    ci_lines = {line.strip() for line in CI.read_text(encoding="utf-8").splitlines()}
+    ci_lines = [line.strip() for line in CI.read_text(encoding="utf-8").splitlines()]
     for command in commands:
         assert command in ci_lines
+    # In the README's order, each after removing the previous environment.
+    positions = [ci_lines.index(command) for command in commands]
+    assert positions == sorted(positions)
+    for position in positions:
+        assert "rm -rf .venv" in ci_lines[:position]
+        assert ci_lines[position - 1] == "rm -rf .venv"
 
 
 def test_readme_lists_every_function() -> None:

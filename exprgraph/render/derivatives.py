@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from ..api import DiffResult, Program
 from ..calculus import Expression
 from ..errors import MathError
 from ..evaluate import format_value
 from .latex import latex_name, latex_text
+from .layout import never_cut
 from .text import display_text
 
 Value = float | MathError | None
@@ -80,8 +82,7 @@ def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | 
     """A table of derivatives, or the Hessian/Jacobian as a matrix."""
     if result.shape is not None:
         return _matrix_table(program, result, values)
-    table = Table(title=f"Derivatives of {program.graph.source.strip()[:60]}",
-                  title_justify="left")
+    table = Table()
     table.add_column("derivative", style="bold")
     table.add_column("expression")
     if values is not None:
@@ -93,7 +94,12 @@ def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | 
         if values is not None:
             row.append(_value_text(values[k]))
         table.add_row(*row)
-    return table
+    return Group(_title(f"Derivatives of {program.graph.source.strip()}"), never_cut(table))
+
+
+def _title(text: str) -> Text:
+    """A title line above a table: the whole text, folded, never cut."""
+    return Text(text, style="italic", overflow="fold")
 
 
 def _matrix_table(program: Program, result: DiffResult, values: Sequence[Value] | None
@@ -103,8 +109,7 @@ def _matrix_table(program: Program, result: DiffResult, values: Sequence[Value] 
     out = result.entries[0].of
     title, caption = ((f"Hessian of {out}", f"row i, column j: ∂²{out}/∂i∂j") if hessian
                       else ("Jacobian", "row: an output; column: its ∂/∂input"))
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left",
-                  show_lines=True)
+    table = Table(show_lines=True)
     table.add_column("", style="bold")
     for name in result.inputs:
         table.add_column(f"∂/∂{name}" if not hessian else name)
@@ -118,7 +123,7 @@ def _matrix_table(program: Program, result: DiffResult, values: Sequence[Value] 
                 cell += f"\n= {_value_text(values[k])}"
             cells.append(cell)
         table.add_row(result.rows[i], *cells)
-    return table
+    return Group(_title(title), never_cut(table), Text(caption, style="dim"))
 
 
 def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | None,
@@ -196,4 +201,4 @@ def simplify_table(program: Program, expr: Expression, value: Value) -> Renderab
         table.add_column("value", justify="right")
         row.append(_value_text(value))
     table.add_row(*row)
-    return table
+    return never_cut(table)

@@ -7,7 +7,10 @@ rename or remove them:
     output       the output node's name
     value        the output's value
     inputs       {input: value} for every input, then any unused given names
-    gradient     {input: ∂out/∂input}, the same names (0 for unused ones)
+    gradient     {input: ∂out/∂input}, the same names (0 for unused ones; null
+                 where the partial is undefined at the point)
+    undefined    (only when some partial is undefined) {input: why}, and
+                 `error`, the first of them as an error object (exit status 1)
     derivatives  {input: ∂out/∂input as exprgraph text over the inputs}
     nodes        every node in topological order, inputs first:
                  {name, op, args, expr, value, adjoint, aliases}
@@ -38,13 +41,21 @@ def evaluation_summary(program: Program, evaluation: Evaluation, derivatives: bo
     when asked (batches skip them unless told: they cost more than the
     numbers)."""
     graph = program.graph
+    undefined = evaluation.undefined_gradient
+    names = [*graph.input_names, *evaluation.unused]
     data: dict[str, Any] = {
         "program": graph.source,
         "output": graph.output_name,
         "value": evaluation.value,
-        "inputs": {name: evaluation.given.get(name, 0.0) for name in evaluation.gradient},
-        "gradient": evaluation.gradient,
+        "inputs": {name: evaluation.given.get(name, 0.0) for name in names},
+        # null where the partial is undefined; `undefined` then says why.
+        "gradient": {name: None if name in undefined else evaluation.gradient[name]
+                     for name in names},
     }
+    if undefined:
+        data["undefined"] = {name: error.message for name, error in undefined.items()}
+        # As before partial results were shown: the first reason as `error`.
+        data["error"] = next(iter(undefined.values())).to_dict()
     if derivatives:
         data["derivatives"] = {**program.derivatives(),
                                **{name: "0" for name in evaluation.unused}}
@@ -95,7 +106,8 @@ def steps_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
         "forward": [{"node": f.name, "expr": f.expression, "substituted": f.substituted,
                      "value": f.value} for f in forward_steps(program, evaluation)],
         "backward": [{"node": b.node, "adjoint": b.total,
-                      "terms": [{"through": t.user, "adjoint": t.user_adjoint,
+                      "terms": [{"through": t.user, "position": t.position,
+                                 "adjoint": t.user_adjoint,
                                  "partial_expr": t.partial, "partial": t.partial_value}
                                 for t in b.terms]}
                      for b in backward_steps(program, evaluation)],

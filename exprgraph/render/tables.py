@@ -17,9 +17,8 @@ from ..api import Evaluation, Program
 from ..errors import ExprGraphError
 from ..evaluate import format_value
 from ..ops import CONST, INPUT
+from .layout import NOTE_AFTER, Notes, WideOrNarrow, never_cut
 from .text import node_expression
-
-SYMBOLIC_WIDTH = 240  # characters of a symbolic derivative shown in a table
 
 
 def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 100
@@ -32,57 +31,85 @@ def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 
                  edge_table(program, evaluation, max_rows), gradient_table(program, evaluation))
 
 
-def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> Table:
-    """Forward and backward pass: every node's value and adjoint."""
+def _all_of_it() -> Notes:
+    return Notes("exprgraph diff PROGRAM --format text prints it whole")
+
+
+def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> RenderableType:
+    """Forward and backward pass: every node's value and adjoint. On a narrow
+    terminal the op column goes (the expression shows the op)."""
     graph = program.graph
     out = graph.output_name
-    table = Table(title="Nodes: value (forward), adjoint (backward)",
-                  title_justify="left")
-    table.add_column("node", style="bold")
-    table.add_column("op")
-    table.add_column("expression")
-    table.add_column("value", justify="right")
-    table.add_column(f"∂{out}/∂node", justify="right")
     rows = list(enumerate(graph.nodes))
-    for i, node in _limit(rows, max_rows, table):
-        adjoint = evaluation.node_adjoints[i]
-        name = node.name + (f" (= {', '.join(node.aliases)})" if node.aliases else "")
-        style = "dim" if node.op is CONST else "cyan" if node.op is INPUT else (
-            "green" if i == graph.output else None)
-        table.add_row(name, node.op.name, node_expression(graph.nodes, node),
-                      format_value(evaluation.node_values[i]),
-                      "—" if adjoint is None else format_value(adjoint), style=style)
-    return table
+    notes = _all_of_it()
+    tables = []
+    for with_op in (True, False):
+        table = Table(title="Nodes: value (forward), adjoint (backward)",
+                      title_justify="left")
+        table.add_column("node", style="bold")
+        if with_op:
+            table.add_column("op")
+        table.add_column("expression")
+        table.add_column("value", justify="right")
+        table.add_column(f"∂{out}/∂node", justify="right")
+        for i, node in _limit(rows, max_rows, table):
+            name = node.name + (f" (= {', '.join(node.aliases)})" if node.aliases else "")
+            style = "dim" if node.op is CONST else "cyan" if node.op is INPUT else (
+                "green" if i == graph.output else None)
+            expression = node_expression(graph.nodes, node)
+            cells = [name, *([node.op.name] if with_op else []),
+                     notes.cell(node.name, expression) if with_op else
+                     (expression if len(expression) <= NOTE_AFTER else "see above"),
+                     format_value(evaluation.node_values[i]), _adjoint_text(evaluation, i)]
+            table.add_row(*cells, style=style)
+        tables.append(never_cut(table))
+    return notes.below(WideOrNarrow(tables[0], tables[1], {2}))
 
 
-def edge_table(program: Program, evaluation: Evaluation, max_rows: int) -> Table:
-    """The chain rule edge by edge: local partial × adjoint = contribution."""
+def edge_table(program: Program, evaluation: Evaluation, max_rows: int) -> RenderableType:
+    """The chain rule edge by edge: local partial × adjoint = contribution. On a
+    narrow terminal the three numbers stack in one column."""
     graph = program.graph
     nodes = graph.nodes
     out = graph.output_name
-    table = Table(title=f"Edges: chain rule, ∂{out}/∂arg = Σ ∂{out}/∂node · ∂node/∂arg",
-                  title_justify="left")
-    table.add_column("edge")
-    table.add_column("∂node/∂arg")
-    table.add_column("=", justify="right")
-    table.add_column(f"× ∂{out}/∂node", justify="right")
-    table.add_column("= contribution", justify="right")
+    title = f"Edges: chain rule, ∂{out}/∂arg = Σ ∂{out}/∂node · ∂node/∂arg"
+    wide = Table(title=title, title_justify="left")
+    wide.add_column("edge")
+    wide.add_column("∂node/∂arg")
+    wide.add_column("=", justify="right")
+    wide.add_column(f"× ∂{out}/∂node", justify="right")
+    wide.add_column("= contribution", justify="right")
+    narrow = Table(title=title, title_justify="left")
+    narrow.add_column("edge")
+    narrow.add_column("∂node/∂arg")
+    narrow.add_column(f"value, × ∂{out}/∂node, = contribution", justify="right")
     edges = [(i, position, arg) for i, position, arg in graph.edges() if nodes[arg].varying]
-    for i, position, arg in _limit(edges, max_rows, table):
+    notes = _all_of_it()
+    for i, position, arg in _limit(edges, max_rows, wide):
         partial = evaluation.local_partial(i, position)
         adjoint = evaluation.node_adjoints[i]
-        table.add_row(
-            f"{nodes[arg].name} → {nodes[i].name}",
-            _shortened(f"∂{nodes[i].name}/∂{nodes[arg].name} = "
-                       f"{program.local_partial_text(i, position)}"),
-            "undefined" if partial is None else format_value(partial),
-            "—" if adjoint is None else format_value(adjoint),
-            "—" if partial is None or adjoint is None else format_value(adjoint * partial),
-        )
-    return table
+        label = f"∂{nodes[i].name}/∂{nodes[arg].name}"
+        formula = notes.cell(label, f"{program.local_partial_text(i, position)}")
+        edge = f"{nodes[arg].name} → {nodes[i].name}"
+        numbers = ["undefined" if partial is None else format_value(partial),
+                   _adjoint_text(evaluation, i),
+                   "—" if partial is None or adjoint is None else format_value(adjoint * partial)]
+        wide.add_row(edge, f"{label} = {formula}", *numbers)
+        narrow.add_row(edge, f"{label} = {formula}",
+                       f"{numbers[0]}\n× {numbers[1]}\n= {numbers[2]}")
+    narrow.caption = wide.caption
+    return notes.below(WideOrNarrow(never_cut(wide), never_cut(narrow), {1}))
 
 
-def gradient_table(program: Program, evaluation: Evaluation) -> Table:
+def _adjoint_text(evaluation: Evaluation, node: int) -> str:
+    """A node's adjoint: a number, "undefined" or "—" for a constant."""
+    if node in evaluation.undefined:
+        return "undefined"
+    adjoint = evaluation.node_adjoints[node]
+    return "—" if adjoint is None else format_value(adjoint)
+
+
+def gradient_table(program: Program, evaluation: Evaluation) -> RenderableType:
     """∂out/∂input for every input, numeric and symbolic."""
     out = program.graph.output_name
     table = Table(title=f"Gradient of {out}", title_justify="left")
@@ -90,21 +117,17 @@ def gradient_table(program: Program, evaluation: Evaluation) -> Table:
     table.add_column("value", justify="right")
     table.add_column(f"∂{out}/∂input", justify="right", style="bold")
     table.add_column("symbolic")
-    for name, slope in evaluation.gradient.items():
+    undefined = evaluation.undefined_gradient
+    notes = _all_of_it()
+    for name in [*program.inputs, *evaluation.unused]:
         try:
             symbolic = program.derivative(name)
         except ExprGraphError as exc:  # too large to print, say
             symbolic = f"({exc.message})"
-        table.add_row(name, format_value(evaluation.given.get(name, 0.0)), format_value(slope),
-                      _shortened(symbolic))
-    return table
-
-
-def _shortened(text: str, width: int = SYMBOLIC_WIDTH) -> str:
-    """`text`, cut with a note when it is too long to read in a table."""
-    if len(text) <= width:
-        return text
-    return f"{text[:width]}… ({len(text):,} characters; --format json gives all)"
+        slope = "undefined" if name in undefined else format_value(evaluation.gradient[name])
+        table.add_row(name, format_value(evaluation.given.get(name, 0.0)), slope,
+                      notes.cell(f"∂{out}/∂{name}", symbolic))
+    return notes.below(never_cut(table))
 
 
 def _limit(rows: list, max_rows: int, table: Table) -> list:

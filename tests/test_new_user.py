@@ -1,0 +1,262 @@
+"""What a new user met: ignored options, cut-off formulas, tracebacks.
+
+Each test reproduces a defect found by trying exprgraph from the README as a
+new user would; the oracles are SymPy, finite differences and the tool's own
+independent passes (reverse mode for a symbolic formula).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+from typer.testing import CliRunner
+
+import exprgraph
+from exprgraph.cli import app
+
+from .oracles import close
+
+runner = CliRunner()
+LONG = "sin(x)^2*exp(-x^2/2)/(1+cos(y)^2) + log(1+x^2)*tanh(y)"
+
+
+def _json(*args: str) -> tuple[dict, int]:
+    result = runner.invoke(app, [*args, "--format", "json"])
+    return json.loads(result.stdout), result.exit_code
+
+
+# --- --order is never silently ignored --------------------------------------------
+
+def test_order_without_wrt_gives_each_inputs_nth_derivative() -> None:
+    data, code = _json("diff", "x^3*y^2 + sin(y)", "--order", "2", "--at", "x=0.7,y=1.3")
+    assert code == 0
+    x, y = sympy.symbols("x y")
+    f = x**3 * y**2 + sympy.sin(y)
+    assert [r["wrt"] for r in data["results"]] == [["x", "x"], ["y", "y"]]
+    for result in data["results"]:
+        name = result["wrt"][0]
+        expected = float(sympy.diff(f, name, 2).subs({x: 0.7, y: 1.3}))
+        assert close(result["value"], expected)
+
+
+@pytest.mark.parametrize("kind, order", [("--gradient", "2"), ("--jacobian", "2"),
+                                         ("--hessian", "3")])
+def test_order_with_a_matrix_kind_is_refused(kind: str, order: str) -> None:
+    result = runner.invoke(app, ["diff", "x^2*y", kind, "--order", order])
+    assert result.exit_code == 2
+    assert "order" in result.stderr
+
+
+# --- diff with respect to an intermediate node: its adjoint -------------------------
+
+def test_diff_wrt_an_intermediate_node_is_its_adjoint() -> None:
+    program = "p = x + y; q = sin(p)*z; g = q*p"
+    data, code = _json("diff", program, "--wrt", "p", "--at", "x=0.3,y=0.4,z=2")
+    assert code == 0
+    evaluation = exprgraph.compile(program).evaluate(x=0.3, y=0.4, z=2)
+    # ∂g/∂p holding p's users' other inputs fixed: the adjoint of p.
+    assert close(data["results"][0]["value"], evaluation.adjoints["p"])
+
+
+# --- programs that start with '-' ----------------------------------------------------
+
+@pytest.mark.parametrize("args", [["--", "--x^2 + 1", "--x", "3"],
+                                  ["--x", "3", "--", "--x^2 + 1"]])
+def test_a_program_starting_with_minus_goes_after_double_dash(args: list[str]) -> None:
+    data, code = _json("eval", *args)
+    assert code == 0
+    assert data["value"] == 10.0 and data["gradient"] == {"x": 6.0}
+
+
+def test_a_program_starting_with_minus_minus_says_how_to_pass_it() -> None:
+    result = runner.invoke(app, ["eval", "--x^2", "--x", "3"])
+    assert result.exit_code == 2
+    assert "goes after --" in result.stderr
+
+
+def test_simplify_honours_double_dash() -> None:
+    result = runner.invoke(app, ["simplify", "--format", "text", "--", "--x"])
+    assert result.exit_code == 0 and result.stdout.strip() == "x"
+
+
+# --- typed options are never swallowed --------------------------------------------
+
+@pytest.mark.parametrize("args, suggestion", [
+    (["descend", "(x-3)^2", "--x", "0", "--step", "5"], "--steps"),
+    (["descend", "(x-3)^2", "--x", "0", "--epochs", "5"], "fit"),
+    (["eval", "x", "--x", "1", "--fromat", "json"], "--format"),
+    (["graph", "x*y", "--x", "1", "--y", "2", "--backwards"], "--backward"),
+])
+def test_a_mistyped_option_is_an_error_that_names_the_option(args: list[str],
+                                                              suggestion: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert suggestion in result.stderr
+
+
+@pytest.mark.parametrize("command", ["graph", "diff", "simplify"])
+def test_an_unused_value_is_reported_by_every_command(command: str) -> None:
+    result = runner.invoke(app, [command, "x*y", "--x", "1", "--y", "2", "--q", "3"])
+    assert "q is not used by the program" in result.stderr
+
+
+# --- an undefined partial does not hide what exists ----------------------------------
+
+def test_an_undefined_partial_leaves_the_value_and_other_partials() -> None:
+    result = runner.invoke(app, ["eval", "x^y", "--x", "-2", "--y", "3"])
+    assert result.exit_code == 1
+    assert "-8" in result.stdout and "12" in result.stdout  # (-2)^3, 3·(-2)^2
+    assert "undefined" in result.stdout and "undefined" in result.stderr
+    data, code = _json("eval", "x^y", "--x", "-2", "--y", "3")
+    assert code == 1
+    assert data["value"] == -8.0 and data["gradient"] == {"x": 12.0, "y": None}
+    assert "y" in data["undefined"] and data["error"]["kind"] == "math"
+
+
+def test_partial_evaluation_agrees_with_full_evaluation_where_defined() -> None:
+    program = exprgraph.compile("sqrt(x)*y + x*y^2")
+    partly = program.evaluate_partially(x=0.0, y=1.5)
+    assert set(partly.undefined_gradient) == {"x"}
+    h = 1e-6
+    f = program.evaluate_partially  # values only: ∂/∂x is undefined at x = 0
+    assert close(partly.gradient["y"], (f(x=0.0, y=1.5 + h).value - f(x=0.0, y=1.5 - h).value)
+                 / (2 * h), 1e-6)
+
+
+# --- maths is never cut off ----------------------------------------------------------
+
+def _cells_by_column(output: str) -> list[str]:
+    """Each table column's text, top to bottom, without spaces (a folded cell
+    continues on the next line of the same column)."""
+    columns: dict[tuple[int, int], list[str]] = {}
+    for line in output.splitlines():
+        if not line.startswith("│"):
+            continue
+        bars = [i for i, char in enumerate(line) if char == "│"]
+        for k, (start, end) in enumerate(itertools.pairwise(bars)):
+            columns.setdefault((len(bars), k), []).append(line[start + 1:end].strip())
+    return ["".join(parts).replace(" ", "") for parts in columns.values()]
+
+
+@pytest.mark.parametrize("width", ["60", "80"])
+def test_eval_tables_show_every_formula_and_number_whole(width: str) -> None:
+    env = {**os.environ, "COLUMNS": width}
+    done = subprocess.run([sys.executable, "-m", "exprgraph", "eval", LONG, "--x", "0.3",
+                           "--y", "1.2"], capture_output=True, text=True, env=env, check=True)
+    assert "…" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= int(width)
+    whole = "".join(_cells_by_column(done.stdout)) + done.stdout.replace(" ", "")
+    data, _ = _json("eval", LONG, "--x", "0.3", "--y", "1.2")
+    from exprgraph.evaluate import format_value
+
+    for formula in data["derivatives"].values():
+        assert formula.replace(" ", "") in whole
+    for node in data["nodes"]:
+        assert format_value(node["value"]) in whole
+        if node["adjoint"] is not None:
+            assert format_value(node["adjoint"]) in whole
+    for edge in data["edges"]:
+        if edge["partial_expr"] is not None:
+            assert edge["partial_expr"].replace(" ", "") in whole
+
+
+@pytest.mark.parametrize("args", [["--hessian", "--at", "x=1.234567,y=2.345678"],
+                                  ["--gradient"]])
+def test_diff_tables_are_not_cut_at_60_columns(args: list[str]) -> None:
+    env = {**os.environ, "COLUMNS": "60"}
+    program = "x^3*y^2*sin(x*y) + exp(x)*log(1 + y^2) + atan(x/y)*cosh(y - x)"
+    done = subprocess.run([sys.executable, "-m", "exprgraph", "diff", program, *args],
+                          capture_output=True, text=True, env=env, check=True)
+    assert "…" not in done.stdout
+    if "--gradient" in args:
+        assert program.replace(" ", "") in done.stdout.replace("\n", "").replace(" ", "")
+    whole = "".join(_cells_by_column(done.stdout))
+    from exprgraph.render.text import display_text
+
+    compiled = exprgraph.compile(program)
+    kind = "hessian" if "--hessian" in args else "gradient"
+    # The whole of each cell's text, as the table was asked to show it.
+    for entry in compiled.diff(kind=kind).entries:
+        shown = display_text(entry.expression.nodes, entry.expression.root,
+                             taken=compiled.graph.names)
+        assert shown.replace(" ", "") in whole
+
+
+def test_piped_output_has_no_trailing_spaces() -> None:
+    done = subprocess.run([sys.executable, "-m", "exprgraph", "eval", "(x+y)*z", "--x", "1",
+                           "--y", "3", "--z", "-3"], capture_output=True, text=True, check=True)
+    assert not [line for line in done.stdout.splitlines() if line != line.rstrip()]
+
+
+# --- files and pipes -------------------------------------------------------------
+
+def test_graph_takes_the_format_from_the_file_name(tmp_path: Path) -> None:
+    target = tmp_path / "g.mmd"
+    result = runner.invoke(app, ["graph", "x*y", "-o", str(target)])
+    assert result.exit_code == 0
+    assert target.read_text().startswith("flowchart")
+
+
+def test_graph_refuses_a_format_the_file_name_contradicts(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["graph", "x*y", "--format", "dot", "-o",
+                                 str(tmp_path / "g.png")])
+    assert result.exit_code == 2 and "does not match" in result.stderr
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_graph_refuses_backward_in_the_terminal() -> None:
+    result = runner.invoke(app, ["graph", "x*y", "--backward"])
+    assert result.exit_code == 2 and "--backward" in result.stderr
+
+
+def test_graph_checks_the_output_folder_before_drawing() -> None:
+    result = runner.invoke(app, ["graph", "x*y", "-o", "/nonexistent/dir/g.dot"])
+    assert result.exit_code == 2 and "cannot write" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGPIPE is POSIX")
+def test_a_closed_pipe_ends_quietly() -> None:
+    corpus = Path(__file__).parent.parent / "samples" / "corpus.expr"
+    command = (f"{sys.executable} -m exprgraph batch {corpus} --format jsonl | head -1; "
+               'echo "status ${PIPESTATUS[0]}"')
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
+    first, status = done.stdout.splitlines()
+    assert json.loads(first)["program"]
+    # Killed by SIGPIPE, as `cat` would be (141); never 1, which means a problem failed.
+    assert status in {"status 0", "status 141"}
+    assert "Traceback" not in done.stderr and "Error" not in done.stderr
+
+
+def test_simplify_reports_an_undefined_value_once() -> None:
+    result = runner.invoke(app, ["simplify", "log(x)", "--at", "x=-1"])
+    assert result.exit_code == 1
+    assert "undefined" in result.stdout and "cannot compute" not in result.stderr
+
+
+# --- the core speaks no command line ------------------------------------------------
+
+def test_api_errors_do_not_mention_command_line_options() -> None:
+    with pytest.raises(exprgraph.ValueInputError) as caught:
+        exprgraph.compile("x + y").evaluate(x=1)
+    assert not re.search(r"--\w", caught.value.hint or "")
+    assert not re.search(r"--\w", caught.value.message)
+
+
+# --- help reads like a hand-written one -----------------------------------------------
+
+@pytest.mark.parametrize("command", ["eval", "diff", "simplify", "check", "graph", "batch",
+                                     "descend", "fit"])
+def test_help_has_no_type_placeholders(command: str) -> None:
+    env = {**os.environ, "COLUMNS": "100"}
+    done = subprocess.run([sys.executable, "-m", "exprgraph", command, "--help"],
+                          capture_output=True, text=True, env=env, check=True)
+    for placeholder in ("<bool>", "{PROGRAM}", "<list", "<str>", "<int"):
+        assert placeholder not in done.stdout
