@@ -8,6 +8,7 @@ source position (1-based line and column) and the offending source line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 EXIT_MATH = 1
@@ -80,3 +81,32 @@ class ExpressionTooLargeError(ExprGraphError):
 
     kind = "too_large"
     exit_code = EXIT_MATH
+
+
+@dataclass(frozen=True, slots=True)
+class SourceWarning:
+    """Something in the program that is valid but probably not what was meant.
+
+    Not an exception: the program still compiles; a front end shows these
+    (the CLI on stderr, JSON under `warnings`). `kind` is stable, for JSON.
+    """
+
+    kind: str
+    message: str
+    line: int
+    column: int
+    source_line: str = ""
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        """One line: the message, where, and the hint."""
+        text = f"{self.message} (line {self.line}, column {self.column})"
+        return f"{text}; {self.hint}" if self.hint else text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The warning as a JSON-ready dict."""
+        out: dict[str, Any] = {"kind": self.kind, "message": self.message,
+                               "line": self.line, "column": self.column}
+        if self.hint:
+            out["hint"] = self.hint
+        return out

@@ -21,19 +21,28 @@ Scope rules, checked as statements are reduced:
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
+from lark.lark import PostLex
 
-from .errors import ParseError, ProgramError
+from .errors import ParseError, ProgramError, SourceWarning
 from .graph import Graph, GraphBuilder, finish_graph
-from .ops import BINARY_SYMBOLS, CONSTANTS, FUNCTIONS, INPUT, MUL, NEG
+from .ops import BINARY_SYMBOLS, CONST, CONSTANTS, FUNCTIONS, INPUT, MUL, NEG
 
 GRAMMAR_FILE = "expr.lark"
 MAX_PROGRAM_CHARS = 10_000_000  # a documented limit: beyond it, a clear error
@@ -97,6 +106,27 @@ class _Statement:
     column: int
 
 
+class _Quotient(int):
+    """A node index that is the result of a bare division `a/b`, with the
+    position of its '/'.
+
+    The reduce callbacks pass node indices up the parse; this one mark tells
+    `implicit_times` that its left factor is an unparenthesised quotient
+    (`1/2x`), which `group` clears for `(1/2)x`. Callbacks store plain ints
+    (`+index`), so a mark never reaches the graph.
+    """
+
+    line: int
+    column: int
+
+    @classmethod
+    def at(cls, node: int, token: Token) -> _Quotient:
+        """`node`, marked as a quotient whose '/' is `token`."""
+        quotient = cls(node)
+        quotient.line, quotient.column = token.line or 0, token.column or 0
+        return quotient
+
+
 class _ProgramState:
     """What one parse accumulates: the nodes, the scope and the statements."""
 
@@ -110,10 +140,30 @@ class _ProgramState:
         self.statements: list[_Statement] = []
         self.given: dict[str, float] = {}
         self.constants_used: set[str] = set()
+        self.warnings: list[SourceWarning] = []
+        self.referenced: set[str] = set()  # assigned names a later statement uses
+        self.owned: set[int] = set()  # constants that are a name's (or the output's) own node
+        self.statement_start = 0  # the node count when the current statement began
+
+    def own_if_constant(self, node: int) -> int:
+        """`node`, or for a constant a node of its own (named by the program,
+        not shared with the same literal elsewhere)."""
+        if self.builder.nodes[node].op is not CONST or node in self.owned:
+            return node
+        node = self.builder.own_constant(node, self.statement_start)
+        self.owned.add(node)
+        return node
 
     def source_line(self, line: int) -> str:
-        lines = self.source.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        """Line `line` (1-based) of the source, without its line break."""
+        return _source_line(self.source, line)
+
+    def rest_after(self, token: Token) -> str:
+        """The source text after `token`, to the end (for hints that read ahead)."""
+        line, column = token.line or 1, token.column or 1
+        lines = self.source.split("\n")
+        offset = sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
+        return self.source[offset + len(token):]
 
     def error(self, cls: type[ProgramError] | type[ParseError], message: str, token: Token,
               hint: str | None = None) -> Exception:
@@ -144,10 +194,11 @@ class _Reducer:
         name = str(token)
         state = self.state
         if name in state.assigned:
+            state.referenced.add(name)
             return state.assigned[name]
         if name in FUNCTIONS:
             raise state.error(ProgramError, f"{name} is a function, not a variable", token,
-                              hint=f"call it with its argument, e.g. {name}(x)")
+                              hint=_function_as_variable_hint(name, state.rest_after(token)))
         state.first_use.setdefault(name, (token.line or 0, token.column or 0))
         if name in CONSTANTS and name not in state.forced_inputs:
             state.constants_used.add(name)
@@ -157,7 +208,7 @@ class _Reducer:
 
     def call(self, children: list[Any]) -> int:
         token: Token = children[0]
-        args = tuple(children[1:])
+        args = tuple([+arg for arg in children[1:]])
         name = str(token)
         state = self.state
         op = FUNCTIONS.get(name)
@@ -167,17 +218,21 @@ class _Reducer:
             plural = "argument" if op.arity == 1 else "arguments"
             raise state.error(ProgramError,
                               f"{name} takes {op.arity} {plural}, but {len(args)} were given",
-                              token)
+                              token, hint=_arity_hint(name, _arguments(state.rest_after(token))))
         return state.builder.intern(op, args, line=token.line or 0, column=token.column or 0)
 
     def _unknown_function(self, token: Token) -> Exception:
         name = str(token)
         state = self.state
-        rest = state.source_line(token.line or 0)[(token.column or 1) - 1 + len(name):].lstrip()
+        rest = state.rest_after(token)
+        group = _one_line(_parenthesised(rest.lstrip()))
+        advice = None if name in state.assigned else _function_advice(name, _arguments(rest))
+        if advice is not None:
+            return state.error(ProgramError, f"unknown function {name}", token, hint=advice)
         if name in state.assigned or not _looks_like_function(name):
             return state.error(
                 ProgramError, f"{name} is not a function, so {name}(...) means nothing",
-                token, hint=f"to multiply, write {name}*{_parenthesised(rest)}")
+                token, hint=f"to multiply, write {name}*{group}")
         close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1)
         hint = f"did you mean {close[0]}?" if close else (
             "known functions: " + ", ".join(sorted(FUNCTIONS)))
@@ -185,13 +240,29 @@ class _Reducer:
 
     def binary(self, children: list[Any]) -> int:
         left, token, right = children
-        return self.state.builder.intern(BINARY_SYMBOLS[str(token)], (left, right),
+        node = self.state.builder.intern(BINARY_SYMBOLS[str(token)], (+left, +right),
                                          line=token.line or 0, column=token.column or 0)
+        if token == "/":
+            return _Quotient.at(node, token)
+        return node
 
     def implicit_times(self, children: list[int]) -> int:
         left, right = children
-        where = self.state.builder.nodes[right]
-        return self.state.builder.intern(MUL, (left, right), line=where.line, column=where.column)
+        state = self.state
+        if type(left) is _Quotient:
+            state.warnings.append(SourceWarning(
+                "implicit_after_division",
+                "implicit multiplication after '/' multiplies the whole quotient "
+                "(1/2x means (1/2)*x, not 1/(2x))",
+                left.line, left.column, state.source_line(left.line),
+                hint="to divide by a product, put it in parentheses: 1/(2x); to keep this "
+                "meaning and silence the warning, write (1/2)x"))
+        where = state.builder.nodes[right]
+        return state.builder.intern(MUL, (+left, +right), line=where.line, column=where.column)
+
+    def group(self, children: list[int]) -> int:
+        # A parenthesised quotient is a plain factor: (1/2)x is meant.
+        return +children[0]
 
     def unary(self, children: list[Any]) -> int:
         token, operand = children
@@ -218,13 +289,17 @@ class _Reducer:
             raise state.error(ProgramError, f"{name} is used before it is assigned",
                               token, hint=f"first used at line {line}, column {column}; "
                               "assign it before using it, or rename one of them")
+        node = state.own_if_constant(+node)
         state.assigned[name] = node
         state.assigned_at[name] = where
+        state.statement_start = len(state.builder.nodes)
         return _Statement(name, node, *where)
 
     def bare(self, children: list[int]) -> _Statement:
         node = self.state.builder.nodes[children[0]]
-        return _Statement(None, children[0], node.line, node.column)
+        # Only the last statement may be bare, so a constant here is the output.
+        return _Statement(None, self.state.own_if_constant(+children[0]), node.line,
+                          node.column)
 
     def where_number(self, children: list[Token]) -> tuple[float, Token]:
         sign = -1.0 if len(children) == 2 else 1.0
@@ -284,53 +359,280 @@ def _parenthesised(rest: str) -> str:
     return rest
 
 
+def _one_line(text: str) -> str:
+    """`text` with every run of white space (new lines too) as one space."""
+    return " ".join(text.split())
+
+
+def _arguments(rest: str) -> list[str] | None:
+    """The arguments of the call whose "(" starts `rest`, as source text; None if
+    the parentheses do not close."""
+    group = _parenthesised(rest.lstrip())
+    if not group.startswith("(") or not group.endswith(")"):
+        return None
+    arguments, depth, start = [], 0, 1
+    for i, char in enumerate(group):
+        depth += (char == "(") - (char == ")")
+        if (char == "," and depth == 1) or i == len(group) - 1:
+            arguments.append(_one_line(group[start:i]))
+            start = i + 1
+    return arguments
+
+
+def _wrapped(text: str) -> str:
+    """`text` in parentheses unless it is a single name or number."""
+    return text if re.fullmatch(r"[\w.]+", text) else f"({text})"
+
+
+# Functions people write that exprgraph spells another way or lacks, and
+# what to write instead; {a} is the argument's text, {w} the same in
+# parentheses unless it is a single name or number.
+_FUNCTION_ADVICE = {
+    "sec": "1/cos({a})", "csc": "1/sin({a})", "cosec": "1/sin({a})", "cot": "1/tan({a})",
+    "cotan": "1/tan({a})", "sech": "1/cosh({a})", "csch": "1/sinh({a})",
+    "coth": "1/tanh({a})",
+    "arcsin": "asin({a})", "arccos": "acos({a})", "arctan": "atan({a})",
+    "asec": "acos(1/{w})", "arcsec": "acos(1/{w})", "acsc": "asin(1/{w})",
+    "arccsc": "asin(1/{w})", "acot": "atan(1/{w})", "arccot": "atan(1/{w})",
+    "asinh": "log({w} + sqrt({w}^2 + 1))", "arsinh": "log({w} + sqrt({w}^2 + 1))",
+    "arcsinh": "log({w} + sqrt({w}^2 + 1))",
+    "acosh": "log({w} + sqrt({w}^2 - 1))", "arcosh": "log({w} + sqrt({w}^2 - 1))",
+    "arccosh": "log({w} + sqrt({w}^2 - 1))",
+    "atanh": "log((1 + {w})/(1 - {w}))/2", "artanh": "log((1 + {w})/(1 - {w}))/2",
+    "arctanh": "log((1 + {w})/(1 - {w}))/2",
+    "tg": "tan({a})", "lg": "log10({a})", "sgn": "sign({a})", "heaviside": "step({a})",
+}
+
+
+def _function_advice(name: str, arguments: list[str] | None) -> str | None:
+    """A hint for a function name exprgraph does not know but can say what to write
+    instead of (`Sin`, `sec`, `arcsin`), or None."""
+    lower = name.lower()
+    if lower in FUNCTIONS:
+        return f"did you mean {lower}? function names are lower case"
+    template = _FUNCTION_ADVICE.get(lower)
+    if template is None:
+        return None
+    one = arguments[0] if arguments and len(arguments) == 1 and arguments[0] else "x"
+    return f"exprgraph has no {name}; write {template.format(a=one, w=_wrapped(one))}"
+
+
+def _arity_hint(name: str, arguments: list[str] | None) -> str | None:
+    """Advice for a call with the wrong number of arguments, where there is some."""
+    if not arguments:
+        return None
+    if name in ("log", "ln") and len(arguments) == 2:
+        value, base = arguments
+        return (f"{name} is the natural logarithm; for the logarithm of {value} to base "
+                f"{base}, write log({value})/log({base})")
+    if name in ("min", "max") and len(arguments) > 2:
+        nested = f"{name}({arguments[0]}, {arguments[1]})"
+        for argument in arguments[2:]:
+            nested = f"{name}({nested}, {argument})"
+        return f"{name} takes two at a time: write {nested}"
+    return None
+
+
+_POWER_OF_CALL = re.compile(r"\s*(?:\^|\*\*)\s*(-?\s*[\w.]+)\s*(?=\()")
+_BARE_ARGUMENT = re.compile(r"[ \t]+([A-Za-z_]\w*|\d+\.?\d*)\s*(?:$|[-+*/^);,\n#])")
+
+
+def _function_as_variable_hint(name: str, rest: str) -> str:
+    """Advice for a function name used without its call: `sin^2(x)`, `sin x`."""
+    power = _POWER_OF_CALL.match(rest)
+    if power is not None:
+        exponent = power.group(1).replace(" ", "")
+        group = _one_line(_parenthesised(rest[power.end():]))
+        if exponent == "-1":
+            inverse = f"a{name}" if f"a{name}" in FUNCTIONS else None
+            return (f"for 1/{name}{group} write {name}{group}^-1"
+                    + (f"; for the inverse function write {inverse}{group}" if inverse else ""))
+        return f"the power goes after the call: write {name}{group}^{exponent}"
+    bare = _BARE_ARGUMENT.match(rest)
+    if bare is not None:
+        return f"put the argument in parentheses: {name}({bare.group(1)})"
+    return f"call it with its argument in parentheses, e.g. {name}(x)"
+
+
+class _BracketNewlines(PostLex):
+    """Drops new lines inside brackets, as Python does: `p = (x +\n y)`.
+
+    Outside brackets a new line separates statements, like `;`. The grammar
+    cannot say "a new line, but only outside brackets" without conflicts, so
+    this filter between lexer and parser keeps a bracket depth instead; the
+    fast driver keeps the same depth in its loop.
+    """
+
+    # The contextual lexer must lex a new line even where the parser would
+    # not accept one (inside brackets), so that it can be dropped here.
+    always_accept = ("_SEP",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        """The tokens of `stream`, without new lines inside brackets."""
+        depth = 0
+        for token in stream:
+            kind = token.type
+            if kind == "LPAR":
+                depth += 1
+            elif kind == "RPAR":
+                depth = max(depth - 1, 0)
+            elif kind == "_SEP" and depth and token != ";":
+                continue
+            yield token
+
+
 _reducer = _Reducer()
+_postlex = _BracketNewlines()
 _parser_lock = threading.Lock()
 _parser: Lark | None = None
 _fast: _FastParser | None = None
 
 
 def _get_parser() -> Lark:
-    """The one LALR parser, built on first use (not at import time).
+    """The one LALR parser, loaded on first use (not at import time).
 
-    Building the LALR tables takes about 0.2 s, most of a one-shot command's
-    time, so Lark caches them: in the user's own cache folder (a pickle in a
-    shared temporary folder could be planted by someone else), keyed by the
-    grammar and Lark's version. Without a usable folder, it builds afresh.
+    Its tables come from `parser_tables.json`, plain data shipped inside the
+    package and generated from the grammar by `build_tables`. Building them
+    from the grammar takes about 0.5 s, most of a one-shot command's time;
+    loading them takes milliseconds. Nothing is read from or written to a
+    cache folder: a cached pickle in a folder others can write runs their
+    code, and JSON is data only. If the shipped tables do not match the
+    grammar (it was edited and the tables not regenerated) or this Lark
+    cannot load them, the tables are built from the grammar, which is slower
+    but always right.
     """
     global _parser
     if _parser is None:
         text = grammar_text()
-        options: dict[str, Any] = {"parser": "lalr", "transformer": _reducer,
-                                   "maybe_placeholders": False}
-        cache = _cache_file(text)
-        if cache is not None:
-            try:
-                _parser = Lark(text, cache=str(cache), **options)
-            except (OSError, EOFError, ValueError, TypeError, AttributeError, ImportError):
-                _parser = None  # an unreadable or stale cache: build without it
+        _parser = _load_tables(text)
         if _parser is None:
-            _parser = Lark(text, **options)
+            _parser = Lark(text, **_LARK_OPTIONS, transformer=_reducer, postlex=_postlex)
     return _parser
 
 
-def _cache_file(grammar: str) -> Path | None:
-    """Where the parse tables are cached, or None if there is no safe place."""
+# Lark's options for our grammar; the table generator and the fallback share them.
+_LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "maybe_placeholders": False}
+TABLES_FILE = "parser_tables.json"
+TABLES_FORMAT = 1  # bump when the layout of parser_tables.json changes
+
+
+def _grammar_digest(grammar: str) -> str:
     import hashlib
-    import os
 
+    return hashlib.sha256(grammar.encode("utf-8")).hexdigest()
+
+
+def build_tables(grammar: str) -> str:
+    """The LALR tables for `grammar`, as the JSON text `parser_tables.json` holds.
+
+    The data is Lark's own serialised parser (`Lark.memo_serialize`, what
+    Lark's standalone generator embeds), made canonical so that the same
+    grammar always gives the same text: Lark numbers its parse states and
+    lookahead tokens in set-iteration order, which varies with Python's hash
+    seed, so states are renumbered breadth-first from the start state and
+    tokens alphabetically. A test regenerates the file and compares.
+    """
     import lark
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "exprgraph"
+    built = Lark(grammar, **_LARK_OPTIONS)
+    data, memo = built.memo_serialize([TerminalDef, Rule])
+    data["parser"]["parser"] = _canonical_table(data["parser"]["parser"])
+    document = {
+        "comment": "LALR tables for grammar/expr.lark; generated by exprgraph.parse."
+                   "write_parser_tables(); do not edit",
+        "format": TABLES_FORMAT,
+        "grammar_sha256": _grammar_digest(grammar),
+        "lark_version": lark.__version__,
+        "data": data,
+        "memo": memo,
+    }
+    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def _canonical_table(table: dict[str, Any]) -> dict[str, Any]:
+    """Lark's serialised parse table with states and tokens numbered canonically."""
+    old_tokens: dict[int, str] = table["tokens"]
+    token_ids = {name: index for index, name in enumerate(sorted(old_tokens.values()))}
+    old_states: dict[int, dict[int, tuple[int, Any]]] = table["states"]
+    # Breadth-first from the start states: a numbering that depends only on
+    # the automaton, not on the order Lark happened to build it in.
+    order: dict[int, int] = {}
+    queue = [table["start_states"][name] for name in sorted(table["start_states"])]
+    queue += [table["end_states"][name] for name in sorted(table["end_states"])]
+    while queue:
+        state = queue.pop(0)
+        if state in order:
+            continue
+        order[state] = len(order)
+        actions = old_states[state]
+        for token in sorted(actions, key=old_tokens.__getitem__):
+            kind, arg = actions[token]
+            if kind == 0:  # a shift (or goto): arg is the next state
+                queue.append(arg)
+    if len(order) != len(old_states):  # pragma: no cover - every LALR state is reachable
+        raise RuntimeError("the parse table has unreachable states")
+    states = {
+        order[state]: {
+            token_ids[old_tokens[token]]: [kind, order[arg] if kind == 0 else arg]
+            for token, (kind, arg) in actions.items()
+        }
+        for state, actions in old_states.items()
+    }
+    return {
+        "tokens": {index: name for name, index in token_ids.items()},
+        "states": dict(sorted(states.items())),
+        "start_states": {name: order[s] for name, s in table["start_states"].items()},
+        "end_states": {name: order[s] for name, s in table["end_states"].items()},
+    }
+
+
+def _tables_text() -> str | None:
+    """The shipped `parser_tables.json`, or None if it is missing."""
+    tables = resources.files("exprgraph").joinpath(TABLES_FILE)
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not os.access(folder, os.W_OK):
-            return None
+        return tables.read_text(encoding="utf-8")
     except OSError:
         return None
-    key = hashlib.sha256(f"{lark.__version__}\n{grammar}".encode()).hexdigest()[:20]
-    return folder / f"grammar-{key}.lark-cache"
+
+
+def _load_tables(grammar: str) -> Lark | None:
+    """The parser from the shipped tables, or None if they do not fit `grammar`."""
+    text = _tables_text()
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+        if (document.get("format") != TABLES_FORMAT
+                or document.get("grammar_sha256") != _grammar_digest(grammar)):
+            return None
+        # JSON object keys are strings; Lark's memo, token and state maps
+        # are keyed by integers.
+        memo = _int_keys(document["memo"])
+        table = document["data"]["parser"]["parser"]
+        table["tokens"] = _int_keys(table["tokens"])
+        table["states"] = {int(state): _int_keys(actions)
+                           for state, actions in table["states"].items()}
+        return Lark._load_from_dict(document["data"], memo, transformer=_reducer,
+                                    postlex=_postlex)
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, LarkError):
+        return None  # a Lark whose serialised form differs: build from the grammar
+
+
+def _int_keys(mapping: dict[str, Any]) -> dict[int, Any]:
+    return {int(key): value for key, value in mapping.items()}
+
+
+def write_parser_tables(target: Path | None = None) -> Path:
+    """Regenerate `parser_tables.json` from the grammar; returns the path written.
+
+    Run it after editing grammar/expr.lark:
+    `python -c "from exprgraph.parse import write_parser_tables; write_parser_tables()"`.
+    """
+    path = target or Path(__file__).resolve().parent / TABLES_FILE
+    path.write_text(build_tables(grammar_text()), encoding="utf-8")
+    return path
 
 
 _SHIFT, _REDUCE, _UNIT = 0, 1, 2  # kinds of parser action
@@ -423,6 +725,7 @@ class _FastParser:
         kept = self.kept
         unit_targets = self.unit_targets
         line, line_start = 1, 0
+        depth = 0  # of brackets: a new line inside them is whitespace (_BracketNewlines)
         token: _Token | None
         for match in self.master.finditer(text):
             kind: str = match.lastgroup  # type: ignore[assignment]
@@ -436,8 +739,14 @@ class _FastParser:
                     kind = keywords[token]
             else:
                 token = None
-                if kind == "_SEP" and match.group() != ";":
+                if kind == "LPAR":
+                    depth += 1
+                elif kind == "RPAR":
+                    depth = max(depth - 1, 0)
+                elif kind == "_SEP" and match.group() != ";":
                     line, line_start = line + 1, match.end()
+                    if depth:
+                        continue
                 elif kind == "__ERROR":
                     raise _Fallback
             while True:
@@ -523,7 +832,9 @@ def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
         # "e*x where e=2": e is a variable after all; the where clause comes
         # last, so parse again knowing it.
         return parse_with(text, inputs | shadowed, fast)
-    return finish_graph(state.builder.nodes, last.node, state.assigned, text, state.given)
+    return finish_graph(state.builder.nodes, last.node, state.assigned, text, state.given,
+                        tuple(state.warnings), output_alias=last.name or "",
+                        referenced=frozenset(state.referenced))
 
 
 def _parse_error(exc: UnexpectedInput, state: _ProgramState) -> ParseError:
@@ -537,7 +848,9 @@ def _parse_error(exc: UnexpectedInput, state: _ProgramState) -> ParseError:
             message = f"unexpected byte 0x{ord(char) - 0xDC00:02X}, which is not UTF-8 text"
         if char in _LOOKALIKES:
             hint = f"type {_LOOKALIKES[char]!r} instead of {char!r}"
-        expected: set[str] = set(exc.allowed or ())
+        else:
+            hint = _character_hint(char, state.source[exc.pos_in_stream:])
+        expected: set[str] = set(exc.allowed or ()) & _accepted_here(exc)
     elif isinstance(exc, UnexpectedToken):
         token = exc.token
         if token.type == "$END":
@@ -564,6 +877,19 @@ def _parse_error(exc: UnexpectedInput, state: _ProgramState) -> ParseError:
                       expected=words)
 
 
+def _accepted_here(exc: UnexpectedCharacters) -> set[str]:
+    """The terminals the parser accepts where the lexer stopped.
+
+    The lexer's own list is wider: it always lexes a new line (to drop it
+    inside brackets), so only the parse table says whether one may come next.
+    """
+    state = getattr(exc, "state", None)
+    try:
+        return {str(symbol) for symbol in state.parse_conf.parse_table.states[state.position]}
+    except AttributeError:  # no parser state known: keep the lexer's list
+        return set(exc.allowed or ())
+
+
 def _describe_token(token: Token) -> str:
     if token.type == "_SEP":
         return "';'" if str(token) == ";" else "new line"
@@ -573,10 +899,54 @@ def _describe_token(token: Token) -> str:
 
 
 def _end_position(text: str) -> tuple[int, int]:
-    lines = text.splitlines() or [""]
-    if text.endswith(("\n", "\r")):
-        return len(lines) + 1, 1
-    return len(lines), len(lines[-1]) + 1
+    # Lines end at "\n" only, as the lexer counts them: a form feed or a lone
+    # "\r" is white space inside a line (str.splitlines would split there).
+    lines = text.split("\n")
+    return len(lines), len(lines[-1].rstrip("\r")) + 1
+
+
+def _source_line(text: str, line: int) -> str:
+    """Line `line` (1-based) of `text`, without its line break; "" if there is none."""
+    lines = text.split("\n")
+    return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+
+
+def _character_hint(char: str, rest: str) -> str | None:
+    """Advice for an unexpected character at the start of `rest`, where there is some."""
+    if char == "|":
+        closing = rest.find("|", 1)
+        inner = rest[1:closing] if closing > 0 else ""
+        if inner.strip() and "\n" not in inner:
+            return f"for the absolute value write abs({inner.strip()}) instead of |{inner}|"
+        return "for an absolute value write abs(x) instead of |x|"
+    if char == "\u221a":  # √
+        return "for a square root write sqrt(x) instead of \u221ax"
+    if char.isalpha() and not char.isascii():
+        ascii_name = _ascii_name(char)
+        if ascii_name == "pi":
+            return "write pi for \u03c0"
+        if ascii_name is not None:
+            return f"names are ASCII: write {ascii_name} for {char}"
+        return "names are ASCII letters, digits and _ (e.g. theta, x1, x_0)"
+    return None
+
+
+_GREEK = re.compile(r"GREEK (?:(SMALL|CAPITAL) LETTER (\w+)|(\w+) SYMBOL)$")
+
+
+def _ascii_name(letter: str) -> str | None:
+    """The ASCII spelling of a Greek letter (θ → theta, Δ → Delta), else None."""
+    import unicodedata
+
+    name = unicodedata.name(letter, "")
+    if name == "MICRO SIGN":  # µ, which keyboards give for μ
+        return "mu"
+    match = _GREEK.match(name)
+    if match is None:
+        return None
+    case, word = (match.group(1), match.group(2)) if match.group(2) else ("SMALL", match.group(3))
+    word = "lambda" if word == "LAMDA" else word.lower()  # Unicode spells it LAMDA
+    return word.capitalize() if case == "CAPITAL" else word
 
 
 def _join_or(words: list[str]) -> str:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import builtins
 import contextlib
 import math
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -182,26 +185,54 @@ def _clean(result: object) -> None:
     assert exception is None or isinstance(exception, SystemExit), repr(exception)
 
 
+@contextlib.contextmanager
+def _scratch_folder() -> Iterator[Path]:
+    """Run the body in a new empty working folder, removed afterwards.
+
+    Junk can read as an option: "-logsqrt^**" is `graph`'s unknown `-l` (left
+    as the program) and `-o gsqrt^**`, so the command writes a file named
+    gsqrt^** into the working folder, which would be the repository."""
+    home = Path.cwd()
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)
+        try:
+            yield Path(folder)
+        finally:
+            os.chdir(home)
+
+
+def _run_every_command(text: str, output_format: str) -> None:
+    with _scratch_folder():
+        _clean(runner.invoke(app, ["eval", text, "--x", "0.7", "--y", "2", "--format",
+                                   output_format]))
+        _clean(runner.invoke(app, ["diff", text, "--format", "text"]))
+        _clean(runner.invoke(app, ["simplify", text, "--format", "text"]))
+        _clean(runner.invoke(app, ["graph", text, "--format", "dot"]))
+        _clean(runner.invoke(app, ["check", "x^2", "--at", "x=1", "--answer",
+                                   f"d/dx={text}"]))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(junk, st.sampled_from(["json", "table"]))
 def test_the_commands_never_show_a_traceback(text: str, output_format: str) -> None:
-    _clean(runner.invoke(app, ["eval", text, "--x", "0.7", "--y", "2", "--format",
-                               output_format]))
-    _clean(runner.invoke(app, ["diff", text, "--format", "text"]))
-    _clean(runner.invoke(app, ["simplify", text, "--format", "text"]))
-    _clean(runner.invoke(app, ["graph", text, "--format", "dot"]))
-    _clean(runner.invoke(app, ["check", "x^2", "--at", "x=1", "--answer", f"d/dx={text}"]))
+    _run_every_command(text, output_format)
+
+
+@pytest.mark.parametrize("text", ["-logsqrt^**", "-lo-", "-xo.", "x -o y"])
+def test_junk_read_as_an_output_option_writes_nothing_here(text: str) -> None:
+    here = Path.cwd()
+    before = sorted(here.iterdir())
+    _run_every_command(text, "table")
+    assert sorted(here.iterdir()) == before
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(junk, max_size=6), st.binary(max_size=30))
 def test_batch_never_shows_a_traceback(lines: list[str], raw: bytes) -> None:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "junk.expr"
+    with _scratch_folder() as folder:
+        path = folder / "junk.expr"
         path.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass") + b"\n" + raw)
-        toml = Path(folder) / "junk.toml"
+        toml = folder / "junk.toml"
         toml.write_bytes(raw)
         _clean(runner.invoke(app, ["batch", str(path), str(toml), "--format", "jsonl"]))
         _clean(runner.invoke(app, ["check", str(toml)]))

@@ -31,5 +31,7 @@ def test_wheel_carries_the_grammar_inside_the_package(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("exprgraph-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "exprgraph/grammar/expr.lark" in names
+    # The parse tables ship as JSON data beside the grammar (nothing is cached).
+    assert "exprgraph/parser_tables.json" in names
     packaged = zipfile.ZipFile(wheel).read("exprgraph/grammar/expr.lark").decode()
     assert packaged == (ROOT / "grammar" / "expr.lark").read_text(encoding="utf-8")

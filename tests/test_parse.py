@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -64,12 +69,102 @@ def test_implicit_multiplication_means_times(implicit: str, explicit: str) -> No
         [(n.op.name, n.args, n.label) for n in b.nodes]
 
 
+@pytest.mark.parametrize(("text", "columns"), [
+    ("1/2x", [2]),
+    ("p = x/2y^2", [6]),
+    ("1/2(3/4)", [2]),
+    ("1/2 sin(x)", [2]),
+    ("a/b c + 1/2x", [2, 10]),
+    ("p = (1 +\n  1/2x)", [4]),
+])
+def test_implicit_product_after_a_division_is_warned_of(text: str, columns: list[int]) -> None:
+    graph = parse_program(text)
+    assert [w.column for w in graph.warnings] == columns
+    assert all(w.kind == "implicit_after_division" for w in graph.warnings)
+    assert "1/(2x)" in (graph.warnings[0].hint or "")
+    assert _outcome(text, fast=True) == _outcome(text, fast=False)
+
+
+@pytest.mark.parametrize("text", ["(1/2)x", "1/(2x)", "(1/2)(x + 1/2)", "2x/3", "x/y*z",
+                                  "x/2", "sin(1/2)x", "1/2*x", "(a/b)(c/d)", "2x"])
+def test_no_warning_where_the_reading_is_unambiguous(text: str) -> None:
+    assert parse_program(text).warnings == ()
+
+
+def test_the_warned_reading_is_still_the_documented_one(capsys: pytest.CaptureFixture) -> None:
+    # 1/2x is x/2 (hand-worked: 4/2 = 2); the core warns in data and prints nothing.
+    program = exprgraph.compile("1/2x")
+    assert program.evaluate(x=4).value == 2.0
+    assert program.graph.warnings[0].line == 1
+    assert program.graph.warnings[0].source_line == "1/2x"
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_warning_renders_with_a_caret_under_the_division() -> None:
+    from exprgraph.render.errors import warning_text
+
+    (warning,) = parse_program("y = 1/2x + 3").warnings
+    lines = warning_text(warning).plain.splitlines()
+    assert lines[0].startswith("warning: ")
+    assert lines[1] == "  1 | y = 1/2x + 3"
+    assert lines[2] == "    |      ^"  # under the '/'
+    assert warning.to_dict()["kind"] == "implicit_after_division"
+
+
 def test_statements_comments_and_blank_lines() -> None:
     text = "# a comment\n\nd = a + b  # sum\r\ne = b - c;;\nY = d * e\n"
     program = exprgraph.compile(text)
     assert program.inputs == ("a", "b", "c")
     assert program.output == "Y"
     assert program.evaluate(a=2, b=3, c=1).value == (2 + 3) * (3 - 1)
+
+
+def _shape(text: str) -> list[tuple]:
+    return [(n.op.name, n.args, n.label) for n in parse_program(text).nodes]
+
+
+@pytest.mark.parametrize(("broken", "joined"), [
+    ("p = (x +\n y)", "p = (x + y)"),
+    ("p = (x\n + y)\n", "p = (x + y)"),
+    ("(\n  x*y\n)", "(x*y)"),
+    ("max(x,\n    y) + pow(\r\n x, 2)", "max(x, y) + pow(x, 2)"),
+    ("g = (x +  # the sum\n     y) * z", "g = (x + y) * z"),
+    ("a = (1 +\n (x -\n\n y))\nb = a*(a\n)", "a = (1 + (x - y)); b = a*(a)"),
+])
+def test_a_new_line_inside_brackets_is_whitespace(broken: str, joined: str) -> None:
+    assert _shape(broken) == _shape(joined)
+    assert _outcome(broken, fast=True) == _outcome(broken, fast=False)
+
+
+def test_outside_brackets_a_new_line_still_ends_a_statement() -> None:
+    assert exprgraph.compile("a = (x\n+ 1)\nb = a*2").output == "b"
+    with pytest.raises(ParseError, match="unexpected new line"):
+        parse_program("p = x +\ny")
+    with pytest.raises(ParseError, match="unexpected ';'"):
+        parse_program("p = (x; y)")
+
+
+@pytest.mark.parametrize(("text", "newline_expected"), [
+    ("x + |x|", False), ("(x + $)", False), ("x $", True), ("x\n$", True)])
+def test_a_new_line_is_expected_only_where_one_may_come(text: str,
+                                                        newline_expected: bool) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_program(text)
+    assert ("new line" in caught.value.message) is newline_expected
+
+
+def test_errors_after_a_bracketed_new_line_keep_their_line_and_column() -> None:
+    for fast in (True, False):
+        with pytest.raises(ParseError) as caught:
+            parse_with("p = (x +\n  y) *\n(2\n)\nq = ) 2", frozenset(), fast=fast)
+        assert (caught.value.line, caught.value.column) == (2, 7)  # the new line after *
+        with pytest.raises(ParseError) as caught:
+            parse_with("p = (x +\n  y)\n(2\n)\nq = ) 2", frozenset(), fast=fast)
+        assert (caught.value.line, caught.value.column) == (5, 5)
+        assert caught.value.source_line == "q = ) 2"
+        with pytest.raises(ProgramError) as caught:
+            parse_with("p = (x +\n  foo(y))", frozenset(), fast=fast)
+        assert (caught.value.line, caught.value.column) == (2, 3)
 
 
 def test_output_is_the_last_statement_and_a_bare_expression_is_named_out() -> None:
@@ -145,6 +240,61 @@ def test_misspelt_function_suggests_the_right_one() -> None:
     assert caught.value.hint == "did you mean sqrt?"
 
 
+@pytest.mark.parametrize(("text", "message", "hint"), [
+    # A capitalised function: the lower-case one, as for arcsin.
+    ("Sin(x)", "unknown function Sin", "did you mean sin?"),
+    ("Log(x)", "unknown function Log", "did you mean log?"),
+    ("p = (x +\n  EXP(\n x))", "unknown function EXP", "did you mean exp?"),
+    ("arcsin(x)", "unknown function arcsin", "write asin(x)"),
+    # Functions exprgraph lacks: what to write instead, with the user's argument.
+    ("sec(x)", "unknown function sec", "write 1/cos(x)"),
+    ("csc(2*x)", "unknown function csc", "write 1/sin(2*x)"),
+    ("cot(x)", "unknown function cot", "write 1/tan(x)"),
+    ("asinh(x+1)", "unknown function asinh", "write log((x+1) + sqrt((x+1)^2 + 1))"),
+    ("atanh(y)", "unknown function atanh", "write log((1 + y)/(1 - y))/2"),
+    # Notation from paper and documents.
+    ("|x - 1| + 2", "unexpected character '|'", "write abs(x - 1) instead of |x - 1|"),
+    ("2*|x", "unexpected character '|'", "write abs(x) instead of |x|"),
+    ("\u03b8 + 1", "unexpected character '\u03b8'", "write theta for \u03b8"),
+    ("x*\u0394", "unexpected character '\u0394'", "write Delta for \u0394"),
+    ("2*\u03bb", "unexpected character '\u03bb'", "write lambda for \u03bb"),
+    ("2\u03c0", "unexpected character '\u03c0'", "write pi for \u03c0"),
+    ("caf\u00e9", "unexpected character '\u00e9'", "names are ASCII letters"),
+    ("\u221ax", "unexpected character '\u221a'", "write sqrt(x)"),
+    ("log(8, 2)", "log takes 1 argument, but 2 were given", "write log(8)/log(2)"),
+    ("ln(x, b)", "ln takes 1 argument", "write log(x)/log(b)"),
+    ("max(x, y, 1)", "max takes 2 arguments", "write max(max(x, y), 1)"),
+    # The power of a function goes after its call.
+    ("sin^2(x)", "sin is a function", "write sin(x)^2"),
+    ("cos ** 2 (x + 1)", "cos is a function", "write cos(x + 1)^2"),
+    ("sin^-1(x)", "sin is a function", "inverse function write asin(x)"),
+    ("sin x", "sin is a function", "sin(x)"),
+])
+def test_hints_say_what_to_write_instead(text: str, message: str, hint: str) -> None:
+    with pytest.raises(ExprGraphError) as caught:
+        parse_program(text)
+    assert message in caught.value.message
+    assert hint in (caught.value.hint or "")
+    assert _outcome(text, fast=True) == _outcome(text, fast=False)
+
+
+def test_a_variable_called_like_a_function_still_suggests_multiplication() -> None:
+    with pytest.raises(ProgramError) as caught:
+        parse_program("sec = 2; sec(x)")
+    assert caught.value.hint == "to multiply, write sec*(x)"
+    with pytest.raises(ProgramError) as caught:
+        parse_program("fooo(x)")
+    assert "known functions" in (caught.value.hint or "")
+
+
+def test_a_form_feed_does_not_start_a_new_line_in_error_positions() -> None:
+    # The lexer counts lines at "\n" only; the quoted source line must agree.
+    with pytest.raises(ProgramError) as caught:
+        parse_program("a = x +\x0cfoo(y)\nb = a")
+    assert (caught.value.line, caught.value.column) == (1, 9)
+    assert caught.value.source_line == "a = x +\x0cfoo(y)"
+
+
 def test_empty_program_is_a_parse_error() -> None:
     for text in ("", "   ", "# only a comment\n", ";;"):
         with pytest.raises(ParseError, match="empty"):
@@ -170,7 +320,7 @@ def _outcome(text: str, fast: bool) -> tuple:
     except ExprGraphError as error:
         return ("error", type(error).__name__, error.message, error.line, error.column)
     return ("graph", [(n.op.name, n.args, n.label, n.value, n.name, tuple(n.aliases))
-                      for n in graph.nodes], graph.output, graph.given)
+                      for n in graph.nodes], graph.output, graph.given, graph.warnings)
 
 
 programs = st.lists(st.tuples(st.sampled_from(["a", "b", "p", "e", "where"]),
@@ -199,24 +349,90 @@ def test_fast_parser_edge_cases(text: str) -> None:
     assert _outcome(text, fast=True) == _outcome(text, fast=False)
 
 
-@pytest.mark.parametrize("usable", [True, False])
-def test_parse_tables_from_the_cache_parse_alike(tmp_path, monkeypatch: pytest.MonkeyPatch,
-                                                 usable: bool) -> None:
+# --- the parse tables: shipped as data, never cached -----------------------------
+
+
+def test_shipped_parse_tables_are_exactly_what_the_grammar_generates() -> None:
+    # Regenerated here from grammar/expr.lark, so the two cannot drift apart.
     from exprgraph import parse
 
-    if usable:
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    else:
-        blocker = tmp_path / "a-file"
-        blocker.write_text("not a folder", encoding="utf-8")
-        monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    text = "c = a + b; d = b + 1; e = c * d where a=2, b=6"
-    expected = _outcome(text, fast=True)
+    shipped = (Path(parse.__file__).parent / parse.TABLES_FILE).read_text(encoding="utf-8")
+    assert parse.build_tables(grammar_text()) == shipped
+    assert parse._load_tables(grammar_text()) is not None  # used, not silently rebuilt
+
+
+def test_generating_the_tables_does_not_depend_on_the_hash_seed() -> None:
+    from exprgraph import parse
+
+    script = ("import sys; from exprgraph.parse import build_tables, grammar_text; "
+              "sys.stdout.write(build_tables(grammar_text()))")
+    texts = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+             for seed in ("1", "2")}
+    assert texts == {parse.build_tables(grammar_text())}
+
+
+@pytest.mark.parametrize("text", ["c = a + b; d = b + 1; e = c * d where a=2, b=6",
+                                  "x +", "2 3", "f(x)", "a = 1\nb = a +\n", "x\u2212 1"])
+def test_shipped_tables_parse_like_tables_built_from_the_grammar(
+        monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    from exprgraph import parse
+
     outcomes = []
-    for _ in range(2):  # the first run builds (and stores), the second loads
+    for tables in (parse._tables_text, lambda: None):  # shipped, then none: built
+        monkeypatch.setattr(parse, "_tables_text", tables)
         monkeypatch.setattr(parse, "_parser", None)
         monkeypatch.setattr(parse, "_fast", None)
-        outcomes.append((_outcome(text, fast=True), _outcome("x +", fast=True)))
-    assert outcomes[0] == outcomes[1] and outcomes[0][0] == expected
-    cached = list((tmp_path / "exprgraph").glob("grammar-*")) if usable else []
-    assert len(cached) == (1 if usable else 0)
+        outcomes.append((_outcome(text, fast=True), _outcome(text, fast=False)))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("tables", ["", "{", '{"format": 1}', "[]",
+                                    '{"format": 1, "grammar_sha256": "0"}'])
+def test_unusable_tables_fall_back_to_the_grammar(monkeypatch: pytest.MonkeyPatch,
+                                                  tables: str) -> None:
+    from exprgraph import parse
+
+    monkeypatch.setattr(parse, "_tables_text", lambda: tables)
+    monkeypatch.setattr(parse, "_parser", None)
+    monkeypatch.setattr(parse, "_fast", None)
+    assert parse._load_tables(grammar_text()) is None
+    assert exprgraph.compile("(x+y)*z").evaluate(x=1, y=3, z=-3).value == -12
+
+
+class _Planted:
+    """A pickle that, if anything ever loads it, creates the file `marker`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (open, (str(self.marker), "w"))
+
+
+def test_nothing_is_read_from_or_written_to_a_cache_folder(tmp_path: Path) -> None:
+    # A shared XDG_CACHE_HOME (lab machines, CI caches) where someone planted
+    # a pickle under every name an exprgraph cache has had.
+    import hashlib
+    import pickle
+
+    import lark
+
+    cache, home, marker = tmp_path / "cache", tmp_path / "home", tmp_path / "PWNED"
+    (cache / "exprgraph").mkdir(parents=True)
+    home.mkdir()
+    key = hashlib.sha256(f"{lark.__version__}\n{grammar_text()}".encode()).hexdigest()[:20]
+    # Lark's cache file: a line, then pickles (the first is loaded before any check).
+    payload = b"planted\n" + pickle.dumps(_Planted(marker))
+    for name in (f"grammar-{key}.lark-cache", "parser_tables.json", "tables.pickle"):
+        (cache / "exprgraph" / name).write_bytes(payload)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    done = subprocess.run(
+        [sys.executable, "-c", "from exprgraph.cli import run; run()", "eval", "(x+y)*z",
+         "--x", "1", "--y", "3", "--z", "-3", "--format", "json"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache), "HOME": str(home)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["value"] == -12
+    assert not marker.exists(), "a planted pickle was loaded"
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

@@ -1,27 +1,39 @@
-"""Errors as Rich text: the message, the source line with a caret, a hint."""
+"""Errors and warnings as Rich text: the message, the source line with a caret, a hint."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from ..errors import ExprGraphError
+from ..errors import ExprGraphError, SourceWarning
 
 
 def error_text(error: ExprGraphError) -> Text:
     """`error: ...`, then the offending line with a caret under the column."""
+    return _located("error: ", "bold red", error.message, error.line, error.column,
+                    error.source_line, error.hint)
+
+
+def warning_text(warning: SourceWarning) -> Text:
+    """`warning: ...`, then the line it is about with a caret, and the hint."""
+    return _located("warning: ", "bold yellow", warning.message, warning.line,
+                    warning.column, warning.source_line or None, warning.hint)
+
+
+def _located(label: str, style: str, message: str, line: int | None, column: int | None,
+             source_line: str | None, hint: str | None) -> Text:
     text = Text()
-    text.append("error: ", style="bold red")
-    text.append(error.message)
-    if error.source_line is not None and error.line:
-        gutter = f"{error.line} | "
+    text.append(label, style=style)
+    text.append(message)
+    if source_line is not None and line:
+        gutter = f"{line} | "
         text.append(f"\n  {gutter}", style="dim")
-        text.append(error.source_line.expandtabs(1))
-        caret_at = max((error.column or 1) - 1, 0)
+        text.append(source_line.expandtabs(1))
+        caret_at = max((column or 1) - 1, 0)
         text.append("\n  " + " " * (len(gutter) - 2) + "| ", style="dim")
-        text.append(" " * caret_at + "^", style="bold red")
-    elif error.line:
-        text.append(f" (line {error.line}, column {error.column})", style="dim")
-    if error.hint:
+        text.append(" " * caret_at + "^", style=style)
+    elif line:
+        text.append(f" (line {line}, column {column})", style="dim")
+    if hint:
         text.append("\nhint: ", style="bold cyan")
-        text.append(error.hint)
+        text.append(hint)
     return text
