@@ -46,14 +46,38 @@ PROGRAM_MARK = "\0"
 
 class ProgramCommand(TyperCommand):
     """A command whose program may start with '-': the token after `--` is the
-    program (`exprgraph eval -- "-x^2" --x 3`); options may still follow it."""
+    program (`exprgraph eval -- "-x^2" --x 3`); options may still follow it.
+    So is a token such as `-x^2` that is no option of the command: Click would
+    read it as a cluster of short options (`-logx` as -l and `-o gx`)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--" in args:
-            at = args.index("--")
-            rest = args[at + 1:]
-            args = [*args[:at], *([PROGRAM_MARK + rest[0], *rest[1:]] if rest else [])]
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, self._mark_program(ctx, args))
+
+    def _mark_program(self, ctx: click.Context, args: list[str]) -> list[str]:
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        known = {o for p in options for o in p.opts}
+        with_value = {o for p in options if not p.is_flag and not p.count for o in p.opts}
+        marked: list[str] = []
+        value_next = False
+        for k, token in enumerate(args):
+            if value_next:
+                marked.append(token)
+                value_next = False
+            elif token == "--":
+                rest = args[k + 1:]
+                return [*marked, *([PROGRAM_MARK + rest[0], *rest[1:]] if rest else [])]
+            elif token.startswith("--"):
+                name, has_value, _ = token.partition("=")
+                # An unknown --NAME is an input's name: its value follows.
+                value_next = not has_value and (name in with_value or name not in known)
+                marked.append(token)
+            elif token.startswith("-") and len(token) > 1:
+                short = token[:2]
+                value_next = token == short and short in with_value
+                marked.append(token if short in known else PROGRAM_MARK + token)
+            else:
+                marked.append(token)
+        return marked
 
 
 def values_command(name: str) -> Any:
@@ -187,8 +211,7 @@ def eval_command(
         else:
             from .render.tables import evaluation_tables
 
-            for warning in value_warnings(compiled, values):
-                _stderr().print(f"[yellow]warning:[/yellow] {warning}")
+            _print_warnings(compiled, values)
             _stdout().print(evaluation_tables(compiled, evaluation, max_rows))
         if evaluation.undefined_gradient:
             _report_undefined(evaluation, as_json)
@@ -907,9 +930,19 @@ def _compiled(ctx: typer.Context, program: str, assignments: list[str] | None,
     refuse_mistyped_options(ctx, set(compiled.inputs), raw)
     values = {name: parse_value(name, value) for name, value in raw.items()}
     if warn:
-        for warning in value_warnings(compiled, values):
-            _stderr().print(f"[yellow]warning:[/yellow] {warning}")
+        _print_warnings(compiled, values)
     return compiled, {**compiled.graph.given, **values}
+
+
+def _print_warnings(compiled: Program, values: dict[str, float]) -> None:
+    """On stderr: text that is valid but probably not meant (`1/2x`), and
+    values the program does not use."""
+    from .render.errors import warning_text
+
+    for source_warning in compiled.graph.warnings:
+        _stderr().print(warning_text(source_warning))
+    for warning in value_warnings(compiled, values):
+        _stderr().print(f"[yellow]warning:[/yellow] {warning}")
 
 
 def refuse_mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]

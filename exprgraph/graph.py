@@ -11,9 +11,11 @@ op on the same arguments returns the same node, so `(x+y)*(x+y)` has one
 
 Node names: an input is named by its variable, a constant by its text
 (`3`, `pi`). An operation takes the first name the program assigns to it; the
-others are `aliases`. An operation the program does not name gets `t1`, `t2`,
-... in topological order, skipping any name the program uses; an unnamed
-output is `out` (unless the program uses that name).
+others are `aliases`. A constant the program assigns (`a = 1`) is a node of
+its own, named like an operation, so `b = a + 1` reads `a + 1`. An operation
+the program does not name gets `t1`, `t2`, ... in topological order, skipping
+any name the program uses; an unnamed output, even a bare constant, is `out`
+(unless the program uses that name).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .errors import SourceWarning
 from .ops import CONST, INPUT, Op
 
 OUTPUT_NAME = "out"
@@ -57,6 +60,13 @@ class Graph:
     names: dict[str, int] = field(default_factory=dict)
     assigned: tuple[str, ...] = ()  # the names the program assigns, in order
     given: dict[str, float] = field(default_factory=dict)  # from a `where` clause
+    # Valid but probably unintended text (`1/2x`), in source order; shown, never raised.
+    warnings: tuple[SourceWarning, ...] = ()
+    # The name the last statement assigns when its node has another name
+    # (`f = x`: the output is x's node, and it is called f).
+    output_alias: str = ""
+    # The assigned names a later statement uses by name (None: not known).
+    referenced: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -70,17 +80,23 @@ class Graph:
         return tuple(self.nodes[i].label for i in self.inputs)
 
     def sinks(self) -> tuple[str, ...]:
-        """The assigned names whose node no other node uses, then the output."""
-        used = {arg for node in self.nodes for arg in node.args}
-        names = [name for name in self.assigned if self.names[name] not in used]
+        """The assigned names nothing else uses, then the output. A name counts
+        as used where a statement names it (so `f = x; g = x*y` has outputs f
+        and g, though f's node, the input x, feeds g)."""
+        if self.referenced is not None:
+            names = [name for name in self.assigned if name not in self.referenced]
+        else:
+            used = {arg for node in self.nodes for arg in node.args}
+            names = [name for name in self.assigned if self.names[name] not in used]
         if self.output_name not in names:
             names.append(self.output_name)
         return tuple(names)
 
     @property
     def output_name(self) -> str:
-        """The output node's name (assigned, or generated)."""
-        return self.nodes[self.output].name
+        """The output's name: the last statement's (even where it names another
+        node: `f = x`), else the output node's own (assigned, or generated)."""
+        return self.output_alias or self.nodes[self.output].name
 
     def index(self, name: str) -> int:
         """The node index for a node name, alias or input; KeyError if none."""
@@ -141,6 +157,25 @@ class GraphBuilder:
         """A constant node; `label` names a named constant such as `pi`."""
         return self.intern(CONST, value=value, label=label or format_number(value))
 
+    def own_constant(self, index: int, fresh_from: int) -> int:
+        """A constant node like node `index` that no other use of the literal shares.
+
+        `a = 1; b = a + 1` must show b as `a + 1`, not `1 + 1`: the constant a
+        program names gets a node of its own. If node `index` was appended at
+        or after `fresh_from` and is the last node, nothing else uses it yet,
+        so it is taken out of the hash-cons table (a later literal `1` gets a
+        new node); otherwise a copy is appended.
+        """
+        node = self.nodes[index]
+        if index >= fresh_from and index == len(self.nodes) - 1:
+            key = self._key(node.op, node.args, node.value, node.label)
+            if self._interned.get(key) == index:
+                del self._interned[key]
+            return index
+        self.nodes.append(Node(CONST, (), node.value, node.label, "", (), node.line,
+                               node.column))
+        return len(self.nodes) - 1
+
 
 def format_number(value: float) -> str:
     """A float as the shortest text that parses back to it (3.0 prints as 3)."""
@@ -155,12 +190,18 @@ def finish_graph(
     assigned: dict[str, int],
     source: str = "",
     given: dict[str, float] | None = None,
+    warnings: tuple[SourceWarning, ...] = (),
+    output_alias: str = "",
+    referenced: frozenset[str] | None = None,
 ) -> Graph:
     """Order `nodes` inputs first, name every node, and freeze them as a Graph.
 
     `assigned` maps each name the program assigns to its node, in program
-    order. The nodes must already be in a topological order (every builder
-    append is), so moving the argument-less inputs to the front keeps it one.
+    order. An assigned or output node that is a constant must be the
+    program's own (`GraphBuilder.own_constant`), not shared with other uses
+    of the literal. The nodes must already be in a topological order (every
+    builder append is), so moving the argument-less inputs to the front keeps
+    it one.
     """
     inputs_at = [i for i, n in enumerate(nodes) if n.op is INPUT]
     order = inputs_at + [i for i, n in enumerate(nodes) if n.op is not INPUT]
@@ -173,14 +214,18 @@ def finish_graph(
             if node.args:
                 node.args = tuple([new_index[a] for a in node.args])
 
+    # A constant the program assigns, or a constant output, has a node of its
+    # own (GraphBuilder.own_constant), named like an operation: by the
+    # program's name, or `out`. Other leaves are named by their text.
+    own = {new_index[old] for old in assigned.values()} | {new_index[output]}
     names: dict[str, int] = {}
     for node_index, node in enumerate(ordered):
-        if not node.args:  # inputs and constants are named by their text
+        if node.op is INPUT or (node.op is CONST and node_index not in own):
             node.name = node.label
             names.setdefault(node.label, node_index)
     for name, old in assigned.items():
         node = ordered[new_index[old]]
-        if node.name or node.is_leaf:
+        if node.name:
             node.aliases = (*node.aliases, name)
         else:
             node.name = name
@@ -196,8 +241,9 @@ def finish_graph(
             names[node.name] = node_index
 
     inputs = tuple(range(len(inputs_at)))
+    alias = output_alias if output_alias and output_alias != output_node.name else ""
     return Graph(tuple(ordered), inputs, new_index[output], source, names, tuple(assigned),
-                 dict(given or {}))
+                 dict(given or {}), tuple(warnings), alias, referenced)
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:

@@ -43,7 +43,7 @@ def test_tutorial_examples_have_their_hand_worked_values() -> None:
     results = by_source(results_of(SAMPLES / "tutorials.toml"))
     assert results["sum-times"]["value"] == -12.0
     assert results["sum-times"]["gradient"] == {"x": -3.0, "y": -3.0, "z": 4.0}
-    # ∂e/∂b is 15, not the 4 a popular tutorial prints.
+    # ∂e/∂b is 15: b feeds both c and d, and the two paths add.
     assert results["shared-input"]["gradient"] == {"a": 7.0, "b": 15.0}
     assert results["difference-of-sums#1"]["gradient"] == {"a": 2.0, "b": 7.0, "c": -5.0}
     # Y = (a+b)(b-c) at a=-1, b=0.5, c=2: ∂Y/∂a = b - c, ∂Y/∂b = (b - c) + (a + b), ∂Y/∂c = -(a+b).

@@ -6,9 +6,12 @@ independent evaluation; DOT is fed to Graphviz when it is installed.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -108,6 +111,50 @@ def test_missing_graphviz_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     assert "Graphviz" in result.stderr and "--format dot" in result.stderr
 
 
-def test_png_needs_a_file_on_a_terminal_and_terminal_needs_no_file() -> None:
-    result = runner.invoke(app, ["graph", *SEED, "-o", "x.txt"])
+def test_png_needs_a_file_on_a_terminal_and_terminal_needs_no_file(tmp_path: Path) -> None:
+    # A file name under tmp_path: were it ever written, never into the working folder.
+    result = runner.invoke(app, ["graph", *SEED, "--format", "terminal", "-o",
+                                 str(tmp_path / "x.txt")])
     assert result.exit_code == 2 and "terminal" in result.stderr
+
+
+# --- names: a name the program assigns is the name its node shows -------------------
+
+
+def _nodes(program: str) -> dict[str, tuple[str, ...]]:
+    """Each node's name -> its arguments' names."""
+    graph = exprgraph.compile(program).graph
+    return {n.name: tuple(graph.nodes[a].name for a in n.args) for n in graph.nodes}
+
+
+def test_an_assigned_constant_is_a_named_node_of_its_own() -> None:
+    compiled = exprgraph.compile("a = 1; b = a + 1")
+    assert _nodes("a = 1; b = a + 1") == {"a": (), "1": (), "b": ("a", "1")}
+    values = compiled.evaluate().values
+    assert (values["a"], values["b"]) == (1.0, 2.0)  # by hand: 1, 1 + 1
+    assert _nodes("a = 1; b = 1; c = a*b*x")["t1"] == ("a", "b")
+    assert _nodes("c = x + 1; a = 1; a*c") == {"x": (), "1": (), "c": ("x", "1"), "a": (),
+                                                "out": ("a", "c")}
+    graph = exprgraph.compile("a = pi; b = a; a*b*x").graph
+    assert graph.nodes[graph.index("a")].aliases == ("b",)  # a name for a name: an alias
+
+
+@pytest.mark.parametrize(("program", "output", "value"), [
+    ("3", "out", 3.0), ("x = 1", "x", 1.0), ("pi", "out", math.pi), ("a = e", "a", math.e),
+    ("out = 2; 5", "t1", 5.0), ("k = 2; 2", "out", 2.0),
+])
+def test_a_constant_output_is_named_by_the_program_or_out(program: str, output: str,
+                                                          value: float) -> None:
+    compiled = exprgraph.compile(program)
+    assert compiled.output == output
+    assert compiled.evaluate().value == value
+    data = json.loads(runner.invoke(app, ["eval", program, "--format", "json"]).stdout)
+    assert (data["output"], data["value"]) == (output, value)
+
+
+def test_named_constants_leave_derivatives_in_numbers() -> None:
+    # d/dx (k*x^2 + k) with k = 3 is 6x: 12 at x = 2 (by hand), printed without k.
+    compiled = exprgraph.compile("k = 3; y = k*x^2 + k")
+    assert compiled.evaluate(x=2).gradient == {"x": 12.0}
+    assert compiled.derivative("x") == "6*x"
+    assert _nodes("k = 3; y = k*x^2 + k")["y"][1] == "k"

@@ -260,3 +260,46 @@ def test_help_has_no_type_placeholders(command: str) -> None:
                           capture_output=True, text=True, env=env, check=True)
     for placeholder in ("<bool>", "{PROGRAM}", "<list", "<str>", "<int"):
         assert placeholder not in done.stdout
+
+
+# --- outputs keep the names the program gives them ------------------------------------
+
+def test_jacobian_keeps_an_output_that_is_an_alias_of_an_input() -> None:
+    data, code = _json("diff", "f = x; g = x*y", "--jacobian", "--at", "x=2,y=5")
+    assert code == 0
+    assert data["rows"] == ["f", "g"]
+    # Each row is that output's gradient, by reverse mode on the output alone.
+    for row, program in zip(data["rows"], ["x", "x*y"], strict=True):
+        gradient = exprgraph.compile(program).evaluate(x=2, y=5).gradient
+        values = {r["wrt"][0]: r["value"] for r in data["results"] if r["of"] == row}
+        assert values == {"x": gradient.get("x", 0.0), "y": gradient.get("y", 0.0)}
+
+
+def test_an_alias_output_is_named_by_its_statement() -> None:
+    result = runner.invoke(app, ["diff", "f = x", "--format", "text"])
+    assert result.exit_code == 0
+    data, _ = _json("diff", "f = x")
+    assert data["results"][0]["label"] == "df/dx"
+    data, _ = _json("eval", "f = x", "--x", "2")
+    assert data["output"] == "f"
+
+
+def test_a_single_dash_program_is_never_read_as_short_options(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["graph", "-log(x)", "--x", "2"])
+    assert result.exit_code == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []  # not `-l` and `-o "g(x)"`
+    data, code = _json("eval", "-log(x)", "--x", "2")
+    assert code == 0 and close(data["value"], -0.6931471805599453)
+
+
+def test_division_then_implicit_product_warns_on_every_command() -> None:
+    for command in (["eval", "1/2x", "--x", "4"], ["diff", "1/2x"], ["simplify", "1/2x"],
+                    ["graph", "1/2x"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0
+        assert "warning" in result.stderr and "1/(2x)" in result.stderr
+    data, _ = _json("eval", "1/2x", "--x", "4")
+    assert data["value"] == 2.0 and any("1/(2x)" in w for w in data["warnings"])

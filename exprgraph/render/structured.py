@@ -63,7 +63,8 @@ def evaluation_summary(program: Program, evaluation: Evaluation, derivatives: bo
         data["nodes"] = node_data(program, evaluation)
         data["edges"] = [edge_data(program, evaluation, i, position)
                          for i, position, _ in graph.edges()]
-    data["warnings"] = value_warnings(program, evaluation.given)
+    data["warnings"] = [str(w) for w in graph.warnings] + \
+        value_warnings(program, evaluation.given)
     return data
 
 

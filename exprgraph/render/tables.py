@@ -27,6 +27,10 @@ def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 
     graph = program.graph
     title = Text.assemble(("output ", "dim"), (graph.output_name, "bold"),
                           (" = ", "dim"), (format_value(evaluation.value), "bold green"))
+    if not program.inputs and not evaluation.unused:
+        # A constant program: no edge carries a derivative, no input has one.
+        return Group(title, node_table(program, evaluation, max_rows),
+                     Text("No inputs, so there is nothing to differentiate.", style="dim"))
     return Group(title, node_table(program, evaluation, max_rows),
                  edge_table(program, evaluation, max_rows), gradient_table(program, evaluation))
 

@@ -104,8 +104,15 @@ def node_expression(nodes: Sequence[Node], node: Node) -> str:
     """One node's own expression over its arguments' names: `p * z`."""
     if node.op.arity == 0:
         return node.label
-    return flatten(_combine(node.op, [_leaf_text(nodes[a], nodes[a].name)
-                                      for a in node.args]).rope)
+    return flatten(_combine(node.op, [_arg_text(nodes[a]) for a in node.args]).rope)
+
+
+def _arg_text(arg: Node) -> Text:
+    """An argument as a node's expression shows it: a constant the program
+    named (`a = 1`) by its name, so `b = a + 1` reads `a + 1`."""
+    if arg.op is CONST and arg.name and arg.name != arg.label:
+        return Text(arg.name, PREC_ATOM, False)
+    return _leaf_text(arg, arg.name)
 
 
 def _collect(nodes: Sequence[Node], root: int, by_name: Callable[[int], bool] | None
