@@ -303,3 +303,20 @@ def test_division_then_implicit_product_warns_on_every_command() -> None:
         assert "warning" in result.stderr and "1/(2x)" in result.stderr
     data, _ = _json("eval", "1/2x", "--x", "4")
     assert data["value"] == 2.0 and any("1/(2x)" in w for w in data["warnings"])
+
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+
+
+@pytest.mark.parametrize("args", [
+    ["batch", str(SAMPLES / "tutorials.toml")],
+    ["check", str(SAMPLES / "homework.toml")],
+    ["descend", "(x-3)^2 + sin(y)*exp(x/7)", "--x", "0", "--y", "0.123456", "--steps", "20"],
+    ["graph", LONG, "--x", "0.3", "--y", "1.2"],
+])
+def test_no_command_cuts_text_at_60_columns(args: list[str]) -> None:
+    env = {**os.environ, "COLUMNS": "60"}
+    done = subprocess.run([sys.executable, "-m", "exprgraph", *args], capture_output=True,
+                          text=True, env=env, check=False)
+    assert "…" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 60

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..evaluate import format_value
+from .layout import never_cut
 
 CSV_COLUMNS = ("source", "program", "output", "value", "input", "input_value", "partial",
                "derivative", "error")
@@ -86,7 +87,7 @@ def file_table(path: str, results: list[dict[str, Any]], max_rows: int) -> Table
     if hidden:
         table.caption = (f"{hidden} more successful problems not shown: --max-rows 0 shows "
                          "all, --format jsonl gives everything")
-    return table
+    return never_cut(table)
 
 
 def csv_text(results: Iterable[dict[str, Any]], header: bool) -> str:

@@ -14,6 +14,7 @@ from ..check import CORRECT, ERROR, INCORRECT, FileScore, Report
 from ..evaluate import format_value
 from ..explain import BackwardStep, ForwardStep, bar, legend, step_text
 from .batch import error_text
+from .layout import never_cut
 
 _STYLE = {CORRECT: "green", INCORRECT: "bold red", "undecided": "yellow", ERROR: "bold red"}
 _MARK = {CORRECT: "✓ correct", INCORRECT: "✗ incorrect", "undecided": "? undecided",
@@ -41,7 +42,7 @@ def report_view(report: Report) -> RenderableType:
             notes.append(Text(f"{verdict.key}:", style=_STYLE[verdict.verdict]))
             for line in verdict.explanation.splitlines():
                 notes.append(Hanging(line, 4))
-    return Group(title, table, *notes, Text(""))
+    return Group(title, never_cut(table), *notes, Text(""))
 
 
 def steps_view(forward: list[ForwardStep], backward: list[BackwardStep], output: str,

@@ -24,6 +24,7 @@ from rich.text import Text
 from ..errors import ValueInputError
 from ..evaluate import format_value
 from ..train import Trajectory
+from .layout import never_cut
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -66,7 +67,7 @@ def steps_table(trajectory: Trajectory, show_every: int, unit: str = "step") -> 
         table.add_row(str(step.step), _short(step.loss),
                       *(_short(step.params[n]) for n in trajectory.params),
                       _short(step.grad_norm))
-    return table
+    return never_cut(table)
 
 
 def _short(value: float) -> str:
