@@ -18,6 +18,7 @@ from typing import Annotated, Any, NoReturn
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape as escape_markup
 from typer.core import TyperCommand
 
 from . import __version__
@@ -211,7 +212,7 @@ def eval_command(
         else:
             from .render.tables import evaluation_tables
 
-            _print_warnings(compiled, values)
+            _print_warnings(ctx, compiled, values)
             _stdout().print(evaluation_tables(compiled, evaluation, max_rows))
         if evaluation.undefined_gradient:
             _report_undefined(evaluation, as_json)
@@ -407,11 +408,8 @@ def check_command(
 
     try:
         if answers:
-            text, raw = program_and_value_texts([*targets, *ctx.args], assignments or [])
-            refuse_mistyped_options(ctx, set(compile_program(text, inputs=raw).inputs), raw)
-            values = {name: parse_value(name, value) for name, value in raw.items()}
-            for warning in value_warnings(compile_program(text, inputs=values), values):
-                _stderr().print(f"[yellow]warning:[/yellow] {warning}")
+            compiled, values = compiled_from_tokens(ctx, [*targets, *ctx.args], assignments)
+            text = compiled.graph.source
             given = [core.parse_answer_option(a) for a in answers]
             score = core.FileScore("command line")
             report = core.check_problem(core.CheckProblem(
@@ -920,54 +918,97 @@ def _compiled(ctx: typer.Context, program: str, assignments: list[str] | None,
               warn: bool = True) -> tuple[Program, dict[str, float]]:
     """The program and its values: the command line's over its `where` clause.
 
-    A --NAME the program does not use is refused when it looks like a mistyped
-    option (`--step` for `--steps`) and otherwise reported on stderr (unless
-    `warn` is False: `eval` reports them itself, in its tables or JSON).
+    A --NAME the program does not use is refused when it is surely a mistyped
+    option (`--step` for `--steps`), reported with the option it looks like
+    otherwise (`--a` for `--at`: a value for a, perhaps of a derivative), and
+    reported as unused on stderr unless `warn` is False (`eval` reports those
+    itself, in its tables or JSON).
     """
-    text, raw = program_and_value_texts([program, *ctx.args], assignments or [])
+    return compiled_from_tokens(ctx, [program, *ctx.args], assignments, warn)
+
+
+def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: list[str] | None,
+                         warn: bool = True) -> tuple[Program, dict[str, float]]:
+    """`_compiled` for a command line whose program is one of `tokens`."""
+    text, raw = program_and_value_texts(tokens, assignments or [])
     compiled = compile_program(text, inputs=raw)
     # Before the values are read: `--fromat json` is a typo, not a bad number.
-    refuse_mistyped_options(ctx, set(compiled.inputs), raw)
-    values = {name: parse_value(name, value) for name, value in raw.items()}
+    looks_like = mistyped_options(ctx, set(compiled.inputs), raw)
+    values: dict[str, float] = {}
+    for name, value in raw.items():
+        try:
+            values[name] = parse_value(name, value)
+        except ValueInputError:
+            if name not in looks_like:
+                raise
+            # `--fromat json`: not a bad number but an option mistyped.
+            raise ValueInputError(f"no such option --{name}, and the program has no input "
+                                  f"{name}", hint=looks_like[name].rpartition("; ")[2]
+                                  ) from None
+    for name, hint in looks_like.items():
+        _stderr().print(f"[yellow]warning:[/yellow] --{name} {escape_markup(hint)}")
+    ctx.meta["hinted"] = set(looks_like)
     if warn:
-        _print_warnings(compiled, values)
+        _print_warnings(ctx, compiled, values)
     return compiled, {**compiled.graph.given, **values}
 
 
-def _print_warnings(compiled: Program, values: dict[str, float]) -> None:
+def _print_warnings(ctx: typer.Context, compiled: Program, values: dict[str, float]) -> None:
     """On stderr: text that is valid but probably not meant (`1/2x`), and
-    values the program does not use."""
+    values the program does not use (but not twice for a name that already
+    got a hint that it looks like an option)."""
     from .render.errors import warning_text
 
     for source_warning in compiled.graph.warnings:
         _stderr().print(warning_text(source_warning))
-    for warning in value_warnings(compiled, values):
-        _stderr().print(f"[yellow]warning:[/yellow] {warning}")
+    hinted = ctx.meta.get("hinted", set())
+    for warning in value_warnings(compiled, {k: v for k, v in values.items()
+                                             if k not in hinted}):
+        _stderr().print(f"[yellow]warning:[/yellow] {escape_markup(warning)}")
 
 
-def refuse_mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
-                            ) -> None:
-    """A usage error for `--NAME VALUE` where NAME is not used by the program and
-    looks like an option: of this command (`--step`) or of another (`--epochs`)."""
+def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
+                     ) -> dict[str, str]:
+    """Check `--NAME VALUE`s the program does not use against the options.
+
+    A usage error where NAME is no variable at all (`--learning-rate`), or, in
+    `descend` (whose values are only a start point), where it looks like an
+    option (`--step`, `--epochs`). Elsewhere such a name gets a hint, returned
+    by name, and the command runs: giving a point's values to a program that
+    does not use them all is normal (a derivative evaluated where its function
+    was: `eval "x" --step 2 --x 3` for d/dx of step*x).
+    """
     own, others = _option_names(ctx)
+    command = ctx.info_name or ""
+    hints: dict[str, str] = {}
     for name in values:
         if name in used:
             continue
         option = f"--{name}"
-        same = SAME_MEANING.get((ctx.info_name or "", option))
-        if option in others:
-            commands = " and ".join(others[option])
+        close_own = _did_you_mean(option, own)
+        same = SAME_MEANING.get((command, option))
+        suggestion = (f"did you mean {same}?" if same else None) or close_own or \
+            _did_you_mean(option, list(others))
+        if not name.isidentifier() or (command in STRICT and (suggestion or option in others)):
             raise ValueInputError(
-                f"{option} is an option of exprgraph {commands}, not of {ctx.info_name}, "
-                f"and the program has no input {name}",
-                hint=(f"did you mean {same}?" if same else _did_you_mean(option, own))
-                or f"see exprgraph {ctx.info_name} --help")
-        suggestion = _did_you_mean(option, own) or _did_you_mean(option, list(others))
-        if suggestion or not name.isidentifier():
-            raise ValueInputError(f"no such option {option}" + (
-                f", and the program has no input {name}" if name.isidentifier() else ""),
-                hint=suggestion or f"see exprgraph {ctx.info_name} --help")
+                f"no such option {option}" + (f", and the program has no input {name}"
+                                               if name.isidentifier() else "") +
+                (f" ({option} is an option of exprgraph {' and '.join(others[option])})"
+                 if option in others else ""),
+                hint=suggestion or f"see exprgraph {command} --help")
+        if option in others:
+            hints[name] = (f"is an option of exprgraph {' and '.join(others[option])}, not of "
+                           f"{command}" + (f"; did you mean {same}?" if same else "") +
+                           f" (taken as a value for {name}, which the program does not use)")
+        elif close_own or _did_you_mean(option, list(others)):
+            hints[name] = (f"is not used by the program; "
+                           f"{close_own or _did_you_mean(option, list(others))}")
+    return hints
 
+
+# Commands whose --NAME values are only a start point: an unused name that
+# looks like an option is surely one.
+STRICT = {"descend"}
 
 # Options of one command that another command spells differently.
 SAME_MEANING = {("descend", "--epochs"): "--steps", ("fit", "--steps"): "--epochs"}
@@ -1046,7 +1087,8 @@ def program_and_value_texts(tokens: list[str], assignments: list[str]
             if not has_value:
                 if position >= len(tokens):
                     raise ValueInputError(f"{token} needs a value",
-                                          hint=f"write {token} VALUE, e.g. {token} 1")
+                                          hint=f"write {token} VALUE, e.g. {token} 1; if it "
+                                          "is meant as an option, check its spelling in --help")
                 value = tokens[position]
                 position += 1
             _set_value(values, name, value, token)
@@ -1071,7 +1113,7 @@ def program_and_value_texts(tokens: list[str], assignments: list[str]
 
 
 # --NAME: a variable, or a mistyped option such as --learning-rate (refused later,
-# by refuse_mistyped_options, with the options of the command at hand).
+# by mistyped_options, with the options of the command at hand).
 OPTION_SHAPED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 

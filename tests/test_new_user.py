@@ -93,13 +93,30 @@ def test_simplify_honours_double_dash() -> None:
     (["descend", "(x-3)^2", "--x", "0", "--step", "5"], "--steps"),
     (["descend", "(x-3)^2", "--x", "0", "--epochs", "5"], "fit"),
     (["eval", "x", "--x", "1", "--fromat", "json"], "--format"),
-    (["graph", "x*y", "--x", "1", "--y", "2", "--backwards"], "--backward"),
 ])
 def test_a_mistyped_option_is_an_error_that_names_the_option(args: list[str],
                                                               suggestion: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert suggestion in result.stderr
+
+
+def test_an_unused_name_like_an_option_gets_a_hint_and_the_command_runs() -> None:
+    result = runner.invoke(app, ["graph", "x*y", "--x", "1", "--y", "2", "--backwards", "1"])
+    assert result.exit_code == 0
+    assert "did you mean --backward?" in result.stderr
+
+
+@pytest.mark.parametrize("derivative, point", [("b + 1", ["--a", "2", "--b", "6"]),
+                                               ("x", ["--step", "2", "--x", "3"])])
+def test_a_derivative_evaluates_at_its_functions_point(derivative: str, point: list[str]
+                                                       ) -> None:
+    # The public contract feeds each derivative back with every input's value:
+    # names the derivative no longer uses (even `a`, near --at) must not stop it.
+    data, code = _json("eval", derivative, *point)
+    assert code == 0
+    assert data["value"] == float(point[point.index(f"--{derivative[0]}") + 1]) + (
+        1 if derivative == "b + 1" else 0)
 
 
 @pytest.mark.parametrize("command", ["graph", "diff", "simplify"])
