@@ -337,3 +337,38 @@ def test_no_command_cuts_text_at_60_columns(args: list[str]) -> None:
                           text=True, env=env, check=False)
     assert "…" not in done.stdout
     assert max(len(line) for line in done.stdout.splitlines()) <= 60
+
+
+NEURON = ("hidden = tanh(weight1*input + bias1); output = sigmoid(weight2*hidden + bias2); "
+          "loss = (output - target)^2")
+NEURON_AT = ["--weight1", "0.123456", "--input", "1.5", "--bias1", "-0.3", "--weight2", "2.2",
+             "--bias2", "0.1", "--target", "1"]
+
+
+@pytest.mark.parametrize("width", ["40", "60", "80"])
+def test_numbers_and_names_are_never_broken_across_lines(width: str) -> None:
+    env = {**os.environ, "COLUMNS": width}
+    done = subprocess.run([sys.executable, "-m", "exprgraph", "eval", NEURON, *NEURON_AT],
+                          capture_output=True, text=True, env=env, check=True)
+    assert max(len(line) for line in done.stdout.splitlines()) <= int(width)
+    from exprgraph.evaluate import format_value
+
+    data, _ = _json("eval", NEURON, *NEURON_AT)
+    for node in data["nodes"]:
+        assert node["name"] in done.stdout
+        assert format_value(node["value"]) in done.stdout  # whole, on one line
+        if node["adjoint"] is not None:
+            assert format_value(node["adjoint"]) in done.stdout
+
+
+def test_formulas_wrap_only_after_operators() -> None:
+    from exprgraph.render.layout import wrap_formula
+
+    text = "2*input*weight2*sigmoid(weight2*tanh(input*weight1 + bias1) + bias2) - 0.125"
+    for width in range(10, 40):
+        lines = wrap_formula(text, width).split("\n")
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        assert all(len(line) <= width for line in lines)
+        for line, after in itertools.pairwise(lines):  # never inside a name or number
+            word = re.compile(r"[\w.]")
+            assert not (word.match(line[-1]) and word.match(after.lstrip()[0]))

@@ -53,7 +53,7 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> Rende
         table.add_column("node", style="bold")
         if with_op:
             table.add_column("op")
-        table.add_column("expression")
+        table.add_column("expression" if with_op else "expr")
         table.add_column("value", justify="right")
         table.add_column(f"∂{out}/∂node", justify="right")
         for i, node in _limit(rows, max_rows, table):
@@ -67,7 +67,7 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> Rende
                      format_value(evaluation.node_values[i]), _adjoint_text(evaluation, i)]
             table.add_row(*cells, style=style)
         tables.append(never_cut(table))
-    return notes.below(WideOrNarrow(tables[0], tables[1], {2}))
+    return notes.below(WideOrNarrow(tables[0], tables[1]))
 
 
 def edge_table(program: Program, evaluation: Evaluation, max_rows: int) -> RenderableType:
@@ -102,7 +102,7 @@ def edge_table(program: Program, evaluation: Evaluation, max_rows: int) -> Rende
         narrow.add_row(edge, f"{label} = {formula}",
                        f"{numbers[0]}\n× {numbers[1]}\n= {numbers[2]}")
     narrow.caption = wide.caption
-    return notes.below(WideOrNarrow(never_cut(wide), never_cut(narrow), {1}))
+    return notes.below(WideOrNarrow(never_cut(wide), never_cut(narrow)))
 
 
 def _adjoint_text(evaluation: Evaluation, node: int) -> str:

@@ -26,6 +26,7 @@ from ..ops import CONST, INPUT, PREC_ATOM, PREC_SUM, PREC_UNARY, Op
 
 INLINE_LIMIT = 4000  # longer inlined text is printed as a program instead
 DISPLAY_SHARED = 24  # display_text names shared parts at least this long
+DISPLAY_INLINE = 160  # ... and only in results longer than this (short ones read inline)
 
 # Text is built as a rope, nested lists of fragments, and joined once at the
 # end: keeping every node's finished string instead would cost memory
@@ -84,7 +85,7 @@ def display_text(nodes: Sequence[Node], root: int, *, taken: Iterable[str] = (),
     lengths = _estimated_lengths(nodes, order, named)
     shared = {i for i in order if i != root and uses[i] > 1 and nodes[i].op.arity > 0
               and lengths[i] >= min_length}
-    if not shared or lengths[root] > INLINE_LIMIT:
+    if not shared or lengths[root] > INLINE_LIMIT or lengths[root] <= DISPLAY_INLINE:
         return expression_text(nodes, root, taken=taken, style=style)
     return _bound_text(nodes, order, named, root, shared, set(taken), style)
 
