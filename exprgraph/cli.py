@@ -508,7 +508,8 @@ def graph_command(
         "extension of -o FILE (.dot .gv .mmd .svg .png), else terminal.")] = None,
     output: Annotated[str | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
-        help="Write to FILE instead of standard output (needed for png).")] = None,
+        help="Write to FILE instead of standard output (needed for png on a terminal); "
+        "- is standard output.")] = None,
     backward: Annotated[bool, typer.Option(
         "--backward", help="Draw the gradient flow: edges reversed, labelled with the "
         "chain-rule product ∂out/∂node·∂node/∂arg.")] = False,
@@ -520,27 +521,35 @@ def graph_command(
     from .render import draw
 
     try:
-        output_format = _graph_format(output_format, output)
+        if output is not None and not output.strip():
+            raise ValueInputError("-o needs a file name (or - for standard output)")
+        output_format = _graph_format(output_format, None if output == "-" else output)
         if backward and output_format is GraphFormat.terminal:
             raise ValueInputError(
                 "--backward draws reversed edges, which the terminal tree cannot show",
                 hint="the terminal tree already shows each node's ∂out/∂node; for the "
                 "gradient flow use --format dot, mermaid, svg or png")
-        if output:
+        if output and output != "-":
             check_writable(output)  # before any work, not after it
         compiled, values = _compiled(ctx, program, assignments)
-        evaluation = compiled.evaluate(values) if values or not compiled.inputs else None
+        # Partially: an undefined partial is drawn as such, the rest as usual.
+        evaluation = compiled.evaluate_partially(values) if values or not compiled.inputs \
+            else None
         picture = draw.drawing(compiled, evaluation)
         if output_format is GraphFormat.terminal:
-            _stdout().print(draw.terminal_view(picture))
-            return
-        if output_format is GraphFormat.mermaid:
-            data: bytes = draw.mermaid_text(picture, backward).encode("utf-8")
+            legend = draw.legend(picture)
+            _stdout().print(draw.terminal_view(picture), *([legend] if legend else []))
         else:
-            dot = draw.dot_text(picture, backward)
-            data = dot.encode("utf-8") if output_format is GraphFormat.dot else \
-                draw.render_image(dot, output_format.value)
-        _write_output(data, output, binary=output_format is GraphFormat.png)
+            if output_format is GraphFormat.mermaid:
+                data: bytes = draw.mermaid_text(picture, backward).encode("utf-8")
+            else:
+                dot = draw.dot_text(picture, backward)
+                data = dot.encode("utf-8") if output_format is GraphFormat.dot else \
+                    draw.render_image(dot, output_format.value)
+            _write_output(data, None if output == "-" else output,
+                          binary=output_format is GraphFormat.png)
+        if evaluation is not None and evaluation.undefined_gradient:
+            _report_undefined(evaluation, as_json=False)
     except ExprGraphError as error:
         _fail(error, as_json=False)
 

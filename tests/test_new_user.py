@@ -372,3 +372,25 @@ def test_formulas_wrap_only_after_operators() -> None:
         for line, after in itertools.pairwise(lines):  # never inside a name or number
             word = re.compile(r"[\w.]")
             assert not (word.match(line[-1]) and word.match(after.lstrip()[0]))
+
+
+def test_graph_draws_what_exists_when_a_partial_is_undefined() -> None:
+    result = runner.invoke(app, ["graph", "x^y", "--x", "-2", "--y", "3", "--format", "dot"])
+    assert result.exit_code == 1
+    assert "adjoint 12" in result.stdout  # ∂(x^y)/∂x = y·x^(y-1) = 12 at (-2, 3)
+    assert "adjoint undefined" in result.stdout and "undefined" in result.stderr
+
+
+def test_graph_tells_adjoints_from_local_partials() -> None:
+    result = runner.invoke(app, ["graph", "x*x", "--x", "3"])
+    assert result.exit_code == 0
+    # ∂out/∂x is each edge's local partial (3); the adjoint x̅ sums both (6).
+    assert result.stdout.count("∂out/∂x = x = 3") == 2
+    assert "x\u0305 = 6" in result.stdout and "∂out/∂x = 6" not in result.stdout
+
+
+def test_graph_output_dash_is_stdout_and_empty_is_an_error() -> None:
+    result = runner.invoke(app, ["graph", "x*y", "--format", "dot", "-o", "-"])
+    assert result.exit_code == 0 and result.stdout.startswith("digraph")
+    result = runner.invoke(app, ["graph", "x*y", "-o", ""])
+    assert result.exit_code == 2 and "file name" in result.stderr

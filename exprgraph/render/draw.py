@@ -30,6 +30,7 @@ from ..api import Evaluation, Program
 from ..errors import ExprGraphError
 from ..evaluate import format_value
 from ..ops import CONST, INPUT
+from ..explain import bar
 from .text import node_expression
 
 TERMINAL_BUDGET = 60  # nodes drawn in the terminal before the drawing stops
@@ -53,6 +54,7 @@ class DrawnNode:
     expression: str
     value: float | None
     adjoint: float | None
+    undefined: bool = False  # evaluated, but the adjoint is undefined there
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def drawing(program: Program, evaluation: Evaluation | None) -> Drawing:
         nodes.append(DrawnNode(
             index, node.name, kind, symbol, node_expression(graph.nodes, node),
             evaluation.node_values[index] if evaluation else None,
-            evaluation.node_adjoints[index] if evaluation else None))
+            evaluation.node_adjoints[index] if evaluation else None,
+            bool(evaluation and index in evaluation.undefined)))
     edges = []
     for target, position, source in graph.edges():
         partial = evaluation.local_partial(target, position) if evaluation else None
@@ -121,6 +124,8 @@ def _edge_label(edge: DrawnEdge, drawing: Drawing, backward: bool, short: bool =
         label += f" = {edge.partial_expr}"
         if edge.partial is not None and edge.partial_expr != number(edge.partial):
             label += f" = {number(edge.partial)}"
+        elif edge.partial is None and drawing.nodes[edge.target].value is not None:
+            label += " = undefined"
     return label
 
 
@@ -182,8 +187,19 @@ def _node_text(node: DrawnNode, output: str) -> Text:
     if node.value is not None:
         text.append(f"  = {_short(node.value)}", style="magenta")
     if node.adjoint is not None:
-        text.append(f"  ∂{output}/∂{node.name} = {_short(node.adjoint)}", style="green")
+        text.append(f"  {bar(node.name)} = {_short(node.adjoint)}", style="green")
+    elif node.undefined:
+        text.append(f"  {bar(node.name)} undefined", style="red")
     return text
+
+
+def legend(drawing: Drawing) -> Text | None:
+    """What the terminal drawing's symbols mean, when it shows adjoints."""
+    if all(node.adjoint is None and not node.undefined for node in drawing.nodes):
+        return None
+    out = drawing.output_name
+    return Text(f"x̅ is the adjoint ∂{out}/∂x (over every path from {out}); ∂a/∂b on an "
+                "edge is a's local partial in b, one step of the chain rule", style="dim")
 
 
 def _short(value: float) -> str:
@@ -215,7 +231,10 @@ def _fields(node: DrawnNode, output: str) -> tuple[list[str], list[str]]:
     if node.value is not None:
         numbers.append(f"value {format_value(node.value)}")
     if node.adjoint is not None:
-        numbers.append(f"∂{output}/∂{node.name} {format_value(node.adjoint)}")
+        # "adjoint", not ∂out/∂x: an edge's ∂a/∂b is a local partial.
+        numbers.append(f"adjoint {format_value(node.adjoint)}")
+    elif node.undefined:
+        numbers.append("adjoint undefined")
     return names, numbers
 
 
