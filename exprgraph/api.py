@@ -32,7 +32,7 @@ from .calculus import (
 from .errors import ExprGraphError, MathError, ValueInputError
 from .evaluate import evaluate as forward_values
 from .graph import Graph
-from .ops import INPUT
+from .ops import CONST, INPUT
 from .parse import parse_program
 from .render.text import expression_text
 from .simplify import simplify_nodes
@@ -226,7 +226,7 @@ class Program:
         index = self.graph.names.get(name)
         if index is None:
             raise ValueInputError(f"the program has no node named {name}",
-                                  hint="nodes: " + ", ".join(self.graph.names))
+                                  hint="nodes: " + ", ".join(self.node_names()))
         return expression_of(self.graph, index)
 
     def diff(self, wrt: Sequence[str] = (), *, order: int = 1, kind: str = "derivative",
@@ -306,6 +306,13 @@ class Program:
         found = symbolic_gradient(graph)
         return simplified(found.builder.nodes, found.derivative(self.graph.names[node_name]))
 
+    def node_names(self) -> list[str]:
+        """The names a user can refer to: inputs, assigned names and generated
+        node names, not constants (`2`, `pi`)."""
+        nodes = self.graph.nodes
+        return [name for name, index in self.graph.names.items()
+                if nodes[index].op is not CONST or name in self.graph.assigned]
+
     def _check_input(self, name: str) -> None:
         if name not in self.inputs:
             known = ", ".join(self.inputs) or "none"
@@ -354,6 +361,9 @@ def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - l
     constants (`e`, `pi`); the CLI passes the names the user gives values for.
     Raises `ParseError` or `ProgramError` for bad text.
     """
+    if not isinstance(text, str):
+        raise TypeError(f"compile() takes the program as text (str), not "
+                        f"{type(text).__name__}")
     return Program(parse_program(text, frozenset(inputs)))
 
 
@@ -362,7 +372,11 @@ def check_value(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueInputError(f"the value of {name} must be a number, not {value!r}",
                               variable=name)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range, 10**400
+        raise ValueInputError(f"the value of {name} is too large for a float",
+                              variable=name) from None
     if not math.isfinite(number):
         raise ValueInputError(f"the value of {name} must be finite, not {number}",
                               variable=name)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import click
 import typer
+from click.core import ParameterSource
 from rich.console import Console
 from rich.markup import escape as escape_markup
 from typer.core import TyperCommand
@@ -265,13 +266,22 @@ def diff_command(
     [bold]exprgraph diff "x^3*y" --wrt x --wrt y[/bold];
     [bold]exprgraph diff "x^2*y + y^3" --hessian --at x=1,y=2[/bold]
     """
-    output_format = DiffFormat.latex if latex else output_format
     as_json = output_format is DiffFormat.json
     try:
+        if latex:
+            given = ctx.get_parameter_source("output_format") is ParameterSource.COMMANDLINE
+            if given and output_format is not DiffFormat.latex:
+                raise ValueInputError(f"--latex and --format {output_format.value} ask for "
+                                      "two formats", hint="give one of them")
+            output_format = DiffFormat.latex
         kinds = [k for k, on in (("gradient", gradient), ("hessian", hessian),
                                  ("jacobian", jacobian)) if on]
         if len(kinds) > 1 or (kinds and wrt):
             raise ValueInputError("choose one of --wrt, --gradient, --hessian and --jacobian")
+        if order > 1 and wrt and len(wrt) > 1:
+            raise ValueInputError(
+                "--order repeats one variable; with several --wrt, list each step instead",
+                hint="e.g. --wrt x --wrt x --wrt y for ∂³/∂y∂x²")
         compiled, values = _compiled(ctx, program, assignments)
         result = compiled.diff(wrt or (), order=order, kind=kinds[0] if kinds else "derivative",
                                outputs=outputs or ())
@@ -939,7 +949,10 @@ def _compiled(ctx: typer.Context, program: str, assignments: list[str] | None,
 def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: list[str] | None,
                          warn: bool = True) -> tuple[Program, dict[str, float]]:
     """`_compiled` for a command line whose program is one of `tokens`."""
-    text, raw = program_and_value_texts(tokens, assignments or [])
+    try:
+        text, raw = program_and_value_texts(tokens, assignments or [])
+    except ValueInputError as error:
+        raise _as_mistyped_flag(ctx, error) from None
     compiled = compile_program(text, inputs=raw)
     # Before the values are read: `--fromat json` is a typo, not a bad number.
     looks_like = mistyped_options(ctx, set(compiled.inputs), raw)
@@ -974,6 +987,27 @@ def _print_warnings(ctx: typer.Context, compiled: Program, values: dict[str, flo
     for warning in value_warnings(compiled, {k: v for k, v in values.items()
                                              if k not in hinted}):
         _stderr().print(f"[yellow]warning:[/yellow] {escape_markup(warning)}")
+
+
+def _as_mistyped_flag(ctx: typer.Context, error: ValueInputError) -> ValueInputError:
+    """`--stesp` with no value: name the option it looks like, if any."""
+    name = error.details.get("needs_value")
+    if not name:
+        return error
+    option = f"--{name}"
+    own, others = _option_names(ctx)
+    command = ctx.info_name or ""
+    same = SAME_MEANING.get((command, option))
+    if same:
+        return ValueInputError(f"no such option {option}", hint=f"use {same}")
+    if option in others:
+        return ValueInputError(f"{option} is an option of exprgraph "
+                               f"{' and '.join(others[option])}, not of {command}",
+                               hint=f"see exprgraph {command} --help")
+    suggestion = _did_you_mean(option, own)
+    if suggestion:
+        return ValueInputError(f"no such option {option}", hint=suggestion)
+    return error
 
 
 def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
@@ -1020,7 +1054,8 @@ def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
 STRICT = {"descend"}
 
 # Options of one command that another command spells differently.
-SAME_MEANING = {("descend", "--epochs"): "--steps", ("fit", "--steps"): "--epochs"}
+SAME_MEANING = {("descend", "--epochs"): "--steps", ("fit", "--steps"): "--epochs",
+                ("simplify", "--latex"): "--format latex"}
 
 
 def _option_names(ctx: typer.Context) -> tuple[list[str], dict[str, list[str]]]:
@@ -1094,10 +1129,13 @@ def program_and_value_texts(tokens: list[str], assignments: list[str]
                     hint="a program that starts with '-' goes after --, as in "
                     f'exprgraph eval -- "{token}" --x 1')
             if not has_value:
-                if position >= len(tokens):
+                following = tokens[position] if position < len(tokens) else None
+                if following is None or (following.startswith("--") and len(following) > 2):
+                    # `--stesp` alone: a mistyped flag more likely than a value.
                     raise ValueInputError(f"{token} needs a value",
                                           hint=f"write {token} VALUE, e.g. {token} 1; if it "
-                                          "is meant as an option, check its spelling in --help")
+                                          "is meant as an option, check its spelling in --help",
+                                          needs_value=name)
                 value = tokens[position]
                 position += 1
             _set_value(values, name, value, token)

@@ -394,3 +394,27 @@ def test_graph_output_dash_is_stdout_and_empty_is_an_error() -> None:
     assert result.exit_code == 0 and result.stdout.startswith("digraph")
     result = runner.invoke(app, ["graph", "x*y", "-o", ""])
     assert result.exit_code == 2 and "file name" in result.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["eval", "(x+y)*z", "--x", "1", "--y", "3", "--z", "-3", "--step"], "did you mean --steps"),
+    (["diff", "x^2*y", "--hessain"], "did you mean --hessian"),
+    (["simplify", "log(e)", "--latex"], "--format latex"),
+    (["eval", "(x+y)*z", "--stesp", "--x", "1", "--y", "3", "--z", "-3"], "--steps"),
+])
+def test_a_mistyped_flag_without_a_value_names_the_flag(args: list[str], words: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert words in result.stderr
+
+
+def test_diff_refuses_two_formats_and_says_when_there_is_nothing_to_differentiate() -> None:
+    result = runner.invoke(app, ["diff", "x^2*y", "--latex", "--format", "json"])
+    assert result.exit_code == 2 and "two formats" in result.stdout
+    result = runner.invoke(app, ["diff", "3"])
+    assert result.exit_code == 0 and "nothing to differentiate" in result.stdout
+
+
+def test_the_api_reports_a_huge_integer_value_as_a_value_error() -> None:
+    with pytest.raises(exprgraph.ValueInputError):
+        exprgraph.compile("x").evaluate(x=10**400)

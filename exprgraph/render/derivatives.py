@@ -80,6 +80,8 @@ def _single(program: Program) -> bool:
 def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | None
                 ) -> RenderableType:
     """A table of derivatives, or the Hessian/Jacobian as a matrix."""
+    if not result.entries:
+        return Text("The program has no inputs, so there is nothing to differentiate.")
     if result.shape is not None:
         return _matrix_table(program, result, values)
     table = Table()
