@@ -950,12 +950,13 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
                          warn: bool = True) -> tuple[Program, dict[str, float]]:
     """`_compiled` for a command line whose program is one of `tokens`."""
     try:
-        text, raw = program_and_value_texts(tokens, assignments or [])
+        from_set: set[str] = set()  # typed as --set NAME=VALUE: surely no option
+        text, raw = program_and_value_texts(tokens, assignments or [], from_set)
     except ValueInputError as error:
         raise _as_mistyped_flag(ctx, error) from None
     compiled = compile_program(text, inputs=raw)
     # Before the values are read: `--fromat json` is a typo, not a bad number.
-    looks_like = mistyped_options(ctx, set(compiled.inputs), raw)
+    looks_like = mistyped_options(ctx, set(compiled.inputs) | from_set, raw)
     values: dict[str, float] = {}
     for name, value in raw.items():
         try:
@@ -1028,10 +1029,11 @@ def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
         if name in used:
             continue
         option = f"--{name}"
-        close_own = _did_you_mean(option, own)
+        # One- and two-letter names are everyday variables (a, w, lr): no guesses.
+        close_own = _did_you_mean(option, own) if len(name) >= 3 else None
+        close_other = _did_you_mean(option, list(others)) if len(name) >= 3 else None
         same = SAME_MEANING.get((command, option))
-        suggestion = (f"did you mean {same}?" if same else None) or close_own or \
-            _did_you_mean(option, list(others))
+        suggestion = (f"did you mean {same}?" if same else None) or close_own or close_other
         if not name.isidentifier() or (command in STRICT and (suggestion or option in others)):
             raise ValueInputError(
                 f"no such option {option}" + (f", and the program has no input {name}"
@@ -1043,9 +1045,12 @@ def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
             hints[name] = (f"is an option of exprgraph {' and '.join(others[option])}, not of "
                            f"{command}" + (f"; did you mean {same}?" if same else "") +
                            f" (taken as a value for {name}, which the program does not use)")
-        elif close_own or _did_you_mean(option, list(others)):
-            hints[name] = (f"is not used by the program; "
-                           f"{close_own or _did_you_mean(option, list(others))}")
+        elif close_own:
+            hints[name] = f"is not used by the program; {close_own}"
+        elif close_other:
+            meant = close_other.removeprefix("did you mean ").removesuffix("?")
+            hints[name] = (f"is not used by the program ({meant} is an option of exprgraph "
+                           f"{' and '.join(others[meant])})")
     return hints
 
 
@@ -1103,8 +1108,8 @@ def _program_and_values(tokens: list[str], assignments: list[str]) -> tuple[str,
     return text, {name: parse_value(name, value) for name, value in raw.items()}
 
 
-def program_and_value_texts(tokens: list[str], assignments: list[str]
-                            ) -> tuple[str, dict[str, str]]:
+def program_and_value_texts(tokens: list[str], assignments: list[str],
+                            from_set: set[str] | None = None) -> tuple[str, dict[str, str]]:
     """Split `PROGRAM --x 1 --y=2 ...` into the program text and the values' texts.
 
     The program is the one token that is not an option or an option's value,
@@ -1151,6 +1156,8 @@ def program_and_value_texts(tokens: list[str], assignments: list[str]
             if not has_value:
                 raise ValueInputError(f"--set expects NAME=VALUE, got {part!r}")
             _set_value(values, name.strip(), value.strip(), "--set")
+            if from_set is not None:
+                from_set.add(name.strip())
     if program is None:
         raise ValueInputError("no program given", hint='exprgraph eval "(x+y)*z" --x 1 ...')
     program = program.removeprefix(PROGRAM_MARK)

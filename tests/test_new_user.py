@@ -418,3 +418,12 @@ def test_diff_refuses_two_formats_and_says_when_there_is_nothing_to_differentiat
 def test_the_api_reports_a_huge_integer_value_as_a_value_error() -> None:
     with pytest.raises(exprgraph.ValueInputError):
         exprgraph.compile("x").evaluate(x=10**400)
+
+
+@pytest.mark.parametrize("args", [["--x", "1", "--w", "2"], ["--set", "x=1,w=2"],
+                                  ["--x", "1", "--a", "2"]])
+def test_a_short_unused_name_is_only_reported_as_unused(args: list[str]) -> None:
+    result = runner.invoke(app, ["eval", "x^2", *args])
+    assert result.exit_code == 0
+    assert "not used by the program" in result.stderr
+    assert "did you mean" not in result.stderr and "option" not in result.stderr
