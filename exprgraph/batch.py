@@ -14,10 +14,24 @@ Each problem becomes one result dict: the keys of `eval --format json` plus
 `source` (`file:line` or `file:name`), or `{source, program, error}`. One bad problem
 never stops a batch; a file that cannot be read or parsed is a `FileError`,
 reported in place of its problems.
+
+What needs the compiled program is checked per problem here: `wrt` must name
+inputs, `answers` keys must name nodes and each answer must be a number or a
+string, and every input needs a value in `at` (the message names the file and
+the problem). A line and column of a TOML problem are in its program string
+(`located_in: "program"`), a line file's are the file's.
+
+Worker processes end themselves when the process that started them is gone
+(`exprgraph batch ... | head -1` kills it with SIGPIPE), rather than wait for
+work forever.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,15 +40,25 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from .api import Program
 from .api import compile as compile_program
 from .errors import ExprGraphError, ValueInputError
+from .evaluate import format_value
 from .parse import MAX_PROGRAM_CHARS
-from .problems import FileError, read_problem_set
+from .problems import (
+    EMPTY_FOLDER,
+    NOT_FOUND,
+    OTHER_KIND,
+    UNREADABLE,
+    FileError,
+    read_problem_set,
+)
 
 __all__ = ["FileError", "Options", "Problem", "discover", "read_problems", "run", "solve"]
 
 SUFFIXES = (".expr", ".toml")
 CHUNK = 64  # problems per task sent to a worker process
+PARENT_POLL = 0.2  # seconds between a worker's checks that its parent lives
 
 
 @dataclass(frozen=True)
@@ -47,6 +71,16 @@ class Problem:
     wrt: tuple[str, ...] | None = None
     line: int = 0  # the file line the program is on (.expr files), else 0
     error: dict[str, Any] | None = None  # the problem is malformed before parsing
+    file: str = ""  # the TOML file of a problem set's problem, else ""
+    name: str = ""  # the problem's name in that file
+    point: int = 0  # k for the k-th point of a problem with several, else 0
+    answers: Mapping[str, Any] | None = None  # for `check`; only their form is checked
+
+    @property
+    def label(self) -> str:
+        """`FILE: problem 'NAME'` (and the point), how messages name a TOML problem."""
+        point = f", point {self.point} of at" if self.point else ""
+        return f"{self.file}: problem {self.name!r}{point}"
 
 
 @dataclass(frozen=True)
@@ -67,13 +101,14 @@ def discover(paths: Iterable[str | Path]) -> Iterator[Path | FileError]:
             found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
             if not found:
                 yield FileError(f"no problem files found in {raw}", file=str(raw),
-                                hint="problem files end in .toml or .expr")
+                                hint="problem files end in .toml or .expr",
+                                reason=EMPTY_FOLDER)
             yield from found
         elif not path.exists():
-            yield FileError(f"no such file or folder: {raw}", file=str(raw))
+            yield FileError(f"no such file or folder: {raw}", file=str(raw), reason=NOT_FOUND)
         elif path.suffix not in SUFFIXES:
             yield FileError(f"{raw} is not a problem file", file=str(raw),
-                            hint="problem files end in .toml or .expr")
+                            hint="problem files end in .toml or .expr", reason=OTHER_KIND)
         else:
             yield path
 
@@ -91,7 +126,8 @@ def _line_problems(path: Path) -> Iterator[Problem]:
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
+        raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path),
+                        reason=UNREADABLE) from None
     with handle:
         number = 0
         while True:
@@ -129,9 +165,12 @@ def _toml_problems(path: Path) -> Iterator[Problem]:
             yield Problem(error.pop("source", str(path)), error.pop("program", ""), {},
                           error=error)
             continue
+        several = len(spec.points) > 1
         for index, values in enumerate(spec.points, start=1):
-            where = spec.source if len(spec.points) == 1 else f"{spec.source}#{index}"
-            yield Problem(where, spec.program, values, spec.wrt)
+            where = f"{spec.source}#{index}" if several else spec.source
+            yield Problem(where, spec.program, values, spec.wrt, file=spec.file,
+                          name=spec.name, point=index if several else 0,
+                          answers=spec.answers or None)
 
 
 def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:
@@ -141,6 +180,8 @@ def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:
     try:
         compiled = compile_program(problem.program, inputs=problem.values)
         values = {**compiled.graph.given, **problem.values}
+        if problem.file:
+            _check_problem_table(compiled, problem, values)
         evaluation = compiled.evaluate(values)
         from .render.structured import evaluation_summary
 
@@ -157,11 +198,82 @@ def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:
     return data
 
 
+def _check_problem_table(program: Program, problem: Problem,
+                         values: Mapping[str, float]) -> None:
+    """What of a TOML problem needs its program: `wrt` names inputs, answer
+    keys name nodes, answers are numbers or strings, every input has a value.
+    A ValueInputError naming the file and the problem otherwise."""
+    inputs = program.inputs
+    if problem.wrt is not None:
+        unknown = [name for name in problem.wrt if name not in inputs]
+        if unknown:
+            which = "is not an input" if len(unknown) == 1 else "are not inputs"
+            has = (f"its inputs are {', '.join(inputs)}" if inputs
+                   else "it has no inputs")
+            raise ValueInputError(
+                f"{problem.label}: wrt names {_listed(unknown)}, which {which} of the "
+                f"program ({has})", variable=unknown[0],
+                hint=f"wrt = [{', '.join(_quoted(n) for n in inputs)}]" if inputs
+                else "remove wrt")
+    if problem.answers:
+        faults = _answer_faults(program, problem.answers)
+        if faults:
+            message, hint = faults[0] if len(faults) == 1 else (
+                "; ".join(f"{m} ({h})" if h else m for m, h in faults), None)
+            raise ValueInputError(f"{problem.label}: {message}", hint=hint)
+    missing = [name for name in inputs if name not in values]
+    if missing:
+        suggested = {**{k: format_value(v) for k, v in problem.values.items()},
+                     **dict.fromkeys(missing, "1")}
+        table = "{ " + ", ".join(f"{_toml_key(k)} = {v}" for k, v in suggested.items()) + " }"
+        names = _listed(missing, quote=False)
+        them = f"{names} a value" if len(missing) == 1 else f"{names} values"
+        hint = (f"give {them} at every point of at, e.g. {table}" if problem.point
+                else f"give {them} in the file: at = {table}")
+        raise ValueInputError(f"{problem.label}: no value given for {', '.join(missing)}",
+                              hint=hint, variable=missing[0], missing=True)
+
+
+def _answer_faults(program: Program, answers: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """(message, hint) for each answer key that names no node and each answer
+    that is neither a number nor a string: faults of the file, as `check` says."""
+    from .check import parse_key  # only problem sets with answers pay for it
+
+    faults: list[tuple[str, str | None]] = []
+    for key, given in answers.items():
+        try:
+            parse_key(program, key)
+        except ExprGraphError as error:
+            faults.append((error.message, error.hint))
+        if isinstance(given, bool) or not isinstance(given, (int, float, str)):
+            faults.append((f"the answer to {key} must be a number or an expression in a "
+                           f"string, not {given!r}", 'e.g. "d/dx" = 2 or "d/dx" = "2*x"'))
+    return faults
+
+
+def _listed(names: Sequence[str], quote: bool = True) -> str:
+    shown = [repr(n) if quote else n for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_key(name: str) -> str:
+    """`name` as a TOML key: bare where TOML allows it, quoted otherwise (θ)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _quoted(name)
+
+
 def _located(error: ExprGraphError, problem: Problem) -> dict[str, Any]:
-    """The error as a dict, its line counted in the file for line files."""
+    """The error as a dict, its line counted in the file for line files; for
+    a TOML problem, marked as a line of its program string."""
     found = error.to_dict()
-    if problem.line and "line" in found:
-        found["line"] = problem.line + found["line"] - 1
+    if "line" in found:
+        if problem.line:
+            found["line"] = problem.line + found["line"] - 1
+        elif problem.file:
+            found["located_in"] = "program"
     return found
 
 
@@ -179,7 +291,7 @@ def run(problems: Iterable[Problem], options: Options = Options(), jobs: int = 1
             yield solve(problem, options)
         return
     iterator = iter(problems)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_end_with_parent) as pool:
         pending: deque[Future[list[dict[str, Any]]]] = deque()
         while True:
             while len(pending) < 2 * jobs:
@@ -190,3 +302,19 @@ def run(problems: Iterable[Problem], options: Options = Options(), jobs: int = 1
             if not pending:
                 return
             yield from pending.popleft().result()
+
+
+def _end_with_parent() -> None:
+    """In a worker process: end it once the process that started it is gone.
+
+    A batch killed by SIGPIPE (`| head -1`) cannot shut its pool down, and its
+    workers would wait for work forever. A daemon thread notices that the
+    parent changed (the orphan is adopted) and ends the worker at once."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()

@@ -826,6 +826,7 @@ class BatchFormat(str, Enum):
 
 @app.command("batch")
 def batch_command(
+    ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(
         help="Problem files (.toml, .expr) or folders (every .toml and .expr below, sorted).",
         show_default=False, metavar="PATH...")],
@@ -846,19 +847,34 @@ def batch_command(
 ) -> None:
     """Evaluate every problem in problem files: value and gradient of each.
 
-    One bad problem never stops the batch. Exit status: 0 all ok, 1 a problem
-    failed, 2 a file could not be read or parsed.
+    One bad problem never stops the batch. The summary goes to stderr in every
+    format. Exit status: 0 all ok, 1 a problem failed, 2 a file could not be
+    read or parsed.
 
     Example: [bold]exprgraph batch samples/ --format jsonl > results.jsonl[/bold]
     """
     import time
+
+    from click.core import ParameterSource
 
     from . import batch as core
     from .render import batch as show
 
     started = time.perf_counter()
     tally = show.Tally()
-    options = core.Options(derivatives=derivatives, nodes=nodes)
+    # An option the format cannot show is said, not silently dropped (nor computed).
+    shown_by = {"derivatives": (derivatives, (BatchFormat.jsonl, BatchFormat.csv)),
+                "nodes": (nodes, (BatchFormat.jsonl,)),
+                "max_rows": (ctx.get_parameter_source("max_rows") is not ParameterSource.DEFAULT,
+                             (BatchFormat.table,))}
+    for name, (given, formats) in shown_by.items():
+        if given and output_format not in formats:
+            use = " or ".join(f.value for f in formats)
+            _stderr().print(f"[yellow]warning:[/yellow] --{name.replace('_', '-')} has no "
+                            f"effect with --format {output_format.value} (it does with "
+                            f"--format {use})")
+    options = core.Options(derivatives=derivatives and output_format is not BatchFormat.table,
+                           nodes=nodes and output_format is BatchFormat.jsonl)
     out = _stdout()
     progress = _LazyProgress(started)
     try:
@@ -885,8 +901,8 @@ def batch_command(
                 out.print(show.file_table(str(found), results, max_rows))
     finally:
         progress.stop()
-    if output_format is BatchFormat.table:
-        _stderr().print(tally.line(time.perf_counter() - started))
+    # On stderr in every format: stdout stays pure JSON lines or CSV.
+    _stderr().print(tally.line(time.perf_counter() - started))
     raise typer.Exit(2 if tally.file_errors else 1 if tally.failed else 0)
 
 

@@ -6,11 +6,13 @@ of them), `wrt` (input names), `answers` (a table KEY = ANSWER) and
 `tolerance`. Everything is validated here, so both commands give the same
 messages, each naming the file and the problem:
 
-- a fault of the whole file (unreadable, not TOML, `problem` not an array of
-  tables, an unknown top-level key, a bad file tolerance) is a `FileError`;
+- a fault of the whole file (unreadable, not UTF-8, not TOML, `problem` not an
+  array of tables, an unknown top-level key, a bad file tolerance) is a
+  `FileError`, its `reason` detail saying which kind of fault;
 - a fault of one problem (no program, a bad `at`, `wrt`, `answers`, `name` or
   `tolerance`, an unknown key) is a `ValueInputError` in that problem's place,
-  so the other problems still run.
+  so the other problems still run. (What needs the compiled program, such as
+  an answer key naming no node, is checked by the command that compiles it.)
 """
 
 from __future__ import annotations
@@ -36,8 +38,18 @@ FILE_KEYS = ("title", "description", "tolerance", "problem")
 PROBLEM_KEYS = ("name", "description", "program", "at", "wrt", "answers", "tolerance")
 
 
+# Why a path gave no problems: the `reason` detail of a FileError.
+NOT_FOUND = "not_found"
+UNREADABLE = "unreadable"
+NOT_TEXT = "not_utf8"
+MALFORMED = "malformed"
+EMPTY_FOLDER = "no_problem_files"
+OTHER_KIND = "not_a_problem_file"
+
+
 class FileError(ExprGraphError):
-    """A problem file cannot be read, decoded or parsed as a whole."""
+    """A problem file cannot be read, decoded or parsed as a whole (or a path
+    names no problem file). `details["reason"]` is one of the reasons above."""
 
     kind = "file"
 
@@ -71,14 +83,31 @@ class ProblemSet:
 
 
 def toml_document(path: Path) -> dict[str, Any]:
-    """A TOML file's contents; FileError if it cannot be read or parsed."""
+    """A TOML file's contents; FileError if it cannot be read, is not UTF-8
+    text or is not TOML (its `reason` detail says which)."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
     except OSError as exc:
-        raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise FileError(f"{path} is not valid TOML: {exc}", file=str(path)) from None
+        raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path),
+                        reason=UNREADABLE) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, data, exc.start) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FileError(f"{path} is not valid TOML: {exc}", file=str(path),
+                        reason=MALFORMED) from None
+
+
+def not_utf8(path: Path, data: bytes, start: int) -> FileError:
+    """`FILE: byte 0xFF at line L, column C, not UTF-8 text` (C counts bytes)."""
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    return FileError(f"{path}: byte 0x{data[start]:02X} at line {line}, column {column}, "
+                     "not UTF-8 text", file=str(path), reason=NOT_TEXT,
+                     hint="save the file as UTF-8")
 
 
 def read_problem_set(path: str | Path) -> ProblemSet:
@@ -89,23 +118,25 @@ def read_problem_set(path: str | Path) -> ProblemSet:
     unknown = [key for key in document if key not in FILE_KEYS]
     if unknown:
         raise FileError(f"{where}: unknown key {unknown[0]!r} at the top of the file",
-                        file=where, hint=_suggestion(unknown[0], FILE_KEYS))
+                        file=where, hint=_suggestion(unknown[0], FILE_KEYS), reason=MALFORMED)
     title = document.get("title")
     if title is not None and not isinstance(title, str):
-        raise FileError(f"{where}: title must be a string, not {_kind(title)}", file=where)
+        raise FileError(f"{where}: title must be a string, not {_kind(title)}", file=where,
+                        reason=MALFORMED)
     try:
         default = tolerance_of(document.get("tolerance", DEFAULT_TOLERANCE))
     except ValueInputError as error:
-        raise FileError(f"{where}: {error.message}", file=where, hint=error.hint) from None
+        raise FileError(f"{where}: {error.message}", file=where, hint=error.hint,
+                        reason=MALFORMED) from None
     entries = document.get("problem")
     if entries is None:
-        raise FileError(f"{where} has no problems", file=where,
+        raise FileError(f"{where} has no problems", file=where, reason=MALFORMED,
                         hint='start each problem with [[problem]], then program = "..."')
     if not isinstance(entries, list):
         # `[problem]` (single brackets) makes a table; `problem = 5` a number.
         raise FileError(f"{where}: 'problem' must be an array of tables, not {_kind(entries)}",
-                        file=where, hint="start each problem with [[problem]] (double "
-                        "brackets), and its answers with [problem.answers]")
+                        file=where, reason=MALFORMED, hint="start each problem with "
+                        "[[problem]] (double brackets), and its answers with [problem.answers]")
     problems: list[ProblemSpec | ValueInputError] = []
     seen: dict[str, int] = {}
     for number, entry in enumerate(entries, start=1):

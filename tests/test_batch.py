@@ -205,3 +205,196 @@ def test_summary_counts_in_words_and_an_empty_folder_is_said(tmp_path: Path) -> 
     result = runner.invoke(app, ["batch", str(empty)])
     assert result.exit_code == 2
     assert f"no problem files found in {empty}" in " ".join(result.stderr.split())
+
+
+# --- defects a new user reported ----------------------------------------------------
+
+
+def _processes_with(word: str) -> list[int]:
+    """Ids of live processes whose command line holds `word` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        # A zombie has ended; only its exit status waits to be collected.
+        if word.encode() in command and state.rpartition(")")[2].split()[:1] != ["Z"]:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs POSIX /proc")
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_workers_end_when_a_closed_pipe_kills_the_batch(tmp_path: Path, fmt: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    corpus = tmp_path / f"corpus-{uuid.uuid4().hex}.expr"
+    corpus.write_bytes((SAMPLES / "corpus.expr").read_bytes())
+    first = tmp_path / "first.txt"
+    # Output to a file: left-behind workers would hold a captured pipe open forever.
+    command = (f"{sys.executable} -m exprgraph batch {corpus} --format {fmt} --jobs 2 "
+               f"2>/dev/null | head -1 > {first}")
+    subprocess.run(["bash", "-c", command], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                   timeout=60)
+    assert first.read_text(encoding="utf-8").strip()
+    left: list[int] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        left = _processes_with(corpus.name)
+        if not left:
+            break
+        time.sleep(0.2)
+    for pid in left:  # do not leave them behind even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
+def test_options_a_format_cannot_show_are_said_on_stderr() -> None:
+    tutorials = str(SAMPLES / "tutorials.toml")
+    cases = [(["--derivatives"], "--derivatives"), (["--nodes"], "--nodes"),
+             (["--nodes", "--format", "csv"], "--nodes"),
+             (["--max-rows", "2", "--format", "jsonl"], "--max-rows"),
+             (["--max-rows", "2", "--format", "csv"], "--max-rows")]
+    for extra, option in cases:
+        result = runner.invoke(app, ["batch", tutorials, *extra])
+        assert result.exit_code == 0, extra
+        stderr = " ".join(result.stderr.split())
+        assert f"warning: {option} has no effect" in stderr, (extra, stderr)
+    # --max-rows with jsonl still prints every problem; the default says nothing.
+    rows = runner.invoke(app, ["batch", tutorials, "--max-rows", "2", "--format", "jsonl"])
+    assert len(rows.stdout.splitlines()) == 6
+    quiet = runner.invoke(app, ["batch", tutorials, "--format", "jsonl"])
+    assert "warning" not in quiet.stderr
+
+
+def test_derivatives_are_applied_in_csv() -> None:
+    result = runner.invoke(app, ["batch", str(SAMPLES / "tutorials.toml"), "--format", "csv",
+                                 "--derivatives"])
+    assert "warning" not in result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    shared = {r["input"]: r["derivative"] for r in rows if r["source"].endswith(":shared-input")}
+    from exprgraph import compile as compile_program
+
+    # e = (a + b)(b + 1): ∂e/∂a = b + 1 and ∂e/∂b = a + 2b + 1 by hand; compare at a point.
+    for name, by_hand in (("a", lambda a, b: b + 1), ("b", lambda a, b: a + 2 * b + 1)):
+        formula = compile_program(shared[name], inputs={"a", "b"})
+        assert close(formula.evaluate({"a": 0.3, "b": -1.7}).value, by_hand(0.3, -1.7))
+
+
+def _toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "set.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_wrt_naming_no_input_fails_the_problem(tmp_path: Path) -> None:
+    path = _toml(tmp_path, '[[problem]]\nname = "w"\nprogram = "x^2 + y"\n'
+                 'at = { x = 1, y = 2 }\nwrt = ["q", "x"]\n')
+    [result] = results_of(path)
+    message = result["error"]["message"]
+    assert all(word in message for word in (str(path), "problem 'w'", "'q'", "x, y")), message
+    assert "'x'" not in message.split("inputs")[0]  # x is an input: only q is named
+    assert runner.invoke(app, ["batch", str(path)]).exit_code == 1
+
+
+@pytest.mark.parametrize(("answers", "words"), [
+    ('zz = 1\n', ["'zz'", "not a node"]),
+    ('"d/dx" = [1, 2]\n', ["d/dx", "must be a number or an expression"]),
+    ('"d/dx" = true\n', ["d/dx", "must be a number or an expression"]),
+])
+def test_malformed_answers_fail_the_problem_in_batch(tmp_path: Path, answers: str,
+                                                     words: list[str]) -> None:
+    path = _toml(tmp_path, '[[problem]]\nname = "a"\nprogram = "x^2"\nat = { x = 1 }\n'
+                 '[problem.answers]\n' + answers)
+    [result] = results_of(path)
+    text = result["error"]["message"] + " " + result["error"].get("hint", "")
+    for word in [str(path), "problem 'a'", *words]:
+        assert word in text, (word, text)
+
+
+def test_well_formed_answers_are_not_judged_by_batch(tmp_path: Path) -> None:
+    # A wrong number and an answer that does not parse are the student's: check's business.
+    path = _toml(tmp_path, '[[problem]]\nname = "a"\nprogram = "y = x^2"\nat = { x = 3 }\n'
+                 '[problem.answers]\n"dy/dx" = 5\ny = "x^^2"\n"∂y/∂x" = "2x"\n')
+    [result] = results_of(path)
+    assert result["gradient"] == {"x": 6.0}
+
+
+@pytest.mark.parametrize("at", ["", "at = []\n", "at = { y = 2 }\n"])
+def test_missing_values_in_a_toml_file_point_to_its_at_table(tmp_path: Path, at: str) -> None:
+    path = _toml(tmp_path, '[[problem]]\nname = "p"\nprogram = "x^2 + y"\n' + at)
+    [result] = results_of(path)
+    error = result["error"]
+    assert str(path) in error["message"] and "problem 'p'" in error["message"]
+    missing = ["x", "y"] if "y =" not in at else ["x"]
+    assert f"no value given for {', '.join(missing)}" in error["message"]
+    assert "at = {" in error["hint"] and "where" not in error["hint"]
+    assert "x = 1" in error["hint"]
+    if "y = 2" in at:
+        assert "y = 2" in error["hint"]  # the values already given are kept
+    assert "line" not in error  # line 1 of the program string is not a line of the file
+
+
+def test_positions_in_a_toml_program_say_they_are_in_the_program(tmp_path: Path) -> None:
+    path = _toml(tmp_path, '\n\n[[problem]]\nname = "p"\nprogram = "x^^2"\nat = { x = 1 }\n')
+    [result] = results_of(path)
+    assert result["error"]["line"] == 1 and result["error"]["located_in"] == "program"
+    shown = " ".join(runner.invoke(app, ["batch", str(path)]).stdout.split())
+    assert "line 1, column 3 of the program" in shown
+
+
+@pytest.mark.parametrize("fmt", ["table", "jsonl", "csv"])
+def test_the_summary_is_on_stderr_for_every_format(fmt: str) -> None:
+    result = runner.invoke(app, ["batch", str(SAMPLES / "tutorials.toml"),
+                                 str(SAMPLES / "broken.expr"), "--format", fmt])
+    assert result.exit_code == 1
+    lines = (SAMPLES / "broken.expr").read_text(encoding="utf-8").splitlines()
+    broken = sum(1 for line in lines if line.strip() and not line.startswith("#"))
+    assert f"{6 + broken} problems, 6 ok, {broken} failed" in result.stderr
+    if fmt == "jsonl":
+        assert all(json.loads(line) for line in result.stdout.splitlines())
+
+
+def test_file_faults_are_counted_in_words_that_fit(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    malformed = _toml(tmp_path, "title = \n")
+    result = runner.invoke(app, ["batch", str(empty), str(malformed),
+                                 str(tmp_path / "missing.expr")])
+    assert result.exit_code == 2
+    summary = " ".join(result.stderr.split()).rpartition(" s; ")[2]  # after "in T s; "
+    assert "unreadable" not in summary
+    for words in ("1 folder without problem files", "1 file malformed", "1 path not found"):
+        assert words in summary, summary
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_table_shows_names_and_numbers_whole(width: int) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "exprgraph", "batch",
+                           str(SAMPLES / "tutorials.toml"), "--max-rows", "4"],
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "COLUMNS": str(width)})
+    assert done.returncode == 0
+    out = done.stdout
+    assert "…" not in out
+    assert max(len(line) for line in out.splitlines()) <= width
+    for name in ("sum-times", "shared-input", "difference-of-sums#1", "difference-of-sums#2"):
+        assert out.count(name) == 1, (name, out)
+    # The hand-worked values and partials of the first four problems (see above).
+    for number in ("-12", "56", "10", "0.75", "-3", "4", "7", "15", "2", "-5", "-1.5", "0.5"):
+        assert re.search(rf"(?<![\w.-]){re.escape(number)}(?![\w.])", out), (number, out)

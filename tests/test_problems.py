@@ -105,3 +105,14 @@ def test_a_bad_problem_does_not_stop_the_others(tmp_path: Path) -> None:
     good = [r for r in rows if r.get("name") == "good"]
     assert good and good[0]["score"] == {"correct": 1, "total": 1}  # d(x^2)/dx at 1 is 2
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_a_file_that_is_not_utf8_names_the_byte(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'[[problem]]\nname = "caf\xe9"\nprogram = "x"\n')
+    result = runner.invoke(app, [command, str(path)])
+    assert result.exit_code == 2
+    shown = " ".join(result.stderr.split())
+    assert f"{path}: byte 0xE9 at line 2, column 12, not UTF-8 text" in shown, shown
+    assert "codec" not in shown

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -23,6 +24,18 @@ from .layout import never_cut
 CSV_COLUMNS = ("source", "program", "output", "value", "input", "input_value", "partial",
                "derivative", "error")
 
+# How the summary counts paths that gave no problems, by the FileError's
+# `reason`: (one, several).
+FILE_FAULTS = {
+    "not_found": ("path not found", "paths not found"),
+    "unreadable": ("file unreadable", "files unreadable"),
+    "not_utf8": ("file not UTF-8 text", "files not UTF-8 text"),
+    "malformed": ("file malformed", "files malformed"),
+    "no_problem_files": ("folder without problem files", "folders without problem files"),
+    "not_a_problem_file": ("file not a problem file", "files not problem files"),
+}
+OTHER_FAULT = ("file with errors", "files with errors")
+
 
 @dataclass
 class Tally:
@@ -31,39 +44,51 @@ class Tally:
     problems: int = 0
     failed: int = 0
     file_errors: int = 0
-    files: set[str] = field(default_factory=set)
+    faults: dict[str, int] = field(default_factory=dict)  # file errors by reason
 
     def add(self, result: dict[str, Any]) -> None:
         """Count one result (a problem's or a file error's)."""
-        if result.get("error", {}).get("kind") == "file":
+        error = result.get("error", {})
+        if error.get("kind") == "file":
             self.file_errors += 1
+            reason = error.get("reason", "")
+            self.faults[reason] = self.faults.get(reason, 0) + 1
             return
         self.problems += 1
         self.failed += "error" in result
 
     def line(self, seconds: float) -> Text:
-        """`N problems, N ok, N failed in T s`."""
+        """`N problems, N ok, N failed in T s`, then what went wrong with
+        paths (`; 1 file malformed, 1 path not found`)."""
         ok = self.problems - self.failed
         noun = "problem" if self.problems == 1 else "problems"
         text = Text(f"{self.problems} {noun}, ")
         text.append(f"{ok} ok", style="green")
         text.append(", ")
         text.append(f"{self.failed} failed", style="bold red" if self.failed else "")
-        if self.file_errors:
-            files = "file" if self.file_errors == 1 else "files"
-            text.append(f", {self.file_errors} {files} unreadable", style="bold red")
         text.append(f" in {seconds:.2f} s")
+        if self.faults:
+            said = []
+            for reason, count in self.faults.items():
+                one, several = FILE_FAULTS.get(reason, OTHER_FAULT)
+                said.append(f"{count} {one if count == 1 else several}")
+            text.append("; ")
+            text.append(", ".join(said), style="bold red")
         return text
 
 
 def error_text(error: dict[str, Any]) -> str:
-    """An error dict in one line: `[line L, column C] message (hint)`."""
-    where = f"line {error['line']}, column {error['column']}: " if "line" in error else ""
+    """An error dict in one line: `[line L, column C] message (hint)`; a
+    position in a TOML problem's program says so (`... of the program`)."""
+    where = ""
+    if "line" in error:
+        where = f"line {error['line']}, column {error['column']}"
+        where += " of the program: " if error.get("located_in") == "program" else ": "
     hint = f" ({error['hint']})" if error.get("hint") else ""
     return f"{where}{error['message']}{hint}"
 
 
-def file_table(path: str, results: list[dict[str, Any]], max_rows: int) -> Table:
+def file_table(path: str, results: list[dict[str, Any]], max_rows: int) -> RenderableType:
     """One file's problems: value and gradient, or the error."""
     table = Table(title=path, title_justify="left")
     table.add_column("problem", style="bold")
