@@ -614,9 +614,20 @@ def _write_output(data: bytes, path: str | None, binary: bool) -> None:
         raise ValueInputError(f"cannot write {path}: {exc.strerror}") from None
 
 
-LrOption = Annotated[float, typer.Option("--lr", min=0.0, help="The learning rate.")]
+def _finite(value: float) -> float:
+    """Refuse inf and nan for a training setting (click's ranges let nan through)."""
+    import math
+
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+LrOption = Annotated[float, typer.Option("--lr", min=0.0, callback=_finite,
+                                         help="The learning rate.")]
 MomentumOption = Annotated[float, typer.Option(
-    "--momentum", min=0.0, max=1.0, help="Momentum: v ← momentum·v + gradient.")]
+    "--momentum", min=0.0, max=1.0, callback=_finite,
+    help="Momentum: v ← momentum·v + gradient.")]
 UntilOption = Annotated[list[str] | None, typer.Option(
     "--until", metavar="CRITERION", show_default=False,
     help="Stop early once it holds: grad<1e-6 (gradient norm), change<1e-9 (loss change), "
@@ -673,13 +684,17 @@ def descend_command(
                                       f"--params and {start[name]:g}",
                                       hint=f"give it once: --params {name}={value:g}")
             start[name] = value
+        if params and not chosen:
+            raise ValueInputError("--params names no inputs",
+                                  hint="name the inputs to move: --params " +
+                                  ",".join(compiled.inputs or ("x",)))
         names = list(chosen) or list(compiled.inputs)
         missing = [n for n in compiled.inputs if n not in start]
         if missing:
             raise ValueInputError(f"no start value for {', '.join(missing)}",
-                                  hint="give one: " + " ".join(f"--{n} 0" for n in missing))
+                                  hint=_start_value_hint(ctx, missing))
         criteria = [train.parse_criterion(c) for c in until or []]
-        if plot:
+        if plot is not None:
             show.check_plot_path(plot)  # before training: a typo must not cost a long run
         if show_every and as_json:
             _stderr().print(show.warning_text("--show-every thins the table only; --format "
@@ -694,14 +709,26 @@ def descend_command(
         _fail(error, as_json)
 
 
+def _start_value_hint(ctx: typer.Context, missing: list[str]) -> str:
+    """How to give start values; `--set lr=0` for a name that is also an
+    option of the command (`--lr 0` would set the learning rate)."""
+    own = {o for param in ctx.command.params for o in param.opts}
+    clashes = [n for n in missing if f"--{n}" in own]
+    ways = [f"--set {n}=0" if n in clashes else f"--{n} 0" for n in missing]
+    why = "".join(f" (--{n} is an option of {ctx.info_name}, not a value for {n})"
+                  for n in clashes)
+    return "give one: " + " ".join(ways) + why
+
+
 @app.command("fit")
 def fit_command(
     program: Annotated[str, typer.Argument(
         help="A per-row loss such as \"(w*x + b - y)^2\", or a model with --loss and "
-        "--target.", show_default=False, metavar="PROGRAM")],
+        "--target; '-' reads it from stdin.", show_default=False, metavar="PROGRAM")],
     data: Annotated[str, typer.Option(
         "--data", metavar="FILE.csv", show_default=False,
-        help="CSV with a header row; its columns bind the program's data inputs.")],
+        help="CSV with a header row ('-': stdin); its columns bind the program's data "
+        "inputs, other columns are ignored.")],
     params: Annotated[list[str], typer.Option(
         "--params", metavar="w=0,b=0", show_default=False,
         help="The parameters to fit and their start values (default 0).")],
@@ -743,11 +770,16 @@ def fit_command(
         if target is not None and loss is None:
             raise ValueInputError("--target is only used with --loss mse or --loss bce",
                                   hint="without --loss the program itself is the per-row loss")
-        compiled = compile_program(program)
+        if program == "-" and data == "-":
+            raise ValueInputError("the program and the data cannot both come from stdin",
+                                  hint="give one of them as text or a file: --data FILE.csv")
+        compiled = compile_program(sys.stdin.read() if program == "-" else program)
         starts = {k: (v or 0.0) for k, v in train.parse_params(params).items()}
-        columns, rows = train.read_csv(data)
+        used = {*compiled.inputs, *([target] if target else [])}
+        columns, rows = train.parse_csv(sys.stdin.read(), "stdin", used) if data == "-" \
+            else train.read_csv(data, used)
         criteria = [train.parse_criterion(c) for c in until or []]
-        if plot:
+        if plot is not None:
             show.check_plot_path(plot)  # before training: a typo must not cost a long run
         notes = []
         if show_every and as_json:
@@ -805,12 +837,13 @@ def _show_training(trajectory: Any, settings: dict[str, Any], show_every: int, u
     from .render import train as show
 
     if as_json:
-        if plot:
+        if plot is not None:
             show.write_plot(trajectory, plot, unit)
         _print_json(show.trajectory_data(trajectory, settings))
     else:
-        _stdout().print(show.trajectory_view(trajectory, show_every, unit))
-        if plot:
+        _stdout().print(show.trajectory_view(
+            trajectory, show_every, unit, left_out="--format json has every step's values"))
+        if plot is not None:
             show.write_plot(trajectory, plot, unit)
     if trajectory.diverged:
         raise typer.Exit(MathError.exit_code)

@@ -79,7 +79,7 @@ def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source:
                       for a, v in zip(node.args, args, strict=True)
                       if nodes[a].op is not CONST)  # "here 1 = 1" says nothing
     if not problem:
-        problem = _explain(node, exc)
+        problem = explain_failure(node, exc)
     subject = what or (f"{node.name} = {expression}" if node.name else expression)
     message = f"cannot compute {subject}: {problem}"
     if shown:
@@ -89,7 +89,8 @@ def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source:
                      expression=expression, arguments=[float(v) for v in args])
 
 
-def _explain(node: Node, exc: BaseException) -> str:
+def explain_failure(node: Node, exc: BaseException) -> str:
+    """Why `node` could not be computed: overflow, or its op's domain text."""
     if isinstance(exc, OverflowError):
         return "the result is too large for a float (beyond about 1.8e308)"
     return node.op.domain or "the arguments are outside the function's domain"

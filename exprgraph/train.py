@@ -15,9 +15,10 @@ after the given number of steps or epochs.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,15 @@ START_HINT = "start where the program and its gradient are defined"
 def descend(program: Program, start: Mapping[str, float], params: Sequence[str], lr: float,
             steps: int, until: Sequence[Criterion] = (), momentum: float = 0.0,
             on_step: Callable[[int], None] | None = None) -> Trajectory:
-    """Gradient descent on the program's output over `params` from `start`."""
+    """Gradient descent on the program's output over `params` from `start`.
+
+    Training stops as diverged when the loss, the gradient or a parameter
+    stops being a finite number; `final` then holds the point it reached."""
+    if not params:
+        raise ValueInputError("the program has no inputs to move" if not program.inputs
+                              else "no inputs to move were named",
+                              hint=None if not program.inputs
+                              else "inputs: " + ", ".join(program.inputs))
     for name in params:
         if name not in program.inputs:
             raise ValueInputError(f"{name} is not an input of the program",
@@ -146,10 +155,9 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
         for name in params:
             velocity[name] = momentum * velocity[name] + gradient[name]
             point[name] -= lr * velocity[name]
-            if not math.isfinite(point[name]):
-                _diverged(trajectory, step + 1, f"{name} became {point[name]}", lr, "step")
-                break
-        if trajectory.diverged:
+        broken = [name for name in params if not math.isfinite(point[name])]
+        if broken:
+            _diverged(trajectory, step + 1, _not_finite(broken), lr, "step")
             break
         if on_step:
             on_step(step + 1)
@@ -159,35 +167,107 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
     return trajectory
 
 
+def _not_finite(names: Sequence[str]) -> str:
+    """"w stopped being a finite number" (or "w, b stopped being finite numbers")."""
+    if len(names) == 1:
+        return f"{names[0]} stopped being a finite number"
+    return f"{', '.join(names)} stopped being finite numbers"
+
+
 # --- fitting data ---------------------------------------------------------------
 
 
-def read_csv(path: str | Path) -> tuple[dict[str, Any], int]:
-    """Columns of a CSV file with a header row, as float arrays, and the row count."""
-    import numpy as np
-
+def read_csv(path: str | Path, used: Collection[str] | None = None
+             ) -> tuple[dict[str, Any], int]:
+    """Columns of a CSV file with a header row, as float arrays, and the row
+    count; see `parse_csv` for `used`."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = [row for row in csv.reader(handle) if row and any(c.strip() for c in row)]
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            text = handle.read()
     except OSError as exc:
         raise ValueInputError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ValueInputError(f"{path} is not UTF-8 text") from None
-    if len(rows) < 2:
-        raise ValueInputError(f"{path} needs a header row and at least one row of data")
-    header = [name.strip() for name in rows[0]]
-    columns: dict[str, list[float]] = {name: [] for name in header}
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise ValueInputError(f"{path}, line {number}: {len(row)} values for "
-                                  f"{len(header)} columns")
-        for name, cell in zip(header, row, strict=True):
-            try:
-                columns[name].append(float(cell))
-            except ValueError:
-                raise ValueInputError(f"{path}, line {number}: {cell.strip()!r} in column "
-                                      f"{name} is not a number") from None
-    return {name: np.asarray(values) for name, values in columns.items()}, len(rows) - 1
+    return parse_csv(text, str(path), used)
+
+
+def parse_csv(text: str, name: str, used: Collection[str] | None = None
+              ) -> tuple[dict[str, Any], int]:
+    """Columns of CSV text with a header row, as float arrays, and the row count.
+
+    Blank lines are skipped; a UTF-8 byte order mark is not part of the first
+    name. Every cell of a `used` column (default: every column) must be a
+    finite number, or the error names the line and the column; another column
+    is kept only if all its cells are finite numbers (an ID or a label column
+    is simply left out). `name` names the text in errors."""
+    import numpy as np
+
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    header: list[str] | None = None
+    cells: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            if header is None:
+                header = [cell.strip() for cell in row]
+                _check_header(header, name, reader.line_num)
+                continue
+            if len(row) != len(header):
+                raise ValueInputError(f"{name}, line {reader.line_num}: {len(row)} values for "
+                                      f"{len(header)} columns")
+            cells.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise ValueInputError(f"{name}, line {reader.line_num}: {exc}") from None
+    if header is None or not cells:
+        raise ValueInputError(f"{name} needs a header row and at least one row of data")
+    columns: dict[str, Any] = {}
+    for k, column in enumerate(header):
+        if not column:
+            continue  # a column without a name cannot be used
+        strict = used is None or column in used
+        values = _numbers([row[k] for row in cells], lines, name, column, strict)
+        if values is not None:
+            columns[column] = np.asarray(values)
+    return columns, len(cells)
+
+
+def _check_header(header: list[str], name: str, line: int) -> None:
+    seen: set[str] = set()
+    for column in header:
+        if column and column in seen:
+            raise ValueInputError(f"{name}, line {line}: column {column} appears twice in "
+                                  "the header", hint="give each column its own name")
+        seen.add(column)
+
+
+def _numbers(texts: list[str], lines: list[int], name: str, column: str,
+             strict: bool) -> list[float] | None:
+    """The cells of a column as finite floats; None (not `strict`) or an error
+    naming the line (`strict`) where one is not."""
+    values: list[float] = []
+    for text, line in zip(texts, lines, strict=True):
+        cell = text.strip()
+        try:
+            value = float(cell) if cell else None
+        except ValueError:
+            value = None
+        if value is not None and math.isfinite(value):
+            values.append(value)
+            continue
+        if not strict:
+            return None
+        where = f"{name}, line {line}: "
+        if not cell:
+            raise ValueInputError(where + f"column {column} is empty", variable=column)
+        if value is None:
+            raise ValueInputError(where + f"{cell!r} in column {column} is not a number",
+                                  variable=column)
+        raise ValueInputError(where + f"{cell!r} in column {column} is not a finite number",
+                              variable=column)
+    return values
 
 
 def loss_nodes(program: Program, kind: str | None, target: str | None
@@ -237,7 +317,11 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
 
     from .vector import evaluate_rows, gradient_rows
 
+    if not params:
+        raise ValueInputError("there are no parameters to fit")
     _check_columns(program, data, params, target)
+    if loss == "bce" and target is not None:
+        _check_probabilities(data[target], target)
     nodes, output = loss_nodes(program, loss, target)
     wrt = [next(i for i, n in enumerate(nodes) if n.op is INPUT and n.label == name)
            for name in params]
@@ -268,10 +352,12 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
     rng = np.random.default_rng(seed)
     trajectory = Trajectory(tuple(params))
 
-    def step(gradient: Mapping[str, float]) -> None:
+    def step(gradient: Mapping[str, float]) -> list[str]:
+        """Move the parameters; the names of those no longer finite."""
         for name in params:
             velocity[name] = momentum * velocity[name] + gradient[name]
             values[name] -= lr * velocity[name]
+        return [name for name in params if not math.isfinite(values[name])]
 
     previous: float | None = None
     with np.errstate(all="ignore"):  # every result is checked; NumPy need not warn
@@ -307,22 +393,46 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                 break
             previous = epoch_loss
             if size == rows:
-                step(gradient)  # full batch: the gradient at these parameters is known
+                broken = step(gradient)  # full batch: the gradient here is known
+                if broken:
+                    _diverged(trajectory, epoch + 1, _not_finite(broken), lr, "epoch")
+                    break
                 continue
             order = rng.permutation(rows)
+            broken = []
             try:
                 for start in range(0, rows, size):
                     take = order[start:start + size]
                     _, batch_gradient = measure({**{k: v[take] for k, v in data.items()},
                                                  **values}, len(take))
-                    step(batch_gradient)
+                    broken = step(batch_gradient)
+                    if broken:
+                        break
             except MathError as error:
                 _diverged(trajectory, epoch + 1, data_row_error(error), lr, "epoch")
+                break
+            if broken:
+                _diverged(trajectory, epoch + 1, _not_finite(broken), lr, "epoch")
                 break
     trajectory.final = dict(values)
     if trajectory.steps and not trajectory.diverged:
         trajectory.final_loss = trajectory.steps[-1].loss
     return trajectory
+
+
+def _check_probabilities(targets: Any, target: str) -> None:
+    """Binary cross-entropy compares with probabilities: targets in [0, 1]."""
+    import numpy as np
+
+    from .evaluate import format_value
+
+    bad = np.flatnonzero((np.asarray(targets) < 0) | (np.asarray(targets) > 1))
+    if bad.size:
+        row = int(bad[0])
+        raise ValueInputError(
+            f"binary cross-entropy needs targets between 0 and 1, but row {row + 1} of the "
+            f"data has {target} = {format_value(float(targets[row]))}",
+            hint="the target is a label (0 or 1) or a probability", variable=target)
 
 
 def _at(what: str, values: Mapping[str, float]) -> str:

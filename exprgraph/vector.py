@@ -4,8 +4,9 @@
 op table; `gradient_rows` runs reverse mode with the op table's symbolic
 derivative rules interpreted over arrays (`ArrayAlgebra`), so no second table
 of derivatives exists. A value that is not finite in some row is a
-`MathError` naming the node, the row and its argument values, as the scalar
-evaluator does for one point.
+`MathError` naming the expression, the row and its argument values, with the
+reason the scalar evaluator gives at that row's values (outside the domain,
+or too large for a float).
 
 NumPy is imported here only: `exprgraph eval` never loads it.
 """
@@ -18,10 +19,11 @@ from typing import Any
 import numpy as np
 
 from .errors import MathError, ValueInputError
-from .evaluate import format_value
+from .evaluate import explain_failure as explain  # the scalar evaluator's own wording
+from .evaluate import format_value, source_line
 from .graph import Node
 from .ops import CONST, INPUT, OPS
-from .render.text import node_expression
+from .render.text import expression_text
 
 
 def times(a: Any, b: Any) -> Any:
@@ -69,7 +71,7 @@ def evaluate_rows(nodes: Sequence[Node], columns: Mapping[str, Any], rows: int,
     input reaches them). `columns` maps each input to an array or a number."""
     values: list[Any] = []
     with np.errstate(all="ignore"):
-        for node in nodes:
+        for index, node in enumerate(nodes):
             if node.op is CONST:
                 values.append(node.value)
             elif node.op is INPUT:
@@ -81,22 +83,39 @@ def evaluate_rows(nodes: Sequence[Node], columns: Mapping[str, Any], rows: int,
             else:
                 args = [values[a] for a in node.args]
                 result = node.op.vector(np)(*args)  # type: ignore[misc]
-                _check_finite(result, node, nodes, args, rows, source)
+                _check_finite(result, index, nodes, args, rows, source)
                 values.append(result)
     return values
 
 
-def _check_finite(result: Any, node: Node, nodes: Sequence[Node], args: list[Any],
+def _check_finite(result: Any, index: int, nodes: Sequence[Node], args: list[Any],
                   rows: int, source: str) -> None:
+    """A `MathError` for the first row where node `index` is not finite.
+
+    The reason is the scalar evaluator's at that row's arguments: the op
+    raising means outside its domain; a finite op giving inf means overflow.
+    Expressions are written in the program's own names (no t1, t2 ...)."""
     finite = np.isfinite(result)
     if np.all(finite):
         return
+    node = nodes[index]
     row = int(np.argmin(np.broadcast_to(finite, (rows,)))) if np.ndim(result) else 0
-    shown = ", ".join(f"{nodes[a].name} = {format_value(float(np.broadcast_to(v, (rows,))[row]))}"
-                      for a, v in zip(node.args, args, strict=True) if nodes[a].op is not CONST)
-    problem = node.op.domain or "the result is too large for a float"
-    raise MathError(f"cannot compute {node.name or node_expression(nodes, node)} in row "
-                    f"{row + 1}: {problem} (here {shown})", node=node.name, row=row + 1)
+    at_row = [float(np.broadcast_to(v, (rows,))[row]) for v in args]
+    reason: BaseException = OverflowError()
+    try:
+        node.op.evaluate(*at_row)
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
+        reason = exc
+    shown = ", ".join(f"{expression_text(nodes, a)} = {format_value(v)}"
+                      for a, v in zip(node.args, at_row, strict=True)
+                      if nodes[a].op is not CONST)
+    expression = expression_text(nodes, index)
+    message = f"cannot compute {expression} in row {row + 1}: {explain(node, reason)}"
+    if shown:
+        message += f" (here {shown})"
+    raise MathError(message, line=node.line or None, column=node.column or None,
+                    source_line=source_line(source, node.line), node=node.name,
+                    expression=expression, row=row + 1)
 
 
 def gradient_rows(nodes: Sequence[Node], values: list[Any], output: int,

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -440,3 +445,264 @@ def test_show_every_with_json_is_not_silently_ignored(command: list[str]) -> Non
 def test_seed_without_mini_batches_is_not_silently_ignored() -> None:
     result = runner.invoke(app, [*FIT, "--seed", "3"])
     assert result.exit_code == 0 and "--seed" in result.stderr
+
+
+# --- a new user's report -------------------------------------------------------
+
+def _run(*args: str, width: str = "80", stdin: str | None = None
+         ) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it, piped, at `width` columns."""
+    env = {**os.environ, "COLUMNS": width}
+    return subprocess.run([sys.executable, "-m", "exprgraph", *args], capture_output=True,
+                          text=True, env=env, input=stdin, check=False)
+
+
+def _tokens(output: str) -> set[str]:
+    """Every whitespace- or border-separated word of `output`, without the
+    punctuation that follows a number in a sentence."""
+    words = re.split(r"[\s│┃]+", output)
+    return {word.rstrip(",;:") for word in words if word}
+
+
+def _many_params(count: int) -> tuple[str, str, list[float]]:
+    """Σ (pk − ck)² with long, distinct minimisers ck; its --params and the ck."""
+    centres = [round(1.23456789 * (k + 1) * (-1) ** k, 8) for k in range(count)]
+    centres[-1] = -123456.789
+    program = "+".join(f"(p{k}-({c}))^2" for k, c in enumerate(centres))
+    return program, ",".join(f"p{k}=0" for k in range(count)), centres
+
+
+@pytest.mark.parametrize("width", ["60", "80"])
+@pytest.mark.parametrize("count", [5, 20, 300])
+def test_training_tables_show_every_number_whole(width: str, count: int) -> None:
+    program, params, centres = _many_params(count)
+    done = _run("descend", program, "--params", params, "--lr", "0.01", "--steps", "3",
+                width=width)
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= int(width)
+    shown = _tokens(done.stdout)
+    # By hand: p ← p − lr·2(p − c) from 0, so after k steps p = c·(1 − 0.98^k).
+    for step in range(4):
+        point = [c * (1 - 0.98 ** step) + 0.0 for c in centres]  # + 0.0: no -0
+        loss = sum((p - c) ** 2 for p, c in zip(point, centres, strict=True))
+        norm = math.hypot(*(2 * (p - c) for p, c in zip(point, centres, strict=True)))
+        assert f"{step}" in shown
+        assert f"{loss:.6g}" in shown, (step, loss)
+        assert f"{norm:.6g}" in shown, (step, norm)
+        if count <= 5:  # the parameters of every step fit in the table
+            for value in point:
+                assert f"{value:.6g}" in shown, (step, value)
+    from exprgraph.evaluate import format_value
+
+    final = [c * (1 - 0.98 ** 3) for c in centres]
+    for value in final:
+        assert any(format_value(value)[:-1] in word for word in shown), value
+    assert "‖gradient‖" in shown or "‖∇‖" in shown
+
+
+def test_fit_table_at_60_columns_shows_four_parameters_whole() -> None:
+    done = _run("fit", "(a*x + b - y)^2 + (c - 1.23456789)^2 + (d + 98765.4321)^2",
+                "--data", LINE, "--params", "a,b,c,d", "--lr", "0.01", "--epochs", "2",
+                width="60")
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 60
+    shown = _tokens(done.stdout)
+    # c and d move independently of the data: c ← c − lr·2(c − 1.23456789).
+    for epoch in range(3):
+        c = 1.23456789 * (1 - 0.98 ** epoch)
+        d = -98765.4321 * (1 - 0.98 ** epoch) + 0.0  # + 0.0: no -0
+        assert f"{c:.6g}" in shown and f"{d:.6g}" in shown
+
+
+def test_overflow_in_a_row_is_not_called_a_domain_error(tmp_path: Path) -> None:
+    path = tmp_path / "bigp.csv"
+    path.write_text("x\n1e200\n", encoding="utf-8")
+    result = runner.invoke(app, ["fit", "(x+w)^2", "--data", str(path), "--params", "w"])
+    shown = " ".join(result.stderr.split())
+    assert result.exit_code == 1
+    assert "too large for a float" in shown and "negative power" not in shown
+    assert not re.search(r"\bt\d\b", shown), shown
+    assert "x + w = 1e+200" in shown or "x+w = 1e+200" in shown
+
+
+def test_a_diverged_fit_says_the_result_became_too_large() -> None:
+    result = runner.invoke(app, ["fit", "(w*x + b - y)^2", "--data", LINE, "--params", "w,b",
+                                 "--lr", "1e300", "--epochs", "3"])
+    shown = " ".join(result.stdout.split())
+    assert result.exit_code == 1 and "diverged at epoch 1" in shown
+    assert "too large for a float" in shown and "negative power" not in shown
+    assert not re.search(r"\bt\d\b", shown), shown
+
+
+@pytest.mark.parametrize(("program", "point", "words"), [
+    ("x^w", {"x": 0.0, "w": -1.0}, "0 cannot be raised to a negative power"),
+    ("x^w", {"x": 1e200, "w": 2.0}, "too large for a float"),
+    ("exp(x)", {"x": 1000.0}, "too large for a float"),
+    ("log(x)", {"x": 0.0}, "> 0"),
+    ("x/w", {"x": 1.0, "w": 0.0}, "must not be 0"),
+])
+def test_row_errors_say_what_eval_says(program: str, point: dict, words: str) -> None:
+    compiled = exprgraph.compile(program)
+    with pytest.raises(MathError) as scalar:
+        compiled.evaluate(point)
+    assert words in scalar.value.message  # the oracle: eval at the same point
+    columns = {k: np.array([1.0, v]) for k, v in point.items()}  # row 1 is fine
+    with pytest.raises(MathError) as rows:
+        evaluate_rows(compiled.graph.nodes, columns, 2, compiled.graph.source)
+    assert words in rows.value.message and "row 2" in rows.value.message
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "-inf", "1e400", "NaN"])
+def test_a_non_finite_number_in_the_data_is_refused_when_read(tmp_path: Path,
+                                                              cell: str) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text(f"x,y\n1,2\n\n2,{cell}\n", encoding="utf-8")
+    result = runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(path), "--params", "w"])
+    shown = " ".join(result.stderr.split())
+    assert result.exit_code == 2
+    assert f"{path}, line 4: '{cell}' in column y is not a finite number" in shown
+    assert "start parameters" not in shown
+
+
+@pytest.mark.parametrize("command", [
+    ["descend", "--", "-x^2 + x^4", "--x", "0.5", "--steps", "3"],
+    ["descend", "x-100", "--x", "0", "--steps", "3"],
+    ["fit", "(w-1)^2 - 10 + 0*x", "--data", LINE, "--params", "w", "--lr", "0.1",
+     "--epochs", "3"],
+])
+def test_a_falling_negative_loss_gets_no_warning_that_it_grew(command: list[str]) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert "grew" not in result.output and "too large" not in result.output
+
+
+def test_a_growing_loss_still_gets_the_warning() -> None:
+    # x ← x − 1.05·2x = −1.1x: the loss x² grows 1.21-fold a step.
+    result = runner.invoke(app, ["descend", "x^2", "--x", "1", "--lr", "1.05", "--steps",
+                                 "30"])
+    assert result.exit_code == 0
+    assert "learning rate may be too large" in " ".join(result.stdout.split())
+
+
+def test_a_start_value_for_an_input_named_like_an_option_is_given_with_set() -> None:
+    result = runner.invoke(app, ["descend", "(lr-1)^2", "--lr", "0.5"])
+    shown = " ".join(result.stderr.split())
+    assert result.exit_code == 2 and "no start value for lr" in shown
+    assert "--set lr=0" in shown and "--lr 0" not in shown
+    fine = runner.invoke(app, ["descend", "(lr-1)^2", "--set", "lr=0", "--lr", "0.25",
+                               "--steps", "200", "--format", "json"])
+    assert fine.exit_code == 0, fine.output
+    assert abs(json.loads(fine.stdout)["final"]["lr"] - 1) < 1e-9
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_parameters_that_stop_being_finite_are_divergence() -> None:
+    # x ← 0 − 1e308·(−2) = 2e308: beyond the largest float.
+    result = runner.invoke(app, ["descend", "(x-1)^2", "--x", "0", "--lr", "1e308",
+                                 "--steps", "3", "--format", "json"])
+    assert result.exit_code == 1
+    data = _strict_json(result.stdout)
+    assert data["stopped"] == "diverged" and data["final"] == {"x": None}
+    table = runner.invoke(app, ["descend", "(x-1)^2", "--x", "0", "--lr", "1e308",
+                                "--steps", "3"])
+    assert table.exit_code == 1 and "diverged" in table.stdout
+    assert "inf" not in table.stdout.replace("infinite", "")
+    fitted = runner.invoke(app, ["fit", "(w*x - y)^2", "--data", LINE, "--params", "w",
+                                 "--lr", "1e308", "--epochs", "3", "--format", "json"])
+    assert fitted.exit_code == 1
+    data = _strict_json(fitted.stdout)
+    assert data["stopped"] == "diverged" and data["final"] == {"w": None}
+
+
+def test_a_non_finite_learning_rate_is_refused() -> None:
+    result = runner.invoke(app, [*DESCEND, "--lr", "inf"])
+    assert result.exit_code == 2 and "--lr" in result.stderr
+
+
+def _fit_csv(tmp_path: Path, text: str, *extra: str, program: str = "(w*x + b - y)^2",
+             params: str = "w,b") -> Any:
+    path = tmp_path / "data.csv"
+    path.write_bytes(text.encode("utf-8"))
+    return runner.invoke(app, ["fit", program, "--data", str(path), "--params", params,
+                               "--lr", "0.1", "--epochs", "300", "--format", "json", *extra])
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    result = _fit_csv(tmp_path, "\ufeffx,y\n0,1\n1,3\n2,5\n")
+    assert result.exit_code == 0, result.output
+    final = json.loads(result.stdout)["final"]
+    assert abs(final["w"] - 2) < 1e-3 and abs(final["b"] - 1) < 1e-3  # y = 2x + 1
+
+
+def test_columns_the_program_does_not_use_are_ignored(tmp_path: Path) -> None:
+    result = _fit_csv(tmp_path, "id,x,label,y\na1,0,cat,1\na2,1,dog,3\n,2,,5\n")
+    assert result.exit_code == 0, result.output
+    final = json.loads(result.stdout)["final"]
+    assert abs(final["w"] - 2) < 1e-3 and abs(final["b"] - 1) < 1e-3
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("x,x,y\n1,2,3\n", "column x appears twice in the header"),
+    ("x,y\n1,2\n,\n", "line 3: column x is empty"),
+    ("x,y\n1,2\n1,\n", "line 3: column y is empty"),
+    ("x,y\n1,2\n\n\n3, \n", "line 5: column y is empty"),
+    ("x,y\n1,2\n3\n", "line 3: 1 values for 2 columns"),
+])
+def test_bad_rows_and_headers_name_line_and_column(tmp_path: Path, text: str,
+                                                   words: str) -> None:
+    result = _fit_csv(tmp_path, text)
+    assert result.exit_code == 2
+    assert words in json.loads(result.stdout)["error"]["message"]
+
+
+def test_blank_lines_are_skipped(tmp_path: Path) -> None:
+    result = _fit_csv(tmp_path, "x,y\n\n0,1\n   \n1,3\n2,5\n\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"] == 3
+
+
+def test_bce_targets_must_be_between_0_and_1(tmp_path: Path) -> None:
+    result = _fit_csv(tmp_path, "x,label\n0,0\n1,1\n2,2\n3,-1\n", "--loss", "bce",
+                      "--target", "label", program="sigmoid(w*x + b)")
+    assert result.exit_code == 2
+    message = json.loads(result.stdout)["error"]["message"]
+    assert "row 3" in message and "label = 2" in message and "between 0 and 1" in message
+
+
+@pytest.mark.parametrize(("plot", "words"), [("", "no file name"),
+                                             ("newdir.svg/", "folder")])
+def test_plot_names_that_name_no_file_are_refused(tmp_path: Path, monkeypatch: Any,
+                                                  plot: str, words: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, [*DESCEND, "--plot", plot])
+    assert result.exit_code == 2 and words in " ".join(result.stderr.split())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_reads_the_program_or_the_data_from_stdin() -> None:
+    data = (SAMPLES / "line.csv").read_text(encoding="utf-8")
+    program = _run("fit", "-", "--data", LINE, "--params", "w,b", "--lr", "0.1", "--epochs",
+                   "300", "--format", "json", stdin="(w*x + b - y)^2\n")
+    assert program.returncode == 0, program.stderr
+    final = json.loads(program.stdout)["final"]
+    assert abs(final["w"] - 2) < 1e-3 and abs(final["b"] - 1) < 1e-3
+    rows = _run("fit", "(w*x + b - y)^2", "--data", "-", "--params", "w,b", "--lr", "0.1",
+                "--epochs", "300", "--format", "json", stdin=data)
+    assert rows.returncode == 0, rows.stderr
+    assert json.loads(rows.stdout)["final"] == final
+    both = _run("fit", "-", "--data", "-", "--params", "w,b", stdin=data)
+    assert both.returncode == 2 and "stdin" in both.stderr and "Traceback" not in both.stderr
+
+
+def test_a_program_without_inputs_has_nothing_to_move() -> None:
+    result = runner.invoke(app, ["descend", "3"])
+    assert result.exit_code == 2
+    assert "the program has no inputs to move" in result.stderr

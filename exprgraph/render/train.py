@@ -1,5 +1,11 @@
 """Training results: a table of steps, a loss curve in the terminal, an SVG plot.
 
+The table never breaks or cuts a number: it is laid out at the width it is
+drawn at. Every column fits: one table. Otherwise, with a few parameters, the
+table comes in parts side by side no more (each part repeats the step
+column); with many, the table holds step, loss and gradient norm only and the
+parameters are left to the final point below it (and to the JSON output).
+
 The terminal curve is a strip of block characters, one column per group of
 steps, on a log scale when the loss spans more than two decades. The plot
 file is SVG written here (no dependency); PNG needs matplotlib (the `plot`
@@ -17,16 +23,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import ValueInputError
 from ..evaluate import format_value
 from ..train import Trajectory
-from .layout import never_cut
 
 BLOCKS = "▁▂▃▄▅▆▇█"
+GRADIENT = "‖gradient‖"
+# With more parameters than this, a table too wide for the terminal leaves
+# them out rather than coming in many parts.
+PARTS_AT_MOST = 12
 
 
 def _scaled(losses: list[float]) -> tuple[list[float], bool]:
@@ -52,22 +61,76 @@ def sparkline(losses: list[float], width: int = 60) -> Text:
                          f"  {format_value(losses[0])} → {format_value(losses[-1])}{scale}")
 
 
-def steps_table(trajectory: Trajectory, show_every: int, unit: str = "step") -> Table:
+class StepsTable:
+    """Every `show_every`-th step (and the last): loss, parameters, ‖gradient‖,
+    laid out for the width it is drawn at so that no number is broken (see
+    the module). `left_out` says where the parameters of every step are when
+    the table has to leave them out."""
+
+    def __init__(self, trajectory: Trajectory, show_every: int, unit: str = "step",
+                 left_out: str = "") -> None:
+        steps = trajectory.steps
+        shown = [s for k, s in enumerate(steps)
+                 if not s.step % max(show_every, 1) or k == len(steps) - 1]
+        self.columns: list[tuple[str, list[str]]] = [
+            (unit, [str(s.step) for s in shown]),
+            ("loss", [_short(s.loss) for s in shown]),
+            *((name, [_short(s.params[name]) for s in shown]) for name in trajectory.params),
+            (GRADIENT, [_short(s.grad_norm) for s in shown]),
+        ]
+        self.left_out = left_out
+
+    @staticmethod
+    def _width(column: tuple[str, list[str]]) -> int:
+        header, cells = column
+        return max(len(header), *(len(cell) for cell in cells))
+
+    def _fits(self, columns: list[tuple[str, list[str]]], width: int) -> bool:
+        return sum(self._width(c) + 3 for c in columns) + 1 <= width
+
+    def parts(self, width: int) -> list[list[tuple[str, list[str]]]]:
+        """The column groups to draw as tables at `width` (empty: too narrow)."""
+        step, loss, *params, gradient = self.columns
+        if self._fits(self.columns, width):
+            return [self.columns]
+        first = [step, loss, gradient]
+        if not self._fits(first, width):
+            return []
+        if len(params) > PARTS_AT_MOST:
+            return [first]
+        parts = [first]
+        for column in params:
+            if not self._fits([*parts[-1], column], width):
+                parts.append([step])
+            parts[-1].append(column)
+        return parts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        parts = self.parts(options.max_width)
+        if not parts:  # narrower than three numbers side by side: one line a step
+            (unit, steps), *rest = self.columns
+            for k, step in enumerate(steps):
+                yield Text(f"{unit} {step}: " + ", ".join(
+                    f"{name} = {cells[k]}" for name, cells in rest))
+            return
+        for columns in parts:
+            table = Table()
+            for header, _ in columns:
+                table.add_column(header, justify="right", no_wrap=True)
+            for k in range(len(columns[0][1])):
+                table.add_row(*(cells[k] for _, cells in columns))
+            yield table
+        drawn = {id(column) for part in parts for column in part}
+        if any(id(column) not in drawn for column in self.columns):
+            yield Text("the parameters are left out of the table to keep their numbers "
+                       "whole" + (f"; {self.left_out}" if self.left_out else ""),
+                       style="dim")
+
+
+def steps_table(trajectory: Trajectory, show_every: int, unit: str = "step",
+                left_out: str = "") -> StepsTable:
     """Every `show_every`-th step (and the last), with loss, parameters, ‖∇‖."""
-    table = Table(title_justify="left")
-    table.add_column(unit, justify="right")
-    table.add_column("loss", justify="right")
-    for name in trajectory.params:
-        table.add_column(name, justify="right")
-    table.add_column("‖gradient‖", justify="right")
-    steps = trajectory.steps
-    for k, step in enumerate(steps):
-        if step.step % max(show_every, 1) and k != len(steps) - 1:
-            continue
-        table.add_row(str(step.step), _short(step.loss),
-                      *(_short(step.params[n]) for n in trajectory.params),
-                      _short(step.grad_norm))
-    return never_cut(table)
+    return StepsTable(trajectory, show_every, unit, left_out)
 
 
 def _short(value: float) -> str:
@@ -75,20 +138,68 @@ def _short(value: float) -> str:
     return f"{value:.6g}"
 
 
-def trajectory_view(trajectory: Trajectory, show_every: int, unit: str) -> RenderableType:
-    """The table, the curve and where training ended."""
-    parts: list[RenderableType] = [steps_table(trajectory, show_every, unit)]
+class _Curve:
+    """The sparkline, as wide as the terminal allows (at most 60 blocks)."""
+
+    def __init__(self, losses: list[float]) -> None:
+        self.losses = losses
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield sparkline(self.losses, width=max(10, min(60, options.max_width - 5)))
+
+
+class _Point:
+    """`title: a = 1, b = 2; loss 3`, wrapped between the pairs only, so that
+    a name stays on the line of its value."""
+
+    def __init__(self, title: str, values: dict[str, float], loss: float | None) -> None:
+        pairs = [f"{k} = {format_value(v)}" for k, v in values.items()]
+        self.items = [f"{pair}," for pair in pairs[:-1]] + pairs[-1:]
+        if loss is not None:
+            self.items[-1] += ";"
+            self.items.append(f"loss {format_value(loss)}")
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines, line = [], f"{self.title}:"
+        for item in self.items:
+            if len(line) + 1 + len(item) > options.max_width and line.strip():
+                lines.append(line)
+                line = "  " + item
+            else:
+                line += " " + item
+        lines.append(line)
+        yield Text("\n".join(lines), overflow="fold")
+
+
+def grew(losses: list[float]) -> bool:
+    """Whether the loss went up from the first step to the last by more than
+    nine times the first loss's size (tenfold, for a positive loss); a
+    negative loss that falls further never counts."""
+    if len(losses) < 2:
+        return False
+    first, last = losses[0], losses[-1]
+    return last > first and last - first > 9 * abs(first)
+
+
+def trajectory_view(trajectory: Trajectory, show_every: int, unit: str,
+                    left_out: str = "") -> RenderableType:
+    """The table, the curve and where training ended. `left_out` says where
+    the parameters of every step are if the table cannot show them."""
+    parts: list[RenderableType] = [steps_table(trajectory, show_every, unit, left_out)]
     losses = [s.loss for s in trajectory.steps]
-    parts.append(sparkline(losses))
+    parts.append(_Curve(losses))
     style = "bold red" if trajectory.diverged else "bold"
     parts.append(Text(trajectory.message, style=style))
-    if trajectory.final:
-        final = ", ".join(f"{k} = {format_value(v)}" for k, v in trajectory.final.items())
-        loss = f"; loss {format_value(trajectory.final_loss)}" \
-            if trajectory.final_loss is not None else ""
-        parts.append(Text(f"final: {final}{loss}"))
-    if len(losses) > 1 and losses[-1] > 10 * losses[0] and not trajectory.diverged:
-        parts.append(Text("the loss grew tenfold: the learning rate may be too large",
+    if trajectory.diverged and trajectory.steps:
+        last = trajectory.steps[-1]
+        parts.append(_Point(f"last point with a finite loss ({unit} {last.step})",
+                            last.params, last.loss))
+    elif trajectory.final and not trajectory.diverged:
+        parts.append(_Point("final", trajectory.final, trajectory.final_loss))
+    if grew(losses) and not trajectory.diverged:
+        parts.append(Text(f"the loss grew from {format_value(losses[0])} to "
+                          f"{format_value(losses[-1])}: the learning rate may be too large",
                           style="yellow"))
     return Group(*parts)
 
@@ -105,7 +216,8 @@ def trajectory_data(trajectory: Trajectory, settings: dict[str, Any]) -> dict[st
         "params": list(trajectory.params),
         "trajectory": [{"step": s.step, "loss": s.loss, "params": s.params,
                         "grad_norm": s.grad_norm} for s in trajectory.steps],
-        "final": trajectory.final,
+        # JSON has no inf or nan: a parameter that stopped being finite is null.
+        "final": {k: v if math.isfinite(v) else None for k, v in trajectory.final.items()},
         "final_loss": trajectory.final_loss,
         "stopped": trajectory.stopped,
         "message": trajectory.message,
@@ -119,6 +231,12 @@ def check_plot_path(path: str) -> None:
     """Raise `ValueInputError` ("cannot write PATH: why") unless a plot can be
     written to `path`: checked before training, so a long run is never lost
     to a typo in a folder name."""
+    if not path.strip():
+        raise ValueInputError("cannot write the plot: no file name given", path=path,
+                              hint="name a file, such as loss.svg")
+    if path.endswith(("/", os.sep)):
+        raise ValueInputError(f"cannot write {path}: it ends in '/', so it names a folder",
+                              path=path, hint="name a file, such as loss.svg")
     target = Path(path)
     suffix = target.suffix.lower()
     if target.is_dir():
