@@ -8,34 +8,39 @@ An answer key names what is answered:
 - `d/da`: the same for the program's output (and `dg/da` too, when the output
   is a bare expression and the program has no node g).
 
-A numeric answer (a number, or a string holding only numbers and arithmetic,
-such as "1/3" or "-3") is compared at the problem's point with a relative
-tolerance (default 1e-4) and an absolute floor of 1e-10 near 0. Any other
-answer is an expression (`pi/2` too): it may use the program's inputs and node
-names, each meaning what it means in the program (`e` the program assigns is
-that node, not Euler's number). It is checked by sampling, with a seed fixed
+A constant answer (a number, or a string without input or node names:
+"1/3", "-3", "sqrt(2)/4", "e") is a number written exactly: where the problem
+has a point it is compared there, with a relative tolerance (default 1e-4) and
+an absolute floor of 1e-10 near 0. Any other answer is an expression: it may
+use the program's inputs and node names, each meaning what it means in the
+program (`e` the program assigns is that node, not Euler's number). It is
+checked at the problem's point (if any), then by sampling, with a seed fixed
 by the source and key (same file, same verdicts): each input cycles through
 the RANGES, keeping only points where the program and the right answer are
 defined; the answer must be defined and agree within the tolerance at 8 such
-points. An answer equal after simplifying but undefined where the right one is
+points. A constant answer to a problem without a point is compared the same
+way (`pi/2` for `atan(x) + atan(1/x)` is incorrect: that is -pi/2 for x < 0).
+An answer equal after simplifying but undefined where the right one is
 defined (`sqrt(x)^2` for `x`) is incorrect: simplifying only explains an
 agreement, it never overrules the sampling. Fewer than 8 points found means
 *undecided* (unless the answer is identical after simplifying), never a guess.
 
-Whose fault: a key that names no node, or a numeric answer to a problem
-without a point, is an `error` verdict (the problem file's); an answer that
-cannot be read is `incorrect`, with the reason (the student's).
+Whose fault: a key that names no node is an `error` verdict (the problem
+file's); an answer that cannot be read is `incorrect`, with the reason (the
+student's).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .api import Evaluation, Program, check_value, parse_value
+from .api import Evaluation, Program, check_value
 from .api import compile as compile_program
 from .autodiff import adjoints
 from .calculus import Expression, compose, is_zero, simplified
@@ -49,9 +54,10 @@ from .explain import (
     generated_names,
     short_value,
     step_text,
+    table_value,
 )
 from .graph import Graph, Node
-from .ops import ADD, CONST, CONSTANTS, DIV, INPUT, MUL, NEG, POW, SUB
+from .ops import CONST, CONSTANTS, INPUT, NEG, SUB
 from .problems import DEFAULT_TOLERANCE
 from .symbolic import symbolic_gradient
 
@@ -137,10 +143,20 @@ def parse_key(program: Program, key: str) -> Target:
 def _node(program: Program, name: str, key: str) -> int:
     index = program.graph.names.get(name)
     if index is None or name[:1].isdigit():  # "3" names a constant node, not a quantity
-        known = ", ".join(n for n in program.graph.names if not n[:1].isdigit())
         raise ValueInputError(f"the answer key {key!r} names {name!r}, which is not a node "
-                              "of the program", hint=f"its nodes: {known}")
+                              "of the program", hint=f"its nodes: {usable_names(program)}")
     return index
+
+
+def usable_names(program: Program) -> str:
+    """The names a user may write in a key or an answer, for a message: the
+    inputs and the nodes the program assigns (and a bare expression's output),
+    not constants (`1`, `pi`) or names the program made up (`t1`)."""
+    graph = program.graph
+    names = [*graph.input_names, *graph.assigned]
+    if graph.output_name not in names:
+        names.append(graph.output_name)
+    return ", ".join(names)
 
 
 class AnswerError(ValueInputError):
@@ -160,10 +176,14 @@ def check_answer(program: Program, evaluation: Evaluation | None, key: str, give
         return Verdict(key, shown, "", ERROR, _message(error))
     try:
         answer = _answer_graph(program, key, given)
-        if answer is None or (evaluation is not None and _is_plain_number(answer)):
+        constant = not answer.inputs
+        if constant and evaluation is not None:
+            # A number written exactly (`sqrt(2)/4`, `e`): compared at the point.
             return _check_number(program, evaluation, target, shown,
-                                 _number_of(key, given, answer), tolerance)
-        return _check_expression(program, evaluation, target, shown, answer, tolerance, seed)
+                                 _constant_value(key, answer), tolerance,
+                                 literal=all(n.op in (CONST, NEG) for n in answer.nodes))
+        return _check_expression(program, evaluation, target, shown, answer, tolerance, seed,
+                                 constant)
     except AnswerError as error:
         return Verdict(key, shown, _right_text_or_blank(program, evaluation, target),
                        INCORRECT, _message(error))
@@ -176,44 +196,50 @@ def _message(error: ExprGraphError) -> str:
 
 
 def _shown(given: Any) -> str:
-    """The answer as the table shows it."""
+    """The answer as the table shows it: a TOML value in TOML/JSON spelling
+    (`true`, `[1, 2]`), never Python's (`True`)."""
     if isinstance(given, str):
         return given
     if isinstance(given, (int, float)) and not isinstance(given, bool):
         return format_value(float(given))
-    return repr(given)
+    try:
+        return json.dumps(given, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # nested too deeply to spell out
+        return f"a {type(given).__name__}"
 
 
-def _answer_graph(program: Program, key: str, given: Any) -> Any:
-    """The answer's graph (None for a TOML number). Inside an answer a name
-    means what it means in the program: `e` the program assigns is that node."""
+def _answer_graph(program: Program, key: str, given: Any) -> Graph:
+    """The answer's graph (a TOML number becomes a constant one). Inside an
+    answer a name means what it means in the program: `e` the program assigns
+    is that node."""
     if not isinstance(given, str):
         if isinstance(given, bool) or not isinstance(given, (int, float)):
             raise AnswerError(f"the answer to {key} must be a number or an expression in "
-                              f"a string, not {given!r}")
-        return None
-    names = {name for name in program.graph.names if name in CONSTANTS}
+                              f"a string, not {_shown(given)}")
+        try:
+            number = check_value(key, given)
+        except ValueInputError as error:
+            raise AnswerError(error.message) from None
+        return compile_program(repr(number)).graph
+    graph = program.graph
+    names = {name for name in (*graph.assigned, *graph.input_names) if name in CONSTANTS}
     try:
         return compile_program(given, inputs=names).graph
     except ExprGraphError as error:
         raise AnswerError(f"the answer to {key} is not a valid expression: "
-                          f"{error.message}") from None
+                          f"{error.message}", hint=error.hint) from None
 
 
-def _is_plain_number(answer: Graph) -> bool:
-    """Whether an answer is a number written out (`-3`, `1/3`, `2^-1`): a value
-    at the problem's point. `pi/2` or `sqrt(2)` is an expression, compared as one."""
-    return all((node.op is CONST and node.label not in CONSTANTS)
-               or node.op in (ADD, SUB, MUL, DIV, NEG, POW) for node in answer.nodes)
-
-
-def _number_of(key: str, given: Any, answer: Any) -> float:
+def _constant_value(key: str, answer: Graph) -> float:
+    """The value of an answer without names (`sqrt(2)/4`); AnswerError where
+    it has none (`1/0`)."""
     try:
-        if answer is None:
-            return check_value(key, given)
-        return parse_value(key, answer.source)
-    except ValueInputError as error:
-        raise AnswerError(error.message) from None
+        value = evaluate_graph(answer, {})[answer.output]
+    except MathError as error:
+        raise AnswerError(f"the answer to {key} has no value: {error.message}") from None
+    if not math.isfinite(value):
+        raise AnswerError(f"the answer to {key} must be finite, not {value}")
+    return value
 
 
 def _expected_number(program: Program, evaluation: Evaluation, target: Target) -> float:
@@ -230,21 +256,24 @@ def _close(given: float, expected: float, tolerance: float) -> bool:
     return abs(given - expected) <= max(tolerance * abs(expected), ABSOLUTE_FLOOR)
 
 
-def _check_number(program: Program, evaluation: Evaluation | None, target: Target,
-                  shown: str, given: float, tolerance: float) -> Verdict:
-    if evaluation is None:
-        raise ValueInputError(f"a numeric answer to {target.key} needs a point",
-                              hint="give the problem a point: at = { x = 1, ... }")
+def _check_number(program: Program, evaluation: Evaluation, target: Target,
+                  shown: str, given: float, tolerance: float, literal: bool = True) -> Verdict:
+    """A number at the problem's point. `literal`: written as digits (`-3`);
+    otherwise (`sqrt(2)/2`) the explanation says what number it is."""
     expected = _expected_number(program, evaluation, target)
     if _close(given, expected, tolerance):
-        return Verdict(target.key, shown, format_value(expected), CORRECT)
+        return Verdict(target.key, shown, table_value(expected), CORRECT)
     notes = []
+    if not literal:
+        point = {name: evaluation.given[name] for name in program.inputs}
+        notes.append(f"at {_point_text(point)} " if point else "")
+        notes[-1] += _differ(expected, given)
     if abs(given - expected) <= NEAR_MISS * abs(expected):
         notes.append(f"{format_value(given)} is outside the tolerance {_tolerance(tolerance)} of "
                      f"{format_value(expected)} (off by "
                      f"{100 * abs(given - expected) / abs(expected):.2g}%)")
     worked = _explain(program, evaluation, target)
-    return Verdict(target.key, shown, format_value(expected), INCORRECT,
+    return Verdict(target.key, shown, table_value(expected), INCORRECT,
                    "\n".join(notes + ([worked] if worked else [])))
 
 
@@ -313,7 +342,7 @@ def _right_text_or_blank(program: Program, evaluation: Evaluation | None,
     """The right answer for the table when the given one could not be read."""
     try:
         if evaluation is not None:
-            return format_value(_expected_number(program, evaluation, target))
+            return table_value(_expected_number(program, evaluation, target))
         builder, right = _right_expression(program, target)
         return _named_text(program, tuple(builder.nodes), right, target.wrt is None)
     except ExprGraphError:
@@ -321,15 +350,27 @@ def _right_text_or_blank(program: Program, evaluation: Evaluation | None,
 
 
 def _check_expression(program: Program, evaluation: Evaluation | None, target: Target,
-                      shown: str, answer: Graph, tolerance: float, seed: str) -> Verdict:
+                      shown: str, answer: Graph, tolerance: float, seed: str,
+                      constant: bool = False) -> Verdict:
+    """An expression answer: at the problem's point (if any), then at sampled
+    points. `constant`: the answer has no names (a problem without a point)."""
     builder, right = _right_expression(program, target)
     try:
         given = compose(builder, program.graph.names, answer)
     except ValueInputError as error:
-        raise AnswerError(error.message, hint=error.hint) from None
+        raise AnswerError(error.message, hint=f"its names: {usable_names(program)}") from None
     difference = builder.intern(SUB, (given, right))
     nodes = tuple(builder.nodes)
     right_text = _named_text(program, nodes, right, target.wrt is None)
+    point = {name: evaluation.given[name] for name in program.inputs} \
+        if evaluation is not None else {}
+    if evaluation is not None:
+        wrong = _at_point(nodes, right, given, point, tolerance)
+        if wrong:
+            # Wrong at the point itself: the worked steps there show the right value.
+            worked = _explain(program, evaluation, target)
+            return Verdict(target.key, shown, right_text, INCORRECT,
+                           wrong + ("\n" + worked if worked else ""))
     found = _sample(program, nodes, right, given, tolerance, seed)
     if found is None:
         # Too few points where the program and the right answer are defined:
@@ -346,11 +387,48 @@ def _check_expression(program: Program, evaluation: Evaluation | None, target: T
         how = "equal after simplifying" if is_zero(nodes, difference) else \
             f"equal at {SAMPLES} sampled points"
         return Verdict(target.key, shown, right_text, CORRECT, how)
-    explanation = found
-    worked = _explain(program, evaluation, target)
-    if worked:
-        explanation += "\n" + worked
-    return Verdict(target.key, shown, right_text, INCORRECT, explanation)
+    if evaluation is not None:
+        # Right at the point, wrong elsewhere: the worked steps at the point
+        # would show this answer's own value, so they are left out.
+        found += f"\n(it agrees with the right answer at {_point_text(point)}, " \
+            "but not everywhere)"
+    elif constant:
+        found += "\n(the problem gives no point, so a constant answer must hold at every point)"
+    return Verdict(target.key, shown, right_text, INCORRECT, found)
+
+
+def _point_text(point: Mapping[str, float]) -> str:
+    return ", ".join(f"{k}={format_value(v)}" for k, v in point.items())
+
+
+def _at_point(nodes: tuple[Any, ...], right: int, given: int, point: Mapping[str, float],
+              tolerance: float) -> str:
+    """Why the answer is wrong at the problem's point, or "" (also where the
+    right answer is undefined there: the sampling decides then)."""
+    try:
+        expected = Expression(nodes, right).value(point)
+    except MathError:
+        return ""
+    at = _point_text(point)
+    try:
+        value = Expression(nodes, given).value(point)
+    except MathError:
+        return f"this answer is undefined at {at}, where the right answer is " \
+            f"{short_value(expected)}"
+    if _close(value, expected, tolerance):
+        return ""
+    return f"at {at} {_differ(expected, value)}"
+
+
+def _differ(expected: float, value: float) -> str:
+    """`the right answer is 2, this one is 3`, with as many digits as it takes
+    for two different numbers not to read the same."""
+    right, this = short_value(expected), short_value(value)
+    digits = 6
+    while right == this and digits < 17:
+        digits += 3
+        right, this = f"{expected:.{digits}g}", f"{value:.{digits}g}"
+    return f"the right answer is {right}, this one is {this}"
 
 
 def _sample(program: Program, nodes: tuple[Any, ...], right: int, given: int,
@@ -374,15 +452,14 @@ def _sample(program: Program, nodes: tuple[Any, ...], right: int, given: int,
             expected = right_expr.value(point)
         except MathError:
             continue  # outside the program's or the right answer's domain
-        at = ", ".join(f"{k}={format_value(v)}" for k, v in point.items())
+        at = _point_text(point)
         try:
             value = given_expr.value(point)
         except MathError:
             return (f"this answer is undefined at {at}, where the program is defined and "
                     f"the right answer is {short_value(expected)}")
         if not _close(value, expected, tolerance):
-            return (f"at {at} the right answer is {short_value(expected)}, "
-                    f"this one is {short_value(value)}")
+            return f"at {at} {_differ(expected, value)}"
         agreed += 1
         if agreed == SAMPLES:
             return ""

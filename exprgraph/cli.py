@@ -376,7 +376,7 @@ def check_command(
     )] = None,
     tolerance: Annotated[float, typer.Option(
         "--tolerance", min=0.0, max=1.0,
-        help="Relative tolerance for --answer (files set their own).")] = 1e-4,
+        help="Relative tolerance. Given, it overrides every problem file's own.")] = 1e-4,
     output_format: Annotated[OutputFormat, typer.Option(
         "--format", case_sensitive=False,
         help="table: a table per problem, with how wrong answers are obtained, and a score "
@@ -384,11 +384,13 @@ def check_command(
 ) -> None:
     """Check answers: node values and derivatives, numbers or expressions.
 
-    Exit status: 0 every answer correct; 1 some incorrect, undecided or missing (a
-    student's answer that does not parse is incorrect); 2 a problem file, a key or the
-    command itself is at fault.
+    Exit status:
+    0 every answer correct;
+    1 some incorrect, undecided or missing (an answer that does not parse is incorrect);
+    2 a problem file, a key or the command itself is at fault.
 
-    Examples: [bold]exprgraph check samples/homework.toml[/bold];
+    Examples:
+    [bold]exprgraph check samples/homework.toml[/bold]
     [bold]exprgraph check "(x-3)^2" --x 1 --answer "d/dx=2*x-6"[/bold]
     """
     from . import check as core
@@ -416,9 +418,14 @@ def check_command(
 
             _stderr().print(f"[yellow]warning:[/yellow] {escape(f'{message} ({hint})')}")
 
+    # --tolerance given overrides the files' own; by default each file sets its own.
+    override = ctx.get_parameter_source("tolerance") is not ParameterSource.DEFAULT
     try:
         if answers:
-            compiled, values = compiled_from_tokens(ctx, [*targets, *ctx.args], assignments)
+            compiled, values = compiled_from_tokens(ctx, [*targets, *ctx.args], assignments,
+                                                    warn=False)
+            _hint_abbreviated_options(ctx, compiled, values)
+            _print_warnings(ctx, compiled, values)
             text = compiled.graph.source
             given = [core.parse_answer_option(a) for a in answers]
             score = core.FileScore("command line")
@@ -429,45 +436,54 @@ def check_command(
             show(report)
         else:
             targets = [t.removeprefix(PROGRAM_MARK) for t in targets]
-            given_values = [t for t in [*targets, *ctx.args] if t.startswith("--")]
-            if given_values or assignments:
-                option = given_values[0].split("=")[0] if given_values else "--at"
-                raise ValueInputError(
-                    f"{option} goes with --answer and a program; a problem file gives each "
-                    "problem's point itself", hint="in the file: at = { x = 1, y = 2 }")
+            _refuse_values_without_answers(ctx, targets, assignments)
+            from dataclasses import replace
+
             from .batch import FileError, discover
 
             # A folder contributes its problem sets; line files have no answers.
             named = {Path(t) for t in targets}
-            for found in discover(targets):
-                if isinstance(found, FileError):
-                    bad = True
-                    _report_error(found, as_json)
-                    scores.append(core.FileScore(str(found.details.get("file", "")),
-                                                 errors=1, unreadable=True))
-                    continue
-                if found.suffix != ".toml" and found not in named:
-                    continue
-                try:
-                    checked = core.read_check_file(found)
-                except ExprGraphError as error:
-                    bad = True
-                    _report_error(error, as_json)
-                    scores.append(core.FileScore(str(found), errors=1, unreadable=True))
-                    continue
-                score = core.FileScore(str(found), unanswered=checked.unanswered,
-                                       no_answers=not checked.has_answers)
-                scores.append(score)
-                if score.no_answers:
-                    no_answers(str(found))
-                for problem in checked.problems:
-                    if isinstance(problem, ExprGraphError):
-                        score.errors += 1
-                        _report_error(problem, as_json)
-                    else:
+            for target in targets:
+                checked_any = False
+                for found in discover([target]):
+                    if isinstance(found, FileError):
+                        bad = checked_any = True
+                        _report_error(found, as_json)
+                        scores.append(core.FileScore(str(found.details.get("file", "")),
+                                                     errors=1, unreadable=True))
+                        continue
+                    if found.suffix != ".toml" and found not in named:
+                        continue
+                    checked_any = True
+                    try:
+                        checked = core.read_check_file(found)
+                    except ExprGraphError as error:
+                        bad = True
+                        _report_error(error, as_json)
+                        scores.append(core.FileScore(str(found), errors=1, unreadable=True))
+                        continue
+                    score = core.FileScore(str(found), unanswered=checked.unanswered,
+                                           no_answers=not checked.has_answers)
+                    scores.append(score)
+                    if score.no_answers:
+                        no_answers(str(found))
+                    for problem in checked.problems:
+                        if isinstance(problem, ExprGraphError):
+                            score.errors += 1
+                            _report_error(problem, as_json)
+                            continue
+                        if override:
+                            problem = replace(problem, tolerance=tolerance)
                         report = core.check_problem(problem)
                         score.add(report)
                         show(report)
+                if not checked_any:  # a folder of line files only: nothing to check
+                    bad = True
+                    _report_error(FileError(f"no problem sets with answers in {target}",
+                                            file=target, hint="check reads .toml problem "
+                                            "sets; line files (.expr) have no answers"),
+                                  as_json)
+                    scores.append(core.FileScore(target, errors=1, unreadable=True))
     except ExprGraphError as error:
         _fail(error, as_json)
     if not as_json:
@@ -476,6 +492,50 @@ def check_command(
     bad = bad or any(s.errors for s in scores)
     wrong = any(s.correct < s.total or s.no_answers for s in scores)
     raise typer.Exit(2 if bad else 1 if wrong else 0)
+
+
+def _hint_abbreviated_options(ctx: typer.Context, compiled: Program,
+                              values: dict[str, float]) -> None:
+    """`check ... --tol 0.1`: a value the program does not use, named like the
+    start of an option of the command, gets a hint (and not the warning that
+    it is unused as well)."""
+    hinted = ctx.meta.setdefault("hinted", set())
+    own, _ = _option_names(ctx)
+    for name in values:
+        if name in compiled.inputs or name in hinted or name in compiled.graph.given:
+            continue
+        suggestion = _abbreviates(f"--{name}", own)
+        if suggestion:
+            hinted.add(name)
+            _stderr().print(f"[yellow]warning:[/yellow] --{escape_markup(name)} is not used "
+                            f"by the program; {escape_markup(suggestion)}")
+
+
+def _abbreviates(option: str, candidates: list[str]) -> str | None:
+    """`did you mean --tolerance?` for `--tol`: an option `option` starts."""
+    found = [c for c in candidates if len(option) >= 4 and c.startswith(option)]
+    return f"did you mean {found[0]}?" if len(found) == 1 else None
+
+
+def _refuse_values_without_answers(ctx: typer.Context, targets: list[str],
+                                   assignments: list[str] | None) -> None:
+    """`check PATH --x 1` or `check PROGRAM --x 1` without --answer: a usage
+    error, naming the option a mistyped one looks like (`--answr`)."""
+    given = [t.split("=")[0] for t in [*targets, *ctx.args] if t.startswith("--")]
+    if not given and not assignments:
+        return
+    own, _ = _option_names(ctx)
+    for option in given:
+        suggestion = _did_you_mean(option, own) or _abbreviates(option, own)
+        if suggestion:
+            raise ValueInputError(f"no such option {option}", hint=suggestion)
+    option = given[0] if given else "--at"
+    if any(Path(t).exists() for t in targets):
+        raise ValueInputError(
+            f"{option} goes with --answer and a program; a problem file gives each "
+            "problem's point itself", hint="in the file: at = { x = 1, y = 2 }")
+    raise ValueInputError(f"{option} gives a value, but there is no answer to check",
+                          hint='give answers as --answer KEY=ANSWER, e.g. --answer "d/dx=2"')
 
 
 def _report_error(error: ExprGraphError, as_json: bool, tally: Any = None) -> None:

@@ -11,6 +11,7 @@ data (names, texts, numbers); `render.check` prints them.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from .api import Evaluation, Program
@@ -182,6 +183,9 @@ def generated_names(program: Program, steps: list[BackwardStep]) -> list[str]:
     nodes = graph.nodes
     user_named = set(graph.assigned) | set(graph.input_names)
     mentioned = {step.node for step in steps} | {t.user for step in steps for t in step.terms}
+    # ... and the names inside local partials (`t̅9̅·t8`).
+    mentioned |= {name for step in steps for t in step.terms
+                  for name in re.findall(r"[A-Za-z_]\w*", t.partial)}
     found = []
     for index, node in enumerate(nodes):
         if node.op.arity == 0 or node.name in user_named or node.name not in mentioned \
@@ -243,14 +247,26 @@ def _closing(text: str) -> int:
     return -1
 
 
+# Below this a value is float noise (cos(pi/2) is 6.1e-17): shown as 0.
+NOISE = 1e-12
+
+
 def short_value(value: float) -> str:
     """A number for an explanation: 6 significant digits, float noise (|v| < 1e-12)
     as 0, so `2.4674·6.12323399574e-17` reads `2.4674·0`."""
-    if math.isfinite(value) and abs(value) < 1e-12:
+    if math.isfinite(value) and abs(value) < NOISE:
         return "0"
     if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"
+
+
+def table_value(value: float) -> str:
+    """A number for a table: `format_value`'s 12 digits, but float noise as 0,
+    as explanations show it (`1.22464679915e-16` is `0`)."""
+    if math.isfinite(value) and abs(value) < NOISE:
+        return "0"
+    return format_value(value)
 
 
 def _number(value: float) -> str:

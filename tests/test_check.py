@@ -6,6 +6,7 @@ step numbers are checked against finite differences and forward mode.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -157,8 +158,10 @@ def test_steps_add_up_and_match_finite_differences() -> None:
 
 
 def test_check_problem_without_point_checks_symbolic_answers() -> None:
+    # Without a point a number is compared at the sampled points: x^3 is not 8 everywhere.
     report = check_problem(CheckProblem("s", "p", "x^3", None, {"d/dx": "3x^2", "out": 8}))
-    assert [v.verdict for v in report.verdicts] == ["correct", "error"]
+    assert [v.verdict for v in report.verdicts] == ["correct", "incorrect"]
+    assert "no point" in report.verdicts[1].explanation
 
 
 def test_a_folder_contributes_its_problem_sets_only() -> None:
@@ -193,10 +196,12 @@ def test_an_answer_undefined_where_the_right_one_is_defined_is_incorrect(given: 
 
 
 def test_a_constant_answer_is_compared_over_the_sampled_points() -> None:
-    # atan(x) + atan(1/x) is pi/2 for x > 0 but -pi/2 for x < 0.
-    for point in ({"x": 1}, None):
+    # atan(x) + atan(1/x) is pi/2 for x > 0 but -pi/2 for x < 0. Without a point
+    # a constant must hold everywhere; with one it is compared there.
+    for point, expected in (({"x": 1}, "correct"), ({"x": -1}, "incorrect"),
+                            (None, "incorrect")):
         found = verdict("atan(x) + atan(1/x)", "out", "pi/2", point)
-        assert found.verdict == "incorrect", point
+        assert found.verdict == expected, point
     assert verdict("atan(x) + atan(1/x)", "out", "1.5707963", {"x": 1}).verdict == "correct"
     assert verdict("atan(x)^2 + 1", "d/dx", "2*atan(x)/(1 + x^2)").verdict == "correct"
 
@@ -312,3 +317,218 @@ def test_steps_wrap_with_indentation_and_are_never_cut(width: int) -> None:
     joined = " ".join(" ".join(lines).split())
     for step in backward:
         assert " ".join(step_text(step, program.output).split()) in joined
+
+
+# --- a new user's report: constants, narrow tables, options, folders -----------------------
+
+def _toml_file(tmp_path: Path, body: str, name: str = "set.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("program", "point", "key", "given", "expected"), [
+    # d/dx sqrt(x) = 1/(2·sqrt(x)); at x = 2 that is 1/(2·sqrt(2)) = sqrt(2)/4.
+    ("g = sqrt(x)", {"x": 2}, "dg/dx", "sqrt(2)/4", "correct"),
+    ("g = sqrt(x)", {"x": 2}, "g", "sqrt(2)", "correct"),
+    ("g = sqrt(x)", {"x": 2}, "dg/dx", "sqrt(2)/2", "incorrect"),
+    # e^x and its derivative at x = 1 are both e.
+    ("f = e^x", {"x": 1}, "f", "e", "correct"),
+    ("f = e^x", {"x": 1}, "df/dx", "e", "correct"),
+    ("f = e^x", {"x": 1}, "df/dx", "2.718281828", "correct"),
+    ("f = e^x", {"x": 1}, "f", "e^2", "incorrect"),
+    ("x^2", {"x": 1}, "d/dx", "1/0", "incorrect"),           # the answer is undefined
+])
+def test_a_constant_answer_is_compared_at_the_point(program: str, point: dict, key: str,
+                                                    given: str, expected: str) -> None:
+    found = verdict(program, key, given, point)
+    assert found.verdict == expected, found
+
+
+def test_a_constant_answer_in_a_file_is_compared_at_the_point(tmp_path: Path) -> None:
+    path = _toml_file(tmp_path, '[[problem]]\nprogram = "g = sqrt(x)"\nat = { x = 2 }\n'
+                      '[problem.answers]\ng = "sqrt(2)"\n"dg/dx" = "sqrt(2)/4"\n')
+    result = runner.invoke(app, ["check", str(path), "--format", "json"])
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["verdict"] for a in row["answers"]] == ["correct", "correct"]
+    assert result.exit_code == 0
+
+
+def test_a_wrong_constant_is_explained_with_the_right_value_not_its_own() -> None:
+    found = verdict("g = sqrt(x)", "dg/dx", "sqrt(2)/2", {"x": 2})
+    right = 1 / (2 * math.sqrt(2))
+    assert found.expected == f"{right:.12g}"
+    assert f"{math.sqrt(2) / 2:.6g}" not in found.explanation.splitlines()[-2]
+
+
+def _claims(explanation: str) -> list[tuple[str, str]]:
+    import re
+
+    return re.findall(r"the right answer is (\S+), this one is (\S+)", explanation)
+
+
+@pytest.mark.parametrize(("program", "point", "key", "given"), [
+    ("x^2", {"x": 2}, "d/dx", "x^2"),        # 2x and x^2 agree at x = 2 only
+    ("x^2", {"x": 1}, "d/dx", "3*x"),        # 2 against 3 at the point itself
+    ("g = sqrt(x)", {"x": 2}, "dg/dx", "sqrt(2)/2"),
+    ("atan(x) + atan(1/x)", {"x": 1}, "out", "pi/2 + 0*x"),
+])
+def test_the_explanation_never_contradicts_the_verdict(program: str, point: dict, key: str,
+                                                       given: str) -> None:
+    found = verdict(program, key, given, point)
+    assert found.verdict == "incorrect"
+    claims = _claims(found.explanation)
+    assert claims and all(right != this for right, this in claims), found.explanation
+
+
+def test_an_expression_wrong_at_the_point_is_shown_there() -> None:
+    found = verdict("x^2", "d/dx", "3*x", {"x": 1})
+    assert found.explanation.splitlines()[0].startswith("at x=1 ")
+    assert _claims(found.explanation)[0] == ("2", "3")
+    agrees = verdict("x^2", "d/dx", "x^2", {"x": 2})
+    assert "agrees with the right answer at x=2" in agrees.explanation
+
+
+def _render(report: object, width: int) -> str:
+    import io
+
+    from rich.console import Console
+
+    from exprgraph.render.check import report_view
+
+    console = Console(width=width, file=io.StringIO(), record=True)
+    console.print(report_view(report))  # type: ignore[arg-type]
+    return console.export_text()
+
+
+LONG_PROGRAM = "u = w*b*x*t; s = sigmoid(u); L = (s - t)^2*exp(w*b) + log(1 + x^2*t^2*b^2)"
+
+
+@pytest.mark.parametrize("width", [40, 50, 60, 80])
+def test_check_tables_never_cut_or_fold_maths_mid_cell(width: int) -> None:
+    from rich.cells import cell_len
+
+    answers = [("dL/dw", "2*(s-t)*s*(1-s)*b*x*t*exp(w*b)+b*(s-t)^2*exp(w*b)"),
+               ("dL/dx", "12345.678901234567"),
+               ("L", "b*x*t*sigmoid(w*b*x*t)*sigmoid(w*b*x*t)*exp(w+b+x+t)")]
+    report = check_problem(CheckProblem("command line", "command line", LONG_PROGRAM,
+                                        {"w": 0.5, "b": 1, "x": 2, "t": 3}, answers))
+    text = _render(report, width)
+    assert "…" not in text
+    assert all(cell_len(line) <= width for line in text.splitlines())
+    squeezed = "".join(text.split())
+    for v in report.verdicts:
+        assert v.given.replace(" ", "") in squeezed
+        assert v.expected.replace(" ", "") in squeezed
+    # Every verdict is whole on one line.
+    assert text.count("✗ incorrect") + text.count("✓ correct") == 3
+
+
+def test_check_tables_are_whole_when_piped_at_60_and_80_columns() -> None:
+    import os
+    import subprocess
+    import sys
+
+    given = "b*x*t*sigmoid(w*b*x*t)*sigmoid(w*b*x*t)*exp(w+b+x+t)"
+    for columns in ("60", "80"):
+        result = subprocess.run(
+            [sys.executable, "-m", "exprgraph", "check", LONG_PROGRAM, "--w", "0.5", "--b", "1",
+             "--x", "2", "--t", "3", "--answer", f"L={given}"],
+            capture_output=True, text=True, env={**os.environ, "COLUMNS": columns},
+            check=False)
+        assert result.returncode == 1, result.stderr
+        assert "…" not in result.stdout
+        assert given in "".join(result.stdout.split())
+
+
+def test_tolerance_on_the_command_line_overrides_the_files(tmp_path: Path) -> None:
+    # d/dx x^2 at 3 is 6; 6.2 is 3.3% off: wrong at the file's 1e-4, right at 0.5.
+    path = _toml_file(tmp_path, 'tolerance = 1e-4\n[[problem]]\nprogram = "x^2"\n'
+                      'at = { x = 3 }\ntolerance = 1e-3\n[problem.answers]\n"d/dx" = 6.2\n')
+    assert runner.invoke(app, ["check", str(path)]).exit_code == 1
+    loose = runner.invoke(app, ["check", str(path), "--tolerance", "0.5"])
+    assert loose.exit_code == 0, loose.output
+
+
+def test_an_abbreviated_tolerance_gets_a_did_you_mean() -> None:
+    result = runner.invoke(app, ["check", "(x-3)^2", "--x", "1", "--answer", "d/dx=-4",
+                                 "--tol", "0.1"])
+    assert "did you mean --tolerance?" in result.stderr
+
+
+def test_a_mistyped_answer_option_is_named() -> None:
+    result = runner.invoke(app, ["check", "(x-3)^2", "--x", "1", "--answr", "d/dx=-4"])
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert "no such option --answr" in message and "did you mean --answer?" in message
+
+
+def test_a_folder_without_problem_sets_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "a.expr").write_text("x + 1\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"no problem sets with answers in {tmp_path}" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(("program", "answer", "expected", "status"), [
+    ("(x-3)^2", -4, "incorrect", 1),     # 2x - 6 is -4 only at x = 1
+    ("2*x + 1", 2, "correct", 0),        # the derivative is 2 everywhere
+])
+def test_a_number_without_a_point_is_judged_alike_in_files_and_on_the_command_line(
+        tmp_path: Path, program: str, answer: int, expected: str, status: int) -> None:
+    path = _toml_file(tmp_path, f'[[problem]]\nprogram = "{program}"\n[problem.answers]\n'
+                      f'"d/dx" = {answer}\n')
+    in_file = runner.invoke(app, ["check", str(path), "--format", "json"])
+    typed = runner.invoke(app, ["check", program, "--answer", f"d/dx={answer}",
+                                "--format", "json"])
+    for result in (in_file, typed):
+        (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [a["verdict"] for a in row["answers"]] == [expected]
+        assert result.exit_code == status
+
+
+def test_a_parse_hint_reaches_the_explanation() -> None:
+    found = verdict("p^2", "out", "Cos(p)", {"p": 1})
+    assert found.verdict == "incorrect" and "lower case" in found.explanation
+
+
+def test_the_right_column_and_explanation_round_alike() -> None:
+    # d/dx sin(x)^2 = 2·sin(x)·cos(x) = sin(2x): 0 at pi/2 (float noise 1.2e-16).
+    found = verdict("g = sin(x)^2", "dg/dx", 1, {"x": math.pi / 2})
+    assert found.expected == "0"
+    assert "e-1" not in found.explanation
+
+
+def test_name_lists_hold_only_names_a_user_can_use() -> None:
+    found = verdict("c = a + b; d = b + 1; e = c * d", "e", "c*q", {"a": 1, "b": 2})
+    hint = found.explanation.partition("(")[2]
+    assert "a, b, c, d, e" in hint and "1" not in hint
+    bad_key = verdict("c = a + 2.5*b + pi", "dq/da", 1, {"a": 1, "b": 2})
+    names = bad_key.explanation.partition("its nodes: ")[2]
+    assert "2.5" not in names and "pi" not in names and "t1" not in names
+
+
+@pytest.mark.parametrize(("given", "shown"), [(True, "true"), (False, "false"),
+                                              ([1, 2], "[1, 2]")])
+def test_toml_values_are_shown_in_toml_spelling(given: object, shown: str) -> None:
+    found = verdict("x^2", "d/dx", given, {"x": 1})
+    assert found.given == shown and "True" not in found.explanation
+    assert f"not {shown}" in found.explanation
+
+
+@pytest.mark.parametrize("width", ["60", "80"])
+def test_check_help_has_no_stray_line_breaks(width: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "exprgraph", "check", "--help"],
+                            capture_output=True, text=True, check=True,
+                            env={**os.environ, "COLUMNS": width, "TERM": "dumb"})
+    description = result.stdout.split("Arguments")[0]
+    lines = [line.strip() for line in description.splitlines()]
+    for line, following in itertools.pairwise(lines):
+        if line and following and not following.startswith(("Exit", "Examples", "exprgraph", "0 ",
+                                                                 "1 ", "2 ")):
+            # A break is only where the next word would not fit.
+            assert len(line) + 1 + len(following.split()[0]) > int(width) - 4, (line, following)

@@ -10,7 +10,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from ..check import CORRECT, ERROR, INCORRECT, FileScore, Report
+from ..check import CORRECT, ERROR, INCORRECT, FileScore, Report, Verdict
 from ..evaluate import format_value
 from ..explain import BackwardStep, ForwardStep, bar, legend, step_text
 from .batch import error_text
@@ -28,21 +28,73 @@ def report_view(report: Report) -> RenderableType:
         return Group(title, Text("  " + error_text(report.error), style="red"), Text(""))
     title.append(f"\nscore {report.correct}/{len(report.verdicts)}",
                  style="green" if report.correct == len(report.verdicts) else "yellow")
-    table = Table()
-    table.add_column("answer", style="bold")
-    table.add_column("given")
-    table.add_column("right")
-    table.add_column("verdict")
-    for verdict in report.verdicts:
-        table.add_row(verdict.key, verdict.given, verdict.expected,
-                      Text(_MARK[verdict.verdict], style=_STYLE[verdict.verdict]))
-    notes = []
+    notes: list[RenderableType] = []
     for verdict in report.verdicts:
         if verdict.verdict != CORRECT and verdict.explanation:
             notes.append(Text(f"{verdict.key}:", style=_STYLE[verdict.verdict]))
             for line in verdict.explanation.splitlines():
                 notes.append(Hanging(line, 4))
-    return Group(title, never_cut(table), *notes, Text(""))
+    return Group(title, AnswerTable(report.verdicts), *notes, Text(""))
+
+
+class AnswerTable:
+    """The answers of a problem as a table, laid out for the width at hand:
+    keys and verdicts whole, and a given or right answer too long for its
+    column whole moved below the table as a numbered note (`see [1]`), so no
+    formula or number is cut off or folded across a cell."""
+
+    HEADERS = ("answer", "given", "right", "verdict")
+    FRAME = 13  # the borders and padding of a four-column table
+
+    def __init__(self, verdicts: tuple[Verdict, ...]) -> None:
+        self.verdicts = verdicts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions
+                         ) -> Iterator[RenderableType]:
+        key_width = max(cell_len(t) for t in ["answer", *(v.key for v in self.verdicts)])
+        mark_width = max(cell_len(t) for t in ["verdict",
+                                               *(_MARK[v.verdict] for v in self.verdicts)])
+        room = options.max_width - self.FRAME - key_width - mark_width
+        given_width, right_width = _share(room, [v.given for v in self.verdicts],
+                                          [v.expected for v in self.verdicts])
+        table = Table()
+        for header in self.HEADERS:
+            table.add_column(header, style="bold" if header == "answer" else "")
+        never_cut(table)
+        if room >= 2 * len("given"):
+            table.columns[3].no_wrap = True  # "✗ incorrect" is never folded
+        notes: list[RenderableType] = []
+        for verdict in self.verdicts:
+            cells = []
+            for label, text, width in (("given", verdict.given, given_width),
+                                       ("right", verdict.expected, right_width)):
+                if cell_len(text) <= width:
+                    cells.append(text)
+                    continue
+                number = len(notes) + 1
+                notes.append(Hanging(f"[{number}] {verdict.key}, {label}: {text}", 0))
+                mark = f"see [{number}]"
+                cells.append(mark if cell_len(mark) <= width else f"[{number}]")
+            table.add_row(verdict.key, *cells,
+                          Text(_MARK[verdict.verdict], style=_STYLE[verdict.verdict]))
+        yield table
+        yield from notes
+
+
+def _share(room: int, given: list[str], right: list[str]) -> tuple[int, int]:
+    """Widths for the given and right columns out of `room` cells: each its
+    widest text where both fit, otherwise the narrower one whole where it
+    takes at most half, the rest to the other."""
+    given_need = max([cell_len(t) for t in given] + [len("given")])
+    right_need = max([cell_len(t) for t in right] + [len("right")])
+    if given_need + right_need <= room:
+        return given_need, right_need
+    half = max(room // 2, len("given"))
+    if given_need <= half:
+        return given_need, max(room - given_need, len("right"))
+    if right_need <= half:
+        return max(room - right_need, len("given")), right_need
+    return half, max(room - half, len("right"))
 
 
 def steps_view(forward: list[ForwardStep], backward: list[BackwardStep], output: str,
@@ -101,6 +153,9 @@ def wrap_hanging(text: str, width: int, indent: int) -> list[str]:
             cut = width
             while cell_len(current[:cut]) > width:
                 cut -= 1
+            # A formula breaks after an operator where it can, not mid-name.
+            floor = len(rest) + (width - len(rest)) // 2
+            cut = next((k for k in range(cut, floor, -1) if current[k - 1] in "+*/,)"), cut)
             lines.append(current[:cut])
             current = rest + current[cut:]
     lines.append(current)
