@@ -1190,7 +1190,10 @@ def _option_names(ctx: typer.Context) -> tuple[list[str], dict[str, list[str]]]:
 def _did_you_mean(option: str, candidates: list[str]) -> str | None:
     import difflib
 
-    close = difflib.get_close_matches(option, candidates, n=1, cutoff=0.75)
+    # `--tol` for `--tolerance`: an unambiguous beginning counts as close.
+    starting = [c for c in candidates if c.startswith(option)]
+    close = starting if len(starting) == 1 else \
+        difflib.get_close_matches(option, candidates, n=1, cutoff=0.75)
     return f"did you mean {close[0]}?" if close else None
 
 
