@@ -29,8 +29,8 @@ from rich.tree import Tree
 from ..api import Evaluation, Program
 from ..errors import ExprGraphError
 from ..evaluate import format_value
-from ..ops import CONST, INPUT
 from ..explain import bar
+from ..ops import CONST, INPUT
 from .text import node_expression
 
 TERMINAL_BUDGET = 60  # nodes drawn in the terminal before the drawing stops
