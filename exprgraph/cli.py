@@ -286,7 +286,8 @@ def diff_command(
         result = compiled.diff(wrt or (), order=order, kind=kinds[0] if kinds else "derivative",
                                outputs=outputs or ())
         point = _point(compiled, values)
-        results = values_at([e.expression for e in result.entries], point) if point else None
+        results = _values_where_defined(compiled, [e.expression for e in result.entries],
+                                        point)
         from .render import derivatives as show
 
         if as_json:
@@ -321,7 +322,7 @@ def simplify_command(
         compiled, values = _compiled(ctx, program, assignments)
         expr = compiled.output_expression(output)
         point = _point(compiled, values)
-        (value,) = values_at([expr], point) if point else (None,)
+        (value,) = _values_where_defined(compiled, [expr], point) or (None,)
         from .render import derivatives as show
         from .render.latex import latex_text
 
@@ -1195,6 +1196,22 @@ def _did_you_mean(option: str, candidates: list[str]) -> str | None:
     close = starting if len(starting) == 1 else \
         difflib.get_close_matches(option, candidates, n=1, cutoff=0.75)
     return f"did you mean {close[0]}?" if close else None
+
+
+def _values_where_defined(program: Program, expressions: list[Any],
+                          point: dict[str, float] | None) -> list[Any] | None:
+    """The expressions' values at `point` (None without one). Where the program
+    itself is undefined, so is every result: `diff "log(x)" --at x=-1` has no
+    derivative there, though 1/x has a value."""
+    if point is None:
+        return None
+    try:
+        program.evaluate_partially(point)
+    except MathError as error:
+        undefined = MathError(f"the program is undefined here: {error.message}",
+                              **error.details)
+        return [undefined] * len(expressions)
+    return values_at(expressions, point)
 
 
 def _point(program: Program, values: dict[str, float]) -> dict[str, float] | None:

@@ -72,14 +72,20 @@ def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source:
     `what` replaces "node = expression" as the subject and `problem` the
     explanation drawn from the exception and the op's domain.
     """
-    from .render.text import node_expression  # printing stays out of the hot loop
+    from .render.text import expression_text, node_expression  # out of the hot loop
+
+    def called(index: int) -> str:
+        # Nodes of a derivative have no names: show their text, sqrt(1 - x^2).
+        return nodes[index].name or nodes[index].label or expression_text(nodes, index)
 
     expression = node_expression(nodes, node)
-    shown = ", ".join(f"{nodes[a].name or nodes[a].label} = {format_value(v)}"
+    shown = ", ".join(f"{called(a)} = {format_value(v)}"
                       for a, v in zip(node.args, args, strict=True)
                       if nodes[a].op is not CONST)  # "here 1 = 1" says nothing
     if not problem:
         problem = explain_failure(node, exc)
+    if not node.name:
+        expression = expression_text(nodes, next(i for i, n in enumerate(nodes) if n is node))
     subject = what or (f"{node.name} = {expression}" if node.name else expression)
     message = f"cannot compute {subject}: {problem}"
     if shown:

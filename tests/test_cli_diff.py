@@ -75,11 +75,23 @@ def test_jacobian_by_default_and_with_outputs() -> None:
 
 
 def test_undefined_value_at_the_point_exits_1_but_prints_the_rest() -> None:
-    data, code = diff_json("log(x) + y", "--gradient", "--at", "x=0,y=1")
-    assert code == 1
+    data, code = diff_json("log(x) + y", "--gradient", "--at", "x=1,y=1")
+    assert code == 0
+    data, code = diff_json("sqrt(x - 2) + y", "--gradient", "--at", "x=2,y=1")
+    assert code == 1  # ∂/∂x = 1/(2*sqrt(x - 2)) is undefined at x = 2; the program is not
     by_name = {r["wrt"][0]: r for r in data["results"]}
     assert by_name["x"]["value"] is None and by_name["x"]["error"]["kind"] == "math"
     assert by_name["y"]["value"] == 1.0
+
+
+def test_where_the_program_is_undefined_so_is_every_derivative() -> None:
+    # log(x) + y has no partials at x = 0 (it has no value there), though the
+    # formulas 1/x and 1 could be evaluated; nor has x/x at 0, though d/dx = 0.
+    for program, point in (("log(x) + y", "x=0,y=1"), ("x/x", "x=0")):
+        data, code = diff_json(program, "--gradient", "--at", point)
+        assert code == 1
+        assert all(r["value"] is None and "program is undefined" in r["error"]["message"]
+                   for r in data["results"])
 
 
 @pytest.mark.parametrize(("args", "words"), [

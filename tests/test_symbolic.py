@@ -98,6 +98,9 @@ def test_second_derivatives_match_differences_of_reverse_mode(text: str, point: 
     assume(program.inputs)
     a, b = program.inputs[0], program.inputs[-1]
     try:
+        # Defined at the point itself: beside a singularity (x/(3x) at x = 0) the
+        # simplified derivative is exact but the differences are only noise.
+        program.evaluate(used)
         (entry,) = program.diff([a, b]).entries
         exact = entry.expression.value(used)
 

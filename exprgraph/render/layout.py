@@ -81,7 +81,10 @@ class Fitted:
         self.table = table
         self.columns = [[_plain(cell) for cell in column.cells] for column in table.columns]
         self.headers = [_plain(column.header) for column in table.columns]
-        self.whole = [k == 0 or column.justify == "right"
+        # Labels and numbers keep their width; a right-hand column holding words
+        # ("undefined: the argument must be ...") wraps like a formula instead.
+        self.whole = [(k == 0 or column.justify == "right")
+                      and not any(" " in cell for cell in self.columns[k])
                       for k, column in enumerate(table.columns)]
 
     def _minimum(self, k: int) -> int:
