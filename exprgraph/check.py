@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -128,6 +129,13 @@ def parse_key(program: Program, key: str) -> Target:
     if "/" not in text:
         return Target(key, _node(program, text, key), None, text)
     top, _, bottom = (part.strip() for part in text.partition("/"))
+    higher_top = re.fullmatch(r"[d∂](\^?[2-9]|[²³⁴-⁹]).*", top) is not None
+    higher_bottom = re.search(r"(\^?[2-9]|[²³⁴-⁹])$", bottom) is not None \
+        and bottom[1:].strip() not in graph.names  # dy/dx2 with a node x2 is first order
+    if higher_top or higher_bottom:
+        raise ValueInputError(f"the answer key {key!r} asks for a higher derivative, which "
+                              "check does not grade",
+                              hint="keys are values (c) and first derivatives (de/da, d/da)")
     if not (top[:1] in "d∂" and bottom[:1] in "d∂" and len(bottom) > 1):
         raise ValueInputError(f"cannot read the answer key {key!r}",
                               hint="write a node name (c), or a derivative: de/da, ∂e/∂a, d/da")
@@ -305,8 +313,10 @@ def _explain(program: Program, evaluation: Evaluation | None, target: Target) ->
         return ""
     defined = generated_names(sub, steps)
     where = f"; where {', '.join(defined)}" if defined else ""
+    wrt = graph.nodes[target.wrt].name
     return "\n".join([*(step_text(step, out) for step in steps),
-                      f"({bar('x')} is the adjoint ∂{out}/∂x{where})"])
+                      f"({bar(wrt)} is the adjoint ∂{out}/∂{wrt}, and so for each node"
+                      f"{where})"])
 
 
 def _right_expression(program: Program, target: Target) -> tuple[Any, int]:
@@ -581,6 +591,7 @@ class FileScore:
     unanswered: tuple[str, ...] = ()
     no_answers: bool = False  # the file has no answers at all
     unreadable: bool = False  # the file could not be read as a problem set
+    fault: str = "could not be read"  # what was wrong with it, when unreadable
 
     def add(self, report: Report) -> None:
         """Count one checked problem."""

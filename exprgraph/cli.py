@@ -141,7 +141,9 @@ def _stdout() -> Console:
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    # Piped or logged, a message stays one line: hard wrapping at 80 columns
+    # split numbers and names (`(here t1 = ⏎1e+308)`).
+    return Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 
 def _version(value: bool) -> None:
@@ -451,7 +453,8 @@ def check_command(
                         bad = checked_any = True
                         _report_error(found, as_json)
                         scores.append(core.FileScore(str(found.details.get("file", "")),
-                                                     errors=1, unreadable=True))
+                                                     errors=1, unreadable=True,
+                                                     fault=_fault_words(found)))
                         continue
                     if found.suffix != ".toml" and found not in named:
                         continue
@@ -461,7 +464,10 @@ def check_command(
                     except ExprGraphError as error:
                         bad = True
                         _report_error(error, as_json)
-                        scores.append(core.FileScore(str(found), errors=1, unreadable=True))
+                        scores.append(core.FileScore(
+                            str(found), errors=1, unreadable=True,
+                            fault=_fault_words(error) if found.suffix == ".toml"
+                            else "not a problem set"))
                         continue
                     score = core.FileScore(str(found), unanswered=checked.unanswered,
                                            no_answers=not checked.has_answers)
@@ -484,7 +490,8 @@ def check_command(
                                             file=target, hint="check reads .toml problem "
                                             "sets; line files (.expr) have no answers"),
                                   as_json)
-                    scores.append(core.FileScore(target, errors=1, unreadable=True))
+                    scores.append(core.FileScore(target, errors=1, unreadable=True,
+                                                 fault="no problem sets"))
     except ExprGraphError as error:
         _fail(error, as_json)
     if not as_json:
@@ -537,6 +544,15 @@ def _refuse_values_without_answers(ctx: typer.Context, targets: list[str],
             "problem's point itself", hint="in the file: at = { x = 1, y = 2 }")
     raise ValueInputError(f"{option} gives a value, but there is no answer to check",
                           hint='give answers as --answer KEY=ANSWER, e.g. --answer "d/dx=2"')
+
+
+def _fault_words(error: ExprGraphError) -> str:
+    """A file error in a few words for the summary: "not found", "malformed"..."""
+    return {"not_found": "not found", "unreadable": "unreadable",
+            "not_utf8": "not UTF-8 text", "malformed": "malformed",
+            "no_problem_files": "no problem sets",
+            "not_a_problem_file": "not a problem set"}.get(
+                str(error.details.get("reason", "")), "malformed")
 
 
 def _report_error(error: ExprGraphError, as_json: bool, tally: Any = None) -> None:
@@ -675,6 +691,11 @@ def _write_output(data: bytes, path: str | None, binary: bool) -> None:
         raise ValueInputError(f"cannot write {path}: {exc.strerror}") from None
 
 
+# Every step of a trajectory is kept (table, plot, JSON): about 500 bytes each,
+# so a typo such as --steps 99999999999999 must not run until memory is gone.
+MAX_STEPS = 1_000_000
+
+
 def _finite(value: float) -> float:
     """Refuse inf and nan for a training setting (click's ranges let nan through)."""
     import math
@@ -715,7 +736,10 @@ def descend_command(
         "--params", metavar="NAMES", show_default=False,
         help="The inputs to move, w,b or with start values w=0,b=1 (default: all); the "
         "others stay fixed.")] = None,
-    steps: Annotated[int, typer.Option("--steps", min=0, help="Steps at most.")] = 100,
+    steps: Annotated[int, typer.Option(
+        "--steps", min=0, max=MAX_STEPS,
+        help="Steps at most (up to 1,000,000: every step is kept for the table, plot "
+        "and JSON).")] = 100,
     assignments: Annotated[list[str] | None, typer.Option(
         "--set", "--at", metavar="NAME=VALUE[,...]", show_default=False,
         help="The start point (or --NAME VALUE).")] = None,
@@ -781,7 +805,7 @@ def _start_value_hint(ctx: typer.Context, missing: list[str]) -> str:
     return "give one: " + " ".join(ways) + why
 
 
-@app.command("fit")
+@app.command("fit", cls=ProgramCommand)
 def fit_command(
     program: Annotated[str, typer.Argument(
         help="A per-row loss such as \"(w*x + b - y)^2\", or a model with --loss and "
@@ -793,7 +817,8 @@ def fit_command(
     params: Annotated[list[str], typer.Option(
         "--params", metavar="w=0,b=0", show_default=False,
         help="The parameters to fit and their start values (default 0).")],
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the data.")
+    epochs: Annotated[int, typer.Option("--epochs", min=1, max=MAX_STEPS,
+                                        help="Passes over the data (up to 1,000,000).")
                       ] = 100,
     loss: Annotated[str | None, typer.Option(
         "--loss", metavar="mse|bce", show_default=False,
@@ -831,6 +856,7 @@ def fit_command(
         if target is not None and loss is None:
             raise ValueInputError("--target is only used with --loss mse or --loss bce",
                                   hint="without --loss the program itself is the per-row loss")
+        program = program.removeprefix(PROGRAM_MARK)  # `fit -- "-(w*x - y)^2" ...`
         if program == "-" and data == "-":
             raise ValueInputError("the program and the data cannot both come from stdin",
                                   hint="give one of them as text or a file: --data FILE.csv")
@@ -1118,6 +1144,8 @@ def _as_mistyped_flag(ctx: typer.Context, error: ValueInputError) -> ValueInputE
     suggestion = _did_you_mean(option, own)
     if suggestion:
         return ValueInputError(f"no such option {option}", hint=suggestion)
+    error.hint = (f"{error.hint}; a program that starts with '-' goes after --: "
+                  f'exprgraph {command} -- "{option}"')
     return error
 
 
@@ -1125,12 +1153,14 @@ def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
                      ) -> dict[str, str]:
     """Check `--NAME VALUE`s the program does not use against the options.
 
-    A usage error where NAME is no variable at all (`--learning-rate`), or, in
-    `descend` (whose values are only a start point), where it looks like an
-    option (`--step`, `--epochs`). Elsewhere such a name gets a hint, returned
-    by name, and the command runs: giving a point's values to a program that
-    does not use them all is normal (a derivative evaluated where its function
-    was: `eval "x" --step 2 --x 3` for d/dx of step*x).
+    A usage error where NAME is no variable at all (`--learning-rate`), where
+    it is four letters or more and close to one of this command's options
+    (`--ordr 2`, `--maxrows 5`: taken as a value it would leave the option
+    unset and the result silently different), or, in `descend` (whose values
+    are only a start point), where it looks like any option (`--epochs`).
+    Otherwise such a name gets a hint, returned by name, and the command runs:
+    giving a point's values to a program that does not use them all is normal
+    (a derivative evaluated where its function was, `eval "x" --a 2 --x 3`).
     """
     own, others = _option_names(ctx)
     command = ctx.info_name or ""
@@ -1143,14 +1173,21 @@ def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
         close_own = _did_you_mean(option, own) if len(name) >= 3 else None
         close_other = _did_you_mean(option, list(others)) if len(name) >= 3 else None
         same = SAME_MEANING.get((command, option))
+        if close_other and not same:  # descend --epoch: fit's --epochs, so --steps
+            meant = close_other.removeprefix("did you mean ").removesuffix("?")
+            same = SAME_MEANING.get((command, meant))
         suggestion = (f"did you mean {same}?" if same else None) or close_own or close_other
-        if not name.isidentifier() or (command in STRICT and (suggestion or option in others)):
+        surely_option = (close_own and len(name) >= 4) or \
+            (command in STRICT and (suggestion or option in others))
+        if not name.isidentifier() or surely_option:
             raise ValueInputError(
                 f"no such option {option}" + (f", and the program has no input {name}"
                                                if name.isidentifier() else "") +
                 (f" ({option} is an option of exprgraph {' and '.join(others[option])})"
                  if option in others else ""),
-                hint=suggestion or f"see exprgraph {command} --help")
+                hint=(suggestion or f"see exprgraph {command} --help") +
+                (f" (to give {name} a value anyway: --set {name}=VALUE)"
+                 if name.isidentifier() else ""))
         if option in others:
             hints[name] = (f"is an option of exprgraph {' and '.join(others[option])}, not of "
                            f"{command}" + (f"; did you mean {same}?" if same else "") +
@@ -1291,7 +1328,7 @@ def program_and_value_texts(tokens: list[str], assignments: list[str],
         raise ValueInputError("no program given", hint='exprgraph eval "(x+y)*z" --x 1 ...')
     program = program.removeprefix(PROGRAM_MARK)
     if program == "-":
-        program = sys.stdin.read()
+        program = sys.stdin.read().rstrip("\r\n")  # the text, not the last line's end
     return program, values
 
 

@@ -144,7 +144,8 @@ def bar(name: str) -> str:
 
 def legend(output: str, edges: bool = False) -> str:
     """What the notation of `step_text` means (`edges`: with the `[k]` marks)."""
-    text = f"{bar('x')} is the adjoint ∂{output}/∂x; ∂c/∂x is the local partial of c in x"
+    text = (f"for each node v, {bar('v')} is the adjoint ∂{output}/∂v; ∂c/∂v is the local "
+            "partial of c in v")
     return text + ("; [k]: through c's k-th argument" if edges else "")
 
 

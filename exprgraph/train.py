@@ -149,7 +149,7 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
         if met is not None or step == steps:
             trajectory.stopped = met.quantity if met else "steps"
             trajectory.message = f"stopped at step {step}: {met}" if met else \
-                f"stopped after {steps} steps"
+                f"stopped after {steps} step{'s' if steps != 1 else ''}"
             break
         previous = result.value
         for name in params:
@@ -389,7 +389,7 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                 break
             if epoch == epochs:
                 trajectory.stopped = "epochs"
-                trajectory.message = f"stopped after {epochs} epochs"
+                trajectory.message = f"stopped after {epochs} epoch{'s' if epochs != 1 else ''}"
                 break
             previous = epoch_loss
             if size == rows:

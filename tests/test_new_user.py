@@ -93,6 +93,9 @@ def test_simplify_honours_double_dash() -> None:
     (["descend", "(x-3)^2", "--x", "0", "--step", "5"], "--steps"),
     (["descend", "(x-3)^2", "--x", "0", "--epochs", "5"], "fit"),
     (["eval", "x", "--x", "1", "--fromat", "json"], "--format"),
+    (["diff", "x^2", "--x", "1", "--ordr", "2"], "--order"),
+    (["eval", "x", "--x", "0", "--maxrows", "5"], "--max-rows"),
+    (["descend", "(x-3)^2", "--x", "0", "--epoch", "5"], "did you mean --steps"),
 ])
 def test_a_mistyped_option_is_an_error_that_names_the_option(args: list[str],
                                                               suggestion: str) -> None:
@@ -102,13 +105,17 @@ def test_a_mistyped_option_is_an_error_that_names_the_option(args: list[str],
 
 
 def test_an_unused_name_like_an_option_gets_a_hint_and_the_command_runs() -> None:
-    result = runner.invoke(app, ["graph", "x*y", "--x", "1", "--y", "2", "--backwards", "1"])
+    # graph has no --steps: a variable named step is plausible, so only a hint.
+    result = runner.invoke(app, ["graph", "x*y", "--x", "1", "--y", "2", "--step", "1"])
     assert result.exit_code == 0
-    assert "did you mean --backward?" in result.stderr
+    assert "--steps is an option of exprgraph eval" in " ".join(result.stderr.split())
+    result = runner.invoke(app, ["graph", "x*y", "--x", "1", "--y", "2", "--backwards", "1"])
+    assert result.exit_code == 2 and "did you mean --backward?" in result.stderr
 
 
 @pytest.mark.parametrize("derivative, point", [("b + 1", ["--a", "2", "--b", "6"]),
-                                               ("x", ["--step", "2", "--x", "3"])])
+                                               ("x", ["--lr", "2", "--x", "3"]),
+                                               ("x", ["--set", "step=2", "--x", "3"])])
 def test_a_derivative_evaluates_at_its_functions_point(derivative: str, point: list[str]
                                                        ) -> None:
     # The public contract feeds each derivative back with every input's value:
@@ -196,14 +203,15 @@ def test_diff_tables_are_not_cut_at_60_columns(args: list[str]) -> None:
     if "--gradient" in args:
         assert program.replace(" ", "") in done.stdout.replace("\n", "").replace(" ", "")
     whole = "".join(_cells_by_column(done.stdout))
-    from exprgraph.render.text import display_text
+    from exprgraph.render.text import INLINE_LIMIT, display_text
 
     compiled = exprgraph.compile(program)
     kind = "hessian" if "--hessian" in args else "gradient"
     # The whole of each cell's text, as the table was asked to show it.
     for entry in compiled.diff(kind=kind).entries:
         shown = display_text(entry.expression.nodes, entry.expression.root,
-                             taken=compiled.graph.names)
+                             taken=compiled.graph.names,  # matrix cells are inline
+                             **({"min_length": INLINE_LIMIT} if kind == "hessian" else {}))
         assert shown.replace(" ", "") in whole
 
 

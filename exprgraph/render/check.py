@@ -169,7 +169,7 @@ def summary_lines(scores: list[FileScore], several: bool) -> list[Text]:
     for score in scores if several else []:
         line = Text(f"{score.path}: ")
         if score.unreadable:
-            line.append("could not be read", style="bold red")
+            line.append(score.fault, style="bold red")
             lines.append(line)
             continue
         if score.no_answers:
@@ -185,15 +185,22 @@ def summary_lines(scores: list[FileScore], several: bool) -> list[Text]:
                         f"({', '.join(score.unanswered)})", style="yellow")
         lines.append(line)
     problems = sum(s.problems for s in scores)
+    unanswered = sum(len(s.unanswered) for s in scores)
     unreadable = sum(s.unreadable for s in scores)
     correct = sum(s.correct for s in scores)
     total = sum(s.total for s in scores)
     overall = Text(f"{_count(problems, 'problem')}, {correct}/{total} answers correct")
     if several:
         overall.append(f" in {_count(len(scores), 'file')}")
+    if unanswered:  # a file of problems without answers is not "0 problems" and silence
+        overall.append(f", {_count(unanswered, 'problem')} without answers", style="yellow")
     errors = sum(s.errors for s in scores) - unreadable
-    if unreadable:
-        overall.append(f", {_count(unreadable, 'file')} unreadable", style="bold red")
+    faults: dict[str, int] = {}
+    for score in scores:
+        if score.unreadable:
+            faults[score.fault] = faults.get(score.fault, 0) + 1
+    for fault, count in faults.items():
+        overall.append(f", {_count(count, 'path')} {fault}", style="bold red")
     if errors:
         overall.append(f", {_count(errors, 'error')}", style="bold red")
     lines.append(overall)

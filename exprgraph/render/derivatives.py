@@ -20,7 +20,7 @@ from ..errors import MathError
 from ..evaluate import format_value
 from .latex import latex_name, latex_text
 from .layout import never_cut
-from .text import display_text
+from .text import INLINE_LIMIT, display_text
 
 Value = float | MathError | None
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -120,7 +120,9 @@ def _matrix_table(program: Program, result: DiffResult, values: Sequence[Value] 
         for j in range(columns):
             k = i * columns + j
             expr = result.entries[k].expression
-            cell = display_text(expr.nodes, expr.root, taken=program.graph.names)
+            # Inline: each cell naming its own shared parts (t14 = ...) read as noise.
+            cell = display_text(expr.nodes, expr.root, taken=program.graph.names,
+                                min_length=INLINE_LIMIT)
             if values is not None:
                 cell += f"\n= {_value_text(values[k])}"
             cells.append(cell)

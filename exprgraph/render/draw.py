@@ -198,8 +198,9 @@ def legend(drawing: Drawing) -> Text | None:
     if all(node.adjoint is None and not node.undefined for node in drawing.nodes):
         return None
     out = drawing.output_name
-    return Text(f"x̅ is the adjoint ∂{out}/∂x (over every path from {out}); ∂a/∂b on an "
-                "edge is a's local partial in b, one step of the chain rule", style="dim")
+    return Text(f"for each node v, {bar('v')} is the adjoint ∂{out}/∂v (over every path "
+                f"from {out}); ∂a/∂b on an edge is a's local partial in b, one step of the "
+                "chain rule", style="dim")
 
 
 def _short(value: float) -> str:

@@ -129,9 +129,10 @@ class Fitted:
     def _laid_out(self, available: int) -> Table:
         source = self.table
         widths = self.widths(available)
-        table = Table(title=source.title, caption=source.caption,
-                      title_justify=source.title_justify,
-                      caption_justify=source.caption_justify, show_lines=source.show_lines,
+        # The caption goes below as a line of its own (see __rich_console__):
+        # at the table's width it wrapped into a narrow column.
+        table = Table(title=source.title, title_justify=source.title_justify,
+                      show_lines=source.show_lines,
                       show_header=source.show_header, box=source.box)
         for k, column in enumerate(source.columns):
             table.add_column(column.header, justify=column.justify, style=column.style,
@@ -169,6 +170,8 @@ class Fitted:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.needed_width() <= options.max_width:
             yield self._laid_out(options.max_width)
+            if self.table.caption:
+                yield Text(_plain(self.table.caption), style="dim")
         else:
             yield self.records()
 

@@ -32,7 +32,8 @@ def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 
         return Group(title, node_table(program, evaluation, max_rows),
                      Text("No inputs, so there is nothing to differentiate.", style="dim"))
     return Group(title, node_table(program, evaluation, max_rows),
-                 edge_table(program, evaluation, max_rows), gradient_table(program, evaluation))
+                 edge_table(program, evaluation, max_rows),
+                 gradient_table(program, evaluation, max_rows))
 
 
 def _all_of_it() -> Notes:
@@ -113,8 +114,9 @@ def _adjoint_text(evaluation: Evaluation, node: int) -> str:
     return "—" if adjoint is None else format_value(adjoint)
 
 
-def gradient_table(program: Program, evaluation: Evaluation) -> RenderableType:
-    """∂out/∂input for every input, numeric and symbolic."""
+def gradient_table(program: Program, evaluation: Evaluation, max_rows: int = 0
+                   ) -> RenderableType:
+    """∂out/∂input for every input, numeric and symbolic (`max_rows` of them)."""
     out = program.graph.output_name
     table = Table(title=f"Gradient of {out}", title_justify="left")
     table.add_column("input", style="cyan")
@@ -123,7 +125,7 @@ def gradient_table(program: Program, evaluation: Evaluation) -> RenderableType:
     table.add_column("symbolic")
     undefined = evaluation.undefined_gradient
     notes = _all_of_it()
-    for name in [*program.inputs, *evaluation.unused]:
+    for name in _limit([*program.inputs, *evaluation.unused], max_rows, table):
         try:
             symbolic = program.derivative(name)
         except ExprGraphError as exc:  # too large to print, say
@@ -140,4 +142,5 @@ def _limit(rows: list, max_rows: int, table: Table) -> list:
         return rows
     table.caption = (f"{len(rows) - max_rows} more rows not shown: "
                      "--max-rows 0 shows all, --format json gives everything")
+    table.caption_justify = "left"
     return rows[:max_rows]
