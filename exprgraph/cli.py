@@ -8,7 +8,6 @@ an exit status: 0 success, 1 math error, 2 usage or parse error.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from enum import Enum
@@ -38,7 +37,7 @@ app = typer.Typer(
 
 
 # Commands that take input values as --NAME VALUE: click passes unknown
-# options through to them (ctx.args), and _program_and_values reads them.
+# options through to them (ctx.args), and program_and_value_texts reads them.
 TAKES_VALUES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 # Marks the token after `--` as the program, whatever it starts with. Click
@@ -606,6 +605,7 @@ def graph_command(
     Example: [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 --format svg -o g.svg[/bold]
     """
     from .render import draw
+    from .render.files import check_writable
 
     try:
         if output is not None and not output.strip():
@@ -617,7 +617,7 @@ def graph_command(
                 hint="the terminal tree already shows each node's ∂out/∂node; for the "
                 "gradient flow use --format dot, mermaid, svg or png")
         if output and output != "-":
-            check_writable(output)  # before any work, not after it
+            check_writable(output, "graph.dot")  # before any work, not after it
         compiled, values = _compiled(ctx, program, assignments)
         # Partially: an undefined partial is drawn as such, the rest as usual.
         evaluation = compiled.evaluate_partially(values) if values or not compiled.inputs \
@@ -666,29 +666,15 @@ def _graph_format(chosen: GraphFormat | None, output: str | None) -> GraphFormat
     return chosen
 
 
-def check_writable(path: str) -> None:
-    """A usage error now, before any work, if `path` cannot be written later."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise ValueInputError(f"cannot write {path}: it is a folder")
-    if not folder.is_dir():
-        raise ValueInputError(f"cannot write {path}: there is no folder {folder}")
-    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise ValueInputError(f"cannot write {path}: permission denied")
-
-
 def _write_output(data: bytes, path: str | None, binary: bool) -> None:
+    from .render.files import write_whole
+
     if path is None:
         if binary and sys.stdout.isatty():
             raise ValueInputError("a PNG is not for the terminal", hint="add -o g.png")
         sys.stdout.buffer.write(data) if binary else sys.stdout.write(data.decode("utf-8"))
         return
-    try:
-        with open(path, "wb") as handle:
-            handle.write(data)
-    except OSError as exc:
-        raise ValueInputError(f"cannot write {path}: {exc.strerror}") from None
+    write_whole(path, lambda temporary: Path(temporary).write_bytes(data))
 
 
 # Every step of a trajectory is kept (table, plot, JSON): about 500 bytes each,
@@ -1266,12 +1252,6 @@ def _point(program: Program, values: dict[str, float]) -> dict[str, float] | Non
 
 def _print_json(data: dict[str, Any]) -> None:
     _stdout().out(json.dumps(data, ensure_ascii=False), highlight=False)
-
-
-def _program_and_values(tokens: list[str], assignments: list[str]) -> tuple[str, dict[str, float]]:
-    """Split `PROGRAM --x 1 --y=2 ...` into the program text and the values."""
-    text, raw = program_and_value_texts(tokens, assignments)
-    return text, {name: parse_value(name, value) for name, value in raw.items()}
 
 
 def program_and_value_texts(tokens: list[str], assignments: list[str],

@@ -14,12 +14,8 @@ extra) and says so when it is missing.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import math
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,7 @@ from rich.text import Text
 from ..errors import ValueInputError
 from ..evaluate import format_value
 from ..train import Trajectory
+from .files import check_writable, write_whole
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 GRADIENT = "‖gradient‖"
@@ -231,34 +228,11 @@ def check_plot_path(path: str) -> None:
     """Raise `ValueInputError` ("cannot write PATH: why") unless a plot can be
     written to `path`: checked before training, so a long run is never lost
     to a typo in a folder name."""
-    if not path.strip():
-        raise ValueInputError("cannot write the plot: no file name given", path=path,
-                              hint="name a file, such as loss.svg")
-    if path.endswith(("/", os.sep)):
-        raise ValueInputError(f"cannot write {path}: it ends in '/', so it names a folder",
-                              path=path, hint="name a file, such as loss.svg")
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if target.is_dir():
-        raise ValueInputError(f"cannot write {path}: it is a folder", path=path,
-                              hint="name a file in it, such as loss.svg")
-    if suffix not in PLOT_SUFFIXES:
+    check_writable(path, "loss.svg")
+    if Path(path).suffix.lower() not in PLOT_SUFFIXES:
         raise ValueInputError(f"cannot write {path}: a plot file must end in .svg or .png",
                               path=path)
-    folder = target.parent
-    if not folder.exists():
-        raise ValueInputError(f"cannot write {path}: the folder {folder} does not exist",
-                              path=path)
-    if not folder.is_dir():
-        raise ValueInputError(f"cannot write {path}: {folder} is not a folder", path=path)
-    # The file is written beside its final place and then renamed (see
-    # _replace), so the folder must be writable even when the file exists.
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueInputError(f"cannot write {path}: no permission to write in {folder}",
-                              path=path)
-    if target.exists() and not os.access(target, os.W_OK):
-        raise ValueInputError(f"cannot write {path}: the file is read-only", path=path)
-    if suffix == ".png" and importlib.util.find_spec("matplotlib") is None:
+    if Path(path).suffix.lower() == ".png" and importlib.util.find_spec("matplotlib") is None:
         raise ValueInputError(f"cannot write {path}: a PNG plot needs matplotlib, which is "
                               "not installed", path=path,
                               hint="install the plot extra (pip install 'exprgraph[plot]'), "
@@ -275,48 +249,9 @@ def write_plot(trajectory: Trajectory, path: str, unit: str) -> None:
     steps = [s.step for s in trajectory.steps]
     if Path(path).suffix.lower() == ".svg":
         text = svg_plot(steps, losses, unit)
-        _replace(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
+        write_whole(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
     else:
-        _replace(path, lambda temporary: _png_plot(steps, losses, unit, temporary))
-
-
-def _replace(path: str, write: Callable[[str], None]) -> None:
-    """Run `write` on a temporary file beside `path`, then rename it to `path`;
-    on any failure remove the temporary file and leave `path` untouched."""
-    target = Path(path)
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
-                                             dir=target.parent)
-    except OSError as exc:
-        raise ValueInputError(f"cannot write {path}: {exc.strerror or exc}", path=path
-                              ) from None
-    os.close(handle)
-    try:
-        os.chmod(temporary, _file_mode(target))
-        write(temporary)
-        os.replace(temporary, target)
-    except OSError as exc:
-        _remove(temporary)
-        raise ValueInputError(f"cannot write {path}: {exc.strerror or exc}", path=path
-                              ) from None
-    except BaseException:
-        _remove(temporary)
-        raise
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
-def _file_mode(target: Path) -> int:
-    """The mode the file would get if opened normally: an existing file's own,
-    else 0o666 less the umask (mkstemp's files are private, 0o600)."""
-    if target.exists():
-        return target.stat().st_mode & 0o7777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+        write_whole(path, lambda temporary: _png_plot(steps, losses, unit, temporary))
 
 
 def svg_plot(steps: list[int], losses: list[float], unit: str) -> str:
