@@ -301,9 +301,8 @@ class Program:
     def adjoint_expression(self, node_name: str, of: str | None = None) -> Expression:
         """∂`of`/∂`node_name` for an intermediate node (its adjoint), over the inputs."""
         of = of or self.output
-        graph = self.graph if of == self.output else \
-            replace(self.graph, output=self.graph.names[of])
-        found = symbolic_gradient(graph)
+        found = self.symbolic if of == self.output else \
+            symbolic_gradient(replace(self.graph, output=self.graph.names[of]))
         return simplified(found.builder.nodes, found.derivative(self.graph.names[node_name]))
 
     def node_names(self) -> list[str]:

@@ -235,19 +235,17 @@ def _check_problem_table(program: Program, problem: Problem,
 
 
 def _answer_faults(program: Program, answers: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-    """(message, hint) for each answer key that names no node and each answer
-    that is neither a number nor a string: faults of the file, as `check` says."""
+    """(message, hint) for each answer key that names no node: a fault of the
+    file, as `check` says. The answers themselves (a number, a string, or
+    `true` by mistake) are the student's, graded by `check`, not batch's."""
     from .check import parse_key  # only problem sets with answers pay for it
 
     faults: list[tuple[str, str | None]] = []
-    for key, given in answers.items():
+    for key in answers:
         try:
             parse_key(program, key)
         except ExprGraphError as error:
             faults.append((error.message, error.hint))
-        if isinstance(given, bool) or not isinstance(given, (int, float, str)):
-            faults.append((f"the answer to {key} must be a number or an expression in a "
-                           f"string, not {given!r}", 'e.g. "d/dx" = 2 or "d/dx" = "2*x"'))
     return faults
 
 

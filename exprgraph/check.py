@@ -591,7 +591,7 @@ class FileScore:
     unanswered: tuple[str, ...] = ()
     no_answers: bool = False  # the file has no answers at all
     unreadable: bool = False  # the file could not be read as a problem set
-    fault: str = "could not be read"  # what was wrong with it, when unreadable
+    fault: str = ""  # its kind of file error when unreadable (render.batch.FILE_FAULTS)
 
     def add(self, report: Report) -> None:
         """Count one checked problem."""

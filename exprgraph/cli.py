@@ -424,10 +424,7 @@ def check_command(
     override = ctx.get_parameter_source("tolerance") is not ParameterSource.DEFAULT
     try:
         if answers:
-            compiled, values = compiled_from_tokens(ctx, [*targets, *ctx.args], assignments,
-                                                    warn=False)
-            _hint_abbreviated_options(ctx, compiled, values)
-            _print_warnings(ctx, compiled, values)
+            compiled, values = compiled_from_tokens(ctx, [*targets, *ctx.args], assignments)
             text = compiled.graph.source
             given = [core.parse_answer_option(a) for a in answers]
             score = core.FileScore("command line")
@@ -453,7 +450,7 @@ def check_command(
                         _report_error(found, as_json)
                         scores.append(core.FileScore(str(found.details.get("file", "")),
                                                      errors=1, unreadable=True,
-                                                     fault=_fault_words(found)))
+                                                     fault=_fault_of(found)))
                         continue
                     if found.suffix != ".toml" and found not in named:
                         continue
@@ -465,8 +462,8 @@ def check_command(
                         _report_error(error, as_json)
                         scores.append(core.FileScore(
                             str(found), errors=1, unreadable=True,
-                            fault=_fault_words(error) if found.suffix == ".toml"
-                            else "not a problem set"))
+                            fault=_fault_of(error) if found.suffix == ".toml"
+                            else "not_a_problem_file"))
                         continue
                     score = core.FileScore(str(found), unanswered=checked.unanswered,
                                            no_answers=not checked.has_answers)
@@ -490,7 +487,7 @@ def check_command(
                                             "sets; line files (.expr) have no answers"),
                                   as_json)
                     scores.append(core.FileScore(target, errors=1, unreadable=True,
-                                                 fault="no problem sets"))
+                                                 fault="no_problem_files"))
     except ExprGraphError as error:
         _fail(error, as_json)
     if not as_json:
@@ -499,29 +496,6 @@ def check_command(
     bad = bad or any(s.errors for s in scores)
     wrong = any(s.correct < s.total or s.no_answers for s in scores)
     raise typer.Exit(2 if bad else 1 if wrong else 0)
-
-
-def _hint_abbreviated_options(ctx: typer.Context, compiled: Program,
-                              values: dict[str, float]) -> None:
-    """`check ... --tol 0.1`: a value the program does not use, named like the
-    start of an option of the command, gets a hint (and not the warning that
-    it is unused as well)."""
-    hinted = ctx.meta.setdefault("hinted", set())
-    own, _ = _option_names(ctx)
-    for name in values:
-        if name in compiled.inputs or name in hinted or name in compiled.graph.given:
-            continue
-        suggestion = _abbreviates(f"--{name}", own)
-        if suggestion:
-            hinted.add(name)
-            _stderr().print(f"[yellow]warning:[/yellow] --{escape_markup(name)} is not used "
-                            f"by the program; {escape_markup(suggestion)}")
-
-
-def _abbreviates(option: str, candidates: list[str]) -> str | None:
-    """`did you mean --tolerance?` for `--tol`: an option `option` starts."""
-    found = [c for c in candidates if len(option) >= 4 and c.startswith(option)]
-    return f"did you mean {found[0]}?" if len(found) == 1 else None
 
 
 def _refuse_values_without_answers(ctx: typer.Context, targets: list[str],
@@ -533,7 +507,7 @@ def _refuse_values_without_answers(ctx: typer.Context, targets: list[str],
         return
     own, _ = _option_names(ctx)
     for option in given:
-        suggestion = _did_you_mean(option, own) or _abbreviates(option, own)
+        suggestion = _did_you_mean(option, own)
         if suggestion:
             raise ValueInputError(f"no such option {option}", hint=suggestion)
     option = given[0] if given else "--at"
@@ -545,13 +519,9 @@ def _refuse_values_without_answers(ctx: typer.Context, targets: list[str],
                           hint='give answers as --answer KEY=ANSWER, e.g. --answer "d/dx=2"')
 
 
-def _fault_words(error: ExprGraphError) -> str:
-    """A file error in a few words for the summary: "not found", "malformed"..."""
-    return {"not_found": "not found", "unreadable": "unreadable",
-            "not_utf8": "not UTF-8 text", "malformed": "malformed",
-            "no_problem_files": "no problem sets",
-            "not_a_problem_file": "not a problem set"}.get(
-                str(error.details.get("reason", "")), "malformed")
+def _fault_of(error: ExprGraphError) -> str:
+    """The kind of a file error (`not_found`, `malformed`...), for the summary."""
+    return str(error.details.get("reason") or "malformed")
 
 
 def _report_error(error: ExprGraphError, as_json: bool, tally: Any = None) -> None:

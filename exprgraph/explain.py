@@ -149,11 +149,6 @@ def legend(output: str, edges: bool = False) -> str:
     return text + ("; [k]: through c's k-th argument" if edges else "")
 
 
-def step_forward_text(step: ForwardStep) -> str:
-    """`c = a + b = 2 + 6 = 8`."""
-    return f"{step.name} = {step.expression} = {step.substituted} = {short_value(step.value)}"
-
-
 def step_text(step: BackwardStep, output: str) -> str:
     """`b̅ = c̅·∂c/∂b + d̅·∂d/∂b = 7·1 + 8·1 = 15`: adjoints overlined, local
     partials as ∂user/∂node, `[k]` on a partial through a user's k-th argument

@@ -43,11 +43,6 @@ class Node:
     column: int = 0
     varying: bool = False  # depends on an input; constants never get adjoints
 
-    @property
-    def is_leaf(self) -> bool:
-        """True for inputs and constants."""
-        return self.op.arity == 0
-
 
 @dataclass(frozen=True, slots=True)
 class Graph:

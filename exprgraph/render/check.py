@@ -13,8 +13,7 @@ from rich.text import Text
 from ..check import CORRECT, ERROR, INCORRECT, FileScore, Report, Verdict
 from ..evaluate import format_value
 from ..explain import BackwardStep, ForwardStep, bar, legend, step_text
-from .batch import error_text
-from .layout import never_cut
+from .batch import FILE_FAULTS, OTHER_FAULT, error_text
 
 _STYLE = {CORRECT: "green", INCORRECT: "bold red", "undecided": "yellow", ERROR: "bold red"}
 _MARK = {CORRECT: "✓ correct", INCORRECT: "✗ incorrect", "undecided": "? undecided",
@@ -59,8 +58,9 @@ class AnswerTable:
                                           [v.expected for v in self.verdicts])
         table = Table()
         for header in self.HEADERS:
-            table.add_column(header, style="bold" if header == "answer" else "")
-        never_cut(table)
+            # Widths are set below; fold rather than cut where a piece is wider.
+            table.add_column(header, style="bold" if header == "answer" else "",
+                             overflow="fold")
         if room >= 2 * len("given"):
             table.columns[3].no_wrap = True  # "✗ incorrect" is never folded
         notes: list[RenderableType] = []
@@ -169,7 +169,7 @@ def summary_lines(scores: list[FileScore], several: bool) -> list[Text]:
     for score in scores if several else []:
         line = Text(f"{score.path}: ")
         if score.unreadable:
-            line.append(score.fault, style="bold red")
+            line.append(FILE_FAULTS.get(score.fault, OTHER_FAULT)[0], style="bold red")
             lines.append(line)
             continue
         if score.no_answers:
@@ -199,8 +199,9 @@ def summary_lines(scores: list[FileScore], several: bool) -> list[Text]:
     for score in scores:
         if score.unreadable:
             faults[score.fault] = faults.get(score.fault, 0) + 1
-    for fault, count in faults.items():
-        overall.append(f", {_count(count, 'path')} {fault}", style="bold red")
+    for fault, count in faults.items():  # the words batch's summary uses
+        one, several = FILE_FAULTS.get(fault, OTHER_FAULT)
+        overall.append(f", {count} {one if count == 1 else several}", style="bold red")
     if errors:
         overall.append(f", {_count(errors, 'error')}", style="bold red")
     lines.append(overall)

@@ -17,7 +17,7 @@ from ..api import Evaluation, Program
 from ..errors import ExprGraphError
 from ..evaluate import format_value
 from ..ops import CONST, INPUT
-from .layout import NOTE_AFTER, Notes, WideOrNarrow, never_cut
+from .layout import Notes, WideOrNarrow, never_cut
 from .text import node_expression
 
 
@@ -47,6 +47,9 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> Rende
     out = graph.output_name
     rows = list(enumerate(graph.nodes))
     notes = _all_of_it()
+    # One cell text per node for both layouts: a long one is a note below either.
+    expressions = {i: notes.cell(node.name, node_expression(graph.nodes, node))
+                   for i, node in _limit(rows, max_rows, Table())}
     tables = []
     for with_op in (True, False):
         table = Table(title="Nodes: value (forward), adjoint (backward)",
@@ -61,10 +64,7 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> Rende
             name = node.name + (f" (= {', '.join(node.aliases)})" if node.aliases else "")
             style = "dim" if node.op is CONST else "cyan" if node.op is INPUT else (
                 "green" if i == graph.output else None)
-            expression = node_expression(graph.nodes, node)
-            cells = [name, *([node.op.name] if with_op else []),
-                     notes.cell(node.name, expression) if with_op else
-                     (expression if len(expression) <= NOTE_AFTER else "see above"),
+            cells = [name, *([node.op.name] if with_op else []), expressions[i],
                      format_value(evaluation.node_values[i]), _adjoint_text(evaluation, i)]
             table.add_row(*cells, style=style)
         tables.append(never_cut(table))
