@@ -35,6 +35,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -42,7 +43,7 @@ from typing import Any
 
 from .api import Program
 from .api import compile as compile_program
-from .errors import ExprGraphError, ValueInputError
+from .errors import ExpressionTooLargeError, ExprGraphError, ValueInputError
 from .evaluate import format_value
 from .parse import MAX_PROGRAM_CHARS
 from .problems import (
@@ -189,6 +190,9 @@ def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:
     except ExprGraphError as error:
         return {"source": problem.source, "program": problem.program,
                 "error": _located(error, problem)}
+    except MemoryError:  # this problem's, not the batch's: the rest still run
+        error = ExpressionTooLargeError("ran out of memory solving this problem")
+        return {"source": problem.source, "program": problem.program, "error": error.to_dict()}
     if problem.wrt is not None:
         keep = set(problem.wrt)
         for key in ("gradient", "derivatives"):
@@ -284,22 +288,50 @@ def run(problems: Iterable[Problem], options: Options = Options(), jobs: int = 1
         ) -> Iterator[dict[str, Any]]:
     """Results in input order; with jobs > 1, worker processes solve chunks
     while at most 2·jobs chunks are in flight, so memory stays bounded."""
+    # More workers than cores only add processes (--jobs 300 for two lines).
+    jobs = min(jobs, os.cpu_count() or 1)
     if jobs <= 1:
         for problem in problems:
             yield solve(problem, options)
         return
     iterator = iter(problems)
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_end_with_parent) as pool:
-        pending: deque[Future[list[dict[str, Any]]]] = deque()
+    pending: deque[tuple[list[Problem], Future[list[dict[str, Any]]]]] = deque()
+    pool = _pool(jobs)
+    try:
         while True:
             while len(pending) < 2 * jobs:
                 chunk = list(islice(iterator, CHUNK))
                 if not chunk:
                     break
-                pending.append(pool.submit(solve_all, chunk, options))
+                pending.append((chunk, pool.submit(solve_all, chunk, options)))
             if not pending:
                 return
-            yield from pending.popleft().result()
+            chunk, future = pending.popleft()
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory): its chunk's problems fail,
+                # named; the chunks after it go to a fresh pool. Nothing is lost
+                # and nothing is printed twice.
+                results = [_worker_died(problem) for problem in chunk]
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = _pool(jobs)
+                pending = deque((waiting, pool.submit(solve_all, waiting, options))
+                                for waiting, _ in pending)
+            yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, initializer=_end_with_parent)
+
+
+def _worker_died(problem: Problem) -> dict[str, Any]:
+    error = ExpressionTooLargeError(
+        "the worker process solving this problem died (killed, or out of memory)",
+        hint="run it alone, or with --jobs 1, to see why")
+    return {"source": problem.source, "program": problem.program, "error": error.to_dict()}
 
 
 def _end_with_parent() -> None:

@@ -398,3 +398,44 @@ def test_table_shows_names_and_numbers_whole(width: int) -> None:
     # The hand-worked values and partials of the first four problems (see above).
     for number in ("-12", "56", "10", "0.75", "-3", "4", "7", "15", "2", "-5", "-1.5", "0.5"):
         assert re.search(rf"(?<![\w.-]){re.escape(number)}(?![\w.])", out), (number, out)
+
+
+def _dies_on_marker(chunk: list, options: Options) -> list[dict]:
+    """solve_all, except that a worker given the marker problem dies at once."""
+    import os
+
+    from exprgraph.batch import solve
+
+    if any(problem.program.startswith("x + 999") for problem in chunk):
+        os._exit(1)
+    return [solve(problem, options) for problem in chunk]
+
+
+@pytest.mark.skipif(__import__("os").cpu_count() == 1, reason="needs two cores for two jobs")
+def test_a_dead_worker_fails_its_problems_only(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the dying stand-in reaches workers only when they are forked")
+    lines = [f"x + {k} where x=1" for k in range(300)]
+    lines[150] = "x + 999 where x=1"  # in the third chunk of 64
+    path = tmp_path / "many.expr"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr("exprgraph.batch.solve_all", _dies_on_marker)
+    results = list(run(read_problems(path), Options(), jobs=2))
+    # Every line once, in order: the dead worker's chunk failed, named; the rest solved.
+    assert [r["source"] for r in results] == [f"{path}:{k + 1}" for k in range(300)]
+    failed = [k for k, r in enumerate(results) if "error" in r]
+    assert failed == list(range(128, 192))
+    assert all("worker process" in results[k]["error"]["message"] for k in failed)
+    assert all(results[k]["value"] == 1 + k for k in range(300) if k not in failed)
+
+
+def test_absurd_job_counts_are_capped_at_the_cores(tmp_path: Path) -> None:
+    path = tmp_path / "two.expr"
+    path.write_text("x + 1 where x=1\nx * 2 where x=3\n")
+    result = runner.invoke(app, ["batch", str(path), "--format", "jsonl", "--jobs",
+                                 "99999999999"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["value"] for line in result.stdout.splitlines()] == [2.0, 6.0]
