@@ -295,7 +295,7 @@ def run(problems: Iterable[Problem], options: Options = Options(), jobs: int = 1
             yield solve(problem, options)
         return
     iterator = iter(problems)
-    pending: deque[tuple[list[Problem], Future[list[dict[str, Any]]]]] = deque()
+    pending: deque[tuple[list[Problem], Future[list[dict[str, Any]]] | None]] = deque()
     pool = _pool(jobs)
     try:
         while True:
@@ -303,28 +303,59 @@ def run(problems: Iterable[Problem], options: Options = Options(), jobs: int = 1
                 chunk = list(islice(iterator, CHUNK))
                 if not chunk:
                     break
-                pending.append((chunk, pool.submit(solve_all, chunk, options)))
+                pending.append((chunk, _submit(pool, chunk, options)))
             if not pending:
                 return
             chunk, future = pending.popleft()
             try:
+                if future is None:
+                    raise BrokenProcessPool("the pool broke before this chunk was sent")
                 results = future.result()
             except BrokenProcessPool:
-                # A worker died (killed, out of memory): its chunk's problems fail,
-                # named; the chunks after it go to a fresh pool. Nothing is lost
-                # and nothing is printed twice.
-                results = [_worker_died(problem) for problem in chunk]
+                # A worker died (killed, out of memory), breaking the whole pool:
+                # this chunk is solved again alone, problem by problem if need be,
+                # so only the problem that kills a worker fails; the chunks after
+                # it go to a fresh pool. Nothing is lost, nothing printed twice.
                 pool.shutdown(wait=False, cancel_futures=True)
+                results = _solve_apart(chunk, options)
                 pool = _pool(jobs)
-                pending = deque((waiting, pool.submit(solve_all, waiting, options))
+                pending = deque((waiting, _submit(pool, waiting, options))
                                 for waiting, _ in pending)
             yield from results
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _submit(pool: ProcessPoolExecutor, chunk: list[Problem], options: Options
+            ) -> Future[list[dict[str, Any]]] | None:
+    """The chunk sent to the pool, or None if the pool is already broken."""
+    try:
+        return pool.submit(solve_all, chunk, options)
+    except BrokenProcessPool:
+        return None
+
+
 def _pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, initializer=_end_with_parent)
+
+
+def _solve_apart(chunk: list[Problem], options: Options) -> list[dict[str, Any]]:
+    """`chunk`'s results from a worker of its own; where that worker dies too,
+    each problem in a worker of its own, and a problem that kills even that
+    one fails with the reason."""
+    with _pool(1) as alone:
+        try:
+            return alone.submit(solve_all, chunk, options).result()
+        except BrokenProcessPool:
+            pass
+    results: list[dict[str, Any]] = []
+    for problem in chunk:
+        with _pool(1) as alone:
+            try:
+                results.extend(alone.submit(solve_all, [problem], options).result())
+            except BrokenProcessPool:
+                results.append(_worker_died(problem))
+    return results
 
 
 def _worker_died(problem: Problem) -> dict[str, Any]:

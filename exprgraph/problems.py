@@ -86,19 +86,65 @@ def toml_document(path: Path) -> dict[str, Any]:
     """A TOML file's contents; FileError if it cannot be read, is not UTF-8
     text or is not TOML (its `reason` detail says which)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_TOML_BYTES + 1)  # never all of /dev/zero
     except OSError as exc:
         raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path),
                         reason=UNREADABLE) from None
+    if len(data) > MAX_TOML_BYTES:
+        raise FileError(f"{path} is larger than {MAX_TOML_BYTES // 1_000_000} MB, the limit "
+                        "for a problem set", file=str(path), reason=MALFORMED,
+                        hint="split it into several files, or use a .expr line file, "
+                        "which streams")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise not_utf8(path, data, exc.start) from None
+    _refuse_deep_nesting(path, text)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FileError(f"{path} is not valid TOML: {exc}", file=str(path),
                         reason=MALFORMED) from None
+
+
+# The TOML reader recurses into nested arrays and tables, and its dotted keys
+# cost time quadratic in their length: hostile files are refused before it runs.
+MAX_TOML_BYTES = 10_000_000
+MAX_TOML_NESTING = 50
+MAX_KEY_PARTS = 50
+
+
+def _refuse_deep_nesting(path: Path, text: str) -> None:
+    """A FileError for arrays/inline tables nested deeper than MAX_TOML_NESTING
+    or keys of more than MAX_KEY_PARTS dotted parts (strings are skipped)."""
+    depth = deepest = 0
+    dots = line = 1
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote or char == "\n":
+                quote = ""
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char == ".":
+            dots += 1
+        elif char in "=\n":
+            dots = 1
+        if char == "\n":
+            line += 1
+        if deepest > MAX_TOML_NESTING or dots > MAX_KEY_PARTS:
+            what = "nested deeper than" if deepest > MAX_TOML_NESTING else \
+                "a key with more dotted parts than"
+            limit = MAX_TOML_NESTING if deepest > MAX_TOML_NESTING else MAX_KEY_PARTS
+            raise FileError(f"{path}, line {line}: {what} {limit}, the limit for a problem "
+                            "set", file=str(path), reason=MALFORMED)
 
 
 def not_utf8(path: Path, data: bytes, start: int) -> FileError:

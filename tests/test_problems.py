@@ -116,3 +116,19 @@ def test_a_file_that_is_not_utf8_names_the_byte(tmp_path: Path, command: str) ->
     shown = " ".join(result.stderr.split())
     assert f"{path}: byte 0xE9 at line 2, column 12, not UTF-8 text" in shown, shown
     assert "codec" not in shown
+
+
+@pytest.mark.parametrize("text, words", [
+    ("a = " + "[" * 100_000 + "]" * 100_000 + "\n", "nested deeper than"),
+    ("a" + ".a" * 20_000 + " = 1\n", "dotted parts"),
+])
+@pytest.mark.parametrize("command", ["check", "batch"])
+def test_hostile_toml_is_refused_before_the_reader_runs(tmp_path: Path, text: str, words: str,
+                                                        command: str) -> None:
+    # Nested 100,000 deep the TOML reader recursed to a RecursionError; dotted
+    # keys cost it time quadratic in their length (gigabytes at 200 KB).
+    path = tmp_path / "hostile.toml"
+    path.write_text(text)
+    result = runner.invoke(app, [command, str(path)])
+    assert result.exit_code == 2
+    assert words in result.stderr and "Traceback" not in result.output
