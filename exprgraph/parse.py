@@ -921,6 +921,8 @@ def _character_hint(char: str, rest: str) -> str | None:
         return "for an absolute value write abs(x) instead of |x|"
     if char == "\u221a":  # √
         return "for a square root write sqrt(x) instead of \u221ax"
+    if char.isdecimal() and not char.isascii():  # ３ (full-width), ٣ (Arabic-Indic)
+        return f"numbers are written with ASCII digits: write {int(char)} for {char}"
     if char.isalpha() and not char.isascii():
         ascii_name = _ascii_name(char)
         if ascii_name == "pi":

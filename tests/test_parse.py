@@ -436,3 +436,11 @@ def test_nothing_is_read_from_or_written_to_a_cache_folder(tmp_path: Path) -> No
     assert json.loads(done.stdout)["value"] == -12
     assert not marker.exists(), "a planted pickle was loaded"
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("digit", ["\uff13", "\u0663", "\u09e9"])  # full-width, Arabic, Bengali 3
+def test_non_ascii_digits_are_not_numbers(digit: str) -> None:
+    # Python's \\d matched them, so `--x ３` silently became 3.
+    with pytest.raises(exprgraph.ParseError) as caught:
+        exprgraph.compile(f"{digit}*x")
+    assert "ASCII digits" in (caught.value.hint or "")
