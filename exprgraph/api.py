@@ -96,6 +96,18 @@ class Evaluation:
         except MathError:
             return None
 
+    def contribution(self, node: int, position: int) -> float | None:
+        """∂out/∂node · ∂node/∂(argument `position`): the edge's share of the
+        argument's adjoint, or None where either factor is missing or undefined
+        or the product is too large for a float (the argument's adjoint is then
+        undefined too)."""
+        adjoint = self.node_adjoints[node]
+        partial = self.local_partial(node, position)
+        if adjoint is None or partial is None or node in self.undefined:
+            return None
+        product = adjoint * partial
+        return product if math.isfinite(product) else None
+
 
 DIFF_KINDS = ("derivative", "gradient", "hessian", "jacobian")
 # Inputs × nodes up to which eval's symbolic gradient is taken in forward mode

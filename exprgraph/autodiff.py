@@ -12,7 +12,10 @@ that does not depend on any input is never differentiated, so ∂(x^2)/∂2
 
 Policy: a local partial that is infinite or undefined where it is needed
 (sqrt at 0, asin at 1) is a `MathError`, except that a node whose adjoint is
-exactly 0 passes nothing back, so `0*sqrt(x)` at x = 0 has gradient 0.
+exactly 0 passes nothing back, so `0*sqrt(x)` at x = 0 has gradient 0. So is
+an adjoint (or tangent) whose sum overflows a float: `x*y*z` at x = z = 1e300,
+y = 1e-300 has ∂out/∂y = x·z = 1e600, which no float holds. Every number a pass
+returns is therefore finite; nothing inf or nan ever reaches a printer.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import math
 from collections.abc import Sequence
 
 from .errors import MathError
-from .evaluate import math_error
+from .evaluate import math_error, source_line
 from .graph import Graph, Node
 
 
@@ -47,13 +50,36 @@ def _slope_error(nodes: Sequence[Node], node: Node, position: int, args: list[fl
                       problem="it is infinite or undefined there")
 
 
+def _too_large(graph: Graph, index: int, wrt: str | None = None) -> MathError:
+    """The MathError for a derivative of the output with respect to node `index`
+    (by forward mode: of node `index` with respect to input `wrt`) that
+    overflows a float, naming the node."""
+    from .render.text import expression_text, node_expression  # out of the hot loop
+
+    nodes = graph.nodes
+    node = nodes[index]
+    name = node.name or expression_text(nodes, index)
+    if wrt is None:
+        out = graph.output_alias if graph.output_alias \
+            and graph.names.get(graph.output_alias) == graph.output else nodes[graph.output].name
+        what = f"∂{out}/∂{name}"
+    else:
+        what = f"∂{name}/∂{wrt}"
+    return MathError(f"cannot compute {what}: the derivative is too large for a float "
+                     "(beyond about 1.8e308)",
+                     line=node.line or None, column=node.column or None,
+                     source_line=source_line(graph.source, node.line), node=node.name,
+                     expression=node_expression(nodes, node))
+
+
 def adjoints(graph: Graph, values: Sequence[float],
              undefined: dict[int, MathError] | None = None) -> list[float | None]:
     """∂out/∂node for every node (None for nodes that depend on no input).
 
-    An undefined local partial raises a MathError, unless `undefined` is given:
-    then every adjoint that depends on it is None and `undefined` maps its node
-    to the error that explains why, and the rest of the pass still runs.
+    An undefined local partial, or an adjoint too large for a float, raises a
+    MathError, unless `undefined` is given: then every adjoint that depends on
+    it is None and `undefined` maps its node to the error that explains why,
+    and the rest of the pass still runs. Every adjoint returned is finite.
     """
     nodes = graph.nodes
     result: list[float | None] = [0.0 if n.varying else None for n in nodes]
@@ -78,7 +104,14 @@ def adjoints(graph: Graph, values: Sequence[float],
                 undefined.setdefault(arg, error)
                 result[arg] = math.nan
                 continue
-            result[arg] += adjoint * slope  # type: ignore[operator]
+            total = result[arg] + adjoint * slope  # type: ignore[operator]
+            if not math.isfinite(total):
+                error = _too_large(graph, arg)
+                if undefined is None:
+                    raise error
+                undefined.setdefault(arg, error)
+                total = math.nan
+            result[arg] = total
     if undefined:
         for index in undefined:
             result[index] = None
@@ -86,7 +119,8 @@ def adjoints(graph: Graph, values: Sequence[float],
 
 
 def tangents(graph: Graph, values: Sequence[float], wrt: str) -> list[float]:
-    """∂node/∂`wrt` for every node, by forward mode."""
+    """∂node/∂`wrt` for every node, by forward mode; a MathError naming the
+    node where one is too large for a float."""
     nodes = graph.nodes
     result = [0.0] * len(nodes)
     if wrt in graph.names and nodes[graph.names[wrt]].op.name == "input":
@@ -97,5 +131,7 @@ def tangents(graph: Graph, values: Sequence[float], wrt: str) -> list[float]:
             if result[arg]:
                 total += result[arg] * local_partial(nodes, values, index, position, graph.source)
         if node.args:
+            if not math.isfinite(total):
+                raise _too_large(graph, index, wrt)
             result[index] = total
     return result

@@ -209,7 +209,10 @@ def _shown(given: Any) -> str:
     if isinstance(given, str):
         return given
     if isinstance(given, (int, float)) and not isinstance(given, bool):
-        return format_value(float(given))
+        try:
+            return format_value(float(given))
+        except OverflowError:  # a Python int beyond float range (TOML's are 64-bit)
+            return "an integer too large for a float"
     try:
         return json.dumps(given, ensure_ascii=False, default=str)
     except (ValueError, RecursionError):  # nested too deeply to spell out
@@ -226,8 +229,9 @@ def _answer_graph(program: Program, key: str, given: Any) -> Graph:
                               f"a string, not {_shown(given)}")
         try:
             number = check_value(key, given)
-        except ValueInputError as error:
-            raise AnswerError(error.message) from None
+        except ValueInputError:  # nan, inf, or an integer beyond float range
+            raise AnswerError(f"the answer to {key} must be finite, not "
+                              f"{_shown(given)}") from None
         return compile_program(repr(number)).graph
     graph = program.graph
     names = {name for name in (*graph.assigned, *graph.input_names) if name in CONSTANTS}
@@ -254,10 +258,20 @@ def _expected_number(program: Program, evaluation: Evaluation, target: Target) -
     if target.wrt is None:
         return evaluation.node_values[target.of]
     graph = replace(program.graph, output=target.of)
-    # Adjoints are computed per answer: a derivative undefined at the point
-    # must not stop the check of a value (`sqrt(x)` at 0).
-    found = adjoints(graph, evaluation.node_values)[target.wrt]
-    return found or 0.0
+    # Adjoints are computed per answer, and only the asked one must exist: a
+    # derivative undefined at the point (`sqrt(x)` at 0), or too large for a
+    # float (∂out/∂y of x*y*z at x = z = 1e300), must not stop the check of
+    # another. Where the asked one is such, no number is right: an ERROR verdict.
+    undefined: dict[int, MathError] = {}
+    found = adjoints(graph, evaluation.node_values, undefined)
+    if target.wrt in undefined:
+        error = undefined[target.wrt]
+        point = {name: evaluation.given[name] for name in program.inputs}
+        at = f" at {_point_text(point)}" if point else ""
+        raise MathError(f"the right answer to {target.key} has no value{at}: {error.message}",
+                        line=error.line, column=error.column, source_line=error.source_line,
+                        **error.details)
+    return found[target.wrt] or 0.0
 
 
 def _close(given: float, expected: float, tolerance: float) -> bool:
@@ -397,11 +411,14 @@ def _check_expression(program: Program, evaluation: Evaluation | None, target: T
         how = "equal after simplifying" if is_zero(nodes, difference) else \
             f"equal at {SAMPLES} sampled points"
         return Verdict(target.key, shown, right_text, CORRECT, how)
-    if evaluation is not None:
+    if evaluation is not None and _defined_at(nodes, right, point):
         # Right at the point, wrong elsewhere: the worked steps at the point
         # would show this answer's own value, so they are left out.
         found += f"\n(it agrees with the right answer at {_point_text(point)}, " \
             "but not everywhere)"
+    elif evaluation is not None:
+        found += f"\n(at {_point_text(point)} the right answer has no value: it is undefined " \
+            "or too large for a float, so the sampled points decide)"
     elif constant:
         found += "\n(the problem gives no point, so a constant answer must hold at every point)"
     return Verdict(target.key, shown, right_text, INCORRECT, found)
@@ -428,6 +445,15 @@ def _at_point(nodes: tuple[Any, ...], right: int, given: int, point: Mapping[str
     if _close(value, expected, tolerance):
         return ""
     return f"at {at} {_differ(expected, value)}"
+
+
+def _defined_at(nodes: tuple[Any, ...], root: int, point: Mapping[str, float]) -> bool:
+    """Whether the expression at `root` has a (finite) value at `point`."""
+    try:
+        Expression(nodes, root).value(point)
+    except MathError:
+        return False
+    return True
 
 
 def _differ(expected: float, value: float) -> str:

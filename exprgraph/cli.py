@@ -7,6 +7,8 @@ an exit status: 0 success, 1 math error, 2 usage or parse error.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import re
 import sys
@@ -18,7 +20,6 @@ import click
 import typer
 from click.core import ParameterSource
 from rich.console import Console
-from rich.markup import escape as escape_markup
 from typer.core import TyperCommand
 
 from . import __version__
@@ -133,16 +134,29 @@ class _TrimmedLines:
         return False
 
 
+# Neither console reads markup: every `[...]` in what they print is text, so a
+# student's answer `[/]` or a file named `[red]x.toml` is shown as it is (Rich
+# would raise MarkupError, or swallow the brackets). Styles come from Text objects.
 def _stdout() -> Console:
     if sys.stdout.isatty():
-        return Console(highlight=False)
-    return Console(highlight=False, file=_TrimmedLines(sys.stdout))
+        return Console(highlight=False, markup=False)
+    return Console(highlight=False, markup=False, file=_TrimmedLines(sys.stdout))
 
 
 def _stderr() -> Console:
     # Piped or logged, a message stays one line: hard wrapping at 80 columns
     # split numbers and names (`(here t1 = ⏎1e+308)`).
-    return Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
+    return Console(stderr=True, highlight=False, markup=False,
+                   soft_wrap=not sys.stderr.isatty())
+
+
+def _warn(message: str) -> None:
+    """`warning: MESSAGE` on stderr, the message as plain text."""
+    from rich.text import Text
+
+    text = Text("warning:", style="yellow")
+    text.append(f" {message}")
+    _stderr().print(text)
 
 
 def _version(value: bool) -> None:
@@ -416,9 +430,7 @@ def check_command(
             _print_json({"source": path, "file": path,
                          "error": {"kind": "no_answers", "message": message, "hint": hint}})
         else:
-            from rich.markup import escape
-
-            _stderr().print(f"[yellow]warning:[/yellow] {escape(f'{message} ({hint})')}")
+            _warn(f"{message} ({hint})")
 
     # --tolerance given overrides the files' own; by default each file sets its own.
     override = ctx.get_parameter_source("tolerance") is not ParameterSource.DEFAULT
@@ -874,15 +886,25 @@ class _training_progress:  # noqa: N801 - used as a context manager, like a func
 
 def _show_training(trajectory: Any, settings: dict[str, Any], show_every: int, unit: str,
                    plot: str | None, as_json: bool) -> None:
-    """Print the trajectory and write the plot. A table comes first, so it is
-    shown even if the file cannot be written after all; JSON comes after the
-    plot, so that stdout holds one object either way."""
+    """Print the trajectory and write the plot. The results are never lost to
+    a plot that cannot be written after all (the path was checked before
+    training, but a disk can fill up): a table comes first and the error
+    after it on stderr; JSON comes after the plot, as one object holding the
+    trajectory and the plot's error (`plot_error`); either way exit 2."""
     from .render import train as show
 
     if as_json:
+        data = show.trajectory_data(trajectory, settings)
+        failed: ExprGraphError | None = None
         if plot is not None:
-            show.write_plot(trajectory, plot, unit)
-        _print_json(show.trajectory_data(trajectory, settings))
+            try:
+                show.write_plot(trajectory, plot, unit)
+            except ExprGraphError as error:
+                failed = error
+                data["plot_error"] = error.to_dict()
+        _print_json(data)
+        if failed is not None:
+            raise typer.Exit(failed.exit_code)
     else:
         _stdout().print(show.trajectory_view(
             trajectory, show_every, unit, left_out="--format json has every step's values"))
@@ -946,9 +968,8 @@ def batch_command(
     for name, (given, formats) in shown_by.items():
         if given and output_format not in formats:
             use = " or ".join(f.value for f in formats)
-            _stderr().print(f"[yellow]warning:[/yellow] --{name.replace('_', '-')} has no "
-                            f"effect with --format {output_format.value} (it does with "
-                            f"--format {use})")
+            _warn(f"--{name.replace('_', '-')} has no effect with --format "
+                  f"{output_format.value} (it does with --format {use})")
     options = core.Options(derivatives=derivatives and output_format is not BatchFormat.table,
                            nodes=nodes and output_format is BatchFormat.jsonl)
     out = _stdout()
@@ -1061,7 +1082,7 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
                                   f"{name}", hint=looks_like[name].rpartition("; ")[2]
                                   ) from None
     for name, hint in looks_like.items():
-        _stderr().print(f"[yellow]warning:[/yellow] --{name} {escape_markup(hint)}")
+        _warn(f"--{name} {hint}")
     ctx.meta["hinted"] = set(looks_like)
     if warn:
         _print_warnings(ctx, compiled, values)
@@ -1079,7 +1100,7 @@ def _print_warnings(ctx: typer.Context, compiled: Program, values: dict[str, flo
     hinted = ctx.meta.get("hinted", set())
     for warning in value_warnings(compiled, {k: v for k, v in values.items()
                                              if k not in hinted}):
-        _stderr().print(f"[yellow]warning:[/yellow] {escape_markup(warning)}")
+        _warn(warning)
 
 
 def _as_mistyped_flag(ctx: typer.Context, error: ValueInputError) -> ValueInputError:
@@ -1332,4 +1353,49 @@ def run() -> Any:
     # ends other Unix tools, not with a traceback or exit status 1.
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    return app()
+    code: Any = 0
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code
+    except OSError as error:
+        if error.errno not in OUTPUT_FAILURES:
+            raise
+        _output_failed(error)
+    try:  # what is still buffered must reach the file too, or it is a failure
+        sys.stdout.flush()
+    except OSError as error:
+        if error.errno not in OUTPUT_FAILURES:
+            raise
+        _output_failed(error)
+    sys.exit(code)
+
+
+# Errors of writing to a stream that has stopped taking output: a full disk or
+# device, an I/O error, a file over its size or quota limit.
+OUTPUT_FAILURES = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT, errno.EPIPE}
+
+
+def _output_failed(error: OSError) -> NoReturn:
+    """Standard output or error stopped taking text: say so on stderr if it
+    still takes it, and exit 2 (the output is incomplete, whatever the result)."""
+    import os
+
+    # Whatever is still buffered for the failed stream goes nowhere, so that
+    # Python's own flush at exit does not fail a second time with a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            with contextlib.suppress(OSError, ValueError):
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, stream.fileno())
+                os.close(null)
+                stream.flush()
+    message = f"cannot write the output: {error.strerror or error}"
+    with contextlib.suppress(OSError, ValueError):
+        from .render.errors import error_text
+
+        _stderr().print(error_text(ValueInputError(message)))
+        sys.stderr.flush()
+    sys.exit(ValueInputError.exit_code)

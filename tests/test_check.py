@@ -28,7 +28,8 @@ runner = CliRunner()
 def verdict(program: str, key: str, given: object, point: dict | None = None,
             tolerance: float = 1e-4) -> exprgraph.check.Verdict:  # type: ignore[name-defined]
     compiled = exprgraph.compile(program)
-    evaluation = compiled.evaluate(point) if point else None
+    # As check does: the point's values; no adjoint need exist there.
+    evaluation = compiled.evaluate_partially(point) if point else None
     return check_answer(compiled, evaluation, key, given, tolerance, f"test|{program}|{key}")
 
 
@@ -547,3 +548,65 @@ def test_a_node_name_ending_in_a_digit_is_a_first_derivative_key() -> None:
     result = runner.invoke(app, ["check", "x2 = x^2; y = x2*3", "--x", "1", "--answer",
                                  "dy/dx2=3"])
     assert result.exit_code == 0
+
+
+# --- issue 12, High 3 and 6: no verdict from an inf or nan -----------------------------------
+# Exact oracle for x*y*z at x = z = 10^300, y = 10^-300: ∂out/∂y = x·z = 10^600 (no float
+# holds it), ∂out/∂x = y·z = 1, ∂out/∂z = x·y = 1; for a*b*c*d at b = 0, c = d = 10^300,
+# ∂out/∂a = b·c·d = 0 exactly, but the chain passes through ∂out/∂t1 = c·d = 10^600.
+
+HUGE_POINT = {"x": 1e300, "y": 1e-300, "z": 1e300}
+
+
+@pytest.mark.parametrize("given", [5, 1e308, "1e308", 0, -1])
+def test_no_number_is_right_for_a_right_answer_too_large_for_a_float(given: object) -> None:
+    found = verdict("x*y*z", "dout/dy", given, HUGE_POINT)
+    assert found.verdict == "error"
+    assert "∂out/∂y" in found.explanation and "too large" in found.explanation
+
+
+def test_other_answers_of_that_point_are_still_checked() -> None:
+    assert verdict("x*y*z", "dout/dx", 1, HUGE_POINT).verdict == "correct"
+    assert verdict("x*y*z", "dout/dz", 2, HUGE_POINT).verdict == "incorrect"
+    assert verdict("x*y*z", "out", 1e300, HUGE_POINT).verdict == "correct"
+    # An expression is judged at sampled points; the note does not claim it agrees at
+    # a point where the right answer has no value.
+    wrong = verdict("x*y*z", "dout/dy", "x", HUGE_POINT)
+    assert wrong.verdict == "incorrect" and "agrees" not in wrong.explanation
+    assert "no value" in wrong.explanation
+    assert verdict("x*y*z", "dout/dy", "x*z", HUGE_POINT).verdict == "correct"
+    # An undefined derivative elsewhere in the program does not stop this one.
+    assert verdict("sqrt(x) + y", "d/dy", 1, {"x": 0, "y": 1}).verdict == "correct"
+
+
+def test_inf_times_zero_is_not_a_nan_right_answer() -> None:
+    point = {"a": 1, "b": 0, "c": 1e300, "d": 1e300}
+    for given in (0, 7):  # at HEAD: NaN, so every answer was incorrect
+        found = verdict("a*b*c*d", "dout/da", given, point)
+        assert found.verdict == "error" and "too large" in found.explanation
+    assert verdict("a*b*c*d", "dout/dc", 0, point).verdict == "correct"
+
+
+def test_a_nan_or_inf_answer_is_that_answers_verdict(tmp_path: Path) -> None:
+    sheet = tmp_path / "nan.toml"
+    sheet.write_text('[[problem]]\nname = "one"\nprogram = "x^2"\nat = {x = 3}\n'
+                     'answers = {out = 9}\n\n'
+                     '[[problem]]\nname = "two"\nprogram = "x^2"\nat = {x = 3}\n'
+                     'answers = {out = nan, "d/dx" = -inf}\n\n'
+                     '[[problem]]\nname = "three"\nprogram = "x^3"\n'
+                     'answers = {out = inf, "d/dx" = "3x^2"}\n')
+    result = runner.invoke(app, ["check", str(sheet), "--format", "json"])
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["name"] for row in rows] == ["one", "two", "three"]
+    verdicts = [[(a["key"], a["verdict"]) for a in row["answers"]] for row in rows]
+    assert verdicts == [[("out", "correct")], [("out", "incorrect"), ("d/dx", "incorrect")],
+                        [("out", "incorrect"), ("d/dx", "correct")]]
+    bad = [a for row in rows for a in row["answers"] if a["given"] in ("nan", "-inf", "inf")]
+    assert len(bad) == 3 and all("finite" in a["explanation"] for a in bad)
+    assert result.exit_code == 1  # incorrect answers, not a usage error
+
+
+def test_an_integer_beyond_float_range_is_an_incorrect_answer_not_a_crash() -> None:
+    found = verdict("x^2", "out", 10**400, {"x": 3})  # the Python API takes any int
+    assert found.verdict == "incorrect" and "finite" in found.explanation
+    assert found.given == "an integer too large for a float"

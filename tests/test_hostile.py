@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -236,3 +237,184 @@ def test_batch_never_shows_a_traceback(lines: list[str], raw: bytes) -> None:
         toml.write_bytes(raw)
         _clean(runner.invoke(app, ["batch", str(path), str(toml), "--format", "jsonl"]))
         _clean(runner.invoke(app, ["check", str(toml)]))
+
+
+# Rich markup in user text: answers, keys, problem names, file paths, CSV
+# columns and option values are shown literally, never read as markup (where
+# `[/]` raised MarkupError and `[red]HELLO` showed as HELLO).
+
+MARKUP = ("[/]", "[red]x", "[bold]")
+
+
+def _literal(result: object, *texts: str) -> str:
+    _clean(result)
+    output = result.output  # type: ignore[attr-defined]
+    assert "Traceback" not in output and "MarkupError" not in output, output
+    for text in texts:
+        assert text in output, (text, output)
+    return output
+
+
+@pytest.mark.parametrize("markup", MARKUP)
+def test_markup_in_check_answers_keys_names_and_paths_is_literal(markup: str) -> None:
+    with _scratch_folder() as folder:
+        path = folder / f"set{markup.replace('/', '')}.toml"
+        path.write_text(f'[[problem]]\nname = "p{markup}"\nprogram = "x^2"\nat = {{x = 1}}\n'
+                        f'[problem.answers]\n"d/dx" = "{markup}"\n"{markup}" = "2"\n'
+                        '[[problem]]\nname = "later"\nprogram = "x^3"\nat = {x = 1}\n'
+                        '[problem.answers]\n"d/dx" = "3"\n', encoding="utf-8")
+        output = _literal(runner.invoke(app, ["check", str(path)]), f"p{markup}", "later",
+                          str(path))
+        # The answer and the key as given, both in the table and the notes.
+        assert output.count(markup) >= 3, output
+        _literal(runner.invoke(app, ["check", str(path), "--format", "json"]), "later")
+        missing = folder / f"no{markup.replace('/', '')}.toml"
+        _literal(runner.invoke(app, ["check", str(missing)]), str(missing))
+        _literal(runner.invoke(app, ["batch", str(missing)]), str(missing))
+
+
+def test_a_path_with_a_closing_tag_in_it_is_literal() -> None:
+    with _scratch_folder() as folder:
+        (folder / "a[").mkdir()
+        path = folder / "a[" / "]b.toml"
+        path.write_text('[[problem]]\nname = "n[/]"\nprogram = "x^2"\nat = {x = 1}\n'
+                        '[problem.answers]\n"d/dx" = "[/]"\n', encoding="utf-8")
+        _literal(runner.invoke(app, ["check", str(path)]), "n[/]", str(path))
+        _literal(runner.invoke(app, ["batch", str(path)]), "n[/]", str(path))
+        expr = folder / "a[" / "]c.expr"
+        expr.write_text("x^2 where x=3\nx+ where x=1\n", encoding="utf-8")
+        _literal(runner.invoke(app, ["batch", str(expr)]), str(expr))
+        _literal(runner.invoke(app, ["batch", str(folder)]), str(expr), str(path))
+
+
+@pytest.mark.parametrize("markup", MARKUP)
+def test_markup_in_answers_and_option_values_is_literal(markup: str) -> None:
+    with _scratch_folder() as folder:
+        _literal(runner.invoke(app, ["check", "x^2", "--x", "1", "--answer",
+                                     f"dg/dz={markup}HELLO"]), f"{markup}HELLO")
+        _literal(runner.invoke(app, ["check", "x^2", "--x", "1", "--answer",
+                                     f"d/dx={markup}HELLO"]), f"{markup}HELLO")
+        _literal(runner.invoke(app, ["check", "x^2", "--x", "1", "--answer",
+                                     f"{markup}=2"]), markup)
+        _literal(runner.invoke(app, ["eval", "x^2", "--x", markup]), markup)
+        _literal(runner.invoke(app, ["eval", "x^2", "--x", "1", "--format", markup]), markup)
+        _literal(runner.invoke(app, ["batch", "--max-rows", markup, "x"]), markup)
+        _literal(runner.invoke(app, ["diff", "x^2", "--wrt", markup]), markup)
+        _literal(runner.invoke(app, ["diff", "x^2", "--output", markup]), markup)
+        _literal(runner.invoke(app, ["simplify", "x^2", "--output", markup]), markup)
+        _literal(runner.invoke(app, ["descend", "x^2", "--x", "1", "--until", markup]),
+                 markup)
+        _literal(runner.invoke(app, ["descend", "x^2", "--x", "1", "--params", markup]),
+                 markup)
+        plot = f"nowhere{markup.replace('/', '')}/loss.svg"
+        _literal(runner.invoke(app, ["descend", "x^2", "--x", "1", "--plot", plot]), plot)
+        _literal(runner.invoke(app, ["graph", "x^2", "-o", plot]), plot)
+        csv = folder / f"d{markup.replace('/', '')}.csv"
+        csv.write_text(f"{markup},y\n1,2\n", encoding="utf-8")
+        _literal(runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(csv), "--params",
+                                     "w=0"]), f"columns: {markup}, y")
+        _literal(runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(csv) + "-none",
+                                     "--params", "w=0"]), str(csv) + "-none")
+        _literal(runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(csv), "--params",
+                                     "w=0", "--loss", "mse", "--target", markup]), markup)
+
+
+# Output failures: a full disk or device behind stdout or stderr is a clear
+# error and exit status 2, never a traceback; a plot that cannot be written
+# loses none of the results.
+
+FULL = Path("/dev/full")
+needs_full = pytest.mark.skipif(not FULL.exists(), reason="no /dev/full here")
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+EVERY_COMMAND = [
+    ["eval", "x^2", "--x", "3"],
+    ["eval", "x^2", "--x", "3", "--format", "json"],
+    ["eval", "x^2", "--x", "3", "--steps"],
+    ["diff", "x^3"],
+    ["diff", "x^3", "--format", "text"],
+    ["simplify", "x + x"],
+    ["graph", "x^2"],
+    ["graph", "x^2", "--format", "dot"],
+    ["check", "x^2", "--x", "1", "--answer", "d/dx=2"],
+    ["check", str(SAMPLES / "homework.toml")],
+    ["batch", str(SAMPLES / "corpus.expr")],
+    ["batch", str(SAMPLES / "corpus.expr"), "--format", "jsonl"],
+    ["batch", str(SAMPLES / "corpus.expr"), "--format", "csv"],
+    ["descend", "x^2", "--x", "1", "--steps", "5"],
+    ["fit", "(w*x - y)^2", "--data", str(SAMPLES / "fit" / "line.csv"), "--params", "w=0",
+     "--epochs", "3", "--format", "json"],
+]
+
+
+def _run_tool(arguments: list[str], stdout: Any, stderr: Any) -> Any:
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "exprgraph", *arguments],
+                          stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, check=False,
+                          timeout=300)
+
+
+@needs_full
+@pytest.mark.parametrize("arguments", EVERY_COMMAND,
+                         ids=lambda a: " ".join(Path(t).name if "/" in t else t for t in a[:3]))
+def test_a_full_stdout_is_a_clear_error(arguments: list[str]) -> None:
+    import subprocess
+
+    with FULL.open("w") as full:
+        done = _run_tool(arguments, full, subprocess.PIPE)
+    message = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, message
+    assert "cannot write the output: No space left on device" in message, message
+    assert "Traceback" not in message and "Errno" not in message, message
+
+
+@needs_full
+@pytest.mark.parametrize("arguments", [["eval", "x+"], ["eval", "x^2", "--x", "3", "--y", "1"],
+                                       ["check", "no-such-file.toml"],
+                                       ["batch", str(SAMPLES / "broken.expr")]])
+def test_a_full_stderr_exits_two(arguments: list[str]) -> None:
+    import subprocess
+
+    with FULL.open("w") as full:
+        done = _run_tool(arguments, subprocess.PIPE, full)
+    assert done.returncode == 2
+    assert b"Traceback" not in done.stdout
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc here")
+@pytest.mark.parametrize("output_format", ["table", "json"])
+def test_a_plot_that_cannot_be_written_is_refused_before_training(output_format: str) -> None:
+    with _scratch_folder():
+        for plot in ("/proc/nope.svg", "/proc/self/nope.svg"):
+            result = runner.invoke(app, ["descend", "x^2", "--x", "1", "--steps", "3",
+                                         "--plot", plot, "--format", output_format])
+            _clean(result)
+            assert result.exit_code == 2, result.output
+            assert f"cannot write {plot}" in result.output, result.output
+            # Refused up front: no training was run, so there is nothing to lose.
+            assert "final" not in result.output and "trajectory" not in result.output
+
+
+def test_a_plot_lost_after_training_keeps_the_json_results(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder becomes unwritable while training runs: the JSON trajectory is
+    still printed (one object), with the plot's error in it, and exit 2."""
+    import json
+
+    from exprgraph.errors import ValueInputError
+    from exprgraph.render import train as show
+
+    def fail(*args: object) -> None:
+        raise ValueInputError("cannot write loss.svg: No space left on device")
+
+    monkeypatch.setattr(show, "write_plot", fail)
+    with _scratch_folder():
+        result = runner.invoke(app, ["descend", "(x-3)^2", "--x", "0", "--steps", "50",
+                                     "--plot", "loss.svg", "--format", "json"])
+    _clean(result)
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert "No space left" in data["plot_error"]["message"]
+    # lr 0.1 on (x-3)^2: x_k = 3 - 3*0.8^k, so after 50 steps the hand-worked value.
+    assert data["trajectory"][-1]["step"] == 50
+    assert math.isclose(data["final"]["x"], 3 - 3 * 0.8 ** 50, rel_tol=1e-9), data["final"]

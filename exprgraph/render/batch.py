@@ -90,7 +90,8 @@ def error_text(error: dict[str, Any]) -> str:
 
 def file_table(path: str, results: list[dict[str, Any]], max_rows: int) -> RenderableType:
     """One file's problems: value and gradient, or the error."""
-    table = Table(title=path, title_justify="left")
+    # Paths and problem names are the user's text: Text, never markup.
+    table = Table(title=Text(path), title_justify="left")
     table.add_column("problem", style="bold")
     table.add_column("output")
     table.add_column("value", justify="right")
@@ -98,7 +99,7 @@ def file_table(path: str, results: list[dict[str, Any]], max_rows: int) -> Rende
     shown = 0
     hidden = 0
     for result in results:
-        label = result["source"][len(path) + 1:] or result["source"]
+        label = Text(result["source"][len(path) + 1:] or result["source"])
         if "error" in result:
             table.add_row(label, "", Text("error", style="bold red"),
                           Text(error_text(result["error"]), style="red"))
@@ -108,7 +109,8 @@ def file_table(path: str, results: list[dict[str, Any]], max_rows: int) -> Rende
             continue
         shown += 1
         gradient = ", ".join(f"{k}={format_value(v)}" for k, v in result["gradient"].items())
-        table.add_row(label, result["output"], format_value(result["value"]), gradient)
+        table.add_row(label, Text(result["output"]), format_value(result["value"]),
+                      Text(gradient))
     if hidden:
         table.caption = (f"{hidden} more successful problems not shown: --max-rows 0 shows "
                          "all, --format jsonl gives everything")

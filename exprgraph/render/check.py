@@ -65,17 +65,17 @@ class AnswerTable:
             table.columns[3].no_wrap = True  # "✗ incorrect" is never folded
         notes: list[RenderableType] = []
         for verdict in self.verdicts:
-            cells = []
+            cells: list[Text] = []
             for label, text, width in (("given", verdict.given, given_width),
                                        ("right", verdict.expected, right_width)):
                 if cell_len(text) <= width:
-                    cells.append(text)
+                    cells.append(Text(text))  # a student's text, never markup
                     continue
                 number = len(notes) + 1
                 notes.append(Hanging(f"[{number}] {verdict.key}, {label}: {text}", 0))
                 mark = f"see [{number}]"
-                cells.append(mark if cell_len(mark) <= width else f"[{number}]")
-            table.add_row(verdict.key, *cells,
+                cells.append(Text(mark if cell_len(mark) <= width else f"[{number}]"))
+            table.add_row(Text(verdict.key), *cells,
                           Text(_MARK[verdict.verdict], style=_STYLE[verdict.verdict]))
         yield table
         yield from notes

@@ -42,6 +42,20 @@ def check_writable(path: str, example: str) -> None:
                               path=path)
     if target.exists() and not os.access(target, os.W_OK):
         raise ValueInputError(f"cannot write {path}: the file is read-only", path=path)
+    _try_a_file_beside(target)
+
+
+def _try_a_file_beside(target: Path) -> None:
+    """Create and remove a file in `target`'s folder, as write_whole will: a
+    folder that permissions call writable may still refuse files (/proc, a
+    read-only mount), and that must be found out before the work, not after."""
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".exprgraph-check.", dir=target.parent)
+    except OSError as error:
+        raise ValueInputError(f"cannot write {target}: {error.strerror or error}",
+                              path=str(target)) from None
+    os.close(handle)
+    _remove(temporary)
 
 
 def write_whole(path: str, write: Callable[[str], None]) -> None:

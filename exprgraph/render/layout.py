@@ -16,6 +16,7 @@ table is laid out here, for the width it is drawn at:
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
@@ -72,6 +73,12 @@ def _longest_line(text: str) -> int:
 
 def _plain(cell: object) -> str:
     return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _literal(cell: Any) -> Any:
+    """A string cell or title as Text, so that Rich shows it as it is: a
+    problem name or file path with `[/]` in it is no markup (and no error)."""
+    return Text(cell) if isinstance(cell, str) else cell
 
 
 class Fitted:
@@ -131,11 +138,11 @@ class Fitted:
         widths = self.widths(available)
         # The caption goes below as a line of its own (see __rich_console__):
         # at the table's width it wrapped into a narrow column.
-        table = Table(title=source.title, title_justify=source.title_justify,
+        table = Table(title=_literal(source.title), title_justify=source.title_justify,
                       show_lines=source.show_lines,
                       show_header=source.show_header, box=source.box)
         for k, column in enumerate(source.columns):
-            table.add_column(column.header, justify=column.justify, style=column.style,
+            table.add_column(_literal(column.header), justify=column.justify, style=column.style,
                              header_style=column.header_style, width=widths[k],
                              overflow="fold", no_wrap=False)
         for r, row in enumerate(source.rows):
@@ -144,7 +151,7 @@ class Fitted:
                 cell = list(column.cells)[r]
                 text = self.columns[k][r]
                 if self.whole[k] or len(text) <= widths[k] or not isinstance(cell, str | Text):
-                    cells.append(cell)
+                    cells.append(_literal(cell))
                 else:
                     wrapped = wrap_formula(text, widths[k])
                     cells.append(Text(wrapped, style=cell.style) if isinstance(cell, Text)

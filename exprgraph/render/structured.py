@@ -18,12 +18,14 @@ rename or remove them:
     edges        every edge from an argument to the node using it:
                  {from, to, partial, partial_expr, contribution}
                  partial = ∂to/∂from here, contribution = ∂out/∂to · partial
-                 (null where `from` is constant or the partial is undefined)
+                 (null where `from` is constant, the partial is undefined, or
+                 the contribution is too large for a float)
     warnings     messages about the input, such as unused values
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..api import Evaluation, Program, value_warnings
@@ -89,14 +91,18 @@ def edge_data(program: Program, evaluation: Evaluation, node: int, position: int
     """One edge: the local partial derivative and its chain-rule contribution."""
     nodes = program.graph.nodes
     partial = evaluation.local_partial(node, position)
-    adjoint = evaluation.node_adjoints[node]
     return {
         "from": nodes[nodes[node].args[position]].name,
         "to": nodes[node].name,
         "partial": partial,
         "partial_expr": program.local_partial_text(node, position),
-        "contribution": None if partial is None or adjoint is None else adjoint * partial,
+        "contribution": evaluation.contribution(node, position),
     }
+
+
+def _finite(value: float) -> float | None:
+    """A number for JSON: null for an undefined one (JSON has no nan)."""
+    return value if math.isfinite(value) else None
 
 
 def steps_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
@@ -109,7 +115,8 @@ def steps_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
         "backward": [{"node": b.node, "adjoint": b.total,
                       "terms": [{"through": t.user, "position": t.position,
                                  "adjoint": t.user_adjoint,
-                                 "partial_expr": t.partial, "partial": t.partial_value}
+                                 "partial_expr": t.partial,
+                                 "partial": _finite(t.partial_value)}
                                 for t in b.terms]}
                      for b in backward_steps(program, evaluation)],
     }

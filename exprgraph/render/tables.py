@@ -92,18 +92,29 @@ def edge_table(program: Program, evaluation: Evaluation, max_rows: int) -> Rende
     notes = _all_of_it()
     for i, position, arg in _limit(edges, max_rows, wide):
         partial = evaluation.local_partial(i, position)
-        adjoint = evaluation.node_adjoints[i]
+        contribution = evaluation.contribution(i, position)
         label = f"∂{nodes[i].name}/∂{nodes[arg].name}"
         formula = notes.cell(label, f"{program.local_partial_text(i, position)}")
         edge = f"{nodes[arg].name} → {nodes[i].name}"
         numbers = ["undefined" if partial is None else format_value(partial),
                    _adjoint_text(evaluation, i),
-                   "—" if partial is None or adjoint is None else format_value(adjoint * partial)]
+                   _contribution_text(evaluation, i, partial, contribution)]
         wide.add_row(edge, f"{label} = {formula}", *numbers)
         narrow.add_row(edge, f"{label} = {formula}",
                        f"{numbers[0]}\n× {numbers[1]}\n= {numbers[2]}")
     narrow.caption = wide.caption
     return notes.below(WideOrNarrow(never_cut(wide), never_cut(narrow)))
+
+
+def _contribution_text(evaluation: Evaluation, node: int, partial: float | None,
+                       contribution: float | None) -> str:
+    """An edge's contribution: a number, "undefined" where it is too large for a
+    float, or "—" where a factor is missing."""
+    if contribution is not None:
+        return format_value(contribution)
+    defined = partial is not None and evaluation.node_adjoints[node] is not None \
+        and node not in evaluation.undefined
+    return "undefined" if defined else "—"
 
 
 def _adjoint_text(evaluation: Evaluation, node: int) -> str:
