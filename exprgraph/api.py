@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -110,6 +111,7 @@ class Evaluation:
 
 
 DIFF_KINDS = ("derivative", "gradient", "hessian", "jacobian")
+MAX_ORDER = 100  # highest derivative order (the CLI's --order has the same bound)
 # Inputs × nodes up to which eval's symbolic gradient is taken in forward mode
 # (the neater forms); beyond it, one reverse pass keeps the cost linear.
 FORWARD_MODE_BUDGET = 2_000_000
@@ -254,8 +256,17 @@ class Program:
         if kind not in DIFF_KINDS:
             raise ValueInputError(f"unknown kind of derivative {kind!r}",
                                   hint="one of " + ", ".join(DIFF_KINDS))
+        if isinstance(wrt, str):  # diff("xy") meant the variable xy, not x then y
+            wrt = (wrt,)
+        if isinstance(order, bool) or not isinstance(order, int):
+            raise ValueInputError(f"the order of a derivative is a whole number, not {order!r}")
         if order < 1:
             raise ValueInputError("the order of a derivative must be at least 1")
+        if order > MAX_ORDER:
+            raise ValueInputError(f"the order {order} is above {MAX_ORDER}, the highest "
+                                  "derivative exprgraph takes",
+                                  hint="the size of high derivatives grows fast; ask for "
+                                  "fewer steps")
         if order > 1 and kind != "derivative":
             # An order never silently does nothing: say what to ask for instead.
             raise ValueInputError(f"an order above 1 does not apply to a {kind}",
@@ -379,8 +390,9 @@ def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - l
 
 
 def check_value(name: str, value: object) -> float:
-    """`value` as a finite float, or a ValueInputError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """`value` as a finite float, or a ValueInputError naming `name`. Any real
+    number type will do (int, float, Fraction, NumPy's float32 or int64)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueInputError(f"the value of {name} must be a number, not {value!r}",
                               variable=name)
     try:

@@ -435,3 +435,14 @@ def test_a_short_unused_name_is_only_reported_as_unused(args: list[str]) -> None
     assert result.exit_code == 0
     assert "not used by the program" in result.stderr
     assert "did you mean" not in result.stderr and "option" not in result.stderr
+
+
+def test_the_api_takes_numpy_scalars_and_checks_its_diff_arguments() -> None:
+    numpy = pytest.importorskip("numpy")
+    program = exprgraph.compile("x*y")
+    assert program.evaluate(x=numpy.float32(2), y=numpy.int64(3)).value == 6.0
+    # diff("xy") is the variable xy, not ∂²/∂y∂x.
+    assert [e.wrt for e in exprgraph.compile("xy^2").diff("xy").entries] == [("xy",)]
+    for order in (1.5, True, 101, 10**30):
+        with pytest.raises(exprgraph.ValueInputError):
+            program.diff(["x"], order=order)
