@@ -13,6 +13,9 @@
    composition sin(cos(sin(...x))) and the Hessian of a 200-term polynomial
    in 10 variables, each timed for exprgraph and SymPy in the same run
    (SymPy's cache cleared before each call).
+3. High orders: n-th derivatives of 1/(1+x^2), tan(x) and sigmoid(sigmoid(x)),
+   the size of exprgraph's answer (or the size budget's error) against
+   SymPy's, and the time of each.
 
 SymPy is needed (`pip install '.[test]'` brings it). This is a benchmark, not
 a test: it prints numbers and asserts nothing.
@@ -42,7 +45,8 @@ BINARY = ("min", "max")
 SYMPY = {"sin": sympy.sin, "cos": sympy.cos, "exp": sympy.exp, "log": sympy.log,
          "sqrt": sympy.sqrt, "tanh": sympy.tanh, "atan": sympy.atan, "abs": sympy.Abs,
          "relu": lambda a: sympy.Max(a, 0), "sign": sympy.sign, "min": sympy.Min,
-         "max": sympy.Max}
+         "max": sympy.Max, "tan": sympy.tan,
+         "sigmoid": lambda a: 1 / (1 + sympy.exp(-a))}
 
 
 def random_expression(rng: random.Random, leaves: int, kinked: bool = True) -> str:
@@ -161,6 +165,38 @@ def timing_comparison() -> None:
               f" ratio {ours_time / theirs_time:.2f}")
 
 
+HIGH_ORDERS = (("1/(1+x^2)", (6, 9, 14)), ("tan(x)", (8, 13, 16)),
+               ("sigmoid(sigmoid(x))", (4, 6, 10)))
+
+
+def high_order_comparison() -> None:
+    """Sizes and times of high derivatives: exprgraph (answer or budget error) and SymPy."""
+    x = sympy.Symbol("x", real=True)
+    print("high orders (operations in the printed answer; time of one run):")
+    for text, orders in HIGH_ORDERS:
+        reference = to_sympy(exprgraph.compile(text))
+        for order in orders:
+            program = exprgraph.compile(text)
+            outcome: list[str] = []
+
+            def ours(program: exprgraph.Program = program, order: int = order,
+                     outcome: list[str] = outcome) -> None:
+                try:
+                    (entry,) = program.diff(order=order).entries
+                    outcome.append(str(operation_count(program.text(entry.expression))))
+                except exprgraph.ExpressionTooLargeError:
+                    outcome.append("over the size budget")
+
+            ours_time = best_of(1, ours, warm_up=False)
+            theirs: list[sympy.Expr] = []
+            theirs_time = best_of(1, lambda reference=reference, order=order, theirs=theirs:
+                                  theirs.append(_uncached(lambda e: sympy.diff(e, x, order),
+                                                          reference)), warm_up=False)
+            print(f"  d^{order}/dx^{order} {text}: exprgraph {outcome[-1]} "
+                  f"({ours_time:.2f} s), SymPy {operation_count(str(theirs[-1]))} "
+                  f"({theirs_time:.2f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--count", type=int, default=300, help="random expressions")
@@ -171,6 +207,7 @@ def main() -> None:
     size_comparison(args.count, args.seed, kinked=True)
     if not args.size_only:
         timing_comparison()
+        high_order_comparison()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from .autodiff import adjoints as reverse_adjoints
 from .autodiff import local_partial
 from .calculus import (
     Expression,
+    check_order,
     derivative,
     expression_of,
     gradient,
@@ -111,7 +112,6 @@ class Evaluation:
 
 
 DIFF_KINDS = ("derivative", "gradient", "hessian", "jacobian")
-MAX_ORDER = 100  # highest derivative order (the CLI's --order has the same bound)
 # Inputs × nodes up to which eval's symbolic gradient is taken in forward mode
 # (the neater forms); beyond it, one reverse pass keeps the cost linear.
 FORWARD_MODE_BUDGET = 2_000_000
@@ -258,15 +258,7 @@ class Program:
                                   hint="one of " + ", ".join(DIFF_KINDS))
         if isinstance(wrt, str):  # diff("xy") meant the variable xy, not x then y
             wrt = (wrt,)
-        if isinstance(order, bool) or not isinstance(order, int):
-            raise ValueInputError(f"the order of a derivative is a whole number, not {order!r}")
-        if order < 1:
-            raise ValueInputError("the order of a derivative must be at least 1")
-        if order > MAX_ORDER:
-            raise ValueInputError(f"the order {order} is above {MAX_ORDER}, the highest "
-                                  "derivative exprgraph takes",
-                                  hint="the size of high derivatives grows fast; ask for "
-                                  "fewer steps")
+        check_order(order)  # before (x,) * order is built: whole, 1 to MAX_ORDER
         if order > 1 and kind != "derivative":
             # An order never silently does nothing: say what to ask for instead.
             raise ValueInputError(f"an order above 1 does not apply to a {kind}",

@@ -19,7 +19,32 @@ from .errors import MathError, ValueInputError
 from .evaluate import evaluate_nodes
 from .graph import Graph, GraphBuilder, Node
 from .ops import CONST, INPUT
-from .simplify import Simplifier, nodes_below, simplify_nodes
+from .simplify import (
+    SYMBOLIC_NODE_BUDGET,
+    CoefficientOverflowError,
+    Simplifier,
+    nodes_below,
+    simplify_nodes,
+)
+
+__all__ = ["MAX_ORDER", "SYMBOLIC_NODE_BUDGET", "Expression", "check_order", "derivative",
+           "gradient", "hessian"]
+
+# The highest order of a derivative: beyond it results are astronomically large
+# or all zero, and the order itself costs memory before any work starts.
+MAX_ORDER = 100
+
+
+def check_order(order: int) -> int:
+    """`order` if it is a whole number from 1 to MAX_ORDER, else ValueInputError."""
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise ValueInputError(f"the order of a derivative must be a whole number, "
+                              f"not {type(order).__name__}")
+    if not 1 <= order <= MAX_ORDER:
+        shown = str(order) if len(str(order)) <= 20 else "a number that large"
+        raise ValueInputError(f"the order of a derivative is from 1 to {MAX_ORDER}, not {shown}",
+                              hint="higher orders are astronomically large (or all zero)")
+    return order
 
 
 @dataclass(frozen=True)
@@ -88,10 +113,25 @@ def expression_of(graph: Graph, output: int | None = None) -> Expression:
     return Expression(tuple(builder.nodes), new_root)
 
 
-def gradient(expr: Expression, wrt: Sequence[str]) -> list[Expression]:
-    """∂expr/∂name for each name, simplified, sharing one node list."""
+def gradient(expr: Expression, wrt: Sequence[str],
+             budget: int = SYMBOLIC_NODE_BUDGET) -> list[Expression]:
+    """∂expr/∂name for each name, simplified, sharing one node list.
+
+    MathError where a coefficient is beyond the largest float;
+    ExpressionTooLargeError where a derivative would build more than `budget`
+    nodes plus 10 per node of `expr` (the symbolic size budget)."""
+    try:
+        return _gradient(expr, wrt, budget, None)
+    except CoefficientOverflowError as error:
+        raise MathError("a coefficient of the derivative is beyond the largest number "
+                        "(about 1.8e308)", hint="scale the program's constants down"
+                        ) from error
+
+
+def _gradient(expr: Expression, wrt: Sequence[str], budget: int,
+              base_size: int | None) -> list[Expression]:
     simplifier = Simplifier(expr.nodes)
-    (row,) = simplifier.derivatives([expr.root], wrt)
+    (row,) = simplifier.derivatives([expr.root], wrt, budget, base_size)
     shared = tuple(simplifier.builder.nodes)
     return [Expression(shared, root) for root in row]
 
@@ -101,12 +141,24 @@ def graph_gradient(graph: Graph, wrt: Sequence[str]) -> list[Expression]:
     return gradient(Expression(graph.nodes, graph.output), wrt)
 
 
-def derivative(expr: Expression, wrt: Sequence[str]) -> Expression:
-    """The successive partial ∂/∂wrt[-1] ... ∂/∂wrt[0] of expr."""
-    for name in wrt:
+def derivative(expr: Expression, wrt: Sequence[str],
+               budget: int = SYMBOLIC_NODE_BUDGET) -> Expression:
+    """The successive partial ∂/∂wrt[-1] ... ∂/∂wrt[0] of expr, at most
+    MAX_ORDER steps. Every step may build `budget` nodes plus 10 per node of
+    the original expr, so the budget does not compound from order to order."""
+    if len(wrt) > MAX_ORDER:
+        check_order(len(wrt))
+    original = len(nodes_below(expr.nodes, [expr.root]))
+    for step, name in enumerate(wrt, start=1):
         if expr.is_zero:
             break
-        (expr,) = gradient(expr, [name])
+        try:
+            (expr,) = _gradient(expr, [name], budget, original)
+        except CoefficientOverflowError as error:
+            raise MathError(f"a coefficient of the derivative of order {step} is beyond the "
+                            "largest number (about 1.8e308)",
+                            hint=f"ask for an order below {step}" if step > 1
+                            else "scale the program's constants down") from error
     return expr
 
 

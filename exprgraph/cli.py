@@ -25,7 +25,7 @@ from typer.core import TyperCommand
 from . import __version__
 from .api import Program, parse_value, value_warnings
 from .api import compile as compile_program
-from .calculus import values_at
+from .calculus import MAX_ORDER, values_at
 from .errors import ExprGraphError, MathError, ValueInputError
 
 app = typer.Typer(
@@ -256,8 +256,8 @@ def diff_command(
         "(--wrt x --wrt y is ∂²/∂y∂x). NAME may be an intermediate node (its adjoint, "
         "first order). Default: the only input, or each input.")] = None,
     order: Annotated[int, typer.Option(
-        "--order", min=1, help="Differentiate this many times: by the one --wrt, or "
-        "without --wrt by each input in turn (∂ⁿ/∂xⁿ, ∂ⁿ/∂yⁿ, ...).")] = 1,
+        "--order", min=1, max=MAX_ORDER, help="Differentiate this many times (at most 100): by the "
+        "one --wrt, or without --wrt by each input in turn (∂ⁿ/∂xⁿ, ∂ⁿ/∂yⁿ, ...).")] = 1,
     gradient: Annotated[bool, typer.Option(
         "--gradient", help="Every first partial derivative.")] = False,
     hessian: Annotated[bool, typer.Option(

@@ -46,10 +46,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .errors import ExpressionTooLargeError, MathError
 from .graph import GraphBuilder, Node, format_number
 from .ops import ADD, CONST, CONSTANTS, DIV, INPUT, MUL, NEG, OPS, POW, SUB
 
 Monomial = tuple[tuple[int, int], ...]  # sorted (base node, exponent node) pairs
+# The symbolic size budget: a derivative may build this many nodes, plus
+# NODES_PER_SOURCE_NODE per node of what it differentiates (so big programs
+# keep their first derivatives), before ExpressionTooLargeError ends the work.
+SYMBOLIC_NODE_BUDGET = 20_000
+NODES_PER_SOURCE_NODE = 10
 MAX_FACTORS = 16  # a longer product is kept as one factor (see _monomial_form)
 # Not 5 or 10: 0.3*x reads better than 3*x/10, as any decimal that ends soon.
 _SIMPLE_DENOMINATORS = (2, 3, 4, 6, 7, 8, 9, 11, 12, 16)
@@ -74,10 +80,24 @@ class Form:
         return None
 
 
+class CoefficientOverflowError(MathError):
+    """A coefficient the algebra computes is beyond the largest float (≈ 1.8e308).
+
+    `simplify_nodes` answers it by keeping the exact, unsimplified form; a
+    derivative whose coefficient overflows reports it as a math error."""
+
+
 def tidy(value: float) -> float:
-    """Round off float noise from coefficient arithmetic: 0.1*3 → 0.3."""
+    """Round off float noise from coefficient arithmetic: 0.1*3 → 0.3.
+
+    A coefficient that is not finite raises CoefficientOverflowError: a float
+    that overflowed must never reach a form."""
     if value == 0.0:
         return 0.0
+    if not math.isfinite(value):
+        raise CoefficientOverflowError(
+            "a coefficient of the result is beyond the largest number (about 1.8e308)",
+            hint="scale the program's constants down")
     short = float(f"{value:.15g}")
     return short if math.isclose(short, value, rel_tol=4e-16, abs_tol=0.0) else value
 
@@ -99,6 +119,8 @@ class Simplifier:
         # exp(a) and e^a are one form (e to the power a); it prints as the
         # program spells it: e^a for a program that writes e^..., else exp(a).
         self._exp_call = _prefers_exp_call(source)
+        self._node_limit: int | None = None  # set while derivatives are built
+        self._budget = SYMBOLIC_NODE_BUDGET
 
     # --- public ----------------------------------------------------------------
 
@@ -130,14 +152,27 @@ class Simplifier:
             forms[index] = self._form_for(self.source[index], forms, remaining)
         return forms
 
-    def derivatives(self, roots: Sequence[int], wrt: Sequence[str]) -> list[list[int]]:
+    def derivatives(self, roots: Sequence[int], wrt: Sequence[str],
+                    budget: int = SYMBOLIC_NODE_BUDGET, base_size: int | None = None
+                    ) -> list[list[int]]:
         """∂root/∂name for each root and name, as canonical nodes, by forward
         mode over forms: the product rule makes sums of products, as a
-        textbook (and SymPy) would, and the algebra collects them."""
+        textbook (and SymPy) would, and the algebra collects them.
+
+        Each name's derivatives may build `budget` nodes plus
+        NODES_PER_SOURCE_NODE per node of `base_size` (by default, the
+        nodes the roots depend on); beyond that, ExpressionTooLargeError (the
+        work stops there, not after)."""
+        size = len(nodes_below(self.source, roots)) if base_size is None else base_size
+        growth = budget + NODES_PER_SOURCE_NODE * size
+        self._budget = budget
+        # Re-reading the roots counts too: a previous order's big result ends here.
+        self._node_limit = growth
         values = self.forms(roots, keep_values=True)
         needed = sorted(values)
         result: list[list[int]] = [[] for _ in roots]
         for name in wrt:
+            self._node_limit = len(self.builder.nodes) + growth
             tangents = self._tangents(needed, values, roots, name)
             for k, root in enumerate(roots):
                 tangent = tangents.get(root)
@@ -161,6 +196,7 @@ class Simplifier:
             return tangent.copy()
 
         for index in needed:
+            self._check_size()
             node = self.source[index]
             op = node.op
             if op is INPUT:
@@ -421,12 +457,12 @@ class Simplifier:
                 continue
             if single is not None and len(single[1]) <= MAX_FACTORS:
                 inner_coeff, monomial = single
-                coeff = tidy(coeff * inner_coeff**e) if inner_coeff != 1.0 else coeff
+                coeff = tidy(coeff * _power(inner_coeff, e)) if inner_coeff != 1.0 else coeff
                 work.extend((b, self._scale_exponent(x, e)) for b, x in monomial)
                 continue
             content = _content(inner)
             if content != 1.0:
-                coeff = tidy(coeff * content**e)
+                coeff = tidy(coeff * _power(content, e))
                 opened.append((self.materialize(self.scale(inner.copy(), 1.0 / content)),
                                exponent))
                 continue
@@ -598,8 +634,21 @@ class Simplifier:
         return self.builder.intern(DIV, (self._number(top if value > 0 else -top),
                                          self._number(bottom)))
 
+    def _check_size(self) -> None:
+        """ExpressionTooLargeError once a derivative has built more nodes than
+        its budget allows."""
+        limit = self._node_limit
+        if limit is not None and len(self.builder.nodes) > limit:
+            raise ExpressionTooLargeError(
+                f"the derivative grows beyond the symbolic size budget of "
+                f"{self._budget:,} nodes (plus {NODES_PER_SOURCE_NODE} per node "
+                "of the expression differentiated)",
+                hint="ask for a lower order, or for the derivative's value at a point, "
+                "which needs no symbolic form", budget=self._budget)
+
     def materialize(self, form: Form) -> int:
         """The canonical node for a form (built once per distinct form)."""
+        self._check_size()
         if not form.terms:
             return self._constant(form.const)
         key = (form.const, tuple(sorted(form.terms.items())))
@@ -840,6 +889,14 @@ def _fold(op: object, values: list[float]) -> float | None:
     return tidy(result) if math.isfinite(result) else None
 
 
+def _power(base: float, exponent: float) -> float:
+    """base**exponent for a coefficient; an overflow is a CoefficientOverflowError."""
+    try:
+        return tidy(base**exponent)
+    except OverflowError:
+        return tidy(math.inf)
+
+
 def _exact(value: float, *operands: float) -> float | None:
     """`value` if it prints as exactly as its operands, a simple fraction
     counting as exact (3/9 → 1/3; 2^0.5 stays)."""
@@ -939,4 +996,23 @@ def _use_counts(nodes: Sequence[Node], needed: list[int], roots: Sequence[int]) 
 def simplify_nodes(nodes: Sequence[Node], roots: Sequence[int]) -> tuple[GraphBuilder, list[int]]:
     """Canonical forms of `roots`: a fresh builder and the new root nodes."""
     simplifier = Simplifier(nodes)
-    return simplifier.builder, simplifier.simplify(roots)
+    try:
+        return simplifier.builder, simplifier.simplify(roots)
+    except CoefficientOverflowError:
+        # 1e308*x + 1e308*x would need 2e308: the exact form, as written, stays.
+        return copy_nodes(nodes, roots)
+
+
+def copy_nodes(nodes: Sequence[Node], roots: Sequence[int]) -> tuple[GraphBuilder, list[int]]:
+    """The nodes the roots depend on, unchanged, in a fresh builder; the new roots."""
+    builder = GraphBuilder()
+    index: dict[int, int] = {}
+    for i in nodes_below(nodes, roots):
+        node = nodes[i]
+        if node.op is CONST:
+            index[i] = builder.constant(node.value or 0.0, node.label)
+        elif node.op is INPUT:
+            index[i] = builder.intern(INPUT, label=node.label)
+        else:
+            index[i] = builder.intern(node.op, tuple(index[a] for a in node.args))
+    return builder, [index[root] for root in roots]

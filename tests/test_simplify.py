@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import exprgraph
+from exprgraph.calculus import MAX_ORDER, SYMBOLIC_NODE_BUDGET, check_order
 from exprgraph.cli import app
-from exprgraph.errors import MathError
+from exprgraph.errors import ExpressionTooLargeError, MathError, ValueInputError
 from exprgraph.render.latex import latex_text
 
 from .oracles import close, sympy_value, to_sympy
@@ -263,3 +266,110 @@ def test_functions_of_an_argument_of_known_sign(text: str, expected: str) -> Non
 
 def test_small_fractions_print_as_fractions() -> None:
     assert simplified("x/16 + y") == "x/16 + y"
+
+
+# --- coefficients that overflow a float, and the symbolic size budget (issue 12) -----------
+
+def test_simplify_keeps_the_exact_form_when_a_coefficient_would_overflow() -> None:
+    # 1e308*2 is beyond the largest float: the product stays as written, and
+    # its value where it is finite is the original's (x = 1e-300: 2e8).
+    program = exprgraph.compile("x*1e308*2")
+    assert program.text(program.expression) == "x*1e+308*2"
+    assert close(program.expression.value({"x": 1e-300}), 2e8)
+
+
+def test_simplify_of_a_sum_whose_coefficients_overflow_keeps_its_value() -> None:
+    program = exprgraph.compile("1e308*x + 1e308*x")
+    assert program.expression.value({"x": 0.0}) == 0.0
+    assert close(program.expression.value({"x": 1e-300}), 2e8)
+
+
+@pytest.mark.parametrize(("text", "order", "log_coefficient"), [
+    ("x^2000", 100, math.lgamma(2001) - math.lgamma(1901)),  # 2000!/1900! ≈ 1e329
+    ("exp(10000*x)", 80, 80 * math.log(10000)),  # 1e320
+    ("1e307*x^30", 1, math.log(1e307) + math.log(30)),  # 3e308
+])
+def test_a_derivative_whose_coefficient_overflows_is_a_math_error(
+        text: str, order: int, log_coefficient: float) -> None:
+    # The hand-worked coefficient is beyond the largest float (≈ 1.8e308).
+    assert log_coefficient > math.log(sys.float_info.max)
+    program = exprgraph.compile(text)
+    with pytest.raises(MathError, match="largest number"):
+        program.diff(["x"], order=order)
+
+
+@pytest.mark.parametrize("args", [
+    ["eval", "1e308*x + 1e308*x", "--x", "0"],
+    ["simplify", "x*1e308*2"],
+    ["diff", "x^200", "--order", "170"],
+    ["diff", "exp(1000*x)", "--order", "200"],
+])
+def test_cli_never_shows_a_traceback_for_overflowing_coefficients(args: list[str]) -> None:
+    result = CliRunner().invoke(app, args)
+    assert not isinstance(result.exception, OverflowError | ValueError | ArithmeticError), \
+        result.output
+    assert result.exit_code in (0, 1, 2)
+    assert "Traceback" not in result.output
+
+
+def test_batch_derivatives_report_an_overflow_for_that_problem_only(tmp_path: Path) -> None:
+    lines = tmp_path / "lines.expr"
+    lines.write_text("x^2 where x=1\n1e308*x + 1e308*x where x=0\nx^3 where x=2\n",
+                     encoding="utf-8")
+    result = CliRunner().invoke(app, ["batch", str(lines), "--derivatives",
+                                      "--format", "jsonl"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    records = [line for line in result.output.splitlines() if line.startswith("{")]
+    assert len(records) == 3
+    assert "3*x^2" in records[2]
+
+
+@given(st.floats(min_value=1e300, max_value=1.7e308),
+       st.sampled_from(["{c}*x + {c}*x", "x*{c}*{c}", "({c}*x)^2", "{c}*x - -{c}*x",
+                        "exp({c}*x)", "x^2*{c}/1e-300", "{c}*x*y + {c}*y*x"]))
+@settings(max_examples=40, deadline=None)
+def test_huge_constants_never_raise_anything_but_our_errors(c: float, shape: str) -> None:
+    program = exprgraph.compile(shape.format(c=repr(c)))
+    try:
+        program.text(program.expression)
+        for entry in program.diff().entries:
+            program.text(entry.expression)
+    except exprgraph.ExprGraphError:
+        pass
+
+
+def test_the_order_of_a_derivative_is_bounded() -> None:
+    program = exprgraph.compile("x^2")
+    for order in (MAX_ORDER + 1, 10**9, 99999999999999999999, 1.5, "3", True):
+        with pytest.raises(ValueInputError):
+            check_order(order)  # type: ignore[arg-type]
+    assert program.diff(["x"], order=MAX_ORDER).entries[0].expression.is_zero
+
+
+@pytest.mark.parametrize("order", ["101", "1000000000", "99999999999999999999"])
+def test_cli_order_beyond_the_maximum_is_a_usage_error(order: str) -> None:
+    result = CliRunner().invoke(app, ["diff", "x^2", "--order", order])
+    assert result.exit_code == 2
+    assert "100" in result.output
+
+
+@pytest.mark.parametrize(("text", "order"), [
+    ("1/(1+x^2)", 14), ("tan(x)", 20), ("sigmoid(sigmoid(x))", 10)])
+def test_symbolic_blow_ups_end_in_an_answer_or_the_size_budget(text: str, order: int) -> None:
+    program = exprgraph.compile(text)
+    try:
+        (entry,) = program.diff(["x"], order=order).entries
+    except ExpressionTooLargeError as error:
+        assert f"{SYMBOLIC_NODE_BUDGET:,}" in error.message
+        return
+    # An answer: checked against SymPy at a point.
+    x = sympy.Symbol("x", real=True)
+    expected = sympy.diff(to_sympy(program.graph), x, order).subs(x, sympy.Rational(3, 10))
+    assert close(entry.expression.value({"x": 0.3}), float(expected), rel=1e-6)
+
+
+def test_the_size_budget_error_names_the_budget() -> None:
+    program = exprgraph.compile("tan(sigmoid(x)*sin(x))")
+    with pytest.raises(ExpressionTooLargeError, match="budget") as info:
+        program.diff(["x"], order=40)
+    assert f"{SYMBOLIC_NODE_BUDGET:,}" in info.value.message
