@@ -82,6 +82,14 @@ class ProgramCommand(TyperCommand):
         return marked
 
 
+def _below_one(value: float) -> float:
+    """A relative tolerance of 1 (or more) would call any answer of the right sign
+    correct: refused, as problem files refuse it."""
+    if value >= 1.0:
+        raise typer.BadParameter("a relative tolerance must be below 1, e.g. 1e-3")
+    return value
+
+
 def values_command(name: str) -> Any:
     """`@app.command` for a command that takes a program and --NAME VALUE inputs."""
     return app.command(name, context_settings=TAKES_VALUES, cls=ProgramCommand)
@@ -391,7 +399,7 @@ def check_command(
         "worked out: --at x=1,y=2 (or --x 1 --y 2). Problem files give theirs as at = {...}."
     )] = None,
     tolerance: Annotated[float, typer.Option(
-        "--tolerance", min=0.0, max=1.0,
+        "--tolerance", min=0.0, max=1.0, callback=_below_one,
         help="Relative tolerance. Given, it overrides every problem file's own.")] = 1e-4,
     output_format: Annotated[OutputFormat, typer.Option(
         "--format", case_sensitive=False,
@@ -828,10 +836,10 @@ def fit_command(
         if program == "-" and data == "-":
             raise ValueInputError("the program and the data cannot both come from stdin",
                                   hint="give one of them as text or a file: --data FILE.csv")
-        compiled = compile_program(sys.stdin.read() if program == "-" else program)
+        compiled = compile_program(read_stdin() if program == "-" else program)
         starts = {k: (v or 0.0) for k, v in train.parse_params(params).items()}
         used = {*compiled.inputs, *([target] if target else [])}
-        columns, rows = train.parse_csv(sys.stdin.read(), "stdin", used) if data == "-" \
+        columns, rows = train.parse_csv(read_stdin(), "stdin", used) if data == "-" \
             else train.read_csv(data, used)
         criteria = [train.parse_criterion(c) for c in until or []]
         if plot is not None:
@@ -1299,7 +1307,7 @@ def program_and_value_texts(tokens: list[str], assignments: list[str],
         raise ValueInputError("no program given", hint='exprgraph eval "(x+y)*z" --x 1 ...')
     program = program.removeprefix(PROGRAM_MARK)
     if program == "-":
-        program = sys.stdin.read().rstrip("\r\n")  # the text, not the last line's end
+        program = read_stdin().rstrip("\r\n")  # the text, not the last line's end
     return program, values
 
 
@@ -1315,6 +1323,21 @@ def _set_value(values: dict[str, str], name: str, text: str, option: str) -> Non
     if name in values:
         raise ValueInputError(f"{name} is given two values")
     values[name] = text
+
+
+def read_stdin() -> str:
+    """Standard input as UTF-8 text, whatever the locale says (a byte that is
+    not UTF-8 is a clear error, as in files); a closed stdin is empty input."""
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        raise ValueInputError("standard input is closed, so there is no program to read",
+                              hint="give the program as an argument, or pipe it in")
+    data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueInputError(f"standard input: byte 0x{data[exc.start]:02X} at offset "
+                              f"{exc.start} is not UTF-8 text", hint="send UTF-8 text") from None
 
 
 def _split_top_level(text: str) -> list[str]:

@@ -418,3 +418,49 @@ def test_a_plot_lost_after_training_keeps_the_json_results(
     # lr 0.1 on (x-3)^2: x_k = 3 - 3*0.8^k, so after 50 steps the hand-worked value.
     assert data["trajectory"][-1]["step"] == 50
     assert math.isclose(data["final"]["x"], 3 - 3 * 0.8 ** 50, rel_tol=1e-9), data["final"]
+
+
+def _exprgraph(*args: str, stdin: Any = None, data: bytes | None = None,
+               env: dict[str, str] | None = None) -> Any:
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "exprgraph", *args], input=data, stdin=stdin,
+                          capture_output=True, env={**os.environ, **(env or {})}, check=False)
+
+
+@pytest.mark.parametrize("locale", ["C.UTF-8", "en_US.UTF-8", "C"])
+def test_stdin_is_read_as_utf8_bytes_whatever_the_locale(locale: str) -> None:
+    done = _exprgraph("eval", "-", "--x", "1", data=b"x + \xff",
+                      env={"LC_ALL": locale, "PYTHONIOENCODING": ""})
+    assert done.returncode == 2
+    assert b"0xFF" in done.stderr and b"Traceback" not in done.stderr
+    done = _exprgraph("eval", "-", "--x", "2", "--format", "json", data="x*3 \u2003\n".encode(),
+                      env={"LC_ALL": locale})
+    assert b"Traceback" not in done.stderr
+
+
+def test_a_closed_stdin_is_a_clear_error() -> None:
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", "import os, sys; os.close(0); sys.stdin = None; "
+                           "sys.argv = ['exprgraph', 'eval', '-', '--x', '1']; "
+                           "from exprgraph.cli import run; run()"],
+                          capture_output=True, check=False)
+    assert done.returncode == 2
+    assert b"standard input is closed" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_an_error_in_a_huge_line_shows_a_window_around_it() -> None:
+    program = "x + " + "q" * 200_000 + " + )"
+    result = runner.invoke(app, ["eval", program, "--x", "1"])
+    assert result.exit_code == 2
+    assert len(result.stderr) < 2_000  # not the 200 KB line
+    caret_line = [line for line in result.stderr.splitlines() if line.strip().endswith("^")]
+    assert caret_line  # the caret still points into what is shown
+
+
+def test_a_tolerance_of_one_is_refused_on_the_command_line() -> None:
+    # A relative tolerance of 1 made an answer of 0 correct for any right answer.
+    result = runner.invoke(app, ["check", "x^2", "--x", "1", "--answer", "d/dx=0",
+                                 "--tolerance", "1"])
+    assert result.exit_code == 2

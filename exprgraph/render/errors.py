@@ -27,8 +27,8 @@ def _located(label: str, style: str, message: str, line: int | None, column: int
     if source_line is not None and line:
         gutter = f"{line} | "
         text.append(f"\n  {gutter}", style="dim")
-        text.append(source_line.expandtabs(1))
-        caret_at = max((column or 1) - 1, 0)
+        shown, caret_at = _window(source_line.expandtabs(1), max((column or 1) - 1, 0))
+        text.append(shown)
         text.append("\n  " + " " * (len(gutter) - 2) + "| ", style="dim")
         text.append(" " * caret_at + "^", style=style)
     elif line:
@@ -37,3 +37,18 @@ def _located(label: str, style: str, message: str, line: int | None, column: int
         text.append("\nhint: ", style="bold cyan")
         text.append(hint)
     return text
+
+
+# Characters of a source line shown around the error (a 1 MB line is not echoed).
+WINDOW = 60
+
+
+def _window(line: str, at: int) -> tuple[str, int]:
+    """`line` cut to WINDOW characters either side of column `at` (marked with
+    '…' where cut), and the caret's position in what is shown."""
+    if len(line) <= 2 * WINDOW + 1:
+        return line, at
+    start = max(at - WINDOW, 0)
+    end = min(at + WINDOW + 1, len(line))
+    shown = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
+    return shown, at - start + (1 if start else 0)
