@@ -162,3 +162,27 @@ def test_named_constants_leave_derivatives_in_numbers() -> None:
     assert compiled.evaluate(x=2).gradient == {"x": 12.0}
     assert compiled.derivative("x") == "6*x"
     assert _nodes("k = 3; y = k*x^2 + k")["y"][1] == "k"
+
+
+def test_a_graph_too_large_for_graphviz_is_refused_up_front(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    # 10,000 operations made Graphviz time out after 124 s with a traceback.
+    monkeypatch.setattr(shutil, "which", lambda name: "/bin/true")  # never reached
+    program = "+".join(f"x{i}*y{i}" for i in range(2000))
+    result = runner.invoke(app, ["graph", program, "--format", "svg", "-o",
+                                 str(tmp_path / "big.svg")])
+    assert result.exit_code == 1
+    assert "too large for Graphviz" in result.stderr
+    assert not (tmp_path / "big.svg").exists()
+
+
+def test_a_graphviz_timeout_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    def slow(*args: object, **kwargs: object) -> object:
+        raise subprocess.TimeoutExpired(cmd="dot", timeout=draw.IMAGE_SECONDS)
+
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/dot")
+    monkeypatch.setattr(subprocess, "run", slow)
+    with pytest.raises(exprgraph.ExprGraphError, match="did not finish"):
+        draw.render_image("digraph { a -> b }", "svg")

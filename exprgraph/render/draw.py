@@ -27,13 +27,15 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..api import Evaluation, Program
-from ..errors import ExprGraphError
+from ..errors import ExpressionTooLargeError, ExprGraphError
 from ..evaluate import format_value
 from ..explain import bar
 from ..ops import CONST, INPUT
 from .text import node_expression
 
 TERMINAL_BUDGET = 60  # nodes drawn in the terminal before the drawing stops
+IMAGE_LIMIT = 4_000  # nodes and edges Graphviz is asked to lay out (10,000 took minutes)
+IMAGE_SECONDS = 120  # and how long it may take
 DEPTH_LIMIT = 6  # levels of one terminal tree; deeper parts continue below
 
 
@@ -274,8 +276,19 @@ def render_image(dot: str, image_format: str) -> bytes:
             f"--format {image_format} needs Graphviz's dot program, which is not installed",
             hint="install Graphviz (apt-get install graphviz, brew install graphviz, or "
             "winget install graphviz); --format dot and --format mermaid work without it")
-    done = subprocess.run([executable, f"-T{image_format}"], input=dot.encode("utf-8"),
-                          capture_output=True, check=False, timeout=120)
+    nodes = dot.count(" [label=")  # one per node and edge line: a fair size measure
+    if nodes > IMAGE_LIMIT:
+        raise ExpressionTooLargeError(
+            f"the graph is too large for Graphviz to lay out in reasonable time "
+            f"({nodes:,} nodes and edges; the limit for {image_format} is {IMAGE_LIMIT:,})",
+            hint="--format dot writes it for another tool; the terminal view draws a part")
+    try:
+        done = subprocess.run([executable, f"-T{image_format}"], input=dot.encode("utf-8"),
+                              capture_output=True, check=False, timeout=IMAGE_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise ExpressionTooLargeError(
+            f"Graphviz did not finish the drawing within {IMAGE_SECONDS} s",
+            hint="--format dot writes the graph for another tool") from None
     if done.returncode != 0:
         raise ToolMissingError(f"Graphviz's dot failed: {done.stderr.decode(errors='replace')}")
     return done.stdout
