@@ -807,7 +807,7 @@ def fit_command(
         "--batch-size", min=1, show_default=False,
         help="Rows per gradient step (default: all rows).")] = None,
     seed: Annotated[int | None, typer.Option(
-        "--seed", show_default=False,
+        "--seed", min=0, show_default=False,
         help="Seed of the mini-batch shuffle (with --batch-size; default 0).")] = None,
     lr: LrOption = 0.01,
     momentum: MomentumOption = 0.0,

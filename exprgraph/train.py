@@ -183,12 +183,20 @@ def read_csv(path: str | Path, used: Collection[str] | None = None
     count; see `parse_csv` for `used`."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            text = handle.read()
+            text = handle.read(MAX_CSV_CHARS + 1)  # never all of /dev/zero
     except OSError as exc:
         raise ValueInputError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ValueInputError(f"{path} is not UTF-8 text") from None
+    if len(text) > MAX_CSV_CHARS:
+        raise ValueInputError(f"{path} is larger than {MAX_CSV_CHARS // 1_000_000} million "
+                              "characters, the limit for fit's data",
+                              hint="fit a sample of the rows")
     return parse_csv(text, str(path), used)
+
+
+# fit holds the data in memory as float arrays (and the text while reading it).
+MAX_CSV_CHARS = 200_000_000
 
 
 def parse_csv(text: str, name: str, used: Collection[str] | None = None
@@ -243,6 +251,10 @@ def _check_header(header: list[str], name: str, line: int) -> None:
         seen.add(column)
 
 
+_CSV_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|nan)",
+                         re.IGNORECASE)  # inf/nan pass here to be refused as not finite
+
+
 def _numbers(texts: list[str], lines: list[int], name: str, column: str,
              strict: bool) -> list[float] | None:
     """The cells of a column as finite floats; None (not `strict`) or an error
@@ -251,7 +263,9 @@ def _numbers(texts: list[str], lines: list[int], name: str, column: str,
     for text, line in zip(texts, lines, strict=True):
         cell = text.strip()
         try:
-            value = float(cell) if cell else None
+            # float() also takes 1_0 (as 10) and non-ASCII digits: a CSV number
+            # is plain ASCII digits, point, exponent.
+            value = float(cell) if cell and _CSV_NUMBER.fullmatch(cell) else None
         except ValueError:
             value = None
         if value is not None and math.isfinite(value):

@@ -706,3 +706,28 @@ def test_a_program_without_inputs_has_nothing_to_move() -> None:
     result = runner.invoke(app, ["descend", "3"])
     assert result.exit_code == 2
     assert "the program has no inputs to move" in result.stderr
+
+
+def test_csv_numbers_are_plain_ascii_numbers(tmp_path: Path) -> None:
+    # float() reads 1_0 as 10 and full-width digits as numbers; a CSV cell must not.
+    for cell in ("1_0", "\uff13"):
+        path = tmp_path / "odd.csv"
+        path.write_text(f"x,y\n{cell},2\n3,4\n", encoding="utf-8")
+        result = runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(path), "--params", "w",
+                                     "--epochs", "2"])
+        assert result.exit_code == 2 and "not a number" in result.stderr
+
+
+def test_data_beyond_the_limit_is_refused_without_reading_it_all(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("exprgraph.train.MAX_CSV_CHARS", 100)
+    path = tmp_path / "big.csv"
+    path.write_text("x,y\n" + "1,2\n" * 100)
+    result = runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(path), "--params", "w"])
+    assert result.exit_code == 2 and "larger than" in result.stderr
+
+
+def test_a_negative_seed_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["fit", "(w*x + b - y)^2", "--data", str(LINE), "--params", "w,b",
+                                 "--seed", "-1", "--batch-size", "2"])
+    assert result.exit_code == 2
