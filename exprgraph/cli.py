@@ -598,16 +598,14 @@ def graph_command(
     from .render.files import check_writable
 
     try:
-        if output is not None and not output.strip():
-            raise ValueInputError("-o needs a file name (or - for standard output)")
+        if output is not None and output != "-":
+            check_writable(output, "graph.dot")  # before any work, not after it
         output_format = _graph_format(output_format, None if output == "-" else output)
         if backward and output_format is GraphFormat.terminal:
             raise ValueInputError(
                 "--backward draws reversed edges, which the terminal tree cannot show",
                 hint="the terminal tree already shows each node's ∂out/∂node; for the "
                 "gradient flow use --format dot, mermaid, svg or png")
-        if output and output != "-":
-            check_writable(output, "graph.dot")  # before any work, not after it
         compiled, values = _compiled(ctx, program, assignments)
         # Partially: an undefined partial is drawn as such, the rest as usual.
         evaluation = compiled.evaluate_partially(values) if values or not compiled.inputs \
