@@ -5,6 +5,11 @@
 Times exprgraph's vectorised forward + backward pass and parameter update over
 all rows (full batch), and the same loop written with PyTorch where installed
 (float64, autograd), and prints the time per epoch of each and the ratio.
+Then `--history`: the memory a `descend` trajectory holds after 10,000 and
+after 100,000 steps (tracemalloc's peak while training), and their ratio: the
+history is bounded (the shown rows and the curve's points), so the ratio
+stays near 1 where keeping every step would make it 10.
+
 Asserts nothing.
 """
 
@@ -73,11 +78,40 @@ def time_torch(columns: dict[str, np.ndarray], epochs: int) -> float:
     return per_epoch
 
 
+def history_memory(steps: int) -> float:
+    """Peak traced memory, in MB, of `descend` over `steps` steps (kept rows
+    every step: the JSON default)."""
+    import tracemalloc
+
+    from exprgraph.train import descend
+
+    program = exprgraph.compile("(x-3)^2")
+    tracemalloc.start()
+    try:
+        descend(program, {"x": 0.0}, ["x"], 1e-6, steps)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def report_history() -> None:
+    small, large = history_memory(10_000), history_memory(100_000)
+    print("descend history, peak traced memory:")
+    print(f"  10,000 steps   {small:8.2f} MB")
+    print(f"  100,000 steps  {large:8.2f} MB")
+    print(f"100,000 steps hold {large / small:.2f}x the memory of 10,000 steps")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="One fit epoch against PyTorch.")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--history", action="store_true",
+                        help="measure the memory of a long descend instead")
     args = parser.parse_args()
+    if args.history:
+        report_history()
+        return
     columns = data(args.rows)
     print(f"{args.rows} rows, full batch, float64:")
     ours = time_exprgraph(columns, args.rows, args.epochs)

@@ -9,7 +9,13 @@ being a finite number ends training with a message naming the step.
 
 Stop criteria (`Criterion`): `grad<T` (the gradient's norm), `change<T` (the
 loss's change from one step to the next) and `loss<T`; training also stops
-after the given number of steps or epochs.
+after the given number of steps or epochs, or on Ctrl-C (`interrupted`).
+
+The history is bounded whatever the number of steps: a trajectory keeps the
+rows that are shown (every `every`-th step, at most `MAX_ROWS`, and the last)
+and the loss curve at most `CURVE_POINTS` points (first and last kept). When
+either would grow past its bound, its spacing doubles and every other point
+is dropped, so a billion steps cost time, not memory.
 """
 
 from __future__ import annotations
@@ -30,6 +36,12 @@ from .ops import INPUT, OPS
 
 CRITERIA = ("grad", "change", "loss")
 BCE_EPSILON = 1e-12  # predictions are clipped to [ε, 1-ε] before the log
+# The rows a trajectory keeps (table, JSON) and the points of its loss curve
+# (terminal curve, plot): bounds, whatever the number of steps.
+MAX_ROWS = 10_000
+CURVE_POINTS = 1_000
+# At most about this many numbers in the kept rows: with many parameters, fewer rows.
+MAX_ROW_NUMBERS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -67,19 +79,71 @@ class Step:
 
 @dataclass
 class Trajectory:
-    """What training did: the steps, where it ended, and why it stopped."""
+    """What training did: the kept steps, the loss curve, where it ended and why
+    it stopped.
+
+    `steps` holds every `every`-th step and always the last one; `every`
+    starts at the value asked for and doubles whenever more than `max_rows`
+    rows would be kept. `curve` holds (step, loss) pairs the same way, at most
+    about `CURVE_POINTS`, the first and the last always among them."""
 
     params: tuple[str, ...]
     steps: list[Step] = field(default_factory=list)
     final: dict[str, float] = field(default_factory=dict)
     final_loss: float | None = None
-    stopped: str = "steps"  # steps, epochs, grad, change, loss or diverged
+    stopped: str = "steps"  # steps, epochs, grad, change, loss, diverged or interrupted
     message: str = ""
+    every: int = 1
+    max_rows: int = MAX_ROWS
+    curve: list[tuple[int, float]] = field(default_factory=list)
+    curve_every: int = 1
+    # Whether the last kept row (or curve point) is off the spacing: the next
+    # step replaces it, so only the last step is kept off the spacing.
+    _row_tail: bool = field(default=False, repr=False)
+    _curve_tail: bool = field(default=False, repr=False)
 
     @property
     def diverged(self) -> bool:
         """Whether training stopped because the loss stopped being finite."""
         return self.stopped == "diverged"
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether training was stopped by Ctrl-C."""
+        return self.stopped == "interrupted"
+
+    def record(self, step: Step) -> None:
+        """Keep `step` as the last row and curve point; drop the previous last
+        one if it is off the spacing, and thin both to their bounds."""
+        if self._row_tail:
+            self.steps.pop()
+        self.steps.append(step)
+        if len(self.steps) > self.max_rows:
+            self.every *= 2
+            self.steps = [s for s in self.steps if not s.step % self.every or s is step]
+        self._row_tail = bool(step.step % self.every)
+        if self._curve_tail:
+            self.curve.pop()
+        self.curve.append((step.step, step.loss))
+        if len(self.curve) > CURVE_POINTS:
+            self.curve_every *= 2
+            self.curve = [p for p in self.curve[:-1] if not p[0] % self.curve_every]
+            self.curve.append((step.step, step.loss))
+        self._curve_tail = bool(step.step % self.curve_every)
+
+
+def _trajectory(params: Sequence[str], every: int, max_rows: int | None) -> Trajectory:
+    """An empty trajectory keeping every `every`-th row, at most `max_rows`
+    (default and bound `MAX_ROWS`), with fewer kept when there are many
+    parameters (a row holds each one)."""
+    rows = min(max_rows or MAX_ROWS, MAX_ROWS, max(16, MAX_ROW_NUMBERS // (len(params) + 3)))
+    return Trajectory(tuple(params), every=max(1, every), max_rows=rows)
+
+
+def _interrupted(trajectory: Trajectory, unit: str) -> None:
+    trajectory.stopped = "interrupted"
+    reached = trajectory.steps[-1].step if trajectory.steps else 0
+    trajectory.message = f"interrupted at {unit} {reached}"
 
 
 def _met(criteria: Sequence[Criterion], loss: float, previous: float | None,
@@ -112,11 +176,16 @@ START_HINT = "start where the program and its gradient are defined"
 
 def descend(program: Program, start: Mapping[str, float], params: Sequence[str], lr: float,
             steps: int, until: Sequence[Criterion] = (), momentum: float = 0.0,
-            on_step: Callable[[int], None] | None = None) -> Trajectory:
+            on_step: Callable[[int], None] | None = None, every: int = 1,
+            max_rows: int | None = None) -> Trajectory:
     """Gradient descent on the program's output over `params` from `start`.
 
-    Training stops as diverged when the loss, the gradient or a parameter
-    stops being a finite number; `final` then holds the point it reached."""
+    Only the partial derivatives with respect to `params` are needed: an input
+    that stays fixed may have an undefined partial. Training stops as diverged
+    when the loss, the gradient or a parameter stops being a finite number;
+    `final` then holds the point it reached. Ctrl-C (KeyboardInterrupt) stops
+    it too, as `interrupted`, with what was reached. The trajectory keeps every
+    `every`-th step and the last, at most `max_rows` (see `Trajectory`)."""
     if not params:
         raise ValueInputError("the program has no inputs to move" if not program.inputs
                               else "no inputs to move were named",
@@ -128,43 +197,61 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
                                   hint="inputs: " + ", ".join(program.inputs))
     point = dict(start)
     velocity = dict.fromkeys(params, 0.0)
-    trajectory = Trajectory(tuple(params))
+    trajectory = _trajectory(params, every, max_rows)
     previous: float | None = None
-    for step in range(steps + 1):
-        try:
-            result = program.evaluate(point)
-        except MathError as error:
-            if step == 0:
-                raise _outside_domain(error, "the start point is", START_HINT) from None
-            _diverged(trajectory, step, error.message, lr, "step")
-            break
-        gradient = {name: result.gradient[name] for name in params}
-        norm = math.hypot(*gradient.values())
-        if not math.isfinite(norm):
-            _diverged(trajectory, step, f"the gradient became {norm}", lr, "step")
-            break
-        record = Step(step, result.value, {name: point[name] for name in params}, norm)
-        trajectory.steps.append(record)
-        met = _met(until, result.value, previous, norm)
-        if met is not None or step == steps:
-            trajectory.stopped = met.quantity if met else "steps"
-            trajectory.message = f"stopped at step {step}: {met}" if met else \
-                f"stopped after {steps} step{'s' if steps != 1 else ''}"
-            break
-        previous = result.value
-        for name in params:
-            velocity[name] = momentum * velocity[name] + gradient[name]
-            point[name] -= lr * velocity[name]
-        broken = [name for name in params if not math.isfinite(point[name])]
-        if broken:
-            _diverged(trajectory, step + 1, _not_finite(broken), lr, "step")
-            break
-        if on_step:
-            on_step(step + 1)
+    try:
+        for step in range(steps + 1):
+            try:
+                value, gradient = _value_and_gradient(program, point, params)
+            except MathError as error:
+                if step == 0:
+                    raise _outside_domain(error, "the start point is", START_HINT) from None
+                _diverged(trajectory, step, error.message, lr, "step")
+                break
+            norm = math.hypot(*gradient.values())
+            if not math.isfinite(norm):
+                _diverged(trajectory, step, f"the gradient became {norm}", lr, "step")
+                break
+            trajectory.record(Step(step, value, {name: point[name] for name in params}, norm))
+            met = _met(until, value, previous, norm)
+            if met is not None or step == steps:
+                trajectory.stopped = met.quantity if met else "steps"
+                trajectory.message = f"stopped at step {step}: {met}" if met else \
+                    f"stopped after {steps} step{'s' if steps != 1 else ''}"
+                break
+            previous = value
+            moved = dict(point)
+            for name in params:
+                velocity[name] = momentum * velocity[name] + gradient[name]
+                moved[name] -= lr * velocity[name]
+            broken = [name for name in params if not math.isfinite(moved[name])]
+            point = moved
+            if broken:
+                _diverged(trajectory, step + 1, _not_finite(broken), lr, "step")
+                break
+            if on_step:
+                on_step(step + 1)
+    except KeyboardInterrupt:
+        _interrupted(trajectory, "step")
+        point = dict(trajectory.steps[-1].params) if trajectory.steps else point
     trajectory.final = {name: point[name] for name in params}
     if trajectory.steps and not trajectory.diverged:
         trajectory.final_loss = trajectory.steps[-1].loss
     return trajectory
+
+
+def _value_and_gradient(program: Program, point: Mapping[str, float], params: Sequence[str]
+                        ) -> tuple[float, dict[str, float]]:
+    """The program's value at `point` and its partials with respect to `params`;
+    MathError if the value or one of those partials is undefined there (the
+    partials of other inputs are not needed)."""
+    result = program.evaluate_partially(point)
+    undefined = result.undefined_gradient
+    for name in params:
+        if name in undefined:
+            raise undefined[name]
+    gradient = result.gradient
+    return result.value, {name: gradient[name] for name in params}
 
 
 def _not_finite(names: Sequence[str]) -> str:
@@ -320,13 +407,17 @@ def loss_nodes(program: Program, kind: str | None, target: str | None
 def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[str, float],
         lr: float, epochs: int, *, loss: str | None = None, target: str | None = None,
         batch_size: int | None = None, momentum: float = 0.0, until: Sequence[Criterion] = (),
-        seed: int = 0, on_epoch: Callable[[int], None] | None = None) -> Trajectory:
+        seed: int = 0, on_epoch: Callable[[int], None] | None = None, every: int = 1,
+        max_rows: int | None = None) -> Trajectory:
     """Minimise the mean over the rows of the program's output (a per-row
     loss) or of `loss` of its output against `target`, over `params`.
 
     Like `descend`, the trajectory starts at step 0 with the start values, and
     each row holds parameters with the loss and gradient (over every row) at
-    those parameters; the last row is where training ended."""
+    those parameters; the last row is where training ended. As in `descend`,
+    the trajectory keeps every `every`-th epoch and the last (at most
+    `max_rows`), and Ctrl-C stops
+    training as `interrupted` with what was reached."""
     import numpy as np
 
     from .vector import evaluate_rows, gradient_rows
@@ -364,7 +455,7 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
     velocity = dict.fromkeys(params, 0.0)
     size = rows if not batch_size or batch_size >= rows else batch_size
     rng = np.random.default_rng(seed)
-    trajectory = Trajectory(tuple(params))
+    trajectory = _trajectory(list(params), every, max_rows)
 
     def step(gradient: Mapping[str, float]) -> list[str]:
         """Move the parameters; the names of those no longer finite."""
@@ -374,60 +465,65 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
         return [name for name in params if not math.isfinite(values[name])]
 
     previous: float | None = None
-    with np.errstate(all="ignore"):  # every result is checked; NumPy need not warn
-        for epoch in range(epochs + 1):
-            try:
-                epoch_loss, gradient = measure({**data, **values}, rows)
-            except MathError as error:
-                if epoch == 0:
-                    raise _outside_domain(error, _at("the start parameters", values) + " are",
-                                          START_HINT + " for every row") from None
-                _diverged(trajectory, epoch, error.message, lr, "epoch")
-                break
-            norm = math.hypot(*gradient.values())
-            if not (math.isfinite(epoch_loss) and math.isfinite(norm)):
-                what = f"the loss is {epoch_loss}" if not math.isfinite(epoch_loss) else \
-                    f"the gradient's norm is {norm}"
-                if epoch == 0:
-                    raise MathError(f"{_at('the start parameters', values)} are outside the "
-                                    f"program's domain: {what} there", hint=START_HINT)
-                _diverged(trajectory, epoch, what.replace(" is ", " became "), lr, "epoch")
-                break
-            trajectory.steps.append(Step(epoch, epoch_loss, dict(values), norm))
-            if on_epoch and epoch:
-                on_epoch(epoch)
-            met = _met(until, epoch_loss, previous, norm)
-            if met is not None:
-                trajectory.stopped = met.quantity
-                trajectory.message = f"stopped at epoch {epoch}: {met}"
-                break
-            if epoch == epochs:
-                trajectory.stopped = "epochs"
-                trajectory.message = f"stopped after {epochs} epoch{'s' if epochs != 1 else ''}"
-                break
-            previous = epoch_loss
-            if size == rows:
-                broken = step(gradient)  # full batch: the gradient here is known
+    try:
+        with np.errstate(all="ignore"):  # every result is checked; NumPy need not warn
+            for epoch in range(epochs + 1):
+                try:
+                    epoch_loss, gradient = measure({**data, **values}, rows)
+                except MathError as error:
+                    if epoch == 0:
+                        raise _outside_domain(error, _at("the start parameters", values) + " are",
+                                              START_HINT + " for every row") from None
+                    _diverged(trajectory, epoch, error.message, lr, "epoch")
+                    break
+                norm = math.hypot(*gradient.values())
+                if not (math.isfinite(epoch_loss) and math.isfinite(norm)):
+                    what = f"the loss is {epoch_loss}" if not math.isfinite(epoch_loss) else \
+                        f"the gradient's norm is {norm}"
+                    if epoch == 0:
+                        raise MathError(f"{_at('the start parameters', values)} are outside the "
+                                        f"program's domain: {what} there", hint=START_HINT)
+                    _diverged(trajectory, epoch, what.replace(" is ", " became "), lr, "epoch")
+                    break
+                trajectory.record(Step(epoch, epoch_loss, dict(values), norm))
+                if on_epoch and epoch:
+                    on_epoch(epoch)
+                met = _met(until, epoch_loss, previous, norm)
+                if met is not None:
+                    trajectory.stopped = met.quantity
+                    trajectory.message = f"stopped at epoch {epoch}: {met}"
+                    break
+                if epoch == epochs:
+                    trajectory.stopped = "epochs"
+                    trajectory.message = f"stopped after {epochs} epoch{'s' if epochs != 1 else ''}"
+                    break
+                previous = epoch_loss
+                if size == rows:
+                    broken = step(gradient)  # full batch: the gradient here is known
+                    if broken:
+                        _diverged(trajectory, epoch + 1, _not_finite(broken), lr, "epoch")
+                        break
+                    continue
+                order = rng.permutation(rows)
+                broken = []
+                try:
+                    for start in range(0, rows, size):
+                        take = order[start:start + size]
+                        _, batch_gradient = measure({**{k: v[take] for k, v in data.items()},
+                                                     **values}, len(take))
+                        broken = step(batch_gradient)
+                        if broken:
+                            break
+                except MathError as error:
+                    _diverged(trajectory, epoch + 1, data_row_error(error), lr, "epoch")
+                    break
                 if broken:
                     _diverged(trajectory, epoch + 1, _not_finite(broken), lr, "epoch")
                     break
-                continue
-            order = rng.permutation(rows)
-            broken = []
-            try:
-                for start in range(0, rows, size):
-                    take = order[start:start + size]
-                    _, batch_gradient = measure({**{k: v[take] for k, v in data.items()},
-                                                 **values}, len(take))
-                    broken = step(batch_gradient)
-                    if broken:
-                        break
-            except MathError as error:
-                _diverged(trajectory, epoch + 1, data_row_error(error), lr, "epoch")
-                break
-            if broken:
-                _diverged(trajectory, epoch + 1, _not_finite(broken), lr, "epoch")
-                break
+    except KeyboardInterrupt:
+        _interrupted(trajectory, "epoch")
+        if trajectory.steps:
+            values = dict(trajectory.steps[-1].params)
     trajectory.final = dict(values)
     if trajectory.steps and not trajectory.diverged:
         trajectory.final_loss = trajectory.steps[-1].loss

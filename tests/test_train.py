@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from typer.testing import CliRunner
 
 import exprgraph
+from exprgraph import train
 from exprgraph.cli import app
 from exprgraph.errors import MathError
 from exprgraph.train import descend, fit, parse_criterion
@@ -434,12 +435,21 @@ def test_fit_typo_of_an_option_suggests_the_option() -> None:
     assert "--epoch" in result.stderr and "--epochs" in result.stderr
 
 
-@pytest.mark.parametrize("command", [DESCEND, FIT], ids=["descend", "fit"])
-def test_show_every_with_json_is_not_silently_ignored(command: list[str]) -> None:
-    result = runner.invoke(app, [*command, "--show-every", "2", "--format", "json"])
-    assert result.exit_code == 0
-    json.loads(result.stdout)
-    assert "--show-every" in result.stderr
+@pytest.mark.parametrize(("command", "every", "steps", "shown"), [
+    (DESCEND, "30", 100, [0, 30, 60, 90, 100]),  # 100 steps by default
+    (FIT, "2", 5, [0, 2, 4, 5]),
+], ids=["descend", "fit"])
+def test_show_every_thins_the_json_rows_too(command: list[str], every: str, steps: int,
+                                            shown: list[int]) -> None:
+    """JSON prints the rows the table would: every --show-every-th step and the
+    last; without --show-every, every step."""
+    result = runner.invoke(app, [*command, "--show-every", every, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [row["step"] for row in data["trajectory"]] == shown
+    assert data["every"] == int(every)
+    plain = json.loads(runner.invoke(app, [*command, "--format", "json"]).stdout)
+    assert [row["step"] for row in plain["trajectory"]] == list(range(steps + 1))
 
 
 def test_seed_without_mini_batches_is_not_silently_ignored() -> None:
@@ -731,3 +741,150 @@ def test_a_negative_seed_is_a_usage_error() -> None:
     result = runner.invoke(app, ["fit", "(w*x + b - y)^2", "--data", str(LINE), "--params", "w,b",
                                  "--seed", "-1", "--batch-size", "2"])
     assert result.exit_code == 2
+
+
+# --- a bounded history (issue 12) --------------------------------------------------
+
+
+def test_descend_keeps_only_the_shown_rows_and_a_bounded_curve(monkeypatch: Any) -> None:
+    """2,000 steps with room for 100 rows and 50 curve points: the rows are
+    the multiples of the final spacing plus the last step, the curve likewise,
+    and each kept row has the loss worked by hand: on x²/2 a step is
+    x ← (1 − lr)·x, so at step k the loss is ((1 − lr)^k · x0)² / 2."""
+    monkeypatch.setattr(train, "MAX_ROWS", 100)
+    monkeypatch.setattr(train, "CURVE_POINTS", 50)
+    lr, steps = 0.001, 2_000
+    trajectory = descend(exprgraph.compile("x^2/2"), {"x": 1.0}, ["x"], lr, steps, every=7)
+    kept = [s.step for s in trajectory.steps]
+    assert len(kept) <= 101 and trajectory.every in (7 * 2 ** k for k in range(1, 6))
+    assert kept == [*range(0, steps + 1, trajectory.every)][:len(kept) - 1] + [steps]  # noqa: RUF005
+    assert kept[-2] + trajectory.every > steps  # no row that should be there is missing
+    for row in trajectory.steps:
+        assert close(row.loss, (1 - lr) ** (2 * row.step) / 2, rel=1e-9)
+    points = [step for step, _ in trajectory.curve]
+    assert len(points) <= 51 and points[0] == 0 and points[-1] == steps
+    assert all(not p % trajectory.curve_every for p in points[:-1])
+    assert all(close(loss, (1 - lr) ** (2 * step) / 2, rel=1e-9)
+               for step, loss in trajectory.curve)
+    assert trajectory.final_loss == trajectory.steps[-1].loss
+
+
+def test_fit_keeps_a_bounded_history(monkeypatch: Any) -> None:
+    monkeypatch.setattr(train, "MAX_ROWS", 20)
+    monkeypatch.setattr(train, "CURVE_POINTS", 10)
+    columns, rows = train.read_csv(LINE)
+    trajectory = fit(exprgraph.compile("(w*x + b - y)^2"), columns, rows, {"w": 0.0, "b": 0.0},
+                     0.01, 300)
+    assert len(trajectory.steps) <= 21 and len(trajectory.curve) <= 11
+    assert trajectory.steps[0].step == 0 and trajectory.steps[-1].step == 300
+    assert trajectory.curve[0][0] == 0 and trajectory.curve[-1][0] == 300
+
+
+def test_many_parameters_keep_fewer_rows() -> None:
+    """A row holds every parameter: the rows kept shrink with their number."""
+    names = [f"x{k}" for k in range(5_000)]
+    trajectory = train._trajectory(names, 1, None)
+    assert trajectory.max_rows * len(names) <= train.MAX_ROW_NUMBERS
+
+
+def test_the_table_says_when_rows_were_thinned_past_show_every(monkeypatch: Any) -> None:
+    monkeypatch.setattr(train, "MAX_ROWS", 10)
+    result = runner.invoke(app, [*DESCEND, "--steps", "200", "--show-every", "1"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "a row every 32 steps: at most 10 rows are kept" in " ".join(result.stdout.split())
+
+
+def test_json_and_plot_are_bounded_for_long_runs(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(train, "MAX_ROWS", 30)
+    monkeypatch.setattr(train, "CURVE_POINTS", 40)
+    target = tmp_path / "loss.svg"
+    result = runner.invoke(app, [*DESCEND, "--steps", "500", "--plot", str(target),
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["trajectory"]) <= 31 and data["trajectory"][-1]["step"] == 500
+    root = ElementTree.parse(target).getroot()
+    polyline = root.find("{http://www.w3.org/2000/svg}polyline")
+    assert polyline is not None
+    assert 2 <= len(polyline.get("points", "").split()) <= 41
+
+
+def test_steps_up_to_a_billion_are_accepted() -> None:
+    """Steps cost time, not memory: a long run that stops early is fine."""
+    result = runner.invoke(app, [*DESCEND, "--steps", "1000000000", "--until", "grad<1e-3",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["stopped"] == "grad" and abs(data["final"]["x"] - 3) < 1e-3
+
+
+def test_ctrl_c_stops_training_with_what_was_reached() -> None:
+    def interrupt(step: int) -> None:
+        if step == 5:
+            raise KeyboardInterrupt
+    trajectory = descend(exprgraph.compile("(x-3)^2"), {"x": 0.0}, ["x"], 0.1, 1_000,
+                         on_step=interrupt)
+    assert trajectory.interrupted and trajectory.message == "interrupted at step 4"
+    # x_k = 3 - 3·0.8^k on (x-3)^2 with lr 0.1
+    assert close(trajectory.final["x"], 3 - 3 * 0.8 ** 4, rel=1e-12)
+    assert trajectory.final_loss == trajectory.steps[-1].loss
+
+
+def test_ctrl_c_in_the_cli_prints_the_result_and_exits_130() -> None:
+    """A real SIGINT to a run that would last hours: the table of what was
+    reached, exit status 130, no traceback."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exprgraph", *DESCEND, "--steps", "1000000000",
+         "--until", "loss<-1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "80"})
+    try:
+        process.communicate(timeout=3)  # long enough to be training, not importing
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert re.search(r"interrupted at step \d+", out)
+    assert "final: x = 3" in out
+
+
+def test_an_undefined_partial_of_a_fixed_input_does_not_stop_descend() -> None:
+    """∂/∂y of x·sqrt(y) is undefined at y = 0, but only x moves: on
+    x² + x·sqrt(y) at y = 0 a step is x ← (1 − 2·lr)·x."""
+    program = exprgraph.compile("x^2 + x*sqrt(y)")
+    trajectory = descend(program, {"x": 1.0, "y": 0.0}, ["x"], 0.1, 3)
+    assert not trajectory.diverged
+    assert [close(s.params["x"], 0.8 ** s.step) for s in trajectory.steps] == [True] * 4
+    result = runner.invoke(app, ["descend", "x^2 + x*sqrt(y)", "--x", "1", "--y", "0",
+                                 "--params", "x", "--steps", "3", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert close(json.loads(result.stdout)["final"]["x"], 0.8 ** 3)
+
+
+def test_an_undefined_partial_of_a_moved_input_still_stops_descend() -> None:
+    result = runner.invoke(app, ["descend", "x^2 + x*sqrt(y)", "--x", "1", "--y", "0"])
+    assert result.exit_code == 1
+    assert "outside the program's domain" in result.stderr and "y" in result.stderr
+
+
+def test_the_steps_table_never_rounds_a_small_value_to_0() -> None:
+    """descend's table prints 6 significant digits, however small: 1e-13 stays."""
+    result = runner.invoke(app, ["descend", "1e-13*x^2", "--x", "1", "--steps", "1",
+                                 "--lr", "1"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "1e-13" in result.stdout and "2e-13" in result.stdout
+
+
+def test_with_until_the_default_table_rows_span_the_steps_actually_run() -> None:
+    """--steps 1e9 --until stops at step 21 on (x-3)^2 from 0 with lr 0.1
+    (loss 9·0.64^k < 1e-3 first at k = 21): the table's rows cover steps 0 to
+    21, not only the two ends of a billion-step plan."""
+    result = runner.invoke(app, [*DESCEND, "--steps", "1000000000", "--until", "loss<1e-3"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    steps = [int(m) for m in re.findall(r"^│\s+(\d+) │", result.stdout, re.MULTILINE)]
+    assert steps[0] == 0 and steps[-1] == 21 and 8 <= len(steps) <= 17
+    assert "stopped at step 21" in result.stdout

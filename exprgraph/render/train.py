@@ -6,6 +6,10 @@ table comes in parts side by side no more (each part repeats the step
 column); with many, the table holds step, loss and gradient norm only and the
 parameters are left to the final point below it (and to the JSON output).
 
+The rows are those the trajectory kept (every `--show-every`-th step and the
+last, thinned further past `train.MAX_ROWS`); the curve and the plot draw the
+trajectory's bounded curve (`train.CURVE_POINTS` points at most).
+
 The terminal curve is a strip of block characters, one column per group of
 steps, on a log scale when the loss spans more than two decades. The plot
 file is SVG written here (no dependency); PNG needs matplotlib (the `plot`
@@ -76,6 +80,10 @@ class StepsTable:
             (GRADIENT, [_short(s.grad_norm) for s in shown]),
         ]
         self.left_out = left_out
+        self.thinned = ""
+        if trajectory.every > max(show_every, 1):
+            self.thinned = (f"a row every {trajectory.every:,} {unit}s: at most "
+                            f"{trajectory.max_rows:,} rows are kept")
 
     @staticmethod
     def _width(column: tuple[str, list[str]]) -> int:
@@ -109,6 +117,8 @@ class StepsTable:
             for k, step in enumerate(steps):
                 yield Text(f"{unit} {step}: " + ", ".join(
                     f"{name} = {cells[k]}" for name, cells in rest))
+            if self.thinned:
+                yield Text(self.thinned, style="dim")
             return
         for columns in parts:
             table = Table()
@@ -122,6 +132,8 @@ class StepsTable:
             yield Text("the parameters are left out of the table to keep their numbers "
                        "whole" + (f"; {self.left_out}" if self.left_out else ""),
                        style="dim")
+        if self.thinned:
+            yield Text(self.thinned, style="dim")
 
 
 def steps_table(trajectory: Trajectory, show_every: int, unit: str = "step",
@@ -184,9 +196,10 @@ def trajectory_view(trajectory: Trajectory, show_every: int, unit: str,
     """The table, the curve and where training ended. `left_out` says where
     the parameters of every step are if the table cannot show them."""
     parts: list[RenderableType] = [steps_table(trajectory, show_every, unit, left_out)]
-    losses = [s.loss for s in trajectory.steps]
+    losses = [loss for _, loss in trajectory.curve]
     parts.append(_Curve(losses))
-    style = "bold red" if trajectory.diverged else "bold"
+    style = "bold red" if trajectory.diverged else "bold yellow" if trajectory.interrupted \
+        else "bold"
     parts.append(Text(trajectory.message, style=style))
     if trajectory.diverged and trajectory.steps:
         last = trajectory.steps[-1]
@@ -211,6 +224,7 @@ def trajectory_data(trajectory: Trajectory, settings: dict[str, Any]) -> dict[st
     return {
         **settings,
         "params": list(trajectory.params),
+        "every": trajectory.every,
         "trajectory": [{"step": s.step, "loss": s.loss, "params": s.params,
                         "grad_norm": s.grad_norm} for s in trajectory.steps],
         # JSON has no inf or nan: a parameter that stopped being finite is null.
@@ -245,8 +259,8 @@ def write_plot(trajectory: Trajectory, path: str, unit: str) -> None:
     The file appears whole or not at all: it is written to a temporary file
     in the same folder and renamed over `path`."""
     check_plot_path(path)
-    losses = [s.loss for s in trajectory.steps]
-    steps = [s.step for s in trajectory.steps]
+    steps = [step for step, _ in trajectory.curve]
+    losses = [loss for _, loss in trajectory.curve]
     if Path(path).suffix.lower() == ".svg":
         text = svg_plot(steps, losses, unit)
         write_whole(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
