@@ -1,6 +1,8 @@
 """Benchmark: batch value + gradient, exprgraph against what users would script.
 
     python benchmarks/batch.py [--count 10000] [--seed 11] [--sympy 200]
+    python benchmarks/batch.py --memory [--count 200000]
+    python benchmarks/batch.py --limits 100000,300000,1000000
 
 Generates `--count` random programs of about 60 tokens (benchmarks/corpus.py,
 seeded), then times value + gradient of each:
@@ -15,6 +17,14 @@ seeded), then times value + gradient of each:
 Peers get each expression translated to Python and built with `eval`, the way
 a user would script them (here only: exprgraph never evaluates user text).
 Prints the time per expression of each and the ratios; asserts nothing.
+
+`--memory` runs `exprgraph batch` over a `--count`-line file as a table and as
+JSON lines and prints each one's peak memory (the table keeps only the rows it
+shows, so both should stay flat as the file grows). `--limits` runs one long
+program (a sum `x1+x2+...` and a product `x1*x2*...`, values in a `where`
+clause) of each given length through `eval`, `eval --format json`,
+`diff --wrt x1` and `batch`, and prints CPU time and peak memory per character:
+what `MAX_PROGRAM_CHARS` (exprgraph/parse.py) is chosen from.
 """
 
 from __future__ import annotations
@@ -193,12 +203,79 @@ def check_against(results: list[tuple[float, list[float]]], path: Path) -> str:
     return f"{nans} with nan from the peer, {differ} differing beyond 1e-6"
 
 
+def child_cost(command: list[str], stdin: Path | None = None) -> tuple[float, float, int]:
+    """CPU seconds, peak memory (MB) and exit status of a command run alone."""
+    with open(stdin or os.devnull, "rb") as source:
+        child = subprocess.Popen(command, stdin=source, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, child.returncode
+
+
+def long_program(chars: int, operator: str) -> str:
+    """`x1+x2+... where x1=1, ...` (or with `*`), at most `chars` characters."""
+    names: list[str] = []
+    length = len(" where ") - 3  # the first name has no operator nor ", " before it
+    while length + 2 * len(f"x{len(names) + 1}") + 5 <= chars:
+        names.append(f"x{len(names) + 1}")
+        length += 2 * len(names[-1]) + 5
+    return operator.join(names) + " where " + ", ".join(f"{n}=1" for n in names)
+
+
+def measure_limits(sizes: list[int]) -> None:
+    """CPU time and peak memory per character of long programs, per command."""
+    command = [sys.executable, "-m", "exprgraph"]
+    modes = {"eval": ["eval", "-"], "eval --format json": ["eval", "-", "--format", "json"],
+             "diff --wrt x1": ["diff", "-", "--wrt", "x1"]}
+    print("long programs: CPU time and peak memory (start-up included), per character")
+    with tempfile.TemporaryDirectory() as folder:
+        for shape, operator in (("sum", "+"), ("product", "*")):
+            for chars in sizes:
+                text = long_program(chars, operator)
+                program = Path(folder) / "program.txt"
+                program.write_text(text, encoding="utf-8")
+                line_file = Path(folder) / "program.expr"
+                line_file.write_text(text + "\n", encoding="utf-8")
+                runs = {mode: child_cost(command + args, program) for mode, args in modes.items()}
+                runs["batch --format jsonl"] = child_cost(
+                    [*command, "batch", str(line_file), "--format", "jsonl"])
+                for mode, (seconds, megabytes, status) in runs.items():
+                    print(f"  {shape:<7} {len(text):>10,} chars  {mode:<20} {seconds:7.2f} s "
+                          f"{megabytes:8.1f} MB  {seconds / len(text) * 1e6:6.2f} us/char "
+                          f"{megabytes * 1e6 / len(text):6.0f} B/char  exit {status}")
+
+
+def measure_memory(count: int) -> None:
+    """Peak memory of `exprgraph batch` over a long line file: table and JSON lines."""
+    lines = list(corpus.lines(1000, 7, 60))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "long.expr"
+        with path.open("w", encoding="utf-8") as handle:
+            for index in range(count):
+                handle.write(lines[index % len(lines)] + "\n")
+        for fmt in ("table", "jsonl"):
+            seconds, megabytes, _ = child_cost(
+                [sys.executable, "-m", "exprgraph", "batch", str(path), "--format", fmt])
+            print(f"  batch of {count:,} lines, --format {fmt:<6} {megabytes:8.1f} MB peak, "
+                  f"{seconds:.1f} s CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Batch value + gradient against peers.")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--sympy", type=int, default=200, help="expressions for SymPy")
+    parser.add_argument("--memory", action="store_true",
+                        help="peak memory of batch as a table and as JSON lines")
+    parser.add_argument("--limits", help="program lengths, e.g. 100000,1000000")
     args = parser.parse_args()
+    if args.limits:
+        measure_limits([int(size) for size in args.limits.split(",")])
+        return
+    if args.memory:
+        measure_memory(args.count)
+        return
 
     lines = list(corpus.lines(args.count, args.seed, 60))
     tokens = sum(len(corpus.TOKEN.findall(line.partition(" where ")[0])) for line in lines)

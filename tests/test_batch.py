@@ -440,3 +440,129 @@ def test_absurd_job_counts_are_capped_at_the_cores(tmp_path: Path) -> None:
                                  "99999999999"])
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["value"] for line in result.stdout.splitlines()] == [2.0, 6.0]
+
+
+def test_a_long_file_keeps_only_the_rows_its_table_shows(tmp_path: Path) -> None:
+    # 1,200 failed and 300 good lines: the table lists the first 1,000 failures
+    # and 50 successes, counting the rest, instead of holding every result.
+    path = tmp_path / "long.expr"
+    lines = [("x + " if i % 5 else "2*x where x=3") for i in range(1500)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["batch", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "1500 problems, 300 ok, 1200 failed" in result.stderr
+    out = " ".join(result.stdout.split())
+    assert out.count("│ error │") == 1000
+    assert out.count("x=2") == 50  # ∂(2x)/∂x = 2, hand-worked
+    assert "200 more failed problems not shown (the first 1,000 are)" in out
+    assert "250 more successful problems not shown" in out
+
+
+def test_a_file_table_holds_a_bounded_number_of_rows() -> None:
+    from exprgraph.render.batch import FAILURE_ROWS, FileTable
+
+    table = FileTable("f.expr", max_rows=50)
+    for i in range(20_000):
+        bad = {"source": f"f.expr:{i}", "program": "x +", "error": {"message": "bad"}}
+        good = {"source": f"f.expr:{i}", "program": "x", "output": "out", "value": 1.0,
+                "gradient": {"x": 1.0}}
+        table.add(bad if i % 2 else good)
+    assert len(table.rows) == 50 + FAILURE_ROWS
+    assert len(table) == 20_000
+    everything = FileTable("f.expr", max_rows=0)  # 0 shows all, as --max-rows says
+    for i in range(3_000):
+        everything.add({"source": f"f.expr:{i}", "error": {"message": "bad"}})
+    assert len(everything.rows) == 3_000
+
+
+def _refuse_to_list(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """os.scandir fails on `folder` as it does on a folder without read permission
+    (the tests may run as root, for whom chmod 000 changes nothing)."""
+    import os
+
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if Path(os.fsdecode(path)) == folder:  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_an_unreadable_subfolder_is_reported_not_skipped(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.expr").write_text("x where x=1\n", encoding="utf-8")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "b.expr").write_text("2*x where x=1\n", encoding="utf-8")
+    (tmp_path / "z.expr").write_text("3*x where x=1\n", encoding="utf-8")
+    _refuse_to_list(monkeypatch, locked)
+    found = list(discover([tmp_path]))
+    assert found[0] == tmp_path / "a.expr" and found[2] == tmp_path / "z.expr"
+    assert str(locked) in found[1].message and "Permission denied" in found[1].message
+    result = runner.invoke(app, ["batch", str(tmp_path), "--format", "jsonl"])
+    assert result.exit_code == 2  # as for an unreadable file
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("value") for r in rows] == [1.0, None, 3.0]
+    assert rows[1]["error"]["file"] == str(locked)
+    assert "2 problems, 2 ok, 0 failed" in result.stderr
+    assert "1 folder unreadable" in result.stderr
+    table = runner.invoke(app, ["batch", str(tmp_path)])
+    assert f"cannot read the folder {locked}" in " ".join(table.stderr.split())
+
+
+def test_an_unreadable_folder_given_is_said_once(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _refuse_to_list(monkeypatch, tmp_path)
+    result = runner.invoke(app, ["batch", str(tmp_path)])
+    assert result.exit_code == 2
+    said = " ".join(result.stderr.split())
+    assert f"cannot read the folder {tmp_path}" in said
+    assert "no problem files" not in said
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root reads every file whatever its mode")
+def test_unreadable_files_and_folders_by_their_mode(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "b.expr").write_text("x where x=1\n", encoding="utf-8")
+    secret = tmp_path / "secret.expr"
+    secret.write_text("x where x=1\n", encoding="utf-8")
+    secret.chmod(0)
+    locked.chmod(0)
+    try:
+        result = runner.invoke(app, ["batch", str(tmp_path)])
+    finally:
+        locked.chmod(0o755)
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2
+    assert f"cannot read the folder {locked}" in said and f"cannot read {secret}" in said
+
+
+def test_the_program_limit_fits_in_memory_and_is_documented(tmp_path: Path) -> None:
+    # 10,000,000 characters cost 3.2 GB in batch and 7.9 GB in eval --format json
+    # (issue 12); the limit is 2,000,000 (benchmarks/batch.py --limits measures it).
+    import exprgraph
+    from exprgraph.errors import ParseError
+
+    with pytest.raises(ParseError, match="2,000,000"):
+        exprgraph.compile("x" + " " * 2_000_000)
+    path = tmp_path / "long.expr"
+    path.write_text("x where x=1\n" + "1+" * 1_000_001 + "1\n2*x where x=1\n", encoding="utf-8")
+    results = results_of(path)
+    assert [r.get("value") for r in results] == [1.0, None, 2.0]
+    assert "longer than 2,000,000 characters" in results[1]["error"]["message"]
+    readme = (SAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    assert "One program may be up to 2,000,000 characters" in " ".join(readme.split())
+
+
+def test_a_dangling_link_in_a_folder_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.expr").write_text("x where x=1\n", encoding="utf-8")
+    (tmp_path / "gone.expr").symlink_to(tmp_path / "nowhere.expr")
+    result = runner.invoke(app, ["batch", str(tmp_path), "--format", "jsonl"])
+    assert result.exit_code == 2
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0]["value"] == 1.0
+    assert rows[1]["error"]["file"] == str(tmp_path / "gone.expr")

@@ -1,7 +1,8 @@
 """Batch results: a Rich table per file with a summary, or CSV rows.
 
-Tables list failures always and successful problems up to a limit, so a
-corpus of thousands stays readable while no error is hidden. CSV is in long
+Tables list failed problems (up to 1,000 a file) and successful ones up to a
+limit, so a corpus of thousands stays readable and its table stays small
+however long the file; what is not shown is counted in the caption. CSV is in long
 ("tidy") form, one row per problem and input, so problems with different
 inputs share one header.
 """
@@ -32,6 +33,7 @@ FILE_FAULTS = {
     "not_utf8": ("file not UTF-8 text", "files not UTF-8 text"),
     "malformed": ("file malformed", "files malformed"),
     "no_problem_files": ("folder without problem files", "folders without problem files"),
+    "unreadable_folder": ("folder unreadable", "folders unreadable"),
     "not_a_problem_file": ("file not a problem file", "files not problem files"),
 }
 OTHER_FAULT = ("file with errors", "files with errors")
@@ -88,33 +90,83 @@ def error_text(error: dict[str, Any]) -> str:
     return f"{where}{error['message']}{hint}"
 
 
-def file_table(path: str, results: list[dict[str, Any]], max_rows: int) -> RenderableType:
-    """One file's problems: value and gradient, or the error."""
-    # Paths and problem names are the user's text: Text, never markup.
-    table = Table(title=Text(path), title_justify="left")
-    table.add_column("problem", style="bold")
-    table.add_column("output")
-    table.add_column("value", justify="right")
-    table.add_column("gradient / error")
-    shown = 0
-    hidden = 0
-    for result in results:
-        label = Text(result["source"][len(path) + 1:] or result["source"])
+FAILURE_ROWS = 1_000  # failed problems listed per file table at most, unless max_rows is 0
+
+
+class FileTable:
+    """One file's table, built as its results arrive.
+
+    Only the rows the table will show are kept (successes up to `max_rows`,
+    failures up to `FAILURE_ROWS`; every row when `max_rows` is 0), as short
+    strings, and the rest are counted: a line file of any length costs the
+    memory of its table, not of its results.
+    """
+
+    def __init__(self, path: str, max_rows: int) -> None:
+        self.path = path
+        self.max_rows = max_rows
+        # (label, output, value, gradient or error text, failed), in input order
+        self.rows: list[tuple[str, str, str, str, bool]] = []
+        self.shown = 0
+        self.failures_shown = 0
+        self.hidden = 0
+        self.failures_hidden = 0
+
+    def __len__(self) -> int:
+        """How many results were added (shown or not)."""
+        return len(self.rows) + self.hidden + self.failures_hidden
+
+    def add(self, result: dict[str, Any]) -> None:
+        """Keep the row of one result if the table shows it, else count it."""
+        label = result["source"][len(self.path) + 1:] or result["source"]
         if "error" in result:
-            table.add_row(label, "", Text("error", style="bold red"),
-                          Text(error_text(result["error"]), style="red"))
-            continue
-        if max_rows and shown >= max_rows:
-            hidden += 1
-            continue
-        shown += 1
+            if self.max_rows and self.failures_shown >= FAILURE_ROWS:
+                self.failures_hidden += 1
+                return
+            self.failures_shown += 1
+            self.rows.append((label, "", "", error_text(result["error"]), True))
+            return
+        if self.max_rows and self.shown >= self.max_rows:
+            self.hidden += 1
+            return
+        self.shown += 1
         gradient = ", ".join(f"{k}={format_value(v)}" for k, v in result["gradient"].items())
-        table.add_row(label, Text(result["output"]), format_value(result["value"]),
-                      Text(gradient))
-    if hidden:
-        table.caption = (f"{hidden} more successful problems not shown: --max-rows 0 shows "
-                         "all, --format jsonl gives everything")
-    return never_cut(table)
+        self.rows.append((label, result["output"], format_value(result["value"]), gradient,
+                          False))
+
+    def renderable(self) -> RenderableType:
+        """The table: value and gradient, or the error, of each kept problem."""
+        # Paths and problem names are the user's text: Text, never markup.
+        table = Table(title=Text(self.path), title_justify="left")
+        table.add_column("problem", style="bold")
+        table.add_column("output")
+        table.add_column("value", justify="right")
+        table.add_column("gradient / error")
+        for label, output, value, detail, failed in self.rows:
+            if failed:
+                table.add_row(Text(label), "", Text("error", style="bold red"),
+                              Text(detail, style="red"))
+            else:
+                table.add_row(Text(label), Text(output), value, Text(detail))
+        notes = []
+        if self.failures_hidden:
+            notes.append(f"{self.failures_hidden} more failed problems not shown "
+                         f"(the first {FAILURE_ROWS:,} are)")
+        if self.hidden:
+            notes.append(f"{self.hidden} more successful problems not shown")
+        if notes:
+            # Numbers and our words only, no user text: safe as markup.
+            table.caption = ("; ".join(notes) + ": --max-rows 0 shows all, "
+                             "--format jsonl gives everything")
+        return never_cut(table)
+
+
+def file_table(path: str, results: Iterable[dict[str, Any]], max_rows: int) -> RenderableType:
+    """One file's problems: value and gradient, or the error (see `FileTable`)."""
+    table = FileTable(path, max_rows)
+    for result in results:
+        table.add(result)
+    return table.renderable()
 
 
 def csv_text(results: Iterable[dict[str, Any]], header: bool) -> str:
