@@ -79,15 +79,28 @@ def _substituted(program: Program, evaluation: Evaluation, index: int) -> str:
     return node_expression(shown, Node(node.op, tuple(range(len(shown)))))
 
 
+def uses_of(program: Program) -> dict[int, list[tuple[int, int]]]:
+    """For each node, its uses (user, argument position), users in order:
+    one pass over the edges, so that every node's step need not scan them all."""
+    uses: dict[int, list[tuple[int, int]]] = {}
+    for user, position, arg in program.graph.edges():
+        uses.setdefault(arg, []).append((user, position))
+    return uses
+
+
 def backward_step(program: Program, evaluation: Evaluation, index: int,
-                  output: int | None = None) -> BackwardStep:
-    """∂out/∂(node `index`) as the sum over the node's uses."""
+                  output: int | None = None,
+                  uses: dict[int, list[tuple[int, int]]] | None = None) -> BackwardStep:
+    """∂out/∂(node `index`) as the sum over the node's uses (`uses`: from
+    `uses_of`, where many steps are wanted; else the edges are scanned)."""
     graph = program.graph
     nodes = graph.nodes
     out = graph.output if output is None else output
     terms = []
-    for user, position, arg in graph.edges():
-        if arg != index or user > out:
+    mine = uses.get(index, []) if uses is not None else \
+        [(user, position) for user, position, arg in graph.edges() if arg == index]
+    for user, position in mine:
+        if user > out:
             continue
         adjoint = evaluation.node_adjoints[user]
         if not adjoint:
@@ -103,12 +116,13 @@ def backward_step(program: Program, evaluation: Evaluation, index: int,
 def backward_steps(program: Program, evaluation: Evaluation) -> list[BackwardStep]:
     """Every node's adjoint, from the output down to the inputs."""
     graph = program.graph
+    uses = uses_of(program)
     steps = []
     for index in range(graph.output, -1, -1):
         node = graph.nodes[index]
         if node.op is CONST or not node.varying:
             continue
-        steps.append(backward_step(program, evaluation, index))
+        steps.append(backward_step(program, evaluation, index, uses=uses))
     return steps
 
 
@@ -120,11 +134,12 @@ def chain_from_output(program: Program, evaluation: Evaluation, index: int,
     steps: list[BackwardStep] = []
     queue = [index]
     seen = {index}
+    uses = uses_of(program)
     while queue and len(steps) < limit:
         current = queue.pop(0)
         if current == graph.output:
             continue
-        step = backward_step(program, evaluation, current)
+        step = backward_step(program, evaluation, current, uses=uses)
         steps.append(step)
         for term in step.terms:
             user = graph.names[term.user]

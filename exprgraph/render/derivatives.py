@@ -77,26 +77,63 @@ def _single(program: Program) -> bool:
     return len(program.inputs) == 1
 
 
+# A Hessian or Jacobian prints whole when it has at most this many entries or
+# at least half of them are not 0; otherwise only its non-zero entries, with
+# a count of the zero ones (a 1,000-variable sum's Hessian is a million zeros).
+DENSE_LIMIT = 100
+
+
+def sparse_entries(result: DiffResult) -> list[int] | None:
+    """The positions (row-major) of a matrix's non-zero entries when it
+    prints sparse (see DENSE_LIMIT); None when it prints whole."""
+    if result.shape is None:
+        return None
+    total = result.shape[0] * result.shape[1]
+    if total <= DENSE_LIMIT:
+        return None
+    nonzero = [k for k, entry in enumerate(result.entries) if not entry.expression.is_zero]
+    return nonzero if 2 * len(nonzero) < total else None
+
+
+def _zeros_line(result: DiffResult, shown: int) -> str:
+    rows, columns = result.shape  # type: ignore[misc]
+    zeros = rows * columns - shown
+    kind = "Hessian" if result.kind == "hessian" else "Jacobian"
+    if not shown:
+        return f"all {zeros:,} entries of the {rows:,}×{columns:,} {kind} are 0"
+    return (f"the other {zeros:,} of the {rows:,}×{columns:,} {kind}'s entries are 0 "
+            "(only non-zero entries are shown)")
+
+
 def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | None
                 ) -> RenderableType:
     """A table of derivatives, or the Hessian/Jacobian as a matrix."""
     if not result.entries:
         return Text("The program has no inputs, so there is nothing to differentiate.")
-    if result.shape is not None:
+    nonzero = sparse_entries(result)
+    if result.shape is not None and nonzero is None:
         return _matrix_table(program, result, values)
     table = Table()
     table.add_column("derivative", style="bold")
     table.add_column("expression")
     if values is not None:
         table.add_column("value", justify="right")
-    for k, entry in enumerate(result.entries):
-        row = [derivative_label(entry.of, entry.wrt, _single(program)),
+    single = _single(program)  # program.inputs walks the graph: once, not per row
+    for k in range(len(result.entries)) if nonzero is None else nonzero:
+        entry = result.entries[k]
+        row = [derivative_label(entry.of, entry.wrt, single),
                display_text(entry.expression.nodes, entry.expression.root,
                             taken=program.graph.names)]
         if values is not None:
             row.append(_value_text(values[k]))
         table.add_row(*row)
-    return Group(_title(f"Derivatives of {program.graph.source.strip()}"), never_cut(table))
+    if nonzero is None:
+        return Group(_title(f"Derivatives of {program.graph.source.strip()}"), never_cut(table))
+    title = "Hessian" if result.kind == "hessian" else "Jacobian"
+    if not nonzero:
+        return Text(_zeros_line(result, 0))
+    return Group(_title(f"{title} of {program.graph.source.strip()}: its non-zero entries"),
+                 never_cut(table), Text(_zeros_line(result, len(nonzero)), style="dim"))
 
 
 def _title(text: str) -> Text:
@@ -134,11 +171,14 @@ def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | No
               values: Sequence[Value] | None) -> dict[str, Any]:
     """The JSON document of `exprgraph diff` (keys in the README)."""
     entries = []
-    for k, entry in enumerate(result.entries):
+    single = _single(program)
+    nonzero = sparse_entries(result)
+    for k in range(len(result.entries)) if nonzero is None else nonzero:
+        entry = result.entries[k]
         item: dict[str, Any] = {
             "of": entry.of,
             "wrt": list(entry.wrt),
-            "label": derivative_label(entry.of, entry.wrt, _single(program)),
+            "label": derivative_label(entry.of, entry.wrt, single),
             "expr": program.text(entry.expression),
             "latex": latex_text(entry.expression.nodes, entry.expression.root,
                                 taken=program.graph.names),
@@ -159,8 +199,15 @@ def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | No
     if result.shape is not None:
         rows, columns = result.shape
         data["rows"] = list(result.rows)
-        data["matrix"] = [[entries[i * columns + j]["expr"] for j in range(columns)]
-                          for i in range(rows)]
+        if nonzero is None:
+            data["matrix"] = [[entries[i * columns + j]["expr"] for j in range(columns)]
+                              for i in range(rows)]
+        else:
+            # Sparse: `results` holds the non-zero entries only, each with its place.
+            for item, k in zip(entries, nonzero, strict=True):
+                item["row"], item["column"] = divmod(k, columns)
+            data["shape"] = [rows, columns]
+            data["zero_entries"] = rows * columns - len(nonzero)
     return data
 
 
@@ -168,21 +215,27 @@ def diff_lines(program: Program, result: DiffResult, latex: bool,
                values: Sequence[Value] | None) -> str:
     """Plain text or LaTeX: one `label = expression` line per derivative (a
     bare expression for a single one), or a matrix."""
-    if latex and result.shape is not None:
+    nonzero = sparse_entries(result)
+    if latex and result.shape is not None and nonzero is None:
         return _latex_matrix(program, result)
     lines = []
-    for k, entry in enumerate(result.entries):
+    single = _single(program)
+    for k in range(len(result.entries)) if nonzero is None else nonzero:
+        entry = result.entries[k]
         expr = entry.expression
         if latex:
             body = latex_text(expr.nodes, expr.root, taken=program.graph.names)
-            label = derivative_label_latex(entry.of, entry.wrt, _single(program))
+            label = derivative_label_latex(entry.of, entry.wrt, single)
         else:
             body = program.text(expr)
-            label = derivative_label(entry.of, entry.wrt, _single(program))
+            label = derivative_label(entry.of, entry.wrt, single)
         line = body if len(result.entries) == 1 else f"{label} = {body}"
         if values is not None and not latex:
             line += value_suffix(values[k])
         lines.append(line)
+    if nonzero is not None:
+        # A comment in LaTeX; in text, a line no `label = expr` line can be.
+        lines.append(("% " if latex else "") + _zeros_line(result, len(nonzero)))
     return "\n".join(lines)
 
 
