@@ -464,3 +464,138 @@ def test_a_tolerance_of_one_is_refused_on_the_command_line() -> None:
     result = runner.invoke(app, ["check", "x^2", "--x", "1", "--answer", "d/dx=0",
                                  "--tolerance", "1"])
     assert result.exit_code == 2
+
+
+# Line breaks: only "\n" (or "\r\n") ends a line, for the grammar and for every
+# message. Characters that Python's str.splitlines also splits at (vertical tab,
+# NEL, the Unicode line and paragraph separators, file/group/record separators)
+# are refused where they stand, so no message can count lines differently.
+
+@pytest.mark.parametrize("char", ["\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_a_foreign_line_break_is_refused_at_its_position(char: str) -> None:
+    # In a comment the grammar would take it; a later message would then count
+    # one line too many (the text's line 3 is "b + log(x) ...", not "b = a + 2").
+    program = f"a = 1 # note{char}more\nb = a + 2\nb + log(x) where x=-1"
+    with pytest.raises(ParseError) as caught:
+        exprgraph.compile(program)
+    error = caught.value
+    assert (error.line, error.column) == (1, 13)  # hand-counted: "a = 1 # note" is 12 long
+    assert error.source_line is not None and error.source_line.startswith("a = 1 # note")
+    assert f"U+{ord(char):04X}" in error.message
+    # Outside a comment too, and on a later line.
+    with pytest.raises(ParseError) as caught:
+        exprgraph.compile(f"a = 1\nb = a +{char} 2")
+    assert (caught.value.line, caught.value.column) == (2, 8)
+
+
+def test_a_foreign_line_break_from_stdin_is_a_clear_error() -> None:
+    done = _exprgraph("eval", "-", data="a = 1 # \u0085\nlog(a - 2)".encode())
+    assert done.returncode == 2
+    assert b"U+0085" in done.stderr and b"Traceback" not in done.stderr
+    assert b"1 | a = 1 #" in done.stderr
+
+
+# Numbers below the smallest float read as 0: said, not silent.
+
+def test_an_underflowing_number_in_a_program_is_a_warning() -> None:
+    program = exprgraph.compile("y = 2 + 1e-400*x\ny + 3e-5000 where x=1.5e-999")
+    found = [(w.line, w.column, w.message) for w in program.graph.warnings
+             if w.kind == "underflow"]
+    assert found == [
+        (1, 9, "1e-400 is below the smallest float and reads as 0"),
+        (2, 5, "3e-5000 is below the smallest float and reads as 0"),
+        (2, 21, "1.5e-999 is below the smallest float and reads as 0"),
+    ]
+    # Zeros written as zeros, and tiny numbers that are still floats, are fine.
+    quiet = exprgraph.compile("0e-400 + 0.000e5 + 0 + 5e-324 + 2.2e-308*x where x=0.0e-999")
+    assert not [w for w in quiet.graph.warnings if w.kind == "underflow"]
+
+
+def test_underflow_warnings_reach_the_user() -> None:
+    result = runner.invoke(app, ["eval", "x + 1e-400", "--x", "1e-500"])
+    assert result.exit_code == 0, result.output
+    assert "warning: 1e-400 is below the smallest float and reads as 0" in result.stderr
+    assert "1 | x + 1e-400" in result.stderr
+    assert "--x 1e-500: 1e-500 is below the smallest float and reads as 0" in result.stderr
+    import json
+
+    result = runner.invoke(app, ["eval", "x + 1e-400", "--x", "1", "--format", "json"])
+    data = json.loads(result.stdout)
+    assert len(data["warnings"]) == 1, data
+    assert data["warnings"][0].startswith("1e-400 is below the smallest float and reads as 0")
+
+
+# An output encoding without the symbols (Latin-1, cp1252, ASCII): every
+# command prints, with ASCII boxes and stand-ins (∂ as d), and exits as it
+# does under UTF-8. No Latin-1 locale may be installed, so the encoding is set
+# through PYTHONIOENCODING, which is what Python takes the locale's for.
+
+OUTPUT_CASES = [
+    *EVERY_COMMAND,
+    ["eval", "x*y", "--x", "2", "--y", "3", "--steps"],
+    ["diff", "x^3*y", "--hessian"],
+    ["diff", "x^3", "--format", "latex"],
+    ["simplify", "x + x", "--format", "text"],
+    ["graph", "x^2", "--format", "mermaid"],
+    ["check", "x^2", "--x", "1", "--answer", "d/dx=3"],
+    ["check", str(SAMPLES / "homework.toml"), "--format", "json"],
+    ["batch", str(SAMPLES / "broken.expr")],
+    ["descend", "x^2", "--x", "1", "--steps", "5", "--format", "json"],
+    ["fit", "(w*x - y)^2", "--data", str(SAMPLES / "fit" / "line.csv"), "--params", "w=0",
+     "--epochs", "3"],
+    ["eval", "x^0.001", "--x", "0"],
+    ["eval", "\u2202x + \u03b8"],
+    ["eval", "1/2x", "--x", "1", "--y", "2"],
+    ["--help"],
+    ["check", "--help"],
+]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+@pytest.mark.parametrize("arguments", OUTPUT_CASES,
+                         ids=lambda a: " ".join(Path(t).name if "/" in t else t for t in a[:3]))
+def test_every_command_writes_to_an_output_without_the_symbols(arguments: list[str],
+                                                               encoding: str) -> None:
+    import json
+
+    utf8 = _exprgraph(*arguments, env={"PYTHONIOENCODING": "utf-8", "COLUMNS": "100"})
+    done = _exprgraph(*arguments, env={"PYTHONIOENCODING": encoding, "COLUMNS": "100"})
+    stdout = done.stdout.decode(encoding)  # raises if a byte is not of the encoding
+    stderr = done.stderr.decode(encoding)
+    assert "Traceback" not in stderr and "UnicodeEncodeError" not in stderr, stderr
+    assert done.returncode == utf8.returncode, stderr
+    assert bool(stdout.strip()) == bool(utf8.stdout.strip())
+    if encoding == "ascii":
+        assert "\u2202" not in stdout and "\u2502" not in stdout
+    if "json" in arguments and stdout.strip():
+        # The same data: JSON escapes what the output lacks instead of replacing it.
+        lines = [json.loads(line) for line in stdout.splitlines()]
+        assert lines == [json.loads(line) for line in utf8.stdout.decode("utf-8").splitlines()]
+
+
+def test_stand_ins_read_as_the_symbols_and_tables_stay_aligned() -> None:
+    done = _exprgraph("eval", "sin(x)*y", "--x", "3", "--y", "2",
+                      env={"PYTHONIOENCODING": "ascii", "COLUMNS": "120"})
+    text = done.stdout.decode("ascii")
+    assert "| x -> t1   | dt1/dx = cos(x) |" in text, text
+    assert "dout/dnode" in text and "+-" in text
+    # Every line of a table is as wide as its top border.
+    for block in text.split("\n+")[1:]:
+        lines = ("+" + block).splitlines()
+        border = lines[0]
+        rows = [line for line in lines if line[:1] in "|+"]
+        assert {len(row) for row in rows} == {len(border)}, rows
+    # What a user typed is quoted escaped, never as a look-alike ("'d'" for ∂).
+    done = _exprgraph("eval", "x + \u2202", env={"PYTHONIOENCODING": "latin-1"})
+    assert "unexpected character '\\u2202'" in done.stderr.decode("latin-1")
+    # Latin-1 has the superscript two: it stays.
+    done = _exprgraph("diff", "x^2*y", "--hessian", env={"PYTHONIOENCODING": "latin-1"})
+    assert "d\u00b2out/didj" in done.stdout.decode("latin-1")
+
+
+def test_dot_output_without_the_symbols() -> None:
+    done = _exprgraph("graph", "x^2", "--x", "3", "--format", "dot",
+                      env={"PYTHONIOENCODING": "latin-1"})
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode("latin-1")
+    assert text.startswith("digraph") and 'label="dout/dx = 2*x' in text, text

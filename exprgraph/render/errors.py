@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ..errors import ExprGraphError, SourceWarning
+from .text import VERBATIM
 
 
 def error_text(error: ExprGraphError) -> Text:
@@ -22,20 +23,22 @@ def warning_text(warning: SourceWarning) -> Text:
 def _located(label: str, style: str, message: str, line: int | None, column: int | None,
              source_line: str | None, hint: str | None) -> Text:
     text = Text()
+    # What may quote the user's text is verbatim: an output encoding without
+    # one of its characters shows it escaped, not as a look-alike.
     text.append(label, style=style)
-    text.append(message)
+    text.append(message, style=VERBATIM)
     if source_line is not None and line:
         gutter = f"{line} | "
         text.append(f"\n  {gutter}", style="dim")
         shown, caret_at = _window(source_line.expandtabs(1), max((column or 1) - 1, 0))
-        text.append(shown)
+        text.append(shown, style=VERBATIM)
         text.append("\n  " + " " * (len(gutter) - 2) + "| ", style="dim")
         text.append(" " * caret_at + "^", style=style)
     elif line:
         text.append(f" (line {line}, column {column})", style="dim")
     if hint:
         text.append("\nhint: ", style="bold cyan")
-        text.append(hint)
+        text.append(hint, style=VERBATIM)
     return text
 
 
