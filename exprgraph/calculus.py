@@ -12,9 +12,11 @@ built once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from . import simplify
 from .errors import MathError, ValueInputError
 from .evaluate import evaluate_nodes
 from .graph import Graph, GraphBuilder, Node
@@ -115,7 +117,8 @@ def expression_of(graph: Graph, output: int | None = None) -> Expression:
 
 def gradient(expr: Expression, wrt: Sequence[str],
              budget: int = SYMBOLIC_NODE_BUDGET) -> list[Expression]:
-    """∂expr/∂name for each name, simplified, sharing one node list.
+    """∂expr/∂name for each name, simplified, sharing one node list (several
+    names by one reverse-mode sweep, see `Simplifier.derivatives`).
 
     MathError where a coefficient is beyond the largest float;
     ExpressionTooLargeError where a derivative would build more than `budget`
@@ -129,8 +132,9 @@ def gradient(expr: Expression, wrt: Sequence[str],
 
 
 def _gradient(expr: Expression, wrt: Sequence[str], budget: int,
-              base_size: int | None) -> list[Expression]:
-    simplifier = Simplifier(expr.nodes)
+              base_size: int | None, expand: bool = False,
+              deadline: float | None = None) -> list[Expression]:
+    simplifier = Simplifier(expr.nodes, expand=expand, deadline=deadline)
     (row,) = simplifier.derivatives([expr.root], wrt, budget, base_size)
     shared = tuple(simplifier.builder.nodes)
     return [Expression(shared, root) for root in row]
@@ -149,22 +153,44 @@ def derivative(expr: Expression, wrt: Sequence[str],
     if len(wrt) > MAX_ORDER:
         check_order(len(wrt))
     original = len(nodes_below(expr.nodes, [expr.root]))
+    # Between orders the forms stay expanded (a flat sum of monomials), so
+    # each order's product rule starts from monomials: the n-th derivative of
+    # tan(x) is a polynomial in tan(x), that of 1/(1+x^2) a sum of fractions.
+    expand = len(wrt) > 1
+    deadline = time.monotonic() + simplify.SYMBOLIC_SECONDS  # for all orders together
     for step, name in enumerate(wrt, start=1):
         if expr.is_zero:
             break
         try:
-            (expr,) = _gradient(expr, [name], budget, original)
+            (expr,) = _gradient(expr, [name], budget, original, expand=expand,
+                                 deadline=deadline)
         except CoefficientOverflowError as error:
             raise MathError(f"a coefficient of the derivative of order {step} is beyond the "
                             "largest number (about 1.8e308)",
                             hint=f"ask for an order below {step}" if step > 1
                             else "scale the program's constants down") from error
-    return expr
+    # The answer prints with common factors taken out, as any other.
+    return simplified(expr.nodes, expr.root) if expand else expr
 
 
 def hessian(expr: Expression, names: Sequence[str]) -> list[list[Expression]]:
-    """The matrix of second partials ∂²expr/∂names[i]∂names[j]."""
-    return [gradient(first, names) for first in gradient(expr, names)]
+    """The matrix of second partials ∂²expr/∂names[i]∂names[j].
+
+    A first partial that depends on no input (x1 + ... + xn has 1 for each)
+    has a row of zeros without differentiating it: the rows of a sparse
+    Hessian cost nothing beyond the row itself."""
+    zero: Expression | None = None
+    rows = []
+    for first in gradient(expr, names):
+        if first.nodes[first.root].varying:
+            rows.append(gradient(first, names))
+            continue
+        if zero is None:
+            builder = GraphBuilder()
+            root = builder.constant(0.0)
+            zero = Expression(tuple(builder.nodes), root)
+        rows.append([zero] * len(names))
+    return rows
 
 
 def values_at(entries: Sequence[Expression], point: Mapping[str, float]

@@ -43,6 +43,7 @@ below a fraction bar (x/y, not x*y^-1).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -56,6 +57,15 @@ Monomial = tuple[tuple[int, int], ...]  # sorted (base node, exponent node) pair
 # keep their first derivatives), before ExpressionTooLargeError ends the work.
 SYMBOLIC_NODE_BUDGET = 20_000
 NODES_PER_SOURCE_NODE = 10
+# The symbolic time budget: a derivative or a simplification that runs longer
+# ends (ExpressionTooLargeError for a derivative; a simplification keeps the
+# form as written). The size budget ends most work far sooner; this bounds
+# what it does not count.
+SYMBOLIC_SECONDS = 30.0
+# Expanded forms multiply two sums out only up to this many products of terms,
+# and every TERMS_PER_NODE products count as one node against the size budget.
+MAX_EXPANDED_TERMS = 4_000
+TERMS_PER_NODE = 1
 MAX_FACTORS = 16  # a longer product is kept as one factor (see _monomial_form)
 # Not 5 or 10: 0.3*x reads better than 3*x/10, as any decimal that ends soon.
 _SIMPLE_DENOMINATORS = (2, 3, 4, 6, 7, 8, 9, 11, 12, 16)
@@ -110,8 +120,14 @@ def is_integer(value: float) -> bool:
 class Simplifier:
     """Rewrites nodes of a source node list into canonical nodes of `builder`."""
 
-    def __init__(self, source: Sequence[Node]) -> None:
+    def __init__(self, source: Sequence[Node], expand: bool = False,
+                 deadline: float | None = None) -> None:
         self.source = source
+        # Expanded forms are for the steps between orders of a derivative:
+        # products of sums multiply out and sums print flat, so the next
+        # order differentiates a sum of monomials, not nested products whose
+        # product rule grows each time (tan(x) to order 16, 1/(1+x^2) to 14).
+        self.expand = expand
         self.builder = GraphBuilder()
         self._materialized: dict[tuple, int] = {}
         self._form_of_node: dict[int, Form] = {}
@@ -121,6 +137,10 @@ class Simplifier:
         self._exp_call = _prefers_exp_call(source)
         self._node_limit: int | None = None  # set while derivatives are built
         self._budget = SYMBOLIC_NODE_BUDGET
+        # When the time budget ends (time.monotonic()); one deadline may span
+        # the Simplifiers of every order of a high derivative.
+        self._deadline = time.monotonic() + SYMBOLIC_SECONDS if deadline is None else deadline
+        self._products = 0  # term products of expanded forms, counted as work
 
     # --- public ----------------------------------------------------------------
 
@@ -156,13 +176,17 @@ class Simplifier:
                     budget: int = SYMBOLIC_NODE_BUDGET, base_size: int | None = None
                     ) -> list[list[int]]:
         """∂root/∂name for each root and name, as canonical nodes, by forward
-        mode over forms: the product rule makes sums of products, as a
-        textbook (and SymPy) would, and the algebra collects them.
+        mode over forms for one name: the product rule makes sums of products,
+        as a textbook (and SymPy) would, and the algebra collects them. For
+        several names, by reverse mode over the same forms and rules: one
+        backward sweep per root gives all its partials (a gradient of n names
+        costs one pass, not n).
 
         Each name's derivatives may build `budget` nodes plus
         NODES_PER_SOURCE_NODE per node of `base_size` (by default, the
         nodes the roots depend on); beyond that, ExpressionTooLargeError (the
-        work stops there, not after)."""
+        work stops there, not after). A backward sweep may build that much for
+        each of its names, as the forward passes together would."""
         size = len(nodes_below(self.source, roots)) if base_size is None else base_size
         growth = budget + NODES_PER_SOURCE_NODE * size
         self._budget = budget
@@ -170,6 +194,11 @@ class Simplifier:
         self._node_limit = growth
         values = self.forms(roots, keep_values=True)
         needed = sorted(values)
+        if len(wrt) > 1:
+            # Several names: one backward sweep per root gives every partial
+            # (reverse mode), O(nodes + names) rather than O(nodes × names).
+            # The budget is what forward mode would allow for all the names.
+            return [self._reverse_row(values, root, wrt, growth) for root in roots]
         result: list[list[int]] = [[] for _ in roots]
         for name in wrt:
             self._node_limit = len(self.builder.nodes) + growth
@@ -179,6 +208,54 @@ class Simplifier:
                 result[k].append(self.materialize(tangent) if tangent is not None
                                  else self._number(0.0))
         return result
+
+    def _reverse_row(self, values: dict[int, Form], root: int, wrt: Sequence[str],
+                     growth: int) -> list[int]:
+        """∂root/∂name for each name, as canonical nodes, from one backward sweep."""
+        self._node_limit = len(self.builder.nodes) + growth * len(wrt)
+        by_name = self._adjoints(values, root)
+        zero = self._number(0.0)
+        return [self.materialize(by_name[name]) if name in by_name else zero for name in wrt]
+
+    def _adjoints(self, values: dict[int, Form], root: int) -> dict[str, Form]:
+        """∂root/∂input for every input root depends on (absent where it is 0):
+        reverse mode over forms. Each node's adjoint is final once the sweep
+        (from the root down the flat node list) reaches it, as every user of
+        a node comes after it; it then passes adjoint × local partial to each
+        argument, and the contributions are summed with the same algebra."""
+        below = nodes_below(self.source, [root])
+        adjoints: dict[int, Form] = {root: Form(1.0)}
+        by_name: dict[str, Form] = {}
+        algebra = FormAlgebra(self)
+        for index in reversed(below):
+            adjoint = adjoints.pop(index, None)
+            if adjoint is None:
+                continue
+            self._check_size()
+            node = self.source[index]
+            op = node.op
+            if op is INPUT:
+                known = by_name.get(node.label)
+                by_name[node.label] = adjoint if known is None else self.add(known, adjoint)
+                continue
+            last = len(node.args) - 1
+            for position, arg in enumerate(node.args):
+                # The last argument may take the adjoint itself; others a copy.
+                own = adjoint if position == last else adjoint.copy()
+                if op is ADD or (op is SUB and position == 0):
+                    contribution = own
+                elif op in _LINEAR:
+                    contribution = self.scale(own, -1.0)
+                else:
+                    arg_values = tuple(values[a] for a in node.args)
+                    local = op.derivatives[position](algebra, arg_values, values[index])
+                    contribution = self.multiply(local.copy(), own)
+                if not contribution.terms and contribution.const == 0.0:
+                    continue
+                known = adjoints.get(arg)
+                adjoints[arg] = contribution if known is None else self.add(known, contribution)
+        return {name: form for name, form in by_name.items()
+                if form.terms or form.const != 0.0}
 
     def _tangents(self, needed: list[int], values: dict[int, Form], roots: Sequence[int],
                   wrt: str) -> dict[int, Form | None]:
@@ -292,6 +369,8 @@ class Simplifier:
             return self.scale(b, a.const)
         if not b.terms:
             return self.scale(a, b.const)
+        if self.expand and (len(a.terms) + 1) * (len(b.terms) + 1) <= MAX_EXPANDED_TERMS:
+            return self._expanded_product(a, b)
         if a.single_term() is None and b.single_term() is not None:
             a, b = b, a
         single = a.single_term()
@@ -308,6 +387,19 @@ class Simplifier:
         coeff_b, factors_b = self._as_product(b)
         return self._monomial_form(tidy(coeff_a * coeff_b), factors_a + factors_b)
 
+    def _expanded_product(self, a: Form, b: Form) -> Form:
+        """a·b multiplied out, term by term (both have terms)."""
+        result = Form()
+        left = [*a.terms.items(), *([((), a.const)] if a.const else [])]
+        right = [*b.terms.items(), *([((), b.const)] if b.const else [])]
+        for monomial_a, coeff_a in left:
+            for monomial_b, coeff_b in right:
+                product = self._monomial_form(tidy(coeff_a * coeff_b), [*monomial_a, *monomial_b])
+                result = self.add(result, product)
+        self._products += len(left) * len(right)
+        self._check_size()
+        return result
+
     def power(self, base: Form, exponent: Form) -> Form:
         """base^exponent, distributed only where that is valid for all reals."""
         if exponent.terms:
@@ -316,6 +408,10 @@ class Simplifier:
         if n == 0.0:
             return Form(1.0)
         if n == 1.0:
+            if self.expand and base.single_term() is None and base.terms:
+                # d(u^2) = 2*u*du keeps u a factor, so it cancels against u^-k
+                # of a quotient rule rather than expanding into its terms.
+                return Form(0.0, {((self.materialize(base), self._number(1.0)),): 1.0})
             return base
         if not base.terms:
             return self._number_power(base.const, n)
@@ -638,7 +734,14 @@ class Simplifier:
         """ExpressionTooLargeError once a derivative has built more nodes than
         its budget allows."""
         limit = self._node_limit
-        if limit is not None and len(self.builder.nodes) > limit:
+        if time.monotonic() > self._deadline:
+            raise ExpressionTooLargeError(
+                f"the symbolic work takes longer than its time budget of "
+                f"{SYMBOLIC_SECONDS:g} seconds",
+                hint="ask for a lower order, or for the derivative's value at a point, "
+                "which needs no symbolic form", budget=self._budget)
+        if limit is not None and len(self.builder.nodes) + self._products // TERMS_PER_NODE \
+                > limit:
             raise ExpressionTooLargeError(
                 f"the derivative grows beyond the symbolic size budget of "
                 f"{self._budget:,} nodes (plus {NODES_PER_SOURCE_NODE} per node "
@@ -655,7 +758,7 @@ class Simplifier:
         found = self._materialized.get(key)
         if found is not None:
             return found
-        factored = self._factored(form)
+        factored = None if self.expand else self._factored(form)
         if factored is not None:
             self._materialized[key] = factored
             self._form_of_node.setdefault(factored, form.copy())
@@ -996,10 +1099,15 @@ def _use_counts(nodes: Sequence[Node], needed: list[int], roots: Sequence[int]) 
 def simplify_nodes(nodes: Sequence[Node], roots: Sequence[int]) -> tuple[GraphBuilder, list[int]]:
     """Canonical forms of `roots`: a fresh builder and the new root nodes."""
     simplifier = Simplifier(nodes)
+    # Simplifying may build the size budget plus NODES_PER_SOURCE_NODE per
+    # node (a 4,000-high x^x^...^x tower's derivative would otherwise collect
+    # ever longer exponent sums: quadratic work and memory).
+    simplifier._node_limit = SYMBOLIC_NODE_BUDGET + NODES_PER_SOURCE_NODE * len(nodes)
     try:
         return simplifier.builder, simplifier.simplify(roots)
-    except CoefficientOverflowError:
-        # 1e308*x + 1e308*x would need 2e308: the exact form, as written, stays.
+    except (CoefficientOverflowError, ExpressionTooLargeError):
+        # 1e308*x + 1e308*x would need 2e308, or the work is beyond its
+        # budget: the exact form, as written, stays.
         return copy_nodes(nodes, roots)
 
 
