@@ -27,6 +27,7 @@ from .api import Program, parse_value, value_warnings
 from .api import compile as compile_program
 from .calculus import MAX_ORDER, values_at
 from .errors import ExprGraphError, MathError, ValueInputError
+from .render.text import FallbackConsole
 
 app = typer.Typer(
     name="exprgraph",
@@ -141,21 +142,55 @@ class _TrimmedLines:
     def isatty(self) -> bool:
         return False
 
+    @property
+    def encoding(self) -> str:
+        """The stream's encoding: Rich draws ASCII boxes for one that is not UTF."""
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
 
 # Neither console reads markup: every `[...]` in what they print is text, so a
 # student's answer `[/]` or a file named `[red]x.toml` is shown as it is (Rich
 # would raise MarkupError, or swallow the brackets). Styles come from Text objects.
+#
+# Both write what the stream's encoding can carry: under a Latin-1 or ASCII
+# locale (or cp1252, redirected on Windows) boxes are ASCII and symbols such as
+# ∂ and → have ASCII stand-ins (FallbackConsole), and whatever reaches a stream
+# by another way gets the same stand-ins from its error handler (`run`).
 def _stdout() -> Console:
     if sys.stdout.isatty():
-        return Console(highlight=False, markup=False)
-    return Console(highlight=False, markup=False, file=_TrimmedLines(sys.stdout))
+        return FallbackConsole(highlight=False, markup=False)
+    return FallbackConsole(highlight=False, markup=False, file=_TrimmedLines(sys.stdout))
 
 
 def _stderr() -> Console:
     # Piped or logged, a message stays one line: hard wrapping at 80 columns
     # split numbers and names (`(here t1 = ⏎1e+308)`).
-    return Console(stderr=True, highlight=False, markup=False,
-                   soft_wrap=not sys.stderr.isatty())
+    return FallbackConsole(stderr=True, highlight=False, markup=False,
+                           soft_wrap=not sys.stderr.isatty())
+
+
+def _utf(stream: Any) -> bool:
+    """Whether `stream` writes UTF (any character at all)."""
+    encoding = (getattr(stream, "encoding", None) or "utf-8").replace("_", "-").lower()
+    return encoding.startswith("utf")
+
+
+def _fall_back_where_symbols_are_missing() -> None:
+    """Give standard output and error an error handler that writes ASCII
+    stand-ins for what their encoding lacks, instead of raising
+    UnicodeEncodeError (`graph --format dot`, CSV, help, anything)."""
+    import codecs
+
+    from .render.text import encoding_fallback
+
+    codecs.register_error(FALLBACK_ERRORS, encoding_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and not _utf(stream) and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors=FALLBACK_ERRORS)
+
+
+FALLBACK_ERRORS = "exprgraph-fallback"
 
 
 def _warn(message: str) -> None:
@@ -665,9 +700,10 @@ def _write_output(data: bytes, path: str | None, binary: bool) -> None:
     write_whole(path, lambda temporary: Path(temporary).write_bytes(data))
 
 
-# Every step of a trajectory is kept (table, plot, JSON): about 500 bytes each,
-# so a typo such as --steps 99999999999999 must not run until memory is gone.
-MAX_STEPS = 1_000_000
+# A trajectory keeps a bounded history (train.MAX_ROWS rows, train.CURVE_POINTS
+# curve points), so steps cost time, not memory; Ctrl-C stops a long run and
+# prints what it reached.
+MAX_STEPS = 1_000_000_000
 
 
 def _finite(value: float) -> float:
@@ -689,15 +725,15 @@ UntilOption = Annotated[list[str] | None, typer.Option(
     help="Stop early once it holds: grad<1e-6 (gradient norm), change<1e-9 (loss change), "
     "loss<1e-3; repeatable.")]
 ShowEveryOption = Annotated[int, typer.Option(
-    "--show-every", min=0, help="Table rows every this many steps (0: about ten rows); "
-    "the JSON trajectory and the plot have every step.")]
+    "--show-every", min=0, help="Rows every this many steps (0: about ten table rows, "
+    "every step in JSON); at most 10,000 rows, the last step always.")]
 PlotOption = Annotated[str | None, typer.Option(
     "--plot", metavar="FILE", show_default=False,
     help="Also draw the loss curve to FILE (.svg; .png needs matplotlib), with any "
     "--format.")]
 TrainingFormatOption = Annotated[OutputFormat, typer.Option(
     "--format", case_sensitive=False,
-    help="table: steps, a loss curve and the end; json: the whole trajectory.")]
+    help="table: steps, a loss curve and the end; json: the trajectory's rows.")]
 
 
 @values_command("descend")
@@ -712,8 +748,8 @@ def descend_command(
         "others stay fixed.")] = None,
     steps: Annotated[int, typer.Option(
         "--steps", min=0, max=MAX_STEPS,
-        help="Steps at most (up to 1,000,000: every step is kept for the table, plot "
-        "and JSON).")] = 100,
+        help="Steps at most (up to 1,000,000,000; Ctrl-C stops and prints what was "
+        "reached).")] = 100,
     assignments: Annotated[list[str] | None, typer.Option(
         "--set", "--at", metavar="NAME=VALUE[,...]", show_default=False,
         help="The start point (or --NAME VALUE).")] = None,
@@ -755,15 +791,13 @@ def descend_command(
         criteria = [train.parse_criterion(c) for c in until or []]
         if plot is not None:
             show.check_plot_path(plot)  # before training: a typo must not cost a long run
-        if show_every and as_json:
-            _stderr().print(show.warning_text("--show-every thins the table only; --format "
-                                              "json has every step"))
+        every, kept = _rows_kept(show_every, steps, bool(criteria), as_json)
         with _training_progress(steps, "steps", as_json) as advance:
             trajectory = train.descend(compiled, start, names, lr, steps, criteria, momentum,
-                                       on_step=advance)
+                                       on_step=advance, every=every, max_rows=kept)
         _show_training(trajectory, {"program": compiled.graph.source, "lr": lr,
-                                    "momentum": momentum}, show_every or max(1, steps // 10),
-                       "step", plot, as_json)
+                                    "momentum": momentum}, every if kept is None
+                       else trajectory.every, "step", plot, as_json)
     except ExprGraphError as error:
         _fail(error, as_json)
 
@@ -792,7 +826,8 @@ def fit_command(
         "--params", metavar="w=0,b=0", show_default=False,
         help="The parameters to fit and their start values (default 0).")],
     epochs: Annotated[int, typer.Option("--epochs", min=1, max=MAX_STEPS,
-                                        help="Passes over the data (up to 1,000,000).")
+                                        help="Passes over the data (up to 1,000,000,000; "
+                                        "Ctrl-C stops and prints what was reached).")
                       ] = 100,
     loss: Annotated[str | None, typer.Option(
         "--loss", metavar="mse|bce", show_default=False,
@@ -843,8 +878,6 @@ def fit_command(
         if plot is not None:
             show.check_plot_path(plot)  # before training: a typo must not cost a long run
         notes = []
-        if show_every and as_json:
-            notes.append("--show-every thins the table only; --format json has every epoch")
         if batch_size and batch_size >= rows:
             notes.append(f"--batch-size {batch_size} is not smaller than the {rows} rows of "
                          f"the data: every step uses all rows" +
@@ -854,16 +887,31 @@ def fit_command(
                          "rows, in order")
         for note in notes:
             _stderr().print(show.warning_text(note))
+        every, kept = _rows_kept(show_every, epochs, bool(criteria), as_json)
         with _training_progress(epochs, "epochs", as_json) as advance:
             trajectory = train.fit(compiled, columns, rows, starts, lr, epochs, loss=loss,
                                    target=target, batch_size=batch_size, momentum=momentum,
-                                   until=criteria, seed=seed or 0, on_epoch=advance)
+                                   until=criteria, seed=seed or 0, on_epoch=advance,
+                                   every=every, max_rows=kept)
         _show_training(trajectory, {"program": compiled.graph.source, "data": data,
                                     "rows": rows, "lr": lr, "momentum": momentum,
                                     "loss": loss, "target": target, "batch_size": batch_size},
-                       show_every or max(1, epochs // 10), "epoch", plot, as_json)
+                       every if kept is None else trajectory.every, "epoch", plot, as_json)
     except ExprGraphError as error:
         _fail(error, as_json)
+
+
+def _rows_kept(show_every: int, steps: int, early_stop: bool, as_json: bool
+               ) -> tuple[int, int | None]:
+    """The rows a trajectory keeps: (every, at most): every `--show-every`-th
+    step; by default every step in JSON and about ten table rows: a tenth of
+    the steps apart or, when `--until` may stop training early, over the steps
+    actually run (the spacing doubles past 16 rows)."""
+    if show_every or as_json:
+        return show_every or 1, None
+    if early_stop:
+        return 1, 16
+    return max(1, steps // 10), None
 
 
 class _training_progress:  # noqa: N801 - used as a context manager, like a function
@@ -896,7 +944,8 @@ def _show_training(trajectory: Any, settings: dict[str, Any], show_every: int, u
     a plot that cannot be written after all (the path was checked before
     training, but a disk can fill up): a table comes first and the error
     after it on stderr; JSON comes after the plot, as one object holding the
-    trajectory and the plot's error (`plot_error`); either way exit 2."""
+    trajectory and the plot's error (`plot_error`); either way exit 2. A run
+    stopped by Ctrl-C is shown as far as it got, then exits 130."""
     from .render import train as show
 
     if as_json:
@@ -918,6 +967,8 @@ def _show_training(trajectory: Any, settings: dict[str, Any], show_every: int, u
             show.write_plot(trajectory, plot, unit)
     if trajectory.diverged:
         raise typer.Exit(MathError.exit_code)
+    if trajectory.interrupted:
+        raise typer.Exit(130)  # as a shell reports a command ended by Ctrl-C
 
 
 class BatchFormat(str, Enum):
@@ -946,8 +997,8 @@ def batch_command(
     nodes: Annotated[bool, typer.Option(
         "--nodes", help="Include every node and edge, as eval --format json does.")] = False,
     max_rows: Annotated[int, typer.Option(
-        "--max-rows", min=0, help="Successful problems per table at most (failures are "
-        "always shown); 0 shows all.")] = 50,
+        "--max-rows", min=0, help="Successful problems per table at most (failed ones: "
+        "the first 1,000); 0 shows all.")] = 50,
 ) -> None:
     """Evaluate every problem in problem files: value and gradient of each.
 
@@ -979,29 +1030,31 @@ def batch_command(
     options = core.Options(derivatives=derivatives and output_format is not BatchFormat.table,
                            nodes=nodes and output_format is BatchFormat.jsonl)
     out = _stdout()
+    ascii_only = not _utf(sys.stdout)  # JSON lines escape what the output cannot carry
     progress = _LazyProgress(started)
     try:
         for found in core.discover(paths):
             if isinstance(found, core.FileError):
                 _report_error(found, output_format is BatchFormat.jsonl, tally)
                 continue
-            results: list[dict[str, Any]] = []
+            # Only the rows the table shows are kept: a long line file streams.
+            table = show.FileTable(str(found), max_rows)
             try:
                 for result in core.run(core.read_problems(found), options, jobs):
                     tally.add(result)
                     progress.advance()
                     # Machine formats go straight to stdout: Rich costs per line.
                     if output_format is BatchFormat.table:
-                        results.append(result)
+                        table.add(result)
                     elif output_format is BatchFormat.jsonl:
-                        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                        sys.stdout.write(json.dumps(result, ensure_ascii=ascii_only) + "\n")
                     else:
                         sys.stdout.write(show.csv_text([result], header=tally.problems == 1))
             except core.FileError as error:
                 _report_error(error, output_format is BatchFormat.jsonl, tally)
-            if output_format is BatchFormat.table and results:
+            if output_format is BatchFormat.table and len(table):
                 progress.pause()
-                out.print(show.file_table(str(found), results, max_rows))
+                out.print(table.renderable())
     finally:
         progress.stop()
     # On stderr in every format: stdout stays pure JSON lines or CSV.
@@ -1080,6 +1133,7 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
     for name, value in raw.items():
         try:
             values[name] = parse_value(name, value)
+            _warn_underflow(name, value)
         except ValueInputError:
             if name not in looks_like:
                 raise
@@ -1093,6 +1147,13 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
     if warn:
         _print_warnings(ctx, compiled, values)
     return compiled, {**compiled.graph.given, **values}
+
+
+def _warn_underflow(name: str, text: str) -> None:
+    """Say so on stderr where a value typed as --NAME has a number that reads as 0."""
+    for warning in compile_program(text).graph.warnings:
+        if warning.kind == "underflow":
+            _warn(f"--{name} {text}: {warning.message}")
 
 
 def _print_warnings(ctx: typer.Context, compiled: Program, values: dict[str, float]) -> None:
@@ -1248,7 +1309,9 @@ def _point(program: Program, values: dict[str, float]) -> dict[str, float] | Non
 
 
 def _print_json(data: dict[str, Any]) -> None:
-    _stdout().out(json.dumps(data, ensure_ascii=False), highlight=False)
+    # Where the output cannot carry every character, JSON escapes them (\u2202):
+    # still the same data, not a stand-in.
+    _stdout().out(json.dumps(data, ensure_ascii=not _utf(sys.stdout)), highlight=False)
 
 
 def program_and_value_texts(tokens: list[str], assignments: list[str],
@@ -1375,6 +1438,7 @@ def run() -> Any:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     code: Any = 0
+    _fall_back_where_symbols_are_missing()
     try:
         app()
     except SystemExit as done:

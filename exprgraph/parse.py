@@ -45,7 +45,7 @@ from .graph import Graph, GraphBuilder, finish_graph
 from .ops import BINARY_SYMBOLS, CONST, CONSTANTS, FUNCTIONS, INPUT, MUL, NEG
 
 GRAMMAR_FILE = "expr.lark"
-MAX_PROGRAM_CHARS = 10_000_000  # a documented limit: beyond it, a clear error
+MAX_PROGRAM_CHARS = 2_000_000  # documented (README, Limits): ~15 s and ~0.8 GB at most
 
 # How Lark's terminal names read in an error message.
 _TERMINAL_WORDS = {
@@ -65,6 +65,50 @@ _TERMINAL_WORDS = {
     "_SEP": "';' or a new line",
     "$END": "the end of the input",
 }
+
+# A nonzero number below about half the smallest positive float (a subnormal,
+# 4.9e-324) reads as 0, which is said in a warning rather than left silent.
+UNDERFLOW_HINT = "the smallest positive float is about 4.9e-324; write 0 if 0 is meant"
+
+
+def is_underflow(text: str, value: float) -> bool:
+    """Whether the number `text`, read as `value`, is nonzero but read as 0."""
+    mantissa = re.split("[eE]", text, maxsplit=1)[0]
+    return value == 0.0 and any(digit in mantissa for digit in "123456789")
+
+
+def underflow_message(text: str) -> str:
+    """The warning for a number that reads as 0: it names the number."""
+    return f"{text} is below the smallest float and reads as 0"
+
+
+# Characters that str.splitlines (and so editors and other tools) take as line
+# breaks but the grammar does not: refused where they stand, so that every
+# message counts lines as the grammar does ("\n", or "\r\n", ends a line; a
+# form feed or lone "\r" is white space).
+_FOREIGN_BREAKS = {
+    "\x0b": "vertical tab", "\x1c": "file separator", "\x1d": "group separator",
+    "\x1e": "record separator", "\x85": "NEL, next line",
+    "\u2028": "line separator", "\u2029": "paragraph separator",
+}
+_FOREIGN_BREAK = re.compile("[" + "".join(_FOREIGN_BREAKS) + "]")
+
+
+def _refuse_foreign_breaks(text: str) -> None:
+    """A `ParseError` at the first character of `text` that other tools read as a
+    line break but exprgraph does not (in a comment too)."""
+    found = _FOREIGN_BREAK.search(text)
+    if found is None:
+        return
+    at = found.start()
+    line_start = text.rfind("\n", 0, at) + 1
+    line = text.count("\n", 0, at) + 1
+    char = found.group()
+    raise ParseError(f"unexpected character U+{ord(char):04X} ({_FOREIGN_BREAKS[char]}), "
+                     "which exprgraph does not read as a line break",
+                     line=line, column=at - line_start + 1, source_line=_source_line(text, line),
+                     hint="end lines with a new line (\\n) or separate statements with ';'")
+
 
 # Characters people paste from documents, and what to type instead.
 _LOOKALIKES = {
@@ -165,6 +209,14 @@ class _ProgramState:
         offset = sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
         return self.source[offset + len(token):]
 
+    def note_underflow(self, token: Token) -> None:
+        """Warn if the number `token`, which reads as 0, is not written as a zero."""
+        if is_underflow(str(token), 0.0):
+            line, column = token.line or 0, token.column or 0
+            self.warnings.append(SourceWarning(
+                "underflow", underflow_message(str(token)), line, column,
+                self.source_line(line), hint=UNDERFLOW_HINT))
+
     def error(self, cls: type[ProgramError] | type[ParseError], message: str, token: Token,
               hint: str | None = None) -> Exception:
         line, column = token.line or 0, token.column or 0
@@ -187,6 +239,8 @@ class _Reducer:
         if value == float("inf"):
             raise self.state.error(ParseError, f"the number {token} is too large for a float",
                                    token, hint="floats go up to about 1.8e308")
+        if value == 0.0:
+            self.state.note_underflow(token)
         return self.state.builder.constant(value)
 
     def name(self, children: list[Token]) -> int:
@@ -308,6 +362,8 @@ class _Reducer:
         if value in (float("inf"), float("-inf")):
             raise self.state.error(ParseError, f"the number {token} is too large for a float",
                                    token)
+        if value == 0.0:
+            self.state.note_underflow(token)
         return value, children[0]
 
     def where_constant(self, children: list[Token]) -> tuple[float, Token]:
@@ -810,6 +866,7 @@ def parse_program(text: str, inputs: frozenset[str] | set[str] = frozenset()) ->
 
 def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
     """`parse_program`, by the fast driver (falling back to Lark) or by Lark alone."""
+    _refuse_foreign_breaks(text)
     state = _ProgramState(text, inputs)
     with _parser_lock:
         _reducer.state = state
