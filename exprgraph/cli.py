@@ -1443,6 +1443,8 @@ def run() -> Any:
         app()
     except SystemExit as done:
         code = done.code
+    except MemoryError:
+        code = _out_of_memory()
     except OSError as error:
         if error.errno not in OUTPUT_FAILURES:
             raise
@@ -1454,6 +1456,16 @@ def run() -> Any:
             raise
         _output_failed(error)
     sys.exit(code)
+
+
+def _out_of_memory() -> int:
+    """Say that the work ran out of memory (batch says it per problem); exit 1."""
+    with contextlib.suppress(OSError):
+        sys.stderr.write("error: ran out of memory: the program or the work asked of it is too "
+                         "large for this machine\nhint: see 'Limits and hostile input' in the "
+                         "README for the sizes that fit\n")
+        sys.stderr.flush()
+    return 1
 
 
 # Errors of writing to a stream that has stopped taking output: a full disk or

@@ -115,5 +115,7 @@ def source_line(source: str, line: int) -> str | None:
     """Line `line` (1-based) of `source`, or None."""
     if not source or line <= 0:
         return None
-    lines = source.splitlines()
-    return lines[line - 1] if line <= len(lines) else None
+    # Only \n ends a line, as in the grammar: splitlines() would also split on
+    # a form feed or a lone \r, which the grammar reads as white space.
+    lines = source.split("\n")
+    return lines[line - 1].rstrip("\r") if line <= len(lines) else None

@@ -599,3 +599,53 @@ def test_dot_output_without_the_symbols() -> None:
     assert done.returncode == 0, done.stderr
     text = done.stdout.decode("latin-1")
     assert text.startswith("digraph") and 'label="dout/dx = 2*x' in text, text
+
+
+@pytest.mark.parametrize("space", ["\f", "\r"])
+def test_a_form_feed_or_lone_return_does_not_shift_the_line_shown(space: str) -> None:
+    # The grammar reads \f and a lone \r as white space, so line 2 is the
+    # `b = ...` line; splitting on them showed "+ 2" as line 2.
+    program = f"a = 1 {space}+ 2\nb = log(x - a) where x=-1"
+    result = CliRunner().invoke(app, ["eval", program])
+    assert result.exit_code == 1
+    assert "2 | b = log(x - a) where x=-1" in result.output
+
+
+def test_running_out_of_memory_is_a_message_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from exprgraph import cli
+
+    def exhausted() -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "app", exhausted)
+    with pytest.raises(SystemExit) as done:
+        cli.run()
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert "ran out of memory" in err and "Traceback" not in err
+
+
+def test_a_wide_table_lists_each_column_once_per_table() -> None:
+    # Laying out a 2,000-row table listed a column's cells again for every
+    # row (quadratic); count how often the cells are listed.
+    from rich.console import Console
+    from rich.table import Column, Table
+
+    from exprgraph.render.layout import Fitted
+
+    listed = 0
+
+    class CountingColumn(Column):
+        @property
+        def cells(self):  # type: ignore[override]
+            nonlocal listed
+            listed += 1
+            return iter(self._cells)
+
+    table = Table(CountingColumn("a"), CountingColumn("b"))
+    for k in range(2_000):
+        table.add_row(f"x{k}", "y" * 200)
+    listed = 0
+    Console(width=60, file=open(os.devnull, "w")).print(Fitted(table))  # noqa: SIM115
+    assert listed < 2_000

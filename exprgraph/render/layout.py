@@ -145,10 +145,13 @@ class Fitted:
             table.add_column(_literal(column.header), justify=column.justify, style=column.style,
                              header_style=column.header_style, width=widths[k],
                              overflow="fold", no_wrap=False)
+        # Each column's cells once: listing them per row made a 10,000-row
+        # table quadratic.
+        column_cells = [list(column.cells) for column in source.columns]
         for r, row in enumerate(source.rows):
             cells: list[RenderableType] = []
-            for k, column in enumerate(source.columns):
-                cell = list(column.cells)[r]
+            for k in range(len(source.columns)):
+                cell = column_cells[k][r]
                 text = self.columns[k][r]
                 if self.whole[k] or len(text) <= widths[k] or not isinstance(cell, str | Text):
                     cells.append(_literal(cell))
