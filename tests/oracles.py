@@ -61,4 +61,8 @@ def to_sympy(graph: Graph, root: int | None = None) -> sympy.Expr:
 def sympy_value(expr: sympy.Expr, point: Mapping[str, float]) -> float:
     """`expr` at `point`, as a float."""
     subs = {sympy.Symbol(k, real=True): sympy.Float(v, 30) for k, v in point.items()}
+    if any(power.base == 0 for power in expr.atoms(sympy.Pow)):
+        # evalf(subs=...) takes 0**x at x = 0 as 0 (sin(pi)^x); substituted
+        # first, it is 0**0 = 1, as in Python, NumPy and exprgraph.
+        return float(expr.xreplace(subs).evalf(30))
     return float(expr.evalf(30, subs=subs))
