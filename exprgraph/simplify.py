@@ -758,6 +758,11 @@ class Simplifier:
         found = self._materialized.get(key)
         if found is not None:
             return found
+        met = self._met_by_expansion(form)
+        if met is not form:
+            if not met.terms:
+                return self._constant(met.const)
+            form = met
         factored = None if self.expand else self._factored(form)
         if factored is not None:
             self._materialized[key] = factored
@@ -783,6 +788,38 @@ class Simplifier:
         self._materialized[key] = node
         self._form_of_node.setdefault(node, form.copy())
         return node
+
+    def _met_by_expansion(self, form: Form) -> Form:
+        """The form with a term's sum factor multiplied out where that makes
+        like terms meet: x*(x + y) - x*y → x^2, x*(x + 1) - x → x^2. A sum
+        times a monomial otherwise stays whole (x*(x + 1)). One pass over the
+        terms; `form` itself when nothing meets."""
+        if len(form.terms) < 2:
+            return form
+        result: Form | None = None
+        for monomial, coeff in form.terms.items():
+            sums = [(base, exponent) for base, exponent in monomial
+                    if self._value(exponent) == 1.0 and self._is_whole_sum(base)]
+            if len(sums) != 1:
+                continue
+            rest = Form(0.0, {tuple(f for f in monomial if f != sums[0]): coeff}) \
+                if len(monomial) > 1 else Form(coeff)
+            expanded = self._expanded_product(rest, self._form_of_node[sums[0][0]].copy())
+            if any(m in form.terms for m in expanded.terms if m != monomial) or (
+                    expanded.const != 0.0 and form.const != 0.0):
+                if result is None:
+                    result = form.copy()
+                result.terms.pop(monomial, None)
+                result = self.add(result, expanded)
+        if result is None:
+            return form
+        # What met may leave a sum whose terms meet again: its form, not a node.
+        result.terms = {m: c for m, c in result.terms.items() if c != 0.0}
+        return result
+
+    def _is_whole_sum(self, node: int) -> bool:
+        inner = self._form_of_node.get(node)
+        return inner is not None and bool(inner.terms) and inner.single_term() is None
 
     def _factored(self, form: Form) -> int | None:
         """The sum with the factor common to all its terms taken out, as nodes:

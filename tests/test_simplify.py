@@ -428,3 +428,19 @@ def test_the_time_budget_ends_symbolic_work_with_a_clear_error(
     text = exprgraph.compile("x + x").text(exprgraph.calculus.expression_of(
         exprgraph.compile("x + x").graph))
     assert exprgraph.compile(text).evaluate({"x": 2.5}).value == 5.0
+
+
+@pytest.mark.parametrize("text", ["x*(x+y) - x*y", "x*(x+1) - x", "x*(x+1) - x^2 - x",
+                                  "y*(x+y) - y^2 + 3", "2*x*(x - y) + 2*x*y"])
+def test_a_term_times_a_sum_multiplies_out_where_like_terms_meet(text: str) -> None:
+    # The sum stayed whole (x*(x + y) - x*y), so like terms never met. SymPy's
+    # expansion is the oracle: it collapses each to a single term (or number).
+    expected = sympy.expand(sympy.sympify(text.replace("^", "**")))
+    result = CliRunner().invoke(app, ["simplify", text, "--format", "text"])
+    assert result.exit_code == 0, result.output
+    assert sympy.sympify(result.output.strip().replace("^", "**")) == expected
+
+
+def test_a_term_times_a_sum_stays_whole_where_nothing_meets() -> None:
+    result = CliRunner().invoke(app, ["simplify", "x*(x+1) + y", "--format", "text"])
+    assert result.output.strip() == "x*(x + 1) + y"
