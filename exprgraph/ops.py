@@ -18,11 +18,16 @@ Per op:
   nodes with a builder `b` (see `symbolic.SymbolicBuilder`), so derivatives of
   derivatives need no extra code.
 - printing: `symbol`, `precedence`, `fixity`, `right_assoc`.
+- `samples`: points inside the domain and away from kinks, where the op-table
+  test (tests/test_op_table.py) checks every rule of the entry; empty means
+  `DEFAULT_SAMPLES` for its arity.
 
 Derivative conventions at points where a function is not differentiable
 (also in the README): abs'(0) = 0, relu'(0) = 0, sign' = step' = 0, and at a
 tie min and max split the derivative evenly (0.5 to each argument), like
-JAX and PyTorch. ∂(x^y)/∂y is taken as 0 where x = 0 and y > 0.
+JAX and PyTorch. ∂(x^y)/∂y is taken as 0 where x = 0 and y > 0. atan2(0, 0)
+is 0 (as in C and NumPy), but the partials of atan2 and hypot at the origin
+are undefined (a math error), as sqrt's are at 0.
 """
 
 from __future__ import annotations
@@ -73,6 +78,20 @@ class Op:
     note: str = ""  # one line for the README's function table
     latex: str = ""  # LaTeX template over the arguments {0}, {1}; "" for operators
     vector: Callable[[Any], Callable[..., Any]] | None = None  # numpy module → array function
+    samples: tuple[tuple[float, ...], ...] = ()  # test points; () → DEFAULT_SAMPLES[arity]
+
+
+# Test points for an op defined on all reals, none of them a kink (0, a tie)
+# nor on atan2's branch cut (y = 0, x < 0).
+DEFAULT_SAMPLES: dict[int, tuple[tuple[float, ...], ...]] = {
+    1: ((-1.3,), (-0.4,), (0.7,), (2.1,)),
+    2: ((0.7, -1.3), (-0.4, 2.1), (1.9, 0.6), (-2.2, -0.5)),
+}
+
+
+def sample_points(op: Op) -> tuple[tuple[float, ...], ...]:
+    """Where the op-table test checks `op`: its own samples, else the defaults."""
+    return op.samples or DEFAULT_SAMPLES.get(op.arity, ())
 
 
 def _leaf(*_: float) -> float:
@@ -128,6 +147,18 @@ def _pow_by_base(a: float, b: float, out: float) -> float:
     return b * math.pow(a, b - 1.0)
 
 
+def _atan2_by_y(y: float, x: float, out: float) -> float:
+    # x/(x² + y²), with the square root of the sum from hypot so that it
+    # neither overflows (y = x = 1e200) nor underflows; 0/0 at the origin.
+    r = math.hypot(x, y)
+    return x / r / r
+
+
+def _atan2_by_x(y: float, x: float, out: float) -> float:
+    r = math.hypot(x, y)
+    return -y / r / r
+
+
 def _unit(*_: float) -> float:
     return 1.0
 
@@ -176,11 +207,19 @@ def _s_log_const(base: float) -> Callable[..., int]:
     return rule
 
 
+def _s_square_sum(b: Builder, args: tuple[int, ...]) -> int:
+    return b.add(b.pow(args[0], b.const(2.0)), b.pow(args[1], b.const(2.0)))
+
+
 def _s_one_minus_square(b: Builder, x: int) -> int:
     return b.sub(b.const(1.0), b.pow(x, b.const(2.0)))
 
 
 # --- the table ---------------------------------------------------------------
+
+# Test points for functions of a restricted domain (see `sample_points`).
+_INSIDE_UNIT = ((-0.8,), (-0.3,), (0.2,), (0.9,))
+_POSITIVE = ((0.05,), (0.4,), (1.0,), (3.0,), (250.0,))
 
 
 def _binary(name: str, symbol: str, prec: int, fn: Callable[..., float], partials: Any,
@@ -218,6 +257,8 @@ POW = _binary(
     domain="0 cannot be raised to a negative power, and a negative number only to "
     "an integer power",
     note="also written x**y or pow(x, y); right-associative",
+    # A positive base: ∂/∂y = x^y·log x needs it.
+    samples=((0.7, 1.3), (2.1, -0.4), (1.5, 2.0), (3.0, 0.5), (0.2, -2.0)),
 )
 NEG = Op("neg", 1, operator.neg, (_minus_unit,), (_s_minus_one,), fixity="prefix",
          symbol="-", precedence=PREC_UNARY)
@@ -231,11 +272,13 @@ FUNCTION_OPS: tuple[Op, ...] = (
               lambda b, x, o: b.add(b.const(1.0), b.pow(o, b.const(2.0)))),
     _function("asin", math.asin, lambda x, o: 1.0 / math.sqrt(1.0 - x * x),
               lambda b, x, o: b.div(b.const(1.0), b.apply("sqrt", _s_one_minus_square(b, x[0]))),
-              domain="the argument must be between -1 and 1"),
+              domain="the argument must be between -1 and 1",
+              samples=_INSIDE_UNIT),
     _function("acos", math.acos, lambda x, o: -1.0 / math.sqrt(1.0 - x * x),
               lambda b, x, o: b.neg(b.div(b.const(1.0),
                                           b.apply("sqrt", _s_one_minus_square(b, x[0])))),
-              domain="the argument must be between -1 and 1"),
+              domain="the argument must be between -1 and 1",
+              samples=_INSIDE_UNIT),
     _function("atan", math.atan, lambda x, o: 1.0 / (1.0 + x * x),
               lambda b, x, o: b.div(b.const(1.0), b.add(b.const(1.0), b.pow(x[0], b.const(2.0))))),
     _function("sinh", math.sinh, lambda x, o: math.cosh(x),
@@ -247,14 +290,15 @@ FUNCTION_OPS: tuple[Op, ...] = (
     _function("exp", math.exp, lambda x, o: o, lambda b, x, o: o),
     _function("log", math.log, lambda x, o: 1.0 / x,
               lambda b, x, o: b.div(b.const(1.0), x[0]),
-              domain="the argument must be > 0", note="natural logarithm; also ln(x)"),
+              domain="the argument must be > 0", note="natural logarithm; also ln(x)",
+              samples=_POSITIVE),
     _function("log2", math.log2, lambda x, o: 1.0 / (x * math.log(2.0)), _s_log_const(2.0),
-              domain="the argument must be > 0"),
+              domain="the argument must be > 0", samples=_POSITIVE),
     _function("log10", math.log10, lambda x, o: 1.0 / (x * math.log(10.0)), _s_log_const(10.0),
-              domain="the argument must be > 0"),
+              domain="the argument must be > 0", samples=_POSITIVE),
     _function("sqrt", math.sqrt, lambda x, o: 0.5 / o,
               lambda b, x, o: b.div(b.const(1.0), b.mul(b.const(2.0), o)),
-              domain="the argument must be >= 0"),
+              domain="the argument must be >= 0", samples=_POSITIVE),
     _function("abs", abs, lambda x, o: _sign(x), lambda b, x, o: b.apply("sign", x[0]),
               note="abs'(0) = 0"),
     _function("sigmoid", _sigmoid, lambda x, o: o * (1.0 - o),
@@ -274,6 +318,18 @@ FUNCTION_OPS: tuple[Op, ...] = (
        (lambda a, b, o: _tie_share(a, b), lambda a, b, o: _tie_share(b, a)),
        (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0)),
        note="at a tie each argument gets derivative 0.5"),
+    # The angle of the point (x, y), in (-pi, pi]. atan2(0, 0) is 0, as in C
+    # and NumPy; its partials are 0/0 there, so a gradient at the origin is a
+    # math error naming the node (the angle has no limit there).
+    Op("atan2", 2, math.atan2, (_atan2_by_y, _atan2_by_x),
+       (lambda b, x, o: b.div(x[1], _s_square_sum(b, x)),
+        lambda b, x, o: b.neg(b.div(x[0], _s_square_sum(b, x)))),
+       note="atan2(y, x): the angle of the point (x, y), in (−π, π]; atan2(0, 0) = 0"),
+    # sqrt(x² + y²) without overflow; like sqrt at 0, its partials at the
+    # origin (a cone's tip) are an error rather than a chosen value.
+    Op("hypot", 2, math.hypot, (lambda x, y, o: x / o, lambda x, y, o: y / o),
+       (lambda b, x, o: b.div(x[0], o), lambda b, x, o: b.div(x[1], o)),
+       note="sqrt(x² + y²) without overflow"),
 )
 
 _LATEX = {
@@ -286,9 +342,17 @@ _LATEX = {
     "sqrt": r"\sqrt{{{0}}}", "abs": r"\left|{0}\right|", "sigmoid": r"\sigma\left({0}\right)",
     "min": r"\min\left({0}, {1}\right)", "max": r"\max\left({0}, {1}\right)",
 }
-FUNCTION_OPS = tuple(
-    replace(op, latex=_LATEX.get(op.name, rf"\operatorname{{{{{op.name}}}}}\left({{0}}\right)"))
-    for op in FUNCTION_OPS)
+
+
+def _default_latex(op: Op) -> str:
+    r"""\operatorname{name}\left({0}, {1}, ...\right): every argument, so a function
+    without its own template can never drop one."""
+    holes = ", ".join(f"{{{k}}}" for k in range(op.arity))
+    return rf"\operatorname{{{{{op.name}}}}}\left({holes}\right)"
+
+
+FUNCTION_OPS = tuple(replace(op, latex=_LATEX.get(op.name) or _default_latex(op))
+                     for op in FUNCTION_OPS)
 
 # Array versions, for evaluating a graph over many rows at once (`vector.py`).
 # Each takes the numpy module, so nothing here imports numpy until it is used.
@@ -305,6 +369,7 @@ _VECTOR: dict[str, Callable[[Any], Callable[..., Any]]] = {
     "softplus": lambda np: lambda x: np.logaddexp(0.0, x),
     "sign": lambda np: np.sign, "step": lambda np: lambda x: np.where(np.greater(x, 0), 1.0, 0.0),
     "min": lambda np: np.minimum, "max": lambda np: np.maximum,
+    "atan2": lambda np: np.arctan2, "hypot": lambda np: np.hypot,
 }
 ADD, SUB, MUL, DIV, POW, NEG = (replace(op, vector=_VECTOR[op.name])
                                 for op in (ADD, SUB, MUL, DIV, POW, NEG))

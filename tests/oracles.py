@@ -38,7 +38,8 @@ _SYMPY_FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
     "sqrt": sympy.sqrt, "abs": sympy.Abs, "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
     "softplus": lambda x: sympy.log(1 + sympy.exp(x)), "relu": lambda x: sympy.Max(x, 0),
     "sign": sympy.sign, "step": lambda x: sympy.Heaviside(x, 0),
-    "min": sympy.Min, "max": sympy.Max,
+    "min": sympy.Min, "max": sympy.Max, "atan2": sympy.atan2,
+    "hypot": lambda x, y: sympy.sqrt(x**2 + y**2),
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b, "pow": lambda a, b: a**b, "neg": lambda a: -a,
 }

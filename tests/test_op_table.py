@@ -1,0 +1,255 @@
+"""Every entry of the op table, checked against oracles that do not share its code.
+
+The tests walk `exprgraph.ops.OPS`, so an op added later is checked with no
+edit here. Each runs at the op's sample points (`ops.sample_points`: the
+entry's own `samples`, else defaults for its arity), which lie inside its
+domain and away from its kinks:
+
+- `partials` (the float rule) against central differences of `evaluate`;
+- `evaluate` against `vector` (the NumPy version) on arrays of the points;
+- `derivatives` (the rule written against the builder protocol), interpreted
+  as graph nodes by `SymbolicBuilder`, as arrays by `ArrayAlgebra`, and
+  through the simplifier (`Program.derivative`, text re-parsed), against
+  `partials`;
+- LaTeX of the op over distinct names shows each name once;
+- the printed text of the op over names, and over compound arguments that
+  need (or must not get) parentheses, parses back to the same value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import exprgraph
+from exprgraph.errors import MathError
+from exprgraph.evaluate import evaluate_nodes
+from exprgraph.graph import Graph, GraphBuilder, finish_graph
+from exprgraph.ops import CONST, INPUT, OPS, Op, sample_points
+from exprgraph.render.latex import latex_text
+from exprgraph.render.text import expression_text
+from exprgraph.symbolic import SymbolicBuilder
+from exprgraph.vector import ArrayAlgebra
+
+OPERATIONS = [op for op in OPS.values() if op.arity > 0]
+IDS = [op.name for op in OPERATIONS]
+NAMES = ("alpha", "beta", "gamma")  # \alpha, \beta, \gamma in LaTeX: easy to find
+
+
+def _points(op: Op) -> list[tuple[float, ...]]:
+    points = list(sample_points(op))
+    assert points, f"{op.name} has no sample points: give it `samples`"
+    assert all(len(p) == op.arity for p in points), op.name
+    return points
+
+
+def _applied(op: Op, names: tuple[str, ...] = NAMES) -> Graph:
+    """The graph of `op` applied to distinct inputs."""
+    builder = GraphBuilder()
+    args = tuple(builder.intern(INPUT, label=name) for name in names[:op.arity])
+    output = builder.intern(op, args)
+    return finish_graph(builder.nodes, output, {})
+
+
+def _at(point: tuple[float, ...]) -> dict[str, float]:
+    return dict(zip(NAMES, point, strict=False))
+
+
+def _central(f: Callable[..., float], point: tuple[float, ...], k: int) -> float:
+    """∂f/∂(argument k) by a central difference with a relative step."""
+    h = 1e-6 * max(1.0, abs(point[k]))
+    up = list(point)
+    down = list(point)
+    up[k] += h
+    down[k] -= h
+    return (f(*up) - f(*down)) / (2 * h)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=IDS)
+def test_partials_match_central_differences(op: Op) -> None:
+    assert len(op.partials) == op.arity
+    for point in _points(op):
+        out = op.evaluate(*point)
+        for k in range(op.arity):
+            numeric = _central(op.evaluate, point, k)
+            exact = op.partials[k](*point, out)
+            assert math.isclose(exact, numeric, rel_tol=1e-6, abs_tol=1e-8), (point, k)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=IDS)
+def test_scalar_evaluation_matches_numpy(op: Op) -> None:
+    assert op.vector is not None, f"{op.name} has no NumPy version"
+    points = _points(op)
+    columns = [np.array(column) for column in zip(*points, strict=True)]
+    rows = op.vector(np)(*columns)
+    scalars = np.array([op.evaluate(*point) for point in points])
+    np.testing.assert_allclose(rows, scalars, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=IDS)
+def test_symbolic_rule_matches_numeric_rule(op: Op) -> None:
+    assert len(op.derivatives) == op.arity
+    graph = _applied(op)
+    builder = SymbolicBuilder(graph)
+    out = graph.output
+    args = graph.nodes[out].args
+    roots = [op.derivatives[k](builder, args, out) for k in range(op.arity)]
+    for point in _points(op):
+        values = evaluate_nodes(builder.nodes, _at(point))
+        for k, root in enumerate(roots):
+            numeric = op.partials[k](*point, op.evaluate(*point))
+            assert math.isclose(values[root], numeric, rel_tol=1e-12, abs_tol=1e-14), (point, k)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=IDS)
+def test_array_interpretation_of_the_rule_matches_numeric_rule(op: Op) -> None:
+    points = _points(op)
+    columns = tuple(np.array(column) for column in zip(*points, strict=True))
+    out = op.vector(np)(*columns)  # type: ignore[misc]
+    for k in range(op.arity):
+        rows = np.broadcast_to(op.derivatives[k](ArrayAlgebra(), columns, out), (len(points),))
+        numeric = [op.partials[k](*point, op.evaluate(*point)) for point in points]
+        np.testing.assert_allclose(rows, numeric, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=IDS)
+def test_simplified_derivative_text_matches_numeric_rule(op: Op) -> None:
+    graph = _applied(op)
+    text = expression_text(graph.nodes, graph.output)
+    program = exprgraph.compile(text)
+    for k, name in enumerate(NAMES[:op.arity]):
+        derivative = exprgraph.compile(program.derivative(name))
+        for point in _points(op):
+            at = {n: v for n, v in _at(point).items() if n in derivative.inputs}
+            numeric = op.partials[k](*point, op.evaluate(*point))
+            assert math.isclose(derivative.evaluate(at).value, numeric, rel_tol=1e-9,
+                                abs_tol=1e-12), (program.derivative(name), point)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=IDS)
+def test_latex_shows_every_argument(op: Op) -> None:
+    graph = _applied(op)
+    latex = latex_text(graph.nodes, graph.output)
+    for name in NAMES[:op.arity]:
+        assert latex.count("\\" + name) == 1, latex
+
+
+# Compound arguments worth the value p at input value(s) derived from p: each
+# tests the printer's parentheses on one side of the op. (text-free builders)
+def _name(b: GraphBuilder, label: str, p: float) -> tuple[int, dict[str, float]]:
+    return b.intern(INPUT, label=label), {label: p}
+
+
+def _sum(b: GraphBuilder, label: str, p: float) -> tuple[int, dict[str, float]]:
+    u, v = b.intern(INPUT, label=label + "1"), b.intern(INPUT, label=label + "2")
+    return b.intern(OPS["add"], (u, v)), {label + "1": p - 1.0, label + "2": 1.0}
+
+
+def _difference(b: GraphBuilder, label: str, p: float) -> tuple[int, dict[str, float]]:
+    u, v = b.intern(INPUT, label=label + "1"), b.intern(INPUT, label=label + "2")
+    return b.intern(OPS["sub"], (u, v)), {label + "1": p + 2.0, label + "2": 2.0}
+
+
+def _negation(b: GraphBuilder, label: str, p: float) -> tuple[int, dict[str, float]]:
+    u = b.intern(INPUT, label=label)
+    return b.intern(OPS["neg"], (u,)), {label: -p}
+
+
+def _quotient(b: GraphBuilder, label: str, p: float) -> tuple[int, dict[str, float]]:
+    u, v = b.intern(INPUT, label=label + "1"), b.intern(INPUT, label=label + "2")
+    return b.intern(OPS["div"], (u, v)), {label + "1": 2.0 * p, label + "2": 2.0}
+
+
+def _power(b: GraphBuilder, label: str, p: float) -> tuple[int, dict[str, float]]:
+    u, v = b.intern(INPUT, label=label + "1"), b.intern(INPUT, label=label + "2")
+    return b.intern(OPS["pow"], (u, v)), {label + "1": p, label + "2": 1.0}
+
+
+def _negative_constant(b: GraphBuilder, label: str, p: float) -> tuple[int, dict[str, float]]:
+    u, c = b.intern(INPUT, label=label), b.constant(-2.0)
+    return b.intern(OPS["mul"], (c, u)), {label: -p / 2.0}
+
+
+SHAPES = [_name, _sum, _difference, _negation, _quotient, _power, _negative_constant]
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=IDS)
+@pytest.mark.parametrize("shape", SHAPES, ids=[s.__name__.strip("_") for s in SHAPES])
+def test_printed_text_parses_back_to_the_same_value(op: Op, shape: Callable[..., object]) -> None:
+    for point in _points(op):
+        builder = GraphBuilder()
+        given: dict[str, float] = {}
+        args = []
+        for label, p in zip(("a", "b", "c"), point, strict=False):
+            node, values = shape(builder, label, p)  # type: ignore[misc]
+            args.append(node)
+            given.update(values)
+        root = builder.intern(op, tuple(args))
+        text = expression_text(builder.nodes, root)
+        reparsed = exprgraph.compile(text)
+        assert reparsed.graph.nodes[reparsed.graph.output].op is op, text
+        assert math.isclose(reparsed.evaluate_partially(given).value, op.evaluate(*point),
+                            rel_tol=1e-12, abs_tol=1e-15), text
+
+
+def test_every_callable_op_is_reachable_from_the_language() -> None:
+    """An op of call form that the grammar cannot call is dead weight."""
+    for op in OPERATIONS:
+        if op.fixity != "call":
+            continue
+        names = ", ".join(NAMES[:op.arity])
+        program = exprgraph.compile(f"{op.name}({names})")
+        assert program.graph.nodes[program.graph.output].op is op
+
+
+def test_leaves_are_not_operations() -> None:
+    assert INPUT.arity == CONST.arity == 0
+
+
+# --- atan2 and hypot: values and conventions worked by hand -------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("atan2(1, 1)", math.pi / 4), ("atan2(1, -1)", 3 * math.pi / 4),
+    ("atan2(-1, -1)", -3 * math.pi / 4), ("atan2(0, -1)", math.pi), ("atan2(2, 0)", math.pi / 2),
+    ("atan2(0, 0)", 0.0),  # NumPy's and C's value
+    ("hypot(3, 4)", 5.0), ("hypot(-5, 12)", 13.0), ("hypot(0, 0)", 0.0),
+    ("hypot(1e300, 1e300)", math.sqrt(2) * 1e300),  # no overflow on the way
+])
+def test_atan2_and_hypot_values(text: str, expected: float) -> None:
+    assert math.isclose(exprgraph.compile(text).evaluate().value, expected, rel_tol=1e-15)
+
+
+def test_atan2_and_hypot_gradients_by_hand() -> None:
+    # d atan2(y, x) = (x dy - y dx)/(x² + y²); at (y, x) = (3, 4): (4/25, -3/25).
+    result = exprgraph.compile("atan2(y, x)").evaluate(y=3, x=4)
+    assert math.isclose(result.gradient["y"], 4 / 25) and math.isclose(result.gradient["x"],
+                                                                          -3 / 25)
+    result = exprgraph.compile("hypot(x, y)").evaluate(x=3, y=4)
+    assert math.isclose(result.gradient["x"], 3 / 5) and math.isclose(result.gradient["y"], 4 / 5)
+    # Far out, x² + y² would overflow; the partials must not.
+    result = exprgraph.compile("atan2(y, x)").evaluate(y=1e200, x=1e200)
+    assert math.isclose(result.gradient["y"], 0.5e-200)
+
+
+@pytest.mark.parametrize("text", ["atan2(y, x)", "hypot(x, y)"])
+def test_partials_at_the_origin_are_a_math_error_naming_the_node(text: str) -> None:
+    program = exprgraph.compile(f"r = {text}")
+    with pytest.raises(MathError) as caught:
+        program.evaluate(x=0, y=0)
+    assert caught.value.to_dict()["node"] == "r" and "derivative of r" in caught.value.message
+    partial = program.evaluate_partially(x=0, y=0)  # the value itself is defined
+    assert partial.value == 0.0 and set(partial.undefined_gradient) == {"x", "y"}
+
+
+@pytest.mark.parametrize(("wrt", "expected"), [("y", "x/(x^2 + y^2)"), ("x", "-y/(x^2 + y^2)")])
+def test_atan2_symbolic_derivative_reads_as_the_textbook_one(wrt: str, expected: str) -> None:
+    assert exprgraph.compile("atan2(y, x)").derivative(wrt) == expected
+
+
+@pytest.mark.parametrize(("wrt", "expected"), [("x", "x/hypot(x, y)"), ("y", "y/hypot(x, y)")])
+def test_hypot_symbolic_derivative_reads_as_the_textbook_one(wrt: str, expected: str) -> None:
+    assert exprgraph.compile("hypot(x, y)").derivative(wrt) == expected
