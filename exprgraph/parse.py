@@ -1,8 +1,10 @@
 """Text to graph: the LALR parser and the reduce-time lowering.
 
-There is no separate syntax tree. Lark's LALR parser calls `_Reducer`'s
-methods as it reduces each rule, bottom-up and left to right, and each call
-appends (hash-consed) graph nodes at once. A reduction sequence already is a
+There is no separate syntax tree. The LALR driver (exprgraph/lalr.py, over the
+shipped tables; Lark's own parser for text with a syntax error, so that the
+message is Lark's) calls `_Reducer`'s methods as it reduces each rule,
+bottom-up and left to right, and each call appends (hash-consed) graph nodes
+at once. A reduction sequence already is a
 post-order walk, so this is the AST-then-lower pipeline with the tree left
 out: nothing is built that a later pass would have to recurse over, and a
 100,000-deep nesting parses like a flat one.
@@ -42,6 +44,7 @@ from lark.lark import PostLex
 
 from .errors import ParseError, ProgramError, SourceWarning
 from .graph import Graph, GraphBuilder, finish_graph
+from .lalr import Fallback, LalrDriver
 from .ops import BINARY_SYMBOLS, CONST, CONSTANTS, FUNCTIONS, INPUT, MUL, NEG
 
 GRAMMAR_FILE = "expr.lark"
@@ -541,7 +544,7 @@ _reducer = _Reducer()
 _postlex = _BracketNewlines()
 _parser_lock = threading.Lock()
 _parser: Lark | None = None
-_fast: _FastParser | None = None
+_fast: LalrDriver | None = None
 
 
 def _get_parser() -> Lark:
@@ -653,16 +656,29 @@ def _tables_text() -> str | None:
         return None
 
 
-def _load_tables(grammar: str) -> Lark | None:
-    """The parser from the shipped tables, or None if they do not fit `grammar`."""
+def _tables_document(grammar: str) -> dict[str, Any] | None:
+    """The shipped `parser_tables.json`, parsed, or None if it is missing, is not
+    of this format or was generated from another grammar."""
     text = _tables_text()
     if text is None:
         return None
     try:
         document = json.loads(text)
-        if (document.get("format") != TABLES_FORMAT
-                or document.get("grammar_sha256") != _grammar_digest(grammar)):
-            return None
+    except ValueError:
+        return None
+    if (not isinstance(document, dict) or document.get("format") != TABLES_FORMAT
+            or document.get("grammar_sha256") != _grammar_digest(grammar)):
+        return None
+    return document
+
+
+def _load_tables(grammar: str) -> Lark | None:
+    """Lark's parser from the shipped tables, or None if they do not fit `grammar`
+    or this Lark cannot load them (`_load_from_dict` is Lark's private loader)."""
+    document = _tables_document(grammar)
+    if document is None:
+        return None
+    try:
         # JSON object keys are strings; Lark's memo, token and state maps
         # are keyed by integers.
         memo = _int_keys(document["memo"])
@@ -683,7 +699,7 @@ def _int_keys(mapping: dict[str, Any]) -> dict[int, Any]:
 def write_parser_tables(target: Path | None = None) -> Path:
     """Regenerate `parser_tables.json` from the grammar; returns the path written.
 
-    Run it after editing grammar/expr.lark:
+    Run it after editing grammar/expr.lark (and with a newly allowed Lark):
     `python -c "from exprgraph.parse import write_parser_tables; write_parser_tables()"`.
     """
     path = target or Path(__file__).resolve().parent / TABLES_FILE
@@ -691,163 +707,16 @@ def write_parser_tables(target: Path | None = None) -> Path:
     return path
 
 
-_SHIFT, _REDUCE, _UNIT = 0, 1, 2  # kinds of parser action
-
-
-class _Fallback(Exception):  # noqa: N818 - a signal, not an error
-    """The fast path met something it leaves to Lark: almost always a syntax error."""
-
-
-class _Token(str):
-    """A token as the reduce callbacks read it: its text, line and column."""
-
-    line: int
-    column: int
-
-
-class _FastParser:
-    """Lark's own LALR tables and reduce callbacks, run by a lean loop.
-
-    Lark builds everything here from grammar/expr.lark: the parse table, the
-    callbacks (which filter anonymous tokens and inline `?` rules before
-    calling `_Reducer`) and the terminals, ordered as Lark's lexer orders them
-    (priority, then longest possible match). What this adds is speed: Lark's
-    general driver and lexer cost about 5 µs a token; this loop with one
-    master regex costs a fraction of that. Where the fast path cannot go on
-    (an unexpected character or token, or `where` used as a name) it raises
-    `_Fallback` and the caller parses again with Lark itself, so results and
-    error messages are always Lark's; tests check the two agree.
-    """
-
-    def __init__(self, lark: Lark) -> None:
-        from lark.parsers.lalr_analysis import Shift
-
-        front = lark.parser.parser  # the LALR_Parser
-        table = front._parse_table
-        callbacks = front.parser.callbacks
-        self.start = table.start_states["start"]
-        self.end = table.end_states["start"]
-        # Plain str keys: Lark's names are Token objects, whose __eq__ is Python.
-        self.states: dict[int, dict[str, tuple[int, Any]]] = {
-            state: {str(symbol): self._action(action is Shift, arg, callbacks)
-                    for symbol, (action, arg) in actions.items()}
-            for state, actions in table.states.items()
-        }
-        self.unit_targets: dict[tuple[int, int, str], int] = {}
-        # Tokens no callback sees ("(", ",", ";") need no token object.
-        self.kept = frozenset(str(symbol.name) for rule in lark.rules for symbol in rule.expansion
-                              if symbol.is_term and not symbol.filter_out)
-        terminals = sorted(lark.lexer_conf.terminals, key=lambda t: (
-            -t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-        # A literal that a regex terminal also matches is a keyword: Lark lexes
-        # it with the regex and renames it (NAME "where" → WHERE).
-        self.keywords = {t.pattern.value: t.name for t in terminals if t.pattern.type == "str"
-                         and t.pattern.value.isidentifier()}
-        regexes = [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals
-                   if t.name not in self.keywords.values()]
-        self.master = re.compile("|".join([*regexes, "(?P<__ERROR>.)"]), re.DOTALL)
-        self.ignore = frozenset(lark.lexer_conf.ignore)
-
-    @staticmethod
-    def _action(shift: bool, arg: Any, callbacks: Any) -> tuple[int, Any]:
-        if shift:
-            return _SHIFT, arg
-        if len(arg.expansion) == 1 and arg.options.expand1 and not arg.alias:
-            # "?power: atom": the callback hands the child up unchanged.
-            return _UNIT, str(arg.origin.name)
-        return _REDUCE, (len(arg.expansion), str(arg.origin.name), callbacks[arg])
-
-    def _unit_target(self, below: int, top: int, kind: str) -> int:
-        """Where a chain of unit reductions from `top` (over `below`) ends for
-        lookahead `kind`: atom → power → unary → product → sum in one step."""
-        key = (below, top, kind)
-        target = self.unit_targets.get(key)
-        if target is None:
-            target = top
-            action = self.states[target].get(kind)
-            while action is not None and action[0] == _UNIT:
-                target = self.states[below][action[1]][1]
-                action = self.states[target].get(kind)
-            self.unit_targets[key] = target
-        return target
-
-    def parse(self, text: str) -> Any:
-        """Run the callbacks over `text` as Lark would; `_Fallback` where it can't."""
-        states = self.states
-        stack = [self.start]
-        values: list[Any] = []
-        ignore = self.ignore
-        keywords = self.keywords
-        kept = self.kept
-        unit_targets = self.unit_targets
-        line, line_start = 1, 0
-        depth = 0  # of brackets: a new line inside them is whitespace (_BracketNewlines)
-        token: _Token | None
-        for match in self.master.finditer(text):
-            kind: str = match.lastgroup  # type: ignore[assignment]
-            if kind in ignore:
-                continue
-            if kind in kept:
-                token = _Token(match.group())
-                token.line = line
-                token.column = match.start() - line_start + 1
-                if kind == "NAME" and token in keywords:
-                    kind = keywords[token]
-            else:
-                token = None
-                if kind == "LPAR":
-                    depth += 1
-                elif kind == "RPAR":
-                    depth = max(depth - 1, 0)
-                elif kind == "_SEP" and match.group() != ";":
-                    line, line_start = line + 1, match.end()
-                    if depth:
-                        continue
-                elif kind == "__ERROR":
-                    raise _Fallback
-            while True:
-                action = states[stack[-1]].get(kind)
-                if action is None:
-                    raise _Fallback
-                tag = action[0]
-                if tag == _SHIFT:
-                    stack.append(action[1])
-                    values.append(token)
-                    break
-                if tag == _UNIT:
-                    target = unit_targets.get((stack[-2], stack[-1], kind))
-                    if target is None:
-                        target = self._unit_target(stack[-2], stack[-1], kind)
-                    stack[-1] = target
-                else:
-                    self._reduce(stack, values, action[1])
-        while True:
-            action = states[stack[-1]].get("$END")
-            if action is None or action[0] == _SHIFT:
-                raise _Fallback
-            if action[0] == _UNIT:
-                stack[-1] = self._unit_target(stack[-2], stack[-1], "$END")
-            else:
-                self._reduce(stack, values, action[1])
-            if stack[-1] == self.end:
-                return values[-1]
-
-    def _reduce(self, stack: list[int], values: list[Any], rule: tuple[int, str, Any]) -> None:
-        size, origin, callback = rule
-        if size:
-            children = values[-size:]
-            del values[-size:]
-            del stack[-size:]
-        else:
-            children = []
-        values.append(callback(children))
-        stack.append(self.states[stack[-1]][origin][1])
-
-
-def _get_fast_parser() -> _FastParser:
+def _get_fast_parser() -> LalrDriver:
+    """The fast driver, over the shipped tables (or, if they do not fit the
+    grammar, tables generated from it now: slower to start, always right)."""
     global _fast
     if _fast is None:
-        _fast = _FastParser(_get_parser())
+        text = grammar_text()
+        document = _tables_document(text)
+        if document is None:
+            document = json.loads(build_tables(text))
+        _fast = LalrDriver(document, _reducer)
     return _fast
 
 
@@ -872,9 +741,9 @@ def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
         _reducer.state = state
         try:
             if not fast:
-                raise _Fallback
+                raise Fallback
             last = _get_fast_parser().parse(text)
-        except _Fallback:
+        except Fallback:
             state = _ProgramState(text, inputs)
             _reducer.state = state
             try:

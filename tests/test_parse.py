@@ -349,16 +349,87 @@ def test_fast_parser_edge_cases(text: str) -> None:
     assert _outcome(text, fast=True) == _outcome(text, fast=False)
 
 
+# The Lark versions the tests in this file have passed with (the fast driver and
+# Lark agree, the shipped tables load). pyproject.toml pins Lark to this range.
+CHECKED_LARK = ("1.1.9", "1.2.2", "1.3.1")
+LARK_BELOW = "1.4"  # the pin's upper bound: the next minor version after the newest checked
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:3] if part.isdigit())
+
+
+def test_lark_is_a_version_the_parser_was_checked_against() -> None:
+    import lark
+
+    found = _version(lark.__version__)
+    assert _version(CHECKED_LARK[0]) <= found < _version(LARK_BELOW), (
+        f"Lark {lark.__version__} is not a version exprgraph's parser was checked against "
+        f"({', '.join(CHECKED_LARK)}). Run tests/test_parse.py with it; if the shipped tables "
+        "differ, regenerate them (exprgraph.parse.write_parser_tables()) and check the diff; "
+        "then add the version to CHECKED_LARK and widen the lark pin in pyproject.toml.")
+
+
+def test_the_lark_pin_is_the_checked_range() -> None:
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8")
+    assert f'"lark>={CHECKED_LARK[0]},<{LARK_BELOW}"' in pyproject
+
+
+def test_the_fast_driver_needs_no_lark_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Valid programs are parsed from the shipped tables alone: Lark's parser is
+    # built only to report a syntax error.
+    from exprgraph import parse
+
+    monkeypatch.setattr(parse, "_parser", None)
+    monkeypatch.setattr(parse, "_fast", None)
+    program = "a = 2x^2 - sin(x)\nb = (a +\n 1)/3; -a*b^-1"
+    graph = parse_program(program + " where x=-1.5")
+    assert graph.given == {"x": -1.5}
+    x = -1.5
+    a = 2 * x**2 - math.sin(x)  # by hand
+    assert value(program, x=x) == pytest.approx(-a / ((a + 1) / 3))
+    assert parse._parser is None
+    with pytest.raises(ParseError):
+        parse_program("x +")
+    assert parse._parser is not None
+
+
+def test_the_fast_driver_imports_nothing_from_lark() -> None:
+    import ast
+
+    from exprgraph import lalr
+
+    tree = ast.parse(Path(lalr.__file__).read_text(encoding="utf-8"))
+    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names]
+    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert [name for name in imported if name.split(".")[0] == "lark"] == []
+
+
 # --- the parse tables: shipped as data, never cached -----------------------------
 
 
 def test_shipped_parse_tables_are_exactly_what_the_grammar_generates() -> None:
     # Regenerated here from grammar/expr.lark, so the two cannot drift apart.
+    import lark
+
     from exprgraph import parse
 
     shipped = (Path(parse.__file__).parent / parse.TABLES_FILE).read_text(encoding="utf-8")
-    assert parse.build_tables(grammar_text()) == shipped
-    assert parse._load_tables(grammar_text()) is not None  # used, not silently rebuilt
+    generated = parse.build_tables(grammar_text())
+    if json.loads(shipped)["lark_version"] == lark.__version__:
+        assert generated == shipped
+        assert parse._load_tables(grammar_text()) is not None  # used, not silently rebuilt
+    else:
+        # Another checked Lark (CHECKED_LARK): its options differ, so it may not
+        # load the file (it then builds its parser from the grammar to report an
+        # error), but the automaton the fast driver runs must be the same.
+        def automaton(text: str) -> tuple:
+            document = json.loads(text)
+            return document["data"]["parser"], document["data"]["rules"], document["memo"]
+
+        assert automaton(generated) == automaton(shipped)
+    assert parse._tables_document(grammar_text()) is not None
 
 
 def test_generating_the_tables_does_not_depend_on_the_hash_seed() -> None:
