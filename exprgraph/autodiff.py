@@ -5,10 +5,11 @@ every node (its adjoint); where a node is used more than once its adjoint is
 the sum over the uses. Forward mode walks it forwards once per input and gives
 ∂node/∂input; it exists as an independent cross-check of reverse mode.
 
-Both read the local partial derivatives from the op table and only ask for a
-partial where it is needed: constants get no adjoint (None), and an argument
-that does not depend on any input is never differentiated, so ∂(x^2)/∂2
-(= x^2·log x, undefined for x < 0) is never computed.
+Both are the loops of `passes` run over floats; they read the local partials
+from the op table (each op's one rule, compiled to a float function) and only
+ask for a partial where it is needed: constants get no adjoint (None), and an
+argument that does not depend on any input is never differentiated, so
+∂(x^2)/∂2 (= x^2·log x, undefined for x < 0) is never computed.
 
 Policy: a local partial that is infinite or undefined where it is needed
 (sqrt at 0, asin at 1) is a `MathError`, except that a node whose adjoint is
@@ -23,9 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .algebras import FLOATS
 from .errors import MathError
 from .evaluate import math_error, source_line
 from .graph import Graph, Node
+from .passes import forward, reverse
 
 
 def local_partial(nodes: Sequence[Node], values: Sequence[float], index: int, position: int,
@@ -34,7 +37,7 @@ def local_partial(nodes: Sequence[Node], values: Sequence[float], index: int, po
     node = nodes[index]
     args = [values[a] for a in node.args]
     try:
-        result = node.op.partials[position](*args, values[index])
+        result = node.op.partials[position](args, values[index])
     except (ValueError, ZeroDivisionError, OverflowError) as exc:
         raise _slope_error(nodes, node, position, args, source, exc) from None
     if not math.isfinite(result):
@@ -74,7 +77,8 @@ def _too_large(graph: Graph, index: int, wrt: str | None = None) -> MathError:
 
 def adjoints(graph: Graph, values: Sequence[float],
              undefined: dict[int, MathError] | None = None) -> list[float | None]:
-    """∂out/∂node for every node (None for nodes that depend on no input).
+    """∂out/∂node for every node (None for nodes that depend on no input):
+    the reverse loop (`passes.reverse`) over floats.
 
     An undefined local partial, or an adjoint too large for a float, raises a
     MathError, unless `undefined` is given: then every adjoint that depends on
@@ -82,36 +86,35 @@ def adjoints(graph: Graph, values: Sequence[float],
     and the rest of the pass still runs. Every adjoint returned is finite.
     """
     nodes = graph.nodes
+    source = graph.source
+
+    # Inside the loop an undefined adjoint is NaN, which every later product
+    # and sum keeps; `undefined` says why, and they become None at the end.
+    def local(index: int, position: int) -> float:
+        if undefined is not None and index in undefined:
+            undefined.setdefault(nodes[index].args[position], undefined[index])
+            return math.nan  # undefined upstream
+        try:
+            return local_partial(nodes, values, index, position, source)
+        except MathError as error:
+            if undefined is None:
+                raise
+            undefined.setdefault(nodes[index].args[position], error)
+            return math.nan
+
+    def check(arg: int, total: float) -> float:
+        if math.isfinite(total) or (undefined is not None and arg in undefined):
+            return total
+        error = _too_large(graph, arg)
+        if undefined is None:
+            raise error
+        undefined.setdefault(arg, error)
+        return math.nan
+
+    found = reverse(nodes, graph.output, 1.0, local, FLOATS, skip=_is_zero, check=check)
     result: list[float | None] = [0.0 if n.varying else None for n in nodes]
-    result[graph.output] = 1.0
-    for index in range(graph.output, -1, -1):
-        node = nodes[index]
-        adjoint = result[index]
-        if not adjoint or not node.varying:
-            continue  # None, 0 (nothing to pass back) or a constant subgraph
-        for position, arg in enumerate(node.args):
-            if not nodes[arg].varying:
-                continue
-            if undefined is not None and index in undefined:
-                undefined.setdefault(arg, undefined[index])  # NaN: undefined upstream
-                result[arg] = math.nan
-                continue
-            try:
-                slope = local_partial(nodes, values, index, position, graph.source)
-            except MathError as error:
-                if undefined is None:
-                    raise
-                undefined.setdefault(arg, error)
-                result[arg] = math.nan
-                continue
-            total = result[arg] + adjoint * slope  # type: ignore[operator]
-            if not math.isfinite(total):
-                error = _too_large(graph, arg)
-                if undefined is None:
-                    raise error
-                undefined.setdefault(arg, error)
-                total = math.nan
-            result[arg] = total
+    for index, adjoint in found.items():
+        result[index] = adjoint + 0.0  # -0.0 → 0.0
     if undefined:
         for index in undefined:
             result[index] = None
@@ -119,19 +122,30 @@ def adjoints(graph: Graph, values: Sequence[float],
 
 
 def tangents(graph: Graph, values: Sequence[float], wrt: str) -> list[float]:
-    """∂node/∂`wrt` for every node, by forward mode; a MathError naming the
-    node where one is too large for a float."""
+    """∂node/∂`wrt` for every node: the forward loop (`passes.forward`) over
+    floats, the cross-check of reverse mode; a MathError naming the node
+    where one is too large for a float."""
     nodes = graph.nodes
-    result = [0.0] * len(nodes)
+    seeds: dict[int, float] = {}
     if wrt in graph.names and nodes[graph.names[wrt]].op.name == "input":
-        result[graph.names[wrt]] = 1.0
-    for index, node in enumerate(nodes):
-        total = 0.0
-        for position, arg in enumerate(node.args):
-            if result[arg]:
-                total += result[arg] * local_partial(nodes, values, index, position, graph.source)
-        if node.args:
-            if not math.isfinite(total):
-                raise _too_large(graph, index, wrt)
-            result[index] = total
+        seeds[graph.names[wrt]] = 1.0
+
+    def local(index: int, position: int) -> float:
+        return local_partial(nodes, values, index, position, graph.source)
+
+    def check(index: int, total: float) -> float:
+        if not math.isfinite(total):
+            raise _too_large(graph, index, wrt)
+        return total
+
+    found = forward(nodes, seeds, local, FLOATS, skip=_is_zero, check=check)
+    result = [0.0] * len(nodes)
+    for index, tangent in found.items():
+        result[index] = tangent + 0.0  # -0.0 → 0.0
     return result
+
+
+def _is_zero(value: float) -> bool:
+    """A float adjoint or tangent that passes nothing on (its partials are
+    not computed: `0*sqrt(x)` at x = 0 has gradient 0)."""
+    return not value

@@ -10,17 +10,30 @@ Per op:
 - `evaluate(*args) -> float`: the float value. It may raise ValueError
   (outside the domain), ZeroDivisionError or OverflowError; the evaluator
   turns those into `MathError` using `domain`.
-- `partials[i](*args, out) -> float`: the local partial derivative with
-  respect to argument i, from the argument values and the op's own value.
-  One function per argument, so a pass only computes the partials it needs
+- `derivatives[i](b, args, out)`: THE derivative rule, written once: the
+  local partial derivative with respect to argument i, built with an algebra
+  `b` that follows the `Builder` protocol from the arguments and the op's own
+  value. One rule, many algebras (JAX's autodidax): over floats it gives
+  numbers (`algebras.FloatAlgebra`), over NumPy arrays rows
+  (`vector.ArrayAlgebra`), over graph nodes a symbolic derivative
+  (`symbolic.SymbolicBuilder`, so derivatives of derivatives need no extra
+  code), over the simplifier's forms a canonical one (`simplify.FormAlgebra`).
+  One rule per argument, so a pass only computes the partials it needs
   (∂(x^2)/∂2 = x^2·log x would fail for x < 0 and is never wanted).
-- `derivatives[i](b, args, out) -> node`: the same partial built as graph
-  nodes with a builder `b` (see `symbolic.SymbolicBuilder`), so derivatives of
-  derivatives need no extra code.
+- `partials[i](args, out) -> float`: the same rule as a float function, for
+  the hot numeric loops. Not written by hand: `compile_float_rule` runs the
+  rule once, at import, over an algebra of closures, so a float partial costs
+  a few Python calls instead of an interpretation. Hand-written only where a
+  float convention or numerics need it (pow, atan2), each with a comment.
 - printing: `symbol`, `precedence`, `fixity`, `right_assoc`.
 - `samples`: points inside the domain and away from kinks, where the op-table
   test (tests/test_op_table.py) checks every rule of the entry; empty means
   `DEFAULT_SAMPLES` for its arity.
+
+Size: about 500 lines, over the ~400 guideline, because the table is one
+piece: every entry, its rules and the compiler that turns the rules into float
+functions at import belong together (the package step splits the float
+compiler out once `core/` exists).
 
 Derivative conventions at points where a function is not differentiable
 (also in the README): abs'(0) = 0, relu'(0) = 0, sign' = step' = 0, and at a
@@ -34,7 +47,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -68,8 +81,7 @@ class Op:
     name: str
     arity: int
     evaluate: Callable[..., float]
-    partials: tuple[Callable[..., float], ...]
-    derivatives: tuple[Callable[..., int], ...]
+    derivatives: tuple[Callable[..., Any], ...]  # the rule, against the Builder protocol
     fixity: str = "call"  # "infix", "prefix", "call" or "leaf"
     symbol: str = ""
     precedence: int = PREC_ATOM
@@ -79,6 +91,10 @@ class Op:
     latex: str = ""  # LaTeX template over the arguments {0}, {1}; "" for operators
     vector: Callable[[Any], Callable[..., Any]] | None = None  # numpy module → array function
     samples: tuple[tuple[float, ...], ...] = ()  # test points; () → DEFAULT_SAMPLES[arity]
+    # The rule as float functions f(args, out): compiled from `derivatives` at
+    # import unless given by hand (then `float_override` says so).
+    partials: tuple[Callable[[Sequence[float], float], float], ...] = ()
+    float_override: bool = False
 
 
 # Test points for an op defined on all reals, none of them a kink (0, a tie)
@@ -98,8 +114,8 @@ def _leaf(*_: float) -> float:
     raise TypeError("leaf nodes are not evaluated by their op")
 
 
-INPUT = Op("input", 0, _leaf, (), (), fixity="leaf")
-CONST = Op("const", 0, _leaf, (), (), fixity="leaf")
+INPUT = Op("input", 0, _leaf, (), fixity="leaf")
+CONST = Op("const", 0, _leaf, (), fixity="leaf")
 
 
 # --- float helpers with the conventions documented above -------------------
@@ -130,66 +146,60 @@ def _relu(x: float) -> float:
     return x if x > 0 else 0.0
 
 
-def _tie_share(first: float, second: float) -> float:
-    """∂max(a, b)/∂a: 1 where a wins, 0 where it loses, 0.5 at a tie."""
-    return 1.0 if first > second else 0.5 if first == second else 0.0
+# --- hand-written float partials: only where the rule over floats would be wrong
 
-
-def _pow_by_exponent(a: float, b: float, out: float) -> float:
-    if a == 0.0 and b > 0.0:
-        return 0.0
-    return out * math.log(a)
-
-
-def _pow_by_base(a: float, b: float, out: float) -> float:
+# pow: the rule's y·x^(y-1) and x^y·log x fail at x = 0 over floats (0^-1,
+# log 0) where the convention has an answer: ∂/∂x is 0 for y = 0 (x^0 is the
+# constant 1), and ∂/∂y is 0 at x = 0, y > 0 (the array algebra gets the same
+# from its zero-wins product, `vector.times`; floats raise instead).
+def _pow_by_base(args: Sequence[float], out: float) -> float:
+    a, b = args
     if b == 0.0:
         return 0.0
     return b * math.pow(a, b - 1.0)
 
 
-def _atan2_by_y(y: float, x: float, out: float) -> float:
-    # x/(x² + y²), with the square root of the sum from hypot so that it
-    # neither overflows (y = x = 1e200) nor underflows; 0/0 at the origin.
+def _pow_by_exponent(args: Sequence[float], out: float) -> float:
+    a, b = args
+    if a == 0.0 and b > 0.0:
+        return 0.0
+    return out * math.log(a)
+
+
+# atan2: the rule's x/(x² + y²) overflows for y = x = 1e200 (and underflows
+# for tiny ones) although the partial is a fine float; with the square root of
+# the sum from hypot it neither overflows nor underflows; 0/0 at the origin.
+def _atan2_by_y(args: Sequence[float], out: float) -> float:
+    y, x = args
     r = math.hypot(x, y)
     return x / r / r
 
 
-def _atan2_by_x(y: float, x: float, out: float) -> float:
+def _atan2_by_x(args: Sequence[float], out: float) -> float:
+    y, x = args
     r = math.hypot(x, y)
     return -y / r / r
 
 
-def _unit(*_: float) -> float:
-    return 1.0
+# --- derivative rules: b is an algebra (Builder), x the arguments, o the op's value
 
 
-def _minus_unit(*_: float) -> float:
-    return -1.0
-
-
-def _zero(*_: float) -> float:
-    return 0.0
-
-
-# --- symbolic rules: b is a Builder, x/y are argument nodes, o the op's node --
-
-
-def _s_one(b: Builder, args: tuple[int, ...], out: int) -> int:
+def _s_one(b: Builder, args: tuple[Any, ...], out: Any) -> Any:
     return b.const(1.0)
 
 
-def _s_minus_one(b: Builder, args: tuple[int, ...], out: int) -> int:
+def _s_minus_one(b: Builder, args: tuple[Any, ...], out: Any) -> Any:
     return b.const(-1.0)
 
 
-def _s_zero(b: Builder, args: tuple[int, ...], out: int) -> int:
+def _s_zero(b: Builder, args: tuple[Any, ...], out: Any) -> Any:
     return b.const(0.0)
 
 
-def _s_half_tie(first: int, second: int, sign: float) -> Callable[..., int]:
+def _s_half_tie(first: int, second: int, sign: float) -> Callable[..., Any]:
     """(1 ± sign(a - b))/2: the derivative of min/max with the tie split."""
 
-    def rule(b: Builder, args: tuple[int, ...], out: int) -> int:
+    def rule(b: Builder, args: tuple[Any, ...], out: Any) -> Any:
         s = b.apply("sign", b.sub(args[first], args[second]))
         signed = b.add(b.const(1.0), s) if sign > 0 else b.sub(b.const(1.0), s)
         return b.div(signed, b.const(2.0))
@@ -197,21 +207,21 @@ def _s_half_tie(first: int, second: int, sign: float) -> Callable[..., int]:
     return rule
 
 
-def _s_log_const(base: float) -> Callable[..., int]:
+def _s_log_const(base: float) -> Callable[..., Any]:
     """1/(x*log(base)): the derivative of log2 and log10."""
 
-    def rule(b: Builder, args: tuple[int, ...], out: int) -> int:
+    def rule(b: Builder, args: tuple[Any, ...], out: Any) -> Any:
         ln_base = b.apply("log", b.const(base))
         return b.div(b.const(1.0), b.mul(args[0], ln_base))
 
     return rule
 
 
-def _s_square_sum(b: Builder, args: tuple[int, ...]) -> int:
+def _s_square_sum(b: Builder, args: tuple[Any, ...]) -> Any:
     return b.add(b.pow(args[0], b.const(2.0)), b.pow(args[1], b.const(2.0)))
 
 
-def _s_one_minus_square(b: Builder, x: int) -> int:
+def _s_one_minus_square(b: Builder, x: Any) -> Any:
     return b.sub(b.const(1.0), b.pow(x, b.const(2.0)))
 
 
@@ -222,37 +232,31 @@ _INSIDE_UNIT = ((-0.8,), (-0.3,), (0.2,), (0.9,))
 _POSITIVE = ((0.05,), (0.4,), (1.0,), (3.0,), (250.0,))
 
 
-def _binary(name: str, symbol: str, prec: int, fn: Callable[..., float], partials: Any,
-            derivatives: Any, **kw: Any) -> Op:
-    return Op(name, 2, fn, partials, derivatives, fixity="infix", symbol=symbol,
-              precedence=prec, **kw)
+def _binary(name: str, symbol: str, prec: int, fn: Callable[..., float], derivatives: Any,
+            **kw: Any) -> Op:
+    return Op(name, 2, fn, derivatives, fixity="infix", symbol=symbol, precedence=prec, **kw)
 
 
-def _function(name: str, fn: Callable[..., float], partial: Callable[..., float],
-              derivative: Callable[..., int], **kw: Any) -> Op:
-    return Op(name, 1, fn, (partial,), (derivative,), **kw)
+def _function(name: str, fn: Callable[..., float], derivative: Callable[..., Any],
+              **kw: Any) -> Op:
+    return Op(name, 1, fn, (derivative,), **kw)
 
 
-ADD = _binary("add", "+", PREC_SUM, operator.add, (_unit, _unit), (_s_one, _s_one))
-SUB = _binary("sub", "-", PREC_SUM, operator.sub, (_unit, _minus_unit),
-              (_s_one, _s_minus_one))
-MUL = _binary(
-    "mul", "*", PREC_PRODUCT, operator.mul,
-    (lambda a, b, o: b, lambda a, b, o: a),
-    (lambda bd, x, o: x[1], lambda bd, x, o: x[0]),
-)
+ADD = _binary("add", "+", PREC_SUM, operator.add, (_s_one, _s_one))
+SUB = _binary("sub", "-", PREC_SUM, operator.sub, (_s_one, _s_minus_one))
+MUL = _binary("mul", "*", PREC_PRODUCT, operator.mul,
+              (lambda bd, x, o: x[1], lambda bd, x, o: x[0]))
 DIV = _binary(
     "div", "/", PREC_PRODUCT, operator.truediv,
-    (lambda a, b, o: 1.0 / b, lambda a, b, o: -a / (b * b)),
     (lambda bd, x, o: bd.div(bd.const(1.0), x[1]),
-     lambda bd, x, o: bd.neg(bd.div(x[0], bd.pow(x[1], bd.const(2.0))))),
+     lambda bd, x, o: bd.neg(bd.div(bd.div(x[0], x[1]), x[1]))),
     domain="the divisor must not be 0",
 )
 POW = _binary(
     "pow", "^", PREC_POWER, math.pow,
-    (_pow_by_base, _pow_by_exponent),
     (lambda bd, x, o: bd.mul(x[1], bd.pow(x[0], bd.sub(x[1], bd.const(1.0)))),
      lambda bd, x, o: bd.mul(o, bd.apply("log", x[0]))),
+    partials=(_pow_by_base, _pow_by_exponent), float_override=True,
     right_assoc=True,
     domain="0 cannot be raised to a negative power, and a negative number only to "
     "an integer power",
@@ -260,75 +264,62 @@ POW = _binary(
     # A positive base: ∂/∂y = x^y·log x needs it.
     samples=((0.7, 1.3), (2.1, -0.4), (1.5, 2.0), (3.0, 0.5), (0.2, -2.0)),
 )
-NEG = Op("neg", 1, operator.neg, (_minus_unit,), (_s_minus_one,), fixity="prefix",
-         symbol="-", precedence=PREC_UNARY)
+NEG = Op("neg", 1, operator.neg, (_s_minus_one,), fixity="prefix", symbol="-",
+         precedence=PREC_UNARY)
 
 FUNCTION_OPS: tuple[Op, ...] = (
-    _function("sin", math.sin, lambda x, o: math.cos(x),
-              lambda b, x, o: b.apply("cos", x[0])),
-    _function("cos", math.cos, lambda x, o: -math.sin(x),
-              lambda b, x, o: b.neg(b.apply("sin", x[0]))),
-    _function("tan", math.tan, lambda x, o: 1.0 + o * o,
-              lambda b, x, o: b.add(b.const(1.0), b.pow(o, b.const(2.0)))),
-    _function("asin", math.asin, lambda x, o: 1.0 / math.sqrt(1.0 - x * x),
+    _function("sin", math.sin, lambda b, x, o: b.apply("cos", x[0])),
+    _function("cos", math.cos, lambda b, x, o: b.neg(b.apply("sin", x[0]))),
+    _function("tan", math.tan, lambda b, x, o: b.add(b.const(1.0), b.pow(o, b.const(2.0)))),
+    _function("asin", math.asin,
               lambda b, x, o: b.div(b.const(1.0), b.apply("sqrt", _s_one_minus_square(b, x[0]))),
               domain="the argument must be between -1 and 1",
               samples=_INSIDE_UNIT),
-    _function("acos", math.acos, lambda x, o: -1.0 / math.sqrt(1.0 - x * x),
+    _function("acos", math.acos,
               lambda b, x, o: b.neg(b.div(b.const(1.0),
                                           b.apply("sqrt", _s_one_minus_square(b, x[0])))),
               domain="the argument must be between -1 and 1",
               samples=_INSIDE_UNIT),
-    _function("atan", math.atan, lambda x, o: 1.0 / (1.0 + x * x),
+    _function("atan", math.atan,
               lambda b, x, o: b.div(b.const(1.0), b.add(b.const(1.0), b.pow(x[0], b.const(2.0))))),
-    _function("sinh", math.sinh, lambda x, o: math.cosh(x),
-              lambda b, x, o: b.apply("cosh", x[0])),
-    _function("cosh", math.cosh, lambda x, o: math.sinh(x),
-              lambda b, x, o: b.apply("sinh", x[0])),
-    _function("tanh", math.tanh, lambda x, o: 1.0 - o * o,
-              lambda b, x, o: _s_one_minus_square(b, o)),
-    _function("exp", math.exp, lambda x, o: o, lambda b, x, o: o),
-    _function("log", math.log, lambda x, o: 1.0 / x,
-              lambda b, x, o: b.div(b.const(1.0), x[0]),
+    _function("sinh", math.sinh, lambda b, x, o: b.apply("cosh", x[0])),
+    _function("cosh", math.cosh, lambda b, x, o: b.apply("sinh", x[0])),
+    _function("tanh", math.tanh, lambda b, x, o: _s_one_minus_square(b, o)),
+    _function("exp", math.exp, lambda b, x, o: o),
+    _function("log", math.log, lambda b, x, o: b.div(b.const(1.0), x[0]),
               domain="the argument must be > 0", note="natural logarithm; also ln(x)",
               samples=_POSITIVE),
-    _function("log2", math.log2, lambda x, o: 1.0 / (x * math.log(2.0)), _s_log_const(2.0),
+    _function("log2", math.log2, _s_log_const(2.0),
               domain="the argument must be > 0", samples=_POSITIVE),
-    _function("log10", math.log10, lambda x, o: 1.0 / (x * math.log(10.0)), _s_log_const(10.0),
+    _function("log10", math.log10, _s_log_const(10.0),
               domain="the argument must be > 0", samples=_POSITIVE),
-    _function("sqrt", math.sqrt, lambda x, o: 0.5 / o,
-              lambda b, x, o: b.div(b.const(1.0), b.mul(b.const(2.0), o)),
+    _function("sqrt", math.sqrt, lambda b, x, o: b.div(b.const(1.0), b.mul(b.const(2.0), o)),
               domain="the argument must be >= 0", samples=_POSITIVE),
-    _function("abs", abs, lambda x, o: _sign(x), lambda b, x, o: b.apply("sign", x[0]),
-              note="abs'(0) = 0"),
-    _function("sigmoid", _sigmoid, lambda x, o: o * (1.0 - o),
-              lambda b, x, o: b.mul(o, b.sub(b.const(1.0), o)), note="1/(1 + exp(-x))"),
-    _function("relu", _relu, lambda x, o: _step(x), lambda b, x, o: b.apply("step", x[0]),
+    _function("abs", abs, lambda b, x, o: b.apply("sign", x[0]), note="abs'(0) = 0"),
+    _function("sigmoid", _sigmoid, lambda b, x, o: b.mul(o, b.sub(b.const(1.0), o)),
+              note="1/(1 + exp(-x))"),
+    _function("relu", _relu, lambda b, x, o: b.apply("step", x[0]),
               note="max(x, 0); relu'(0) = 0"),
-    _function("softplus", _softplus, lambda x, o: _sigmoid(x),
-              lambda b, x, o: b.apply("sigmoid", x[0]), note="log(1 + exp(x))"),
-    _function("sign", _sign, _zero, _s_zero, note="-1, 0 or 1; sign' = 0"),
-    _function("step", _step, _zero, _s_zero,
+    _function("softplus", _softplus, lambda b, x, o: b.apply("sigmoid", x[0]),
+              note="log(1 + exp(x))"),
+    _function("sign", _sign, _s_zero, note="-1, 0 or 1; sign' = 0"),
+    _function("step", _step, _s_zero,
               note="1 for x > 0, else 0 (relu's derivative); step' = 0"),
-    Op("min", 2, min,
-       (lambda a, b, o: _tie_share(b, a), lambda a, b, o: _tie_share(a, b)),
-       (_s_half_tie(0, 1, -1.0), _s_half_tie(0, 1, 1.0)),
+    Op("min", 2, min, (_s_half_tie(0, 1, -1.0), _s_half_tie(0, 1, 1.0)),
        note="at a tie each argument gets derivative 0.5"),
-    Op("max", 2, max,
-       (lambda a, b, o: _tie_share(a, b), lambda a, b, o: _tie_share(b, a)),
-       (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0)),
+    Op("max", 2, max, (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0)),
        note="at a tie each argument gets derivative 0.5"),
     # The angle of the point (x, y), in (-pi, pi]. atan2(0, 0) is 0, as in C
     # and NumPy; its partials are 0/0 there, so a gradient at the origin is a
     # math error naming the node (the angle has no limit there).
-    Op("atan2", 2, math.atan2, (_atan2_by_y, _atan2_by_x),
+    Op("atan2", 2, math.atan2,
        (lambda b, x, o: b.div(x[1], _s_square_sum(b, x)),
         lambda b, x, o: b.neg(b.div(x[0], _s_square_sum(b, x)))),
+       partials=(_atan2_by_y, _atan2_by_x), float_override=True,
        note="atan2(y, x): the angle of the point (x, y), in (−π, π]; atan2(0, 0) = 0"),
     # sqrt(x² + y²) without overflow; like sqrt at 0, its partials at the
     # origin (a cone's tip) are an error rather than a chosen value.
-    Op("hypot", 2, math.hypot, (lambda x, y, o: x / o, lambda x, y, o: y / o),
-       (lambda b, x, o: b.div(x[0], o), lambda b, x, o: b.div(x[1], o)),
+    Op("hypot", 2, math.hypot, (lambda b, x, o: b.div(x[0], o), lambda b, x, o: b.div(x[1], o)),
        note="sqrt(x² + y²) without overflow"),
 )
 
@@ -374,6 +365,126 @@ _VECTOR: dict[str, Callable[[Any], Callable[..., Any]]] = {
 ADD, SUB, MUL, DIV, POW, NEG = (replace(op, vector=_VECTOR[op.name])
                                 for op in (ADD, SUB, MUL, DIV, POW, NEG))
 FUNCTION_OPS = tuple(replace(op, vector=_VECTOR[op.name]) for op in FUNCTION_OPS)
+
+
+# --- the rules compiled to float functions ------------------------------------
+
+FloatRule = Callable[[Sequence[float], float], float]
+_Compiled = float | FloatRule  # a number known at import, or a function of (args, out)
+
+
+class _FloatCompiler:
+    """The `Builder` protocol over closures: running a derivative rule through
+    it once (at import) gives the rule as a float function f(args, out).
+
+    A value is a float (a constant, folded at once: log(2) in log2's rule) or
+    a function of (args, out). Arguments and the op's value are projections;
+    an operation on projections reads them directly, so ∂(x*y)/∂x is one call
+    that returns args[1] and sin's rule is cos(args[0]). No eval or exec:
+    the result is nested closures over the same float functions the
+    evaluator uses, so the float algebra (`algebras.FloatAlgebra`) and the
+    compiled rule compute the same floats."""
+
+    def __init__(self, evaluate: dict[str, Callable[..., float]]) -> None:
+        self._evaluate = evaluate
+        # projection function → argument position (-1: the op's own value)
+        self._position: dict[FloatRule, int] = {}
+
+    def arguments(self, arity: int) -> tuple[FloatRule, ...]:
+        """The placeholders a rule is run on: each argument, then the op's value."""
+        projections = [self._projection(k) for k in range(arity)]
+        return tuple(projections)
+
+    def value(self) -> FloatRule:
+        return self._projection(-1)
+
+    def _projection(self, position: int) -> FloatRule:
+        if position < 0:
+            def read(args: Sequence[float], out: float) -> float:
+                return out
+        else:
+            def read(args: Sequence[float], out: float) -> float:
+                return args[position]
+        self._position[read] = position
+        return read
+
+    def _call(self, fn: Callable[..., float], *operands: _Compiled) -> _Compiled:
+        if not any(callable(v) for v in operands):
+            return float(fn(*operands))  # a constant subexpression, folded now
+        if len(operands) == 1:
+            return self._unary(fn, operands[0])  # type: ignore[arg-type]
+        if len(operands) == 2:
+            return self._binary(fn, *operands)
+        parts = [v if callable(v) else (lambda args, out, c=v: c) for v in operands]
+        return lambda args, out: fn(*[part(args, out) for part in parts])
+
+    def _unary(self, fn: Callable[..., float], a: FloatRule) -> FloatRule:
+        k = self._position.get(a)
+        if k == -1:
+            return lambda args, out: fn(out)
+        if k is not None:
+            return lambda args, out: fn(args[k])
+        return lambda args, out: fn(a(args, out))
+
+    def _binary(self, fn: Callable[..., float], a: _Compiled, b: _Compiled) -> FloatRule:
+        if not callable(a):
+            inner = self._unary(lambda v: fn(a, v), b)  # type: ignore[arg-type]
+            return inner
+        if not callable(b):
+            return self._unary(lambda v: fn(v, b), a)
+        ka, kb = self._position.get(a), self._position.get(b)
+        if ka is not None and kb is not None and ka >= 0 and kb >= 0:
+            return lambda args, out: fn(args[ka], args[kb])
+        if ka is not None and ka >= 0 and kb == -1:
+            return lambda args, out: fn(args[ka], out)
+        return lambda args, out: fn(a(args, out), b(args, out))
+
+    def const(self, value: float) -> _Compiled:
+        return float(value)
+
+    def add(self, a: _Compiled, b: _Compiled) -> _Compiled:
+        return self._call(operator.add, a, b)
+
+    def sub(self, a: _Compiled, b: _Compiled) -> _Compiled:
+        return self._call(operator.sub, a, b)
+
+    def mul(self, a: _Compiled, b: _Compiled) -> _Compiled:
+        return self._call(operator.mul, a, b)
+
+    def div(self, a: _Compiled, b: _Compiled) -> _Compiled:
+        return self._call(operator.truediv, a, b)
+
+    def neg(self, a: _Compiled) -> _Compiled:
+        return self._call(operator.neg, a)
+
+    def pow(self, a: _Compiled, b: _Compiled) -> _Compiled:
+        return self._call(math.pow, a, b)
+
+    def apply(self, op_name: str, *args: _Compiled) -> _Compiled:
+        return self._call(self._evaluate[op_name], *args)
+
+
+def compile_float_rule(rule: Callable[..., Any], arity: int,
+                       evaluate: dict[str, Callable[..., float]]) -> FloatRule:
+    """`rule` (one argument's derivative rule) as a float function f(args, out)."""
+    compiler = _FloatCompiler(evaluate)
+    result = rule(compiler, compiler.arguments(arity), compiler.value())
+    if callable(result):
+        return result
+    constant = float(result)
+    return lambda args, out: constant
+
+
+def _with_float_partials(ops: tuple[Op, ...]) -> tuple[Op, ...]:
+    evaluate = {op.name: op.evaluate for op in ops}
+    return tuple(op if op.float_override or not op.arity else replace(
+        op, partials=tuple(compile_float_rule(rule, op.arity, evaluate)
+                           for rule in op.derivatives)) for op in ops)
+
+
+(INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG, *_functions) = _with_float_partials(
+    (INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG, *FUNCTION_OPS))
+FUNCTION_OPS = tuple(_functions)
 
 OPS: dict[str, Op] = {op.name: op for op in (INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG,
                                                *FUNCTION_OPS)}

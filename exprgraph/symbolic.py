@@ -1,8 +1,9 @@
 """Symbolic derivatives, built as new nodes of the same graph.
 
-`symbolic_gradient` runs reverse mode over a graph, but instead of numbers it
-builds nodes: the adjoint of each node and the local partial of each edge are
-new nodes appended after the original ones (a derivative may and usually does
+`symbolic_gradient` runs the reverse loop (`passes.reverse`) over a graph
+with the node algebra (`SymbolicBuilder`): instead of numbers it builds
+nodes. The adjoint of each node and the local partial of each edge are new
+nodes appended after the original ones (a derivative may and usually does
 refer to original nodes, e.g. ∂(x*y)/∂x is the node y). Because they are
 ordinary nodes from the same op table, the derivative of a derivative needs no
 extra code, and a subexpression shared in the original stays shared in the
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 from .graph import Graph, GraphBuilder, format_number
 from .ops import ADD, CONST, CONSTANTS, DIV, MUL, NEG, OPS, POW, SUB, Op
+from .passes import reverse
 
 
 class SymbolicBuilder(GraphBuilder):
@@ -229,20 +231,13 @@ def symbolic_gradient(graph: Graph, every_edge: bool = False) -> SymbolicGradien
     """
     builder = SymbolicBuilder(graph)
     nodes = graph.nodes
-    adjoint: dict[int, int] = {graph.output: builder.const(1.0)}
     local: dict[tuple[int, int], int] = {}
-    for index in range(len(nodes) - 1 if every_edge else graph.output, -1, -1):
-        node = nodes[index]
-        if not node.varying or not (every_edge or index in adjoint):
-            continue
-        for position, arg in enumerate(node.args):
-            if not nodes[arg].varying:
-                continue
-            slope = node.op.derivatives[position](builder, node.args, index)
-            local[(index, position)] = slope
-            if index in adjoint:
-                contribution = builder.mul(adjoint[index], slope)
-                previous = adjoint.get(arg)
-                adjoint[arg] = (contribution if previous is None
-                                else builder.add(previous, contribution))
+
+    def partial(index: int, position: int) -> int:
+        slope = nodes[index].op.derivatives[position](builder, nodes[index].args, index)
+        local[(index, position)] = slope
+        return slope
+
+    adjoint = reverse(nodes, graph.output, builder.const(1.0), partial, builder,
+                      first=len(nodes) - 1 if every_edge else None, every_edge=every_edge)
     return SymbolicGradient(builder, adjoint, local)

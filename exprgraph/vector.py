@@ -23,6 +23,7 @@ from .evaluate import explain_failure as explain  # the scalar evaluator's own w
 from .evaluate import format_value, source_line
 from .graph import Node
 from .ops import CONST, INPUT, OPS
+from .passes import reverse, rule_partial
 from .render.text import expression_text
 
 
@@ -120,20 +121,10 @@ def _check_finite(result: Any, index: int, nodes: Sequence[Node], args: list[Any
 
 def gradient_rows(nodes: Sequence[Node], values: list[Any], output: int,
                   wrt: Sequence[int]) -> list[Any]:
-    """∂output/∂node, row by row, for each node in `wrt` (reverse mode)."""
+    """∂output/∂node, row by row, for each node in `wrt`: the reverse loop
+    (`passes.reverse`) over arrays, each op's derivative rule run by
+    `ArrayAlgebra`."""
     algebra = ArrayAlgebra()
-    adjoint: dict[int, Any] = {output: 1.0}
     with np.errstate(all="ignore"):
-        for index in range(output, -1, -1):
-            node = nodes[index]
-            if index not in adjoint or not node.varying or not node.args:
-                continue
-            upstream = adjoint[index]
-            args = tuple(values[a] for a in node.args)
-            for position, arg in enumerate(node.args):
-                if not nodes[arg].varying:
-                    continue
-                local = node.op.derivatives[position](algebra, args, values[index])
-                contribution = times(upstream, local)
-                adjoint[arg] = contribution if arg not in adjoint else adjoint[arg] + contribution
+        adjoint = reverse(nodes, output, 1.0, rule_partial(nodes, values, algebra), algebra)
     return [adjoint.get(index, 0.0) for index in wrt]
