@@ -12,6 +12,9 @@ built once.
 
 from __future__ import annotations
 
+import math
+import numbers
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,9 +42,10 @@ MAX_ORDER = 100
 
 def check_order(order: int) -> int:
     """`order` if it is a whole number from 1 to MAX_ORDER, else ValueInputError."""
-    if isinstance(order, bool) or not isinstance(order, int):
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
         raise ValueInputError(f"the order of a derivative must be a whole number, "
                               f"not {type(order).__name__}")
+    order = int(order)  # NumPy's int64 too, as values accept NumPy scalars
     if not 1 <= order <= MAX_ORDER:
         shown = str(order) if len(str(order)) <= 20 else "a number that large"
         raise ValueInputError(f"the order of a derivative is from 1 to {MAX_ORDER}, not {shown}",
@@ -63,11 +67,58 @@ class Expression:
         return node.op is CONST and node.value == 0.0
 
     def value(self, point: Mapping[str, float]) -> float:
-        """The expression's value at `point`; MathError where it is undefined."""
+        """The expression's value at `point`; MathError where it is undefined,
+        or where float rounding may have taken more than MAX_LOST_DIGITS of its
+        digits (the terms of a high derivative cancel: the 30th derivative
+        of sigmoid(x) at 2 sums terms near 1e33 to about 1e15)."""
         needed = nodes_below(self.nodes, [self.root])
         local = {index: position for position, index in enumerate(needed)}
         subset = [_renumbered(self.nodes[i], local) for i in needed]
-        return evaluate_nodes(subset, point)[local[self.root]]
+        values = evaluate_nodes(subset, point)
+        value = values[local[self.root]]
+        bound = rounding_error_bound(subset, values)
+        if bound > RELIABLE_RELATIVE_ERROR * abs(value):
+            digits = 0 if value == 0.0 or bound >= abs(value) \
+                else int(-math.log10(bound / abs(value)))
+            raise MathError(
+                "its value here cannot be computed reliably with floats: its terms cancel, "
+                f"so {'none' if digits <= 0 else f'only about {digits}'} of its 16 digits "
+                "can be trusted",
+                hint="the expression itself is exact: evaluate it with more precision "
+                "(for example in SymPy), or at another point")
+        return value
+
+
+# Values whose rounding-error bound is beyond this fraction of themselves are
+# refused: at least about 6 of the 16 significant digits must be sure.
+RELIABLE_RELATIVE_ERROR = 1e-6
+_EPSILON = sys.float_info.epsilon
+
+
+def rounding_error_bound(nodes: Sequence[Node], values: Sequence[float]) -> float:
+    """A first-order bound on the float rounding error of the last node:
+    running error analysis over the node list. Each operation adds half an
+    ulp of its result, and passes on its arguments' errors times the size
+    of its partials; inputs are exact, constants within half an ulp."""
+    errors: list[float] = []
+    for node, value in zip(nodes, values, strict=True):
+        op = node.op
+        if op is INPUT:
+            errors.append(0.0)
+            continue
+        error = _EPSILON * abs(value)
+        if op is not CONST:
+            args = [values[a] for a in node.args]
+            for position, arg in enumerate(node.args):
+                if errors[arg] == 0.0:
+                    continue
+                try:
+                    partial = abs(op.partials[position](args, value))
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    partial = math.inf
+                error += partial * errors[arg] if math.isfinite(partial) else math.inf
+        errors.append(error)
+    return errors[-1] if errors else 0.0
 
 
 def _renumbered(node: Node, position: dict[int, int]) -> Node:
