@@ -221,6 +221,8 @@ class Program:
 
     def derivative(self, wrt: str) -> str:
         """∂out/∂`wrt` as exprgraph text in the inputs ("0" if out does not use it)."""
+        if not isinstance(wrt, str):
+            raise TypeError(f"derivative() takes a name (str), not {type(wrt).__name__}")
         index = self.graph.names.get(wrt)
         if index is None:
             return "0"
@@ -378,7 +380,14 @@ def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - l
     if not isinstance(text, str):
         raise TypeError(f"compile() takes the program as text (str), not "
                         f"{type(text).__name__}")
-    return Program(parse_program(text, frozenset(inputs)))
+    if isinstance(inputs, str):
+        inputs = (inputs,)  # one name, not its letters: inputs="pi"
+    names = tuple(inputs)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"compile() takes input names as text (str), not "
+                            f"{type(name).__name__}")
+    return Program(parse_program(text, frozenset(names)))
 
 
 def check_value(name: str, value: object) -> float:

@@ -1045,9 +1045,25 @@ def _exact(value: float, *operands: float) -> float | None:
     return value if _as_fraction(abs(value))[1] != 1.0 else None
 
 
+# The last node list _prefers_exp_call read and its answer: the rows of a
+# Hessian or Jacobian share one node list, and scanning it once per row made
+# them quadratic.
+_last_exp_call: tuple[Sequence[Node] | None, bool] = (None, True)
+
+
 def _prefers_exp_call(nodes: Sequence[Node]) -> bool:
     """Whether powers of e print as exp(a): unless the nodes write e^a and
     never exp(a). Never as e^a where e is not the constant (an input e)."""
+    global _last_exp_call
+    seen, answer = _last_exp_call
+    if seen is nodes and isinstance(nodes, tuple):  # a tuple cannot change
+        return answer
+    answer = _scan_for_exp_call(nodes)
+    _last_exp_call = (nodes, answer)
+    return answer
+
+
+def _scan_for_exp_call(nodes: Sequence[Node]) -> bool:
     power_of_e = False
     for node in nodes:
         if node.op is OPS["exp"] or (node.op is INPUT and node.label == "e"):
