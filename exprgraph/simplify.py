@@ -242,14 +242,7 @@ class Simplifier:
             for position, arg in enumerate(node.args):
                 # The last argument may take the adjoint itself; others a copy.
                 own = adjoint if position == last else adjoint.copy()
-                if op is ADD or (op is SUB and position == 0):
-                    contribution = own
-                elif op in _LINEAR:
-                    contribution = self.scale(own, -1.0)
-                else:
-                    arg_values = tuple(values[a] for a in node.args)
-                    local = op.derivatives[position](algebra, arg_values, values[index])
-                    contribution = self.multiply(local.copy(), own)
+                contribution = self._through_edge(algebra, node, position, values, index, own)
                 if not contribution.terms and contribution.const == 0.0:
                     continue
                 known = adjoints.get(arg)
@@ -284,17 +277,26 @@ class Simplifier:
                 tangent = take(arg)
                 if tangent is None:
                     continue
-                if op is ADD or (op is SUB and position == 0):
-                    contribution = tangent
-                elif op in _LINEAR:
-                    contribution = self.scale(tangent, -1.0)
-                else:
-                    arg_values = tuple(values[a] for a in node.args)
-                    local = op.derivatives[position](algebra, arg_values, values[index])
-                    contribution = self.multiply(local.copy(), tangent)
+                contribution = self._through_edge(algebra, node, position, values, index,
+                                                  tangent)
                 total = contribution if total is None else self.add(total, contribution)
             tangents[index] = total
         return tangents
+
+    def _through_edge(self, algebra: FormAlgebra, node: Node, position: int,
+                      values: dict[int, Form], index: int, carried: Form) -> Form:
+        """`carried` (an adjoint or a tangent, which may be changed) times the
+        partial of `node` by its argument `position`: the chain rule's step
+        along one edge, shared by forward and reverse mode. Sums and
+        negations pass it on without a multiplication."""
+        op = node.op
+        if op is ADD or (op is SUB and position == 0):
+            return carried
+        if op in _LINEAR:
+            return self.scale(carried, -1.0)
+        arg_values = tuple(values[a] for a in node.args)
+        local = op.derivatives[position](algebra, arg_values, values[index])
+        return self.multiply(local.copy(), carried)
 
     # --- building forms from source nodes ---------------------------------------
 
