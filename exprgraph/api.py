@@ -421,4 +421,4 @@ def parse_value(name: str, text: str) -> float:
         raise
     except ExprGraphError as exc:
         raise ValueInputError(f"the value of {name} must be a number, not {text!r}: "
-                              f"{exc.message}", variable=name) from None
+                              f"{exc.message}", variable=name, hint=exc.hint) from None

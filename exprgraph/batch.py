@@ -176,11 +176,13 @@ def _line_problems(path: Path) -> Iterator[Problem]:
                 while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
                     pass
                 yield Problem(source, "", {}, line=number, error=ValueInputError(
-                    f"line {number} is longer than {MAX_PROGRAM_CHARS:,} characters, the "
+                    f"the line is longer than {MAX_PROGRAM_CHARS:,} characters, the "
                     "limit for one program", line=number).to_dict())
                 continue
             try:
                 text = raw.decode("utf-8")
+                if number == 1:  # a byte-order mark, as Python's utf-8-sig drops it
+                    text = text.removeprefix("\ufeff")
             except UnicodeDecodeError as exc:
                 yield Problem(source, "", {}, line=number, error=ValueInputError(
                     f"line {number} is not valid UTF-8 (byte {exc.start + 1})",

@@ -49,6 +49,7 @@ from .errors import ExprGraphError, MathError, ValueInputError
 from .evaluate import evaluate as evaluate_graph
 from .evaluate import format_value
 from .explain import (
+    Noise,
     bar,
     chain_from_output,
     forward_text,
@@ -274,6 +275,19 @@ def _expected_number(program: Program, evaluation: Evaluation, target: Target) -
     return found[target.wrt] or 0.0
 
 
+def _is_noise(program: Program, evaluation: Evaluation, target: Target) -> bool:
+    """Whether the right number is float noise, to show as 0 (`Noise`)."""
+    if target.wrt is None:
+        return target.of in Noise.of(program, evaluation).values
+    try:
+        sub = Program(replace(program.graph, output=target.of))
+        worked = Evaluation(sub.graph, evaluation.given, evaluation.node_values,
+                            adjoints(sub.graph, evaluation.node_values, {}), evaluation.unused)
+    except MathError:
+        return False
+    return target.wrt in Noise.of(sub, worked).adjoints
+
+
 def _close(given: float, expected: float, tolerance: float) -> bool:
     return abs(given - expected) <= max(tolerance * abs(expected), ABSOLUTE_FLOOR)
 
@@ -283,8 +297,9 @@ def _check_number(program: Program, evaluation: Evaluation, target: Target,
     """A number at the problem's point. `literal`: written as digits (`-3`);
     otherwise (`sqrt(2)/2`) the explanation says what number it is."""
     expected = _expected_number(program, evaluation, target)
+    right = table_value(expected, _is_noise(program, evaluation, target))
     if _close(given, expected, tolerance):
-        return Verdict(target.key, shown, table_value(expected), CORRECT)
+        return Verdict(target.key, shown, right, CORRECT)
     notes = []
     if not literal:
         point = {name: evaluation.given[name] for name in program.inputs}
@@ -295,7 +310,7 @@ def _check_number(program: Program, evaluation: Evaluation, target: Target,
                      f"{format_value(expected)} (off by "
                      f"{100 * abs(given - expected) / abs(expected):.2g}%)")
     worked = _explain(program, evaluation, target)
-    return Verdict(target.key, shown, table_value(expected), INCORRECT,
+    return Verdict(target.key, shown, right, INCORRECT,
                    "\n".join(notes + ([worked] if worked else [])))
 
 
@@ -318,7 +333,7 @@ def _explain(program: Program, evaluation: Evaluation | None, target: Target) ->
         sub = Program(replace(graph, output=target.of)) if target.of != graph.output \
             else program
         worked = Evaluation(sub.graph, evaluation.given, evaluation.node_values,
-                            adjoints(sub.graph, evaluation.node_values), evaluation.unused)
+                            adjoints(sub.graph, evaluation.node_values, {}), evaluation.unused)
     except MathError:
         return ""
     out = graph.nodes[target.of].name
@@ -366,7 +381,8 @@ def _right_text_or_blank(program: Program, evaluation: Evaluation | None,
     """The right answer for the table when the given one could not be read."""
     try:
         if evaluation is not None:
-            return table_value(_expected_number(program, evaluation, target))
+            return table_value(_expected_number(program, evaluation, target),
+                               _is_noise(program, evaluation, target))
         builder, right = _right_expression(program, target)
         return _named_text(program, tuple(builder.nodes), right, target.wrt is None)
     except ExprGraphError:

@@ -250,10 +250,9 @@ def eval_command(
     as_json = output_format is OutputFormat.json
     try:
         compiled, values = _compiled(ctx, program, assignments, warn=False)
-        # --steps narrates every partial, so it needs them all; the tables and
-        # JSON show what exists and mark the undefined partials.
-        evaluation = compiled.evaluate(values) if steps else \
-            compiled.evaluate_partially(values)
+        # Every view (tables, JSON, --steps) shows what exists and marks the
+        # undefined partials; the reason follows on stderr (or in the JSON).
+        evaluation = compiled.evaluate_partially(values)
         if as_json:
             from .render.structured import evaluation_data, steps_data
 
@@ -267,7 +266,7 @@ def eval_command(
 
             _stdout().print(steps_view(forward_steps(compiled, evaluation),
                                        backward_steps(compiled, evaluation), compiled.output,
-                                       evaluation.gradient))
+                                       evaluation.gradient, evaluation.undefined_gradient))
         else:
             from .render.tables import evaluation_tables
 
@@ -706,19 +705,47 @@ def _write_output(data: bytes, path: str | None, binary: bool) -> None:
 MAX_STEPS = 1_000_000_000
 
 
-def _finite(value: float) -> float:
-    """Refuse inf and nan for a training setting (click's ranges let nan through)."""
-    import math
+class TrainingNumber(click.ParamType):
+    """A training setting such as --lr: a finite number in [low, high], refused
+    as it was typed (`1e400`, not `inf`); one that reads as 0 (`1e-400`) is
+    warned about, as the same number in a program is."""
 
-    if not math.isfinite(value):
-        raise typer.BadParameter(f"{value} is not a finite number")
-    return value
+    name = "float"
+
+    def __init__(self, low: float, high: float | None = None) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        """`value` as a float, or click's usage error naming what was typed."""
+        import math
+
+        from .parse import is_underflow, underflow_message
+
+        if isinstance(value, float):
+            return value  # a default
+        text = str(value).strip()
+        try:
+            number = float(text)
+        except ValueError:
+            self.fail(f"{text!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{text} is beyond a float" if math.isinf(number) else
+                      f"{text} is not a finite number", param, ctx)
+        if number < self.low or (self.high is not None and number > self.high):
+            where = f"from {self.low:g} to {self.high:g}" if self.high is not None else \
+                f"at least {self.low:g}"
+            self.fail(f"{text} is out of range: it must be {where}", param, ctx)
+        if is_underflow(text, number):
+            option = param.opts[0] if param is not None and param.opts else "the value"
+            _warn(f"{option} {underflow_message(text)}")
+        return number
 
 
-LrOption = Annotated[float, typer.Option("--lr", min=0.0, callback=_finite,
+LrOption = Annotated[float, typer.Option("--lr", click_type=TrainingNumber(0.0),
                                          help="The learning rate.")]
 MomentumOption = Annotated[float, typer.Option(
-    "--momentum", min=0.0, max=1.0, callback=_finite,
+    "--momentum", click_type=TrainingNumber(0.0, 1.0),
     help="Momentum: v ← momentum·v + gradient.")]
 UntilOption = Annotated[list[str] | None, typer.Option(
     "--until", metavar="CRITERION", show_default=False,
@@ -1134,9 +1161,9 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
         try:
             values[name] = parse_value(name, value)
             _warn_underflow(name, value)
-        except ValueInputError:
+        except ValueInputError as error:
             if name not in looks_like:
-                raise
+                raise _with_parse_hint(error, value) from None
             # `--fromat json`: not a bad number but an option mistyped.
             raise ValueInputError(f"no such option --{name}, and the program has no input "
                                   f"{name}", hint=looks_like[name].rpartition("; ")[2]
@@ -1372,6 +1399,17 @@ def program_and_value_texts(tokens: list[str], assignments: list[str],
     return program, values
 
 
+def _with_parse_hint(error: ValueInputError, text: str) -> ValueInputError:
+    """`error` about a value, with the hint the same text gets in a program
+    (`write 3 for ３`) where it has none."""
+    if error.hint is None:
+        try:
+            compile_program(text)
+        except ExprGraphError as parse_error:
+            error.hint = parse_error.hint
+    return error
+
+
 # --NAME: a variable, or a mistyped option such as --learning-rate (refused later,
 # by mistyped_options, with the options of the command at hand).
 OPTION_SHAPED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -1379,7 +1417,12 @@ OPTION_SHAPED = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 def _set_value(values: dict[str, str], name: str, text: str, option: str) -> None:
     if not OPTION_SHAPED.fullmatch(name) or (option == "--set" and not name.isidentifier()):
-        raise ValueInputError(f"{option} does not name a variable",
+        entry = f"{name}={text}" if option == "--set" else option
+        why = "the name before '=' is missing" if not name else \
+            f"{name!r} is not a variable name (names are ASCII letters, digits and _, " \
+            "and do not start with a digit)"
+        raise ValueInputError(f"--set {entry!r} does not name a variable: {why}"
+                              if option == "--set" else f"{entry} does not name a variable: {why}",
                               hint="variable values are given as --NAME VALUE or --set NAME=VALUE")
     if name in values:
         raise ValueInputError(f"{name} is given two values")
@@ -1395,7 +1438,8 @@ def read_stdin() -> str:
                               hint="give the program as an argument, or pipe it in")
     data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
     try:
-        return data.decode("utf-8")
+        # A byte-order mark opens some editors' UTF-8: dropped, as utf-8-sig does.
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise ValueInputError(f"standard input: byte 0x{data[exc.start]:02X} at offset "
                               f"{exc.start} is not UTF-8 text", hint="send UTF-8 text") from None
@@ -1438,6 +1482,7 @@ def run() -> Any:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     code: Any = 0
+    _stand_in_for_closed_streams()
     _fall_back_where_symbols_are_missing()
     try:
         app()
@@ -1456,6 +1501,18 @@ def run() -> Any:
             raise
         _output_failed(error)
     sys.exit(code)
+
+
+def _stand_in_for_closed_streams() -> None:
+    """A closed standard error (`2>&-`) takes messages to nowhere, so the run ends
+    with its own exit status; a closed standard output (`>&-`) can take no result,
+    so the run ends at once as a failed write does (`>/dev/full`), exit 2."""
+    import os
+
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (open for the run)
+    if sys.stdout is None:
+        _output_failed(OSError(errno.EBADF, "standard output is closed"))
 
 
 def _out_of_memory() -> int:
@@ -1481,6 +1538,8 @@ def _output_failed(error: OSError) -> NoReturn:
     # Whatever is still buffered for the failed stream goes nowhere, so that
     # Python's own flush at exit does not fail a second time with a traceback.
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
         try:
             stream.flush()
         except OSError:

@@ -8,11 +8,28 @@ source position (1-based line and column) and the offending source line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 EXIT_MATH = 1
 EXIT_USAGE = 2
+
+# A name or token a message quotes is cut to this many characters (a 1,000,000-
+# character unknown function name must not make a 1 MB error message).
+QUOTE_LIMIT = 60
+_LONG_WORD = re.compile(rf"\w{{{QUOTE_LIMIT + 1},}}")
+
+
+def shortened(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` cut to `limit` characters with '…' where it is longer."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def shorten_quoted(message: str) -> str:
+    """`message` with every name or number in it longer than QUOTE_LIMIT
+    characters shortened (`aaaa…`): what every error and warning does."""
+    return _LONG_WORD.sub(lambda m: shortened(m.group()), message)
 
 
 class ExprGraphError(Exception):
@@ -31,12 +48,13 @@ class ExprGraphError(Exception):
         hint: str | None = None,
         **details: Any,
     ) -> None:
+        message = shorten_quoted(message)
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
         self.source_line = source_line
-        self.hint = hint
+        self.hint = shorten_quoted(hint) if hint else hint
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +115,11 @@ class SourceWarning:
     column: int
     source_line: str = ""
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", shorten_quoted(self.message))
+        if self.hint:
+            object.__setattr__(self, "hint", shorten_quoted(self.hint))
 
     def __str__(self) -> str:
         """One line: the message, where, and the hint."""

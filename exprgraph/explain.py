@@ -28,6 +28,7 @@ class ForwardStep:
     expression: str
     substituted: str
     value: float
+    noise: bool = False  # value is float noise (reads 0)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Term:
     partial: str  # ∂user/∂node as text over node names
     partial_value: float
     position: int = 0  # which argument of the user the node is (0-based)
+    adjoint_noise: bool = False  # user_adjoint is float noise (reads 0)
+    partial_noise: bool = False  # partial_value is float noise
 
 
 @dataclass(frozen=True)
@@ -48,23 +51,28 @@ class BackwardStep:
     node: str
     terms: tuple[Term, ...]
     total: float
+    noise: bool = False  # total is float noise (reads 0)
+    undefined: bool = False  # no number: a partial undefined, or too large for a float
 
 
 def forward_steps(program: Program, evaluation: Evaluation) -> list[ForwardStep]:
     """Every operation node's value, in the order it is computed."""
     nodes = program.graph.nodes
+    noisy = Noise.of(program, evaluation).values
     steps = []
     for index, node in enumerate(nodes):
         if node.op is INPUT or node.op is CONST:
             continue
-        substituted = _substituted(program, evaluation, index)
+        substituted = _substituted(program, evaluation, index, noisy)
         steps.append(ForwardStep(node.name, node_expression(nodes, node), substituted,
-                                 evaluation.node_values[index]))
+                                 evaluation.node_values[index], index in noisy))
     return steps
 
 
-def _substituted(program: Program, evaluation: Evaluation, index: int) -> str:
-    """The node's expression with each argument name replaced by its value."""
+def _substituted(program: Program, evaluation: Evaluation, index: int,
+                 noisy: frozenset[int] = frozenset()) -> str:
+    """The node's expression with each argument name replaced by its value
+    (one in `noisy` as 0)."""
     from .graph import Node
 
     nodes = program.graph.nodes
@@ -73,8 +81,9 @@ def _substituted(program: Program, evaluation: Evaluation, index: int) -> str:
     for arg in node.args:
         value = evaluation.node_values[arg]
         # (-3) reads better than -3 after an operator; a call brackets it already.
-        bracket = value < 0 and node.op.fixity != "call"
-        label = f"({format_value(value)})" if bracket else format_value(value)
+        text = table_value(value, arg in noisy)
+        bracket = value < 0 and node.op.fixity != "call" and text != "0"
+        label = f"({text})" if bracket else text
         shown.append(Node(CONST, (), value, label, label))
     return node_expression(shown, Node(node.op, tuple(range(len(shown)))))
 
@@ -90,9 +99,11 @@ def uses_of(program: Program) -> dict[int, list[tuple[int, int]]]:
 
 def backward_step(program: Program, evaluation: Evaluation, index: int,
                   output: int | None = None,
-                  uses: dict[int, list[tuple[int, int]]] | None = None) -> BackwardStep:
+                  uses: dict[int, list[tuple[int, int]]] | None = None,
+                  noise: Noise | None = None) -> BackwardStep:
     """∂out/∂(node `index`) as the sum over the node's uses (`uses`: from
-    `uses_of`, where many steps are wanted; else the edges are scanned)."""
+    `uses_of`, where many steps are wanted; else the edges are scanned;
+    `noise`: which numbers read 0, from `Noise.of`, else none does)."""
     graph = program.graph
     nodes = graph.nodes
     out = graph.output if output is None else output
@@ -103,26 +114,35 @@ def backward_step(program: Program, evaluation: Evaluation, index: int,
         if user > out:
             continue
         adjoint = evaluation.node_adjoints[user]
-        if not adjoint:
+        if user in evaluation.undefined:
+            adjoint = math.nan  # undefined: it is said so
+        elif not adjoint:
             continue  # the user does not lead to the output
         partial = evaluation.local_partial(user, position)
+        partial_noise = noise is not None and partial is not None and \
+            noise.partial(program, evaluation, user, position, partial)
         terms.append(Term(nodes[user].name, adjoint,
                           program.local_partial_text(user, position) or "0",
-                          partial if partial is not None else float("nan"), position))
+                          partial if partial is not None else float("nan"), position,
+                          noise is not None and user in noise.adjoints, partial_noise))
     total = evaluation.node_adjoints[index]
-    return BackwardStep(nodes[index].name, tuple(terms), total if total is not None else 0.0)
+    undefined = index in evaluation.undefined
+    return BackwardStep(nodes[index].name, tuple(terms),
+                        math.nan if undefined else total if total is not None else 0.0,
+                        noise is not None and index in noise.adjoints, undefined)
 
 
 def backward_steps(program: Program, evaluation: Evaluation) -> list[BackwardStep]:
     """Every node's adjoint, from the output down to the inputs."""
     graph = program.graph
     uses = uses_of(program)
+    noise = Noise.of(program, evaluation)
     steps = []
     for index in range(graph.output, -1, -1):
         node = graph.nodes[index]
         if node.op is CONST or not node.varying:
             continue
-        steps.append(backward_step(program, evaluation, index, uses=uses))
+        steps.append(backward_step(program, evaluation, index, uses=uses, noise=noise))
     return steps
 
 
@@ -135,11 +155,12 @@ def chain_from_output(program: Program, evaluation: Evaluation, index: int,
     queue = [index]
     seen = {index}
     uses = uses_of(program)
+    noise = Noise.of(program, evaluation)
     while queue and len(steps) < limit:
         current = queue.pop(0)
         if current == graph.output:
             continue
-        step = backward_step(program, evaluation, current, uses=uses)
+        step = backward_step(program, evaluation, current, uses=uses, noise=noise)
         steps.append(step)
         for term in step.terms:
             user = graph.names[term.user]
@@ -169,8 +190,9 @@ def step_text(step: BackwardStep, output: str) -> str:
     partials as ∂user/∂node, `[k]` on a partial through a user's k-th argument
     where the user takes the node more than once (`x*x`)."""
     head = bar(step.node)
+    total = "undefined" if step.undefined else short_value(step.total, step.noise)
     if not step.terms:
-        return f"{head} = {short_value(step.total)}"
+        return f"{head} = {total}"
     repeated = {t.user for t in step.terms if sum(u.user == t.user for u in step.terms) > 1}
 
     def partial(term: Term) -> str:
@@ -179,10 +201,10 @@ def step_text(step: BackwardStep, output: str) -> str:
 
     symbols = " + ".join(f"{bar(t.user)}·{partial(t)}" for t in step.terms)
     partials = " + ".join(f"{bar(t.user)}·{_grouped(t.partial)}" for t in step.terms)
-    numbers = " + ".join(f"{_number(t.user_adjoint)}·{_number(t.partial_value)}"
-                         for t in step.terms)
+    numbers = " + ".join(f"{_number(t.user_adjoint, t.adjoint_noise)}·"
+                         f"{_number(t.partial_value, t.partial_noise)}" for t in step.terms)
     middle = f"{symbols} = {partials}" if any(t.partial != "1" for t in step.terms) else symbols
-    return f"{head} = {middle} = {numbers} = {short_value(step.total)}"
+    return f"{head} = {middle} = {numbers} = {total}"
 
 
 def generated_names(program: Program, steps: list[BackwardStep]) -> list[str]:
@@ -220,14 +242,16 @@ def forward_text(program: Program, evaluation: Evaluation, index: int) -> str:
     expression = expression_text(nodes, index, by_name=lambda i: nodes[i].name in user_named)
     if node.op.arity == 0:
         return f"{node.name} = {short_value(evaluation.node_values[index])}"
+    noisy = Noise.of(program, evaluation).values
     shown = []
     for arg in node.args:
         value = evaluation.node_values[arg]
-        label = _number(value) if node.op.fixity != "call" else short_value(value)
+        label = _number(value, arg in noisy) if node.op.fixity != "call" else \
+            short_value(value, arg in noisy)
         shown.append(Node(CONST, (), value, label, label))
     substituted = node_expression(shown, Node(node.op, tuple(range(len(shown)))))
     return f"{node.name} = {expression} = {substituted} = " \
-        f"{short_value(evaluation.node_values[index])}"
+        f"{short_value(evaluation.node_values[index], index in noisy)}"
 
 
 def _grouped(text: str) -> str:
@@ -258,28 +282,105 @@ def _closing(text: str) -> int:
     return -1
 
 
-# Below this a value is float noise (cos(pi/2) is 6.1e-17): shown as 0.
+# Below this a value may be float noise (cos(pi/2) is 6.1e-17); it reads 0
+# only where it is noise (see `Noise`), never a genuine small value (1e-200).
 NOISE = 1e-12
 
+# Ops whose tiny result is float noise when it is far below their arguments:
+# cancellation in a sum, the exact zero of a periodic function (sin(pi)).
+CANCELLING = frozenset({"add", "sub", "sin", "cos", "tan"})
+# Ops whose result is a multiple of an argument: noise in, noise out.
+SCALING = frozenset({"mul", "neg", "div", "pow"})
+PERIODIC = frozenset({"sin", "cos"})
 
-def short_value(value: float) -> str:
-    """A number for an explanation: 6 significant digits, float noise (|v| < 1e-12)
-    as 0, so `2.4674·6.12323399574e-17` reads `2.4674·0`."""
-    if math.isfinite(value) and abs(value) < NOISE:
+
+def _tiny(value: float | None) -> bool:
+    return value is not None and math.isfinite(value) and 0 < abs(value) < NOISE
+
+
+def _far_below(value: float, others: list[float]) -> bool:
+    scale = max((abs(o) for o in others if math.isfinite(o)), default=0.0)
+    return abs(value) < NOISE * scale
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Which tiny numbers of an evaluation are float noise, to read as 0.
+
+    A node's value is noise when its op cancels (a sum 1e-12 below its largest
+    operand, sin/cos/tan 1e-12 below their argument) or scales a noisy argument
+    (`2*cos(pi/2)`); an inputs, a constant or any other result never is. A
+    local partial is noise when it is a periodic function's zero or scales a
+    noisy argument; an adjoint when its terms cancel or are all noise."""
+
+    values: frozenset[int]
+    adjoints: frozenset[int]
+
+    @staticmethod
+    def of(program: Program, evaluation: Evaluation) -> Noise:
+        """The noise of `evaluation`: one pass forward, one backward."""
+        nodes = program.graph.nodes
+        values = evaluation.node_values
+        noisy: set[int] = set()
+        for index, node in enumerate(nodes):
+            if not _tiny(values[index]):
+                continue
+            args = [values[a] for a in node.args]
+            scaled = node.args[:1] if node.op.name in ("div", "pow") else node.args
+            if (node.op.name in CANCELLING and _far_below(values[index], args)) or \
+                    (node.op.name in SCALING and any(a in noisy for a in scaled)):
+                noisy.add(index)
+        noise = Noise(frozenset(noisy), frozenset())
+        adjoint_noise: set[int] = set()
+        uses = uses_of(program)
+        for index in range(len(nodes) - 1, -1, -1):
+            total = evaluation.node_adjoints[index]
+            if not _tiny(total):
+                continue
+            products, all_noise = [], True
+            for user, position in uses.get(index, []):
+                adjoint = evaluation.node_adjoints[user]
+                partial = evaluation.local_partial(user, position) if adjoint else None
+                if not adjoint or partial is None:
+                    continue
+                products.append(adjoint * partial)
+                all_noise &= user in adjoint_noise or noise.partial(program, evaluation, user,
+                                                                    position, partial)
+            if products and (all_noise or _far_below(total, products)):
+                adjoint_noise.add(index)
+        return Noise(frozenset(noisy), frozenset(adjoint_noise))
+
+    def partial(self, program: Program, evaluation: Evaluation, user: int, position: int,
+                value: float) -> bool:
+        """Whether ∂user/∂(its argument at `position`) = `value` is noise."""
+        if not _tiny(value):
+            return False
+        node = program.graph.nodes[user]
+        if node.op.name in PERIODIC:
+            return _far_below(value, [evaluation.node_values[node.args[0]]])
+        return any(arg in self.values for arg in node.args)
+
+
+def short_value(value: float, noise: bool = False) -> str:
+    """A number for an explanation: 6 significant digits; float `noise` as 0,
+    so `2.4674·6.12323399574e-17` reads `2.4674·0` (see `Noise`)."""
+    if noise and _tiny(value):
         return "0"
     if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"
 
 
-def table_value(value: float) -> str:
-    """A number for a table: `format_value`'s 12 digits, but float noise as 0,
-    as explanations show it (`1.22464679915e-16` is `0`)."""
-    if math.isfinite(value) and abs(value) < NOISE:
+def table_value(value: float, noise: bool = False) -> str:
+    """A number for a table: `format_value`'s 12 digits, float `noise` as 0, as
+    explanations show it (`1.22464679915e-16` of cos(pi/2)*2 is `0`)."""
+    if noise and _tiny(value):
         return "0"
     return format_value(value)
 
 
-def _number(value: float) -> str:
-    text = short_value(value)
+def _number(value: float, noise: bool = False) -> str:
+    if math.isnan(value):
+        return "undefined"
+    text = short_value(value, noise)
     return f"({text})" if value < 0 and text != "0" else text

@@ -97,7 +97,8 @@ def toml_document(path: Path) -> dict[str, Any]:
                         hint="split it into several files, or use a .expr line file, "
                         "which streams")
     try:
-        text = data.decode("utf-8")
+        # A byte-order mark (Windows editors write one) is not part of the TOML.
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise not_utf8(path, data, exc.start) from None
     _refuse_deep_nesting(path, text)

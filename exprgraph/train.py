@@ -61,10 +61,24 @@ def parse_criterion(text: str) -> Criterion:
     if not match or match.group(1) not in CRITERIA:
         raise ValueInputError(f"cannot read the stop criterion {text!r}",
                               hint="write grad<1e-6, change<1e-9 or loss<1e-3")
+    quantity, number = match.group(1), match.group(2)
     try:
-        return Criterion(match.group(1), float(match.group(2)))
+        threshold = float(number)
     except ValueError:
-        raise ValueInputError(f"{match.group(2)!r} is not a number in {text!r}") from None
+        raise ValueInputError(f"{number!r} is not a number in {text!r}") from None
+    if not math.isfinite(threshold):
+        raise ValueInputError(f"{number} in {text!r} is beyond a float, so the stop "
+                              "criterion means nothing", hint=HINT_CRITERIA)
+    if quantity in NON_NEGATIVE and threshold <= 0:
+        what = "a gradient norm" if quantity == "grad" else "a loss change"
+        raise ValueInputError(f"the stop criterion {text!r} can never hold: {what} is never "
+                              "below 0", hint=HINT_CRITERIA)
+    return Criterion(quantity, threshold)
+
+
+# Quantities of a stop criterion that are never negative (norms, absolute changes).
+NON_NEGATIVE = frozenset({"grad", "change"})
+HINT_CRITERIA = "write grad<1e-6, change<1e-9 or loss<1e-3"
 
 
 @dataclass(frozen=True)
@@ -282,6 +296,14 @@ def read_csv(path: str | Path, used: Collection[str] | None = None
     return parse_csv(text, str(path), used)
 
 
+def _csv_reason(error: csv.Error) -> str:
+    """What is wrong with the CSV text, in our words rather than the csv module's."""
+    if "field larger than field limit" in str(error):
+        return (f"a cell is longer than {csv.field_size_limit():,} characters, the limit for "
+                "one cell (a number is far shorter)")
+    return f"not valid CSV ({error})"
+
+
 # fit holds the data in memory as float arrays (and the text while reading it).
 MAX_CSV_CHARS = 200_000_000
 
@@ -315,7 +337,7 @@ def parse_csv(text: str, name: str, used: Collection[str] | None = None
             cells.append(row)
             lines.append(reader.line_num)
     except csv.Error as exc:
-        raise ValueInputError(f"{name}, line {reader.line_num}: {exc}") from None
+        raise ValueInputError(f"{name}, line {reader.line_num}: {_csv_reason(exc)}") from None
     if header is None or not cells:
         raise ValueInputError(f"{name} needs a header row and at least one row of data")
     columns: dict[str, Any] = {}

@@ -381,6 +381,37 @@ def test_a_full_stderr_exits_two(arguments: list[str]) -> None:
     assert b"Traceback" not in done.stdout
 
 
+def _run_with_closed(stream: str, arguments: list[str]) -> Any:
+    """Run the tool from a shell with standard output (`>&-`) or error (`2>&-`)
+    closed, so Python starts with sys.stdout or sys.stderr None."""
+    import subprocess
+
+    closing = {"stdout": ">&-", "stderr": "2>&-"}[stream]
+    return subprocess.run(["sh", "-c", f'"$0" -m exprgraph "$@" {closing}', sys.executable,
+                           *arguments], stdin=subprocess.DEVNULL, capture_output=True,
+                          check=False, timeout=300)
+
+
+@pytest.mark.parametrize("arguments", [*EVERY_COMMAND, ["--help"], ["eval", "--help"]],
+                         ids=lambda a: " ".join(Path(t).name if "/" in t else t for t in a[:3]))
+def test_a_closed_stdout_is_a_clear_error(arguments: list[str]) -> None:
+    done = _run_with_closed("stdout", arguments)
+    message = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 2, message
+    assert message.startswith("error: cannot write the output: standard output is closed"), \
+        message
+    assert "Traceback" not in message, message
+
+
+@pytest.mark.parametrize(("arguments", "code"), [
+    (["eval", "x^2", "--x", "3"], 0), (["eval", "x+"], 2), (["eval", "log(x)", "--x", "-1"], 1),
+    (["batch", str(SAMPLES / "broken.expr")], 1), (["--help"], 0)])
+def test_a_closed_stderr_keeps_the_runs_exit_status(arguments: list[str], code: int) -> None:
+    done = _run_with_closed("stderr", arguments)
+    assert done.returncode == code, done.stdout
+    assert b"Traceback" not in done.stdout
+
+
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc here")
 @pytest.mark.parametrize("output_format", ["table", "json"])
 def test_a_plot_that_cannot_be_written_is_refused_before_training(output_format: str) -> None:
@@ -593,6 +624,27 @@ def test_stand_ins_read_as_the_symbols_and_tables_stay_aligned() -> None:
     assert "d\u00b2out/didj" in done.stdout.decode("latin-1")
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+def test_adjoints_stay_marked_without_the_overline(encoding: str) -> None:
+    """Latin-1 and ASCII lack the combining overline of `p̅`: an adjoint reads
+    `p_bar`, never `p` (which is the node's value)."""
+    env = {"PYTHONIOENCODING": encoding, "COLUMNS": "200"}
+    program = "p = x + y; g = p*z"
+    done = _exprgraph("eval", program, "--x", "1", "--y", "3", "--z", "-3", "--steps", env=env)
+    text = done.stdout.decode(encoding)
+    times = "\u00b7" if encoding == "latin-1" else "*"
+    # By hand: g = (x + y)*z, so p_bar = dg/dp = z = -3, x_bar = p_bar*1 = -3.
+    assert f"p_bar = g_bar{times}dg/dp = g_bar{times}z = 1{times}(-3) = -3" in text, text
+    assert f"x_bar = p_bar{times}dp/dx = (-3){times}1 = -3" in text, text
+    assert "v_bar is the adjoint dg/dv" in text, text
+    done = _exprgraph("eval", "out = x*x", "--x", "3", "--steps", env=env)
+    text = done.stdout.decode(encoding)
+    assert "out_bar = 1" in text and f"x_bar = out_bar{times}dout/dx[1]" in text, text
+    done = _exprgraph("graph", program, "--x", "1", "--y", "3", "--z", "-3", env=env)
+    text = done.stdout.decode(encoding)
+    assert "v_bar is the adjoint dg/dv" in text and "x_bar = -3" in text, text
+
+
 def test_dot_output_without_the_symbols() -> None:
     done = _exprgraph("graph", "x^2", "--x", "3", "--format", "dot",
                       env={"PYTHONIOENCODING": "latin-1"})
@@ -649,3 +701,155 @@ def test_a_wide_table_lists_each_column_once_per_table() -> None:
     listed = 0
     Console(width=60, file=open(os.devnull, "w")).print(Fitted(table))  # noqa: SIM115
     assert listed < 2_000
+
+
+# Float noise: only a cancellation or a periodic function's exact zero reads 0
+# in explanations and check's "right" column; a genuine small value (an input,
+# a product, a quotient) is shown as it is.
+
+def _check_json(*arguments: str) -> dict[str, Any]:
+    import json
+
+    result = runner.invoke(app, ["check", *arguments, "--format", "json"])
+    _clean(result)
+    return json.loads(result.stdout)
+
+
+def test_small_values_that_are_not_noise_are_shown() -> None:
+    # out = x*y at x = 1e-200, y = 1: out = 1e-200 and d/dy = x = 1e-200 (by hand).
+    data = _check_json("x*y", "--x", "1e-200", "--y", "1", "--answer", "d/dy=1",
+                       "--answer", "out=1")
+    dy, out = data["answers"]
+    assert dy["expected"] == "1e-200" and out["expected"] == "1e-200", data
+    assert "= 1·1e-200 = 1e-200" in dy["explanation"], dy
+    assert "out = x*y = 1e-200*1 = 1e-200" in out["explanation"], out
+    # A quotient: d/dx of x/y at y = 1e200 is 1/y = 1e-200.
+    data = _check_json("x/y", "--x", "1", "--y", "1e200", "--answer", "d/dx=1")
+    answer = data["answers"][0]
+    assert answer["expected"] == "1e-200" and "0·" not in answer["explanation"], answer
+    assert "= 1·1e-200 = 1e-200" in answer["explanation"], answer
+
+
+def test_noise_of_cancellation_and_periodic_zeros_reads_zero() -> None:
+    # cos(pi/2) is 6.1e-17 in floats, exactly 0 in maths: d/dy of cos(x)*y is 0.
+    data = _check_json("cos(x)*y", "--x", "pi/2", "--y", "2", "--answer", "d/dy=1",
+                       "--answer", "out=1")
+    dy, out = data["answers"]
+    assert dy["expected"] == "0" and "= 1·0 = 0" in dy["explanation"], dy
+    assert out["expected"] == "0" and "= 0*2 = 0" in out["explanation"], out
+    # sin(pi) is 1.2e-16 in floats; (x + 1e-13) - x cancels to 1.0000333e-13.
+    data = _check_json("sin(x)", "--x", "pi", "--answer", "out=1")
+    assert data["answers"][0]["expected"] == "0", data
+    data = _check_json("(x + y) - x", "--x", "1", "--y", "1e-13", "--answer", "out=1")
+    assert data["answers"][0]["expected"] == "0", data
+    # ... but a tiny argument is no periodic zero: sin(1e-20) is 1e-20.
+    data = _check_json("sin(x)", "--x", "1e-20", "--answer", "out=1")
+    assert data["answers"][0]["expected"] == "1e-20", data
+
+
+def test_steps_show_what_is_defined_and_the_error_for_the_rest() -> None:
+    """x*y*z at x = z = 1e300, y = 1e-300: by hand t1 = x*y = 1, out = 1e300,
+    ∂out/∂x = y*z = 1 and ∂out/∂z = x*y = 1, while ∂out/∂y = x*z = 1e600 is
+    beyond a float. --steps shows both passes, as the table and JSON do."""
+    import json
+
+    arguments = ["eval", "x*y*z", "--x", "1e300", "--y", "1e-300", "--z", "1e300", "--steps"]
+    result = runner.invoke(app, arguments, env={"COLUMNS": "200"})
+    _clean(result)
+    assert result.exit_code == 1, result.output
+    assert "t1 = x*y = 1e+300*1e-300 = 1" in result.stdout, result.stdout
+    assert "x̅ = t̅1̅·∂t1/∂x = t̅1̅·y = 1e+300·1e-300 = 1" in result.stdout, result.stdout
+    assert "y̅ = t̅1̅·∂t1/∂y = t̅1̅·x = 1e+300·1e+300 = undefined" in result.stdout
+    assert "∂out/∂x = 1, ∂out/∂z = 1, ∂out/∂y undefined" in result.stdout, result.stdout
+    assert "the derivative is too large for a float" in result.stderr, result.stderr
+    result = runner.invoke(app, [*arguments, "--format", "json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["gradient"] == {"x": 1.0, "y": None, "z": 1.0}, data
+    backward = {step["node"]: step for step in data["steps"]["backward"]}
+    assert backward["x"]["adjoint"] == 1.0 and backward["y"]["adjoint"] is None, backward
+    assert "too large for a float" in data["error"]["message"], data
+    # x/y at x = y = 1e200: ∂out/∂x = 1/y = 1e-200, a genuine value, not noise.
+    result = runner.invoke(app, ["eval", "x/y", "--x", "1e200", "--y", "1e200", "--steps"],
+                           env={"COLUMNS": "200"})
+    assert "x̅ = o̅u̅t̅·∂out/∂x = o̅u̅t̅·(1/y) = 1·1e-200 = 1e-200" in result.stdout, result.stdout
+    assert "Gradient: ∂out/∂x = 1e-200," in result.stdout, result.stdout
+
+
+def test_a_huge_name_is_quoted_shortened() -> None:
+    import json
+
+    program = ("a" * 1_000_000 + "(x)").encode()
+    done = _exprgraph("eval", "-", "--x", "1", data=program)
+    message = done.stderr.decode("utf-8")
+    assert done.returncode == 2 and len(message) < 2_000, len(message)
+    assert "unknown function " + "a" * 60 + "…" in message, message[:300]
+    done = _exprgraph("eval", "-", "--x", "1", "--format", "json", data=program)
+    error = json.loads(done.stdout)["error"]
+    assert len(done.stdout) < 2_000 and error["message"].endswith("a" * 60 + "…"), error
+
+
+@pytest.mark.parametrize(("entry", "reason"), [
+    ("é=1", "'é' is not a variable name"), ("1x=1", "'1x' is not a variable name"),
+    ("=1", "the name before '=' is missing")])
+def test_a_bad_set_entry_is_named_with_the_reason(entry: str, reason: str) -> None:
+    result = runner.invoke(app, ["eval", "x", "--x", "3", "--set", entry])
+    _clean(result)
+    assert result.exit_code == 2
+    assert f"--set {entry!r} does not name a variable: {reason}" in result.stderr, result.stderr
+
+
+def test_a_full_width_digit_value_gets_the_programs_hint() -> None:
+    result = runner.invoke(app, ["eval", "x", "--x", "\uff13"])
+    assert result.exit_code == 2
+    assert "hint: numbers are written with ASCII digits: write 3 for \uff13" in result.stderr
+
+
+def test_a_leading_byte_order_mark_is_dropped_and_others_are_shown_escaped() -> None:
+    done = _exprgraph("eval", "-", "--x", "1", "--format", "json",
+                      data=b"\xef\xbb\xbfx + 1")
+    assert done.returncode == 0, done.stderr
+    assert __import__("json").loads(done.stdout)["value"] == 2  # 1 + 1
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bom.expr"
+        path.write_bytes(b"\xef\xbb\xbfx + 1 where x=2\n")
+        done = _exprgraph("batch", str(path), "--format", "jsonl")
+        assert __import__("json").loads(done.stdout)["value"] == 3, done.stdout  # 2 + 1
+    for raw, shown in ((b"x + \xef\xbb\xbf1", "x + \\ufeff1"), (b"x + \x00 1", "x + \\x00 1")):
+        done = _exprgraph("eval", "-", "--x", "1", data=raw)
+        lines = done.stderr.decode("utf-8").splitlines()
+        assert lines[1] == f"  1 | {shown}", lines
+        assert lines[2] == "    |     ^", lines  # under the escaped character
+
+
+def test_an_overlong_batch_line_says_so_without_a_column() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "long.expr"
+        path.write_text("x" * (MAX_PROGRAM_CHARS + 1) + "\n")
+        done = _exprgraph("batch", str(path), env={"COLUMNS": "50"})
+    text = done.stdout.decode("utf-8")
+    assert "column None" not in text and "line 1: the line is" in text, text
+    assert f"{MAX_PROGRAM_CHARS:,}" in text, text  # never wrapped inside the number
+
+
+def test_a_huge_csv_cell_is_said_in_our_words() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.csv"
+        path.write_text("x,y\n1," + "9" * 200_000 + "\n")
+        result = runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(path),
+                                     "--params", "w=0"])
+    _clean(result)
+    assert result.exit_code == 2
+    assert "line 2: a cell is longer than 131,072 characters" in result.stderr, result.stderr
+    assert "field limit" not in result.stderr
+
+
+def test_steps_read_noise_as_zero_everywhere_alike() -> None:
+    # cos(pi/2)*2 is 1.2e-16 in floats and 0 in maths: the forward pass, the
+    # backward pass and the gradient line all say 0 (∂out/∂y = cos(x) = 0).
+    result = runner.invoke(app, ["eval", "cos(x)*y", "--x", "pi/2", "--y", "2", "--steps"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "out = t1*y = 0*2 = 0" in result.stdout, result.stdout
+    assert "y̅ = o̅u̅t̅·∂out/∂y = o̅u̅t̅·t1 = 1·0 = 0" in result.stdout, result.stdout
+    assert "Gradient: ∂out/∂x = -2, ∂out/∂y = 0" in result.stdout, result.stdout

@@ -132,3 +132,13 @@ def test_hostile_toml_is_refused_before_the_reader_runs(tmp_path: Path, text: st
     result = runner.invoke(app, [command, str(path)])
     assert result.exit_code == 2
     assert words in result.stderr and "Traceback" not in result.output
+
+
+def test_a_problem_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    # Windows editors write one; it was "not valid TOML ... line 1, column 1".
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'[[problem]]\nprogram = "x*y"\nat = {x = 2, y = 3}\n'
+                     b'answers = {out = 6}\n')
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1/1" in result.output

@@ -888,3 +888,38 @@ def test_with_until_the_default_table_rows_span_the_steps_actually_run() -> None
     steps = [int(m) for m in re.findall(r"^│\s+(\d+) │", result.stdout, re.MULTILINE)]
     assert steps[0] == 0 and steps[-1] == 21 and 8 <= len(steps) <= 17
     assert "stopped at step 21" in result.stdout
+
+
+@pytest.mark.parametrize("command", [
+    ["descend", "x^2", "--x", "1", "--steps", "2"],
+    ["fit", "(w*x - y)^2", "--data", str(Path(__file__).resolve().parent.parent / "samples" /
+                                          "fit" / "line.csv"), "--params", "w=0", "--epochs", "2"]])
+def test_a_learning_rate_that_reads_as_zero_is_warned_about(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--lr", "1e-400"])
+    assert result.exit_code == 0, result.output
+    assert "warning: --lr 1e-400 is below the smallest float and reads as 0" in result.stderr
+
+
+@pytest.mark.parametrize(("criterion", "message"), [
+    ("loss<1e999", "1e999 in 'loss<1e999' is beyond a float"),
+    ("grad<-1", "'grad<-1' can never hold: a gradient norm is never below 0"),
+    ("grad<0", "'grad<0' can never hold"),
+    ("change<-1e-9", "'change<-1e-9' can never hold: a loss change is never below 0")])
+def test_a_stop_criterion_that_means_nothing_is_refused(criterion: str, message: str) -> None:
+    result = CliRunner().invoke(app, ["descend", "x^2", "--x", "1", "--until", criterion])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr, result.stderr
+    # A loss may be negative: loss<-1 can hold, and is taken.
+    assert parse_criterion("loss<-1").threshold == -1
+
+
+@pytest.mark.parametrize(("option", "typed", "message"), [
+    ("--momentum", "1e400", "1e400 is beyond a float"),
+    ("--momentum", "2", "2 is out of range: it must be from 0 to 1"),
+    ("--lr", "-1", "-1 is out of range: it must be at least 0"),
+    ("--lr", "nan", "nan is not a finite number")])
+def test_a_bad_training_setting_is_quoted_as_typed(option: str, typed: str,
+                                                   message: str) -> None:
+    result = CliRunner().invoke(app, ["descend", "x^2", "--x", "1", option, typed])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.replace("│", " ").split()), result.stderr

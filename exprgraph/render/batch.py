@@ -84,7 +84,8 @@ def error_text(error: dict[str, Any]) -> str:
     position in a TOML problem's program says so (`... of the program`)."""
     where = ""
     if "line" in error:
-        where = f"line {error['line']}, column {error['column']}"
+        column = error.get("column")
+        where = f"line {error['line']}" + (f", column {column}" if column is not None else "")
         where += " of the program: " if error.get("located_in") == "program" else ": "
     hint = f" ({error['hint']})" if error.get("hint") else ""
     return f"{where}{error['message']}{hint}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType
@@ -11,8 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check import CORRECT, ERROR, INCORRECT, FileScore, Report, Verdict
-from ..evaluate import format_value
-from ..explain import BackwardStep, ForwardStep, bar, legend, step_text
+from ..explain import BackwardStep, ForwardStep, bar, legend, step_text, table_value
 from .batch import FILE_FAULTS, OTHER_FAULT, error_text
 
 _STYLE = {CORRECT: "green", INCORRECT: "bold red", "undecided": "yellow", ERROR: "bold red"}
@@ -98,22 +97,24 @@ def _share(room: int, given: list[str], right: list[str]) -> tuple[int, int]:
 
 
 def steps_view(forward: list[ForwardStep], backward: list[BackwardStep], output: str,
-               gradient: dict[str, float]) -> RenderableType:
-    """The forward pass node by node, the backward pass edge by edge."""
+               gradient: dict[str, float], undefined: Iterable[str] = ()) -> RenderableType:
+    """The forward pass node by node, the backward pass edge by edge
+    (`undefined`: the inputs whose partial has no number, said so)."""
     lines: list[RenderableType] = [Text("Forward pass: each node from its arguments",
                                         style="bold")]
     for step in forward:
         lines.append(Hanging(f"{step.name} = {step.expression} = {step.substituted} = "
-                             f"{format_value(step.value)}", 2))
+                             f"{table_value(step.value, step.noise)}", 2))
     lines.append(Hanging(f"Backward pass: adjoints from {bar(output)} = 1 down, by the "
                          "chain rule", 0, style="bold"))
     edges = any(len({t.user for t in b.terms}) < len(b.terms) for b in backward)
     lines.append(Hanging(f"({legend(output, edges)})", 2, style="dim"))
     for backward_step in backward:
         lines.append(Hanging(step_text(backward_step, output), 2))
-    lines.append(Hanging("Gradient: " + ", ".join(f"∂{output}/∂{k} = {format_value(v)}"
-                                                  for k, v in gradient.items()), 0,
-                         style="bold"))
+    noise = {step.node for step in backward if step.noise}  # reads 0 there too
+    partials = [f"∂{output}/∂{k} = {table_value(v, k in noise)}" for k, v in gradient.items()]
+    partials += [f"∂{output}/∂{k} undefined" for k in undefined]
+    lines.append(Hanging("Gradient: " + ", ".join(partials), 0, style="bold"))
     return Group(*lines)
 
 

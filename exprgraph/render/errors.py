@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from rich.text import Text
 
 from ..errors import ExprGraphError, SourceWarning
@@ -30,7 +32,8 @@ def _located(label: str, style: str, message: str, line: int | None, column: int
     if source_line is not None and line:
         gutter = f"{line} | "
         text.append(f"\n  {gutter}", style="dim")
-        shown, caret_at = _window(source_line.expandtabs(1), max((column or 1) - 1, 0))
+        shown, caret_at = _window(*_visible(source_line.expandtabs(1),
+                                            max((column or 1) - 1, 0)))
         text.append(shown, style=VERBATIM)
         text.append("\n  " + " " * (len(gutter) - 2) + "| ", style="dim")
         text.append(" " * caret_at + "^", style=style)
@@ -55,3 +58,25 @@ def _window(line: str, at: int) -> tuple[str, int]:
     end = min(at + WINDOW + 1, len(line))
     shown = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
     return shown, at - start + (1 if start else 0)
+
+
+# Characters that show nothing (controls such as NUL, formats such as a
+# byte-order mark or a zero-width space): a quoted source line shows them
+# escaped, `\ufeff`, so that the caret points at something visible.
+INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+
+
+def _visible(line: str, at: int) -> tuple[str, int]:
+    """`line` with its invisible characters escaped, and where column `at` is then."""
+    if line.isprintable():
+        return line, at
+    pieces = [_escape(char) if unicodedata.category(char) in INVISIBLE else char
+              for char in line]
+    return "".join(pieces), sum(len(piece) for piece in pieces[:at])
+
+
+def _escape(char: str) -> str:
+    r"""`\x00`, `\ufeff`, `\U000e0001`: as Python writes the character in a string."""
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 \
+        else f"\\U{code:08x}"

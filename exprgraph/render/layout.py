@@ -32,8 +32,9 @@ FORMULA_ROOM = 8
 # A number as format_value writes it: never broken, even inside a formula cell.
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 # Where a formula may break: after an operator, a comma, an opening bracket or a
-# space (not after `=`: `c=0.5` stays together).
-_PIECES = re.compile(r"[^*/+,;( ]*(?:[*/+,;(]+|\s+|$)")
+# space (not after `=`: `c=0.5` stays together; nor after a comma before a digit:
+# `2,000,000` stays together).
+_PIECES = re.compile(r"(?:[^*/+,;( ]|,(?=\d))*(?:[*/+,;(]+|\s+|$)")
 
 
 def formula_pieces(text: str) -> list[str]:

@@ -112,9 +112,9 @@ def steps_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
     return {
         "forward": [{"node": f.name, "expr": f.expression, "substituted": f.substituted,
                      "value": f.value} for f in forward_steps(program, evaluation)],
-        "backward": [{"node": b.node, "adjoint": b.total,
+        "backward": [{"node": b.node, "adjoint": None if b.undefined else b.total,
                       "terms": [{"through": t.user, "position": t.position,
-                                 "adjoint": t.user_adjoint,
+                                 "adjoint": _finite(t.user_adjoint),
                                  "partial_expr": t.partial,
                                  "partial": _finite(t.partial_value)}
                                 for t in b.terms]}

@@ -251,7 +251,7 @@ ASCII_FALLBACKS = {
     "→": "->", "←": "<-", "↑": "^", "↓": "v", "⏎": "\\n", "…": "...", "≈": "~",
     "≤": "<=", "≥": ">=", "≠": "!=", "±": "+/-", "√": "sqrt", "Σ": "sum", "Π": "prod",
     "Δ": "Delta", "ε": "eps", "θ": "theta", "μ": "mu", "µ": "mu", "‖": "||",
-    "✓": "+", "✗": "-", "\u0305": "", "\u2003": " ", "\u00a0": " ",
+    "✓": "+", "✗": "-", "\u2003": " ", "\u00a0": " ",
     "⁰": "^0", "¹": "^1", "²": "^2", "³": "^3", "⁴": "^4", "⁵": "^5", "⁶": "^6",
     "⁷": "^7", "⁸": "^8", "⁹": "^9", "ⁿ": "^n", "⁻": "^-", "ᵀ": "^T",
     "▁": "_", "▂": "_", "▃": "-", "▄": "-", "▅": "=", "▆": "=", "▇": "#", "█": "#",
@@ -262,6 +262,24 @@ ASCII_FALLBACKS = {
 def fallback_for(char: str) -> str:
     """An ASCII stand-in for `char`, for an output encoding that lacks it."""
     return ASCII_FALLBACKS.get(char, "?")
+
+
+# The combining overline that marks an adjoint (`x̅`, `o̅u̅t̅`) has no ASCII
+# form: an overlined name is written `x_bar`, `out_bar` instead, so an adjoint
+# never reads as the node's value.
+OVERLINE = "\u0305"
+BAR = "_bar"
+
+
+def _overline_for(text: str, at: int) -> str:
+    """The stand-in of the overline at `text[at]`: nothing inside an overlined
+    name, `_bar` after its last character."""
+    return "" if text[at + 2:at + 3] == OVERLINE else BAR
+
+
+def _stand_ins(text: str, start: int, end: int) -> str:
+    return "".join(_overline_for(text, k) if text[k] == OVERLINE else fallback_for(text[k])
+                   for k in range(start, end))
 
 
 def _encodes(encoding: str) -> Callable[[str], bool]:
@@ -280,8 +298,8 @@ def for_encoding(text: str, encoding: str) -> str:
     if text.isascii() or encoding.replace("_", "-").lower().startswith("utf"):
         return text
     can = _encodes(encoding)
-    return "".join(char if char.isascii() or can(char) else fallback_for(char)
-                   for char in text)
+    return "".join(char if char.isascii() or can(char) else _stand_ins(text, k, k + 1)
+                   for k, char in enumerate(text))
 
 
 def encoding_fallback(error: UnicodeError) -> tuple[str, int]:
@@ -289,8 +307,7 @@ def encoding_fallback(error: UnicodeError) -> tuple[str, int]:
     stand-ins of the characters a stream's encoding cannot write."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    return ("".join(fallback_for(char) for char in error.object[error.start:error.end]),
-            error.end)
+    return _stand_ins(error.object, error.start, error.end), error.end
 
 
 # A style that marks text a user wrote (a source line, a character an error
