@@ -7,7 +7,7 @@
 Generates `--count` random programs of about 60 tokens (benchmarks/corpus.py,
 seeded), then times value + gradient of each:
 
-- exprgraph in process (`exprgraph.batch.run`), and `exprgraph batch FILE
+- exprgraph in process (`exprgraph.tasks.batch.run`), and `exprgraph batch FILE
   --format jsonl` as a command (start-up included), with 1 and 2 jobs;
 - where installed: HIPS autograd (`value_and_grad`), PyTorch (eager,
   `backward()`), JAX (`value_and_grad`, not jitted: one compile per
@@ -24,7 +24,7 @@ shows, so both should stay flat as the file grows). `--limits` runs one long
 program (a sum `x1+x2+...` and a product `x1*x2*...`, values in a `where`
 clause) of each given length through `eval`, `eval --format json`,
 `diff --wrt x1` and `batch`, and prints CPU time and peak memory per character:
-what `MAX_PROGRAM_CHARS` (exprgraph/parse.py) is chosen from.
+what `MAX_PROGRAM_CHARS` (exprgraph/syntax/parse.py) is chosen from.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus
 
 import exprgraph
-from exprgraph.batch import read_problems, run
+from exprgraph.tasks.batch import read_problems, run
 
 VARIABLES = ("x", "y", "z")
 Case = tuple[str, dict[str, float]]  # python source over x, y, z and the point

@@ -28,7 +28,7 @@ import numpy as np
 from timing import best_of
 
 import exprgraph
-from exprgraph.train import fit
+from exprgraph.tasks.train import fit
 
 # A small neuron-like model with a squared-error loss: 21 operation nodes.
 MODEL = "h1 = tanh(w1*x1 + w2*x2 + b1); h2 = sigmoid(w3*x1 - w4*x2 + b2); " \
@@ -83,7 +83,7 @@ def history_memory(steps: int) -> float:
     every step: the JSON default)."""
     import tracemalloc
 
-    from exprgraph.train import descend
+    from exprgraph.tasks.train import descend
 
     program = exprgraph.compile("(x-3)^2")
     tracemalloc.start()

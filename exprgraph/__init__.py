@@ -9,7 +9,7 @@ See `exprgraph.api` for the API and the README for the language.
 """
 
 from .api import Evaluation, Program, compile  # noqa: A004 - exprgraph.compile, like re.compile
-from .errors import (
+from .core.errors import (
     ExpressionTooLargeError,
     ExprGraphError,
     MathError,

@@ -19,9 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from .autodiff import adjoints as reverse_adjoints
-from .autodiff import local_partial
-from .calculus import (
+from .core.errors import ExprGraphError, MathError, ValueInputError
+from .core.graph import Graph
+from .core.ops import CONST, INPUT
+from .passes.autodiff import adjoints as reverse_adjoints
+from .passes.autodiff import local_partial
+from .passes.evaluate import evaluate as forward_values
+from .printing.text import expression_text
+from .symbolic.builder import SymbolicGradient, symbolic_gradient
+from .symbolic.calculus import (
     Expression,
     check_order,
     derivative,
@@ -31,14 +37,8 @@ from .calculus import (
     hessian,
     simplified,
 )
-from .errors import ExprGraphError, MathError, ValueInputError
-from .evaluate import evaluate as forward_values
-from .graph import Graph
-from .ops import CONST, INPUT
-from .parse import parse_program
-from .render.text import expression_text
-from .simplify import simplify_nodes
-from .symbolic import SymbolicGradient, symbolic_gradient
+from .symbolic.simplify import simplify_nodes
+from .syntax.parse import parse_program
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import atheris
 
 with atheris.instrument_imports():
     import exprgraph
-    from exprgraph.check import check_answer
-    from exprgraph.errors import ExprGraphError
+    from exprgraph import ExprGraphError
+    from exprgraph.tasks.check import check_answer
 
 
 def one_input(data: bytes) -> None:

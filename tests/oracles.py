@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 import sympy
 
-from exprgraph.graph import Graph
+from exprgraph.core.graph import Graph
 
 
 def central_difference(f: Callable[[dict[str, float]], float], point: Mapping[str, float],

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import exprgraph
-from exprgraph.autodiff import adjoints, tangents
-from exprgraph.errors import MathError
-from exprgraph.evaluate import evaluate, evaluate_nodes
-from exprgraph.parse import parse_program
+from exprgraph.core.errors import MathError
+from exprgraph.passes.autodiff import adjoints, tangents
+from exprgraph.passes.evaluate import evaluate, evaluate_nodes
+from exprgraph.syntax.parse import parse_program
 
 from .oracles import central_difference, close, sympy_value, to_sympy
 from .strategies import expressions, points
@@ -314,7 +314,7 @@ extreme_points = st.fixed_dictionaries({name: EXTREMES for name in ("x", "y", "z
 def test_extreme_points_give_finite_numbers_or_errors(text: str, point: dict) -> None:
     """Whatever the point, every adjoint is a finite float, None (constant) or
     undefined with a MathError; and the eval JSON is strict JSON."""
-    from exprgraph.render.structured import evaluation_data
+    from exprgraph.tasks.data import evaluation_data
 
     program = exprgraph.compile(text)
     used = {k: v for k, v in point.items() if k in program.inputs}
@@ -357,7 +357,7 @@ def _sympy_leaves(graph: Any) -> list[sympy.Expr | None]:
 def test_the_loops_over_a_sympy_algebra_match_sympy_diff(text: str, point: dict) -> None:
     """`passes.reverse` and `passes.forward` know no numbers: run over a SymPy
     algebra with each op's rule they build SymPy's own derivative."""
-    from exprgraph.passes import forward, reverse, rule_partial
+    from exprgraph.passes.loops import forward, reverse, rule_partial
 
     from .oracles import _SYMPY_FUNCTIONS
     from .test_op_table import SympyAlgebra
@@ -395,7 +395,7 @@ def test_gradient_rows_is_the_reverse_loop_over_arrays() -> None:
     by hand for x*y + sin(x): ∂/∂x = y + cos(x), ∂/∂y = x)."""
     import numpy as np
 
-    from exprgraph.vector import evaluate_rows, gradient_rows
+    from exprgraph.passes.vector import evaluate_rows, gradient_rows
 
     graph = parse_program("x*y + sin(x)")
     xs, ys = np.array([0.0, 1.0, -2.0]), np.array([3.0, -1.0, 0.5])

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from exprgraph.batch import Options, discover, read_problems, run, solve
 from exprgraph.cli import app
+from exprgraph.tasks.batch import Options, discover, read_problems, run, solve
 
 from .oracles import central_difference, close
 
@@ -404,7 +404,7 @@ def _dies_on_marker(chunk: list, options: Options) -> list[dict]:
     """solve_all, except that a worker given the marker problem dies at once."""
     import os
 
-    from exprgraph.batch import solve
+    from exprgraph.tasks.batch import solve
 
     if any(problem.program.startswith("x + 999") for problem in chunk):
         os._exit(1)
@@ -422,7 +422,7 @@ def test_a_dead_worker_fails_its_problems_only(tmp_path: Path,
     lines[150] = "x + 999 where x=1"  # in the third chunk of 64
     path = tmp_path / "many.expr"
     path.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr("exprgraph.batch.solve_all", _dies_on_marker)
+    monkeypatch.setattr("exprgraph.tasks.batch.solve_all", _dies_on_marker)
     results = list(run(read_problems(path), Options(), jobs=2))
     # Every line once, in order: the line that kills its worker fails, named; the
     # rest (its chunk's neighbours, the chunks in flight) are solved.
@@ -545,7 +545,7 @@ def test_the_program_limit_fits_in_memory_and_is_documented(tmp_path: Path) -> N
     # 10,000,000 characters cost 3.2 GB in batch and 7.9 GB in eval --format json
     # (issue 12); the limit is 2,000,000 (benchmarks/batch.py --limits measures it).
     import exprgraph
-    from exprgraph.errors import ParseError
+    from exprgraph.core.errors import ParseError
 
     with pytest.raises(ParseError, match="2,000,000"):
         exprgraph.compile("x" + " " * 2_000_000)

@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 import exprgraph
-from exprgraph.autodiff import tangents
-from exprgraph.check import CheckProblem, check_answer, check_problem
 from exprgraph.cli import app
+from exprgraph.passes.autodiff import tangents
+from exprgraph.tasks.check import CheckProblem, check_answer, check_problem
 
 from .oracles import central_difference, close
 
@@ -26,7 +26,7 @@ runner = CliRunner()
 
 
 def verdict(program: str, key: str, given: object, point: dict | None = None,
-            tolerance: float = 1e-4) -> exprgraph.check.Verdict:  # type: ignore[name-defined]
+            tolerance: float = 1e-4) -> exprgraph.tasks.check.Verdict:  # type: ignore[name-defined]
     compiled = exprgraph.compile(program)
     # As check does: the point's values; no adjoint need exist there.
     evaluation = compiled.evaluate_partially(point) if point else None
@@ -102,7 +102,7 @@ def test_an_unreadable_answer_is_incorrect_with_the_reason(given: object, words:
 
 
 def test_homework_sample_verdicts() -> None:
-    from exprgraph.check import read_check_problems
+    from exprgraph.tasks.check import read_check_problems
 
     reports = [check_problem(p) for p in read_check_problems(SAMPLES / "homework.toml")]
     wrong = {(r.name, v.key) for r in reports for v in r.verdicts if v.verdict != "correct"}
@@ -302,8 +302,8 @@ def test_steps_wrap_with_indentation_and_are_never_cut(width: int) -> None:
     from rich.cells import cell_len
     from rich.console import Console
 
-    from exprgraph.explain import backward_steps, forward_steps, step_text
     from exprgraph.render.check import steps_view
+    from exprgraph.tasks.explain import backward_steps, forward_steps, step_text
 
     text = "q = x*y; r = q + sin(q)*exp(q) + q^3; s = r * x + sqrt(r*r + 1)"
     program = exprgraph.compile(text)

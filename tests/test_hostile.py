@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 import exprgraph
 from exprgraph.cli import app
-from exprgraph.errors import ExprGraphError, MathError, ParseError, ProgramError
-from exprgraph.parse import MAX_PROGRAM_CHARS
+from exprgraph.core.errors import ExprGraphError, MathError, ParseError, ProgramError
+from exprgraph.syntax.parse import MAX_PROGRAM_CHARS
 
 runner = CliRunner()
 N = 100_000
@@ -152,7 +152,7 @@ def test_a_line_longer_than_the_limit_is_one_failed_problem(tmp_path: Path) -> N
         handle.write("x where x=1\n")
         handle.write("1" + "+1" * (MAX_PROGRAM_CHARS // 2 + 10) + "\n")
         handle.write("2*x where x=1\n")
-    from exprgraph.batch import read_problems, run
+    from exprgraph.tasks.batch import read_problems, run
 
     results = list(run(read_problems(path)))
     assert [("error" in r) for r in results] == [False, True, False]
@@ -432,7 +432,7 @@ def test_a_plot_lost_after_training_keeps_the_json_results(
     still printed (one object), with the plot's error in it, and exit 2."""
     import json
 
-    from exprgraph.errors import ValueInputError
+    from exprgraph.core.errors import ValueInputError
     from exprgraph.render import train as show
 
     def fail(*args: object) -> None:
@@ -665,7 +665,7 @@ def test_a_form_feed_or_lone_return_does_not_shift_the_line_shown(space: str) ->
 
 def test_running_out_of_memory_is_a_message_not_a_traceback(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from exprgraph import cli
+    from exprgraph.cli import main as cli
 
     def exhausted() -> None:
         raise MemoryError

@@ -179,7 +179,7 @@ def test_eval_tables_show_every_formula_and_number_whole(width: str) -> None:
     assert max(len(line) for line in done.stdout.splitlines()) <= int(width)
     whole = "".join(_cells_by_column(done.stdout)) + done.stdout.replace(" ", "")
     data, _ = _json("eval", LONG, "--x", "0.3", "--y", "1.2")
-    from exprgraph.evaluate import format_value
+    from exprgraph.passes.evaluate import format_value
 
     for formula in data["derivatives"].values():
         assert formula.replace(" ", "") in whole
@@ -203,7 +203,7 @@ def test_diff_tables_are_not_cut_at_60_columns(args: list[str]) -> None:
     if "--gradient" in args:
         assert program.replace(" ", "") in done.stdout.replace("\n", "").replace(" ", "")
     whole = "".join(_cells_by_column(done.stdout))
-    from exprgraph.render.text import INLINE_LIMIT, display_text
+    from exprgraph.printing.text import INLINE_LIMIT, display_text
 
     compiled = exprgraph.compile(program)
     kind = "hessian" if "--hessian" in args else "gradient"
@@ -359,7 +359,7 @@ def test_numbers_and_names_are_never_broken_across_lines(width: str) -> None:
     done = subprocess.run([sys.executable, "-m", "exprgraph", "eval", NEURON, *NEURON_AT],
                           capture_output=True, text=True, env=env, check=True)
     assert max(len(line) for line in done.stdout.splitlines()) <= int(width)
-    from exprgraph.evaluate import format_value
+    from exprgraph.passes.evaluate import format_value
 
     data, _ = _json("eval", NEURON, *NEURON_AT)
     for node in data["nodes"]:

@@ -1,6 +1,6 @@
 """Every entry of the op table, checked against oracles that do not share its code.
 
-The tests walk `exprgraph.ops.OPS`, so an op added later is checked with no
+The tests walk `exprgraph.core.ops.OPS`, so an op added later is checked with no
 edit here. Each runs at the op's sample points (`ops.sample_points`: the
 entry's own `samples`, else defaults for its arity), which lie inside its
 domain and away from its kinks:
@@ -29,16 +29,16 @@ import pytest
 import sympy
 
 import exprgraph
-from exprgraph.algebras import FLOATS
-from exprgraph.errors import MathError
-from exprgraph.evaluate import evaluate_nodes
-from exprgraph.graph import Graph, GraphBuilder, finish_graph
-from exprgraph.ops import CONST, INPUT, OPS, Op, sample_points
-from exprgraph.render.latex import latex_text
-from exprgraph.render.text import expression_text
-from exprgraph.simplify import FormAlgebra, Simplifier
-from exprgraph.symbolic import SymbolicBuilder
-from exprgraph.vector import ArrayAlgebra
+from exprgraph.core.errors import MathError
+from exprgraph.core.graph import Graph, GraphBuilder, finish_graph
+from exprgraph.core.ops import CONST, INPUT, OPS, Op, sample_points
+from exprgraph.passes.algebras import FLOATS
+from exprgraph.passes.evaluate import evaluate_nodes
+from exprgraph.passes.vector import ArrayAlgebra
+from exprgraph.printing.latex import latex_text
+from exprgraph.printing.text import expression_text
+from exprgraph.symbolic.builder import SymbolicBuilder
+from exprgraph.symbolic.simplify import FormAlgebra, Simplifier
 
 from .oracles import _SYMPY_FUNCTIONS, sympy_value
 

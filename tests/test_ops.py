@@ -8,7 +8,7 @@ import math
 import pytest
 
 import exprgraph
-from exprgraph.ops import FUNCTIONS, OPS
+from exprgraph.core.ops import FUNCTIONS, OPS
 
 from .oracles import central_difference, close
 

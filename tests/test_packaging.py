@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from exprgraph import parse
+from exprgraph.syntax import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +32,6 @@ def test_wheel_carries_the_grammar_inside_the_package(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "exprgraph/grammar/expr.lark" in names
     # The parse tables ship as JSON data beside the grammar (nothing is cached).
-    assert "exprgraph/parser_tables.json" in names
+    assert "exprgraph/syntax/parser_tables.json" in names
     packaged = zipfile.ZipFile(wheel).read("exprgraph/grammar/expr.lark").decode()
     assert packaged == (ROOT / "grammar" / "expr.lark").read_text(encoding="utf-8")

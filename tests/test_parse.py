@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from lark import Lark
 
 import exprgraph
-from exprgraph.errors import ExprGraphError, ParseError, ProgramError
-from exprgraph.parse import grammar_text, parse_program, parse_with
+from exprgraph.core.errors import ExprGraphError, ParseError, ProgramError
+from exprgraph.syntax.parse import grammar_text, parse_program, parse_with
 
 from .strategies import expressions
 
@@ -366,7 +366,8 @@ def test_lark_is_a_version_the_parser_was_checked_against() -> None:
     assert _version(CHECKED_LARK[0]) <= found < _version(LARK_BELOW), (
         f"Lark {lark.__version__} is not a version exprgraph's parser was checked against "
         f"({', '.join(CHECKED_LARK)}). Run tests/test_parse.py with it; if the shipped tables "
-        "differ, regenerate them (exprgraph.parse.write_parser_tables()) and check the diff; "
+        "differ, regenerate them (exprgraph.syntax.parse.write_parser_tables()) and check the "
+        "diff; "
         "then add the version to CHECKED_LARK and widen the lark pin in pyproject.toml.")
 
 
@@ -378,7 +379,7 @@ def test_the_lark_pin_is_the_checked_range() -> None:
 def test_the_fast_driver_needs_no_lark_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     # Valid programs are parsed from the shipped tables alone: Lark's parser is
     # built only to report a syntax error.
-    from exprgraph import parse
+    from exprgraph.syntax import parse
 
     monkeypatch.setattr(parse, "_parser", None)
     monkeypatch.setattr(parse, "_fast", None)
@@ -397,7 +398,7 @@ def test_the_fast_driver_needs_no_lark_parser(monkeypatch: pytest.MonkeyPatch) -
 def test_the_fast_driver_imports_nothing_from_lark() -> None:
     import ast
 
-    from exprgraph import lalr
+    from exprgraph.syntax import lalr
 
     tree = ast.parse(Path(lalr.__file__).read_text(encoding="utf-8"))
     imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
@@ -413,7 +414,7 @@ def test_shipped_parse_tables_are_exactly_what_the_grammar_generates() -> None:
     # Regenerated here from grammar/expr.lark, so the two cannot drift apart.
     import lark
 
-    from exprgraph import parse
+    from exprgraph.syntax import parse
 
     shipped = (Path(parse.__file__).parent / parse.TABLES_FILE).read_text(encoding="utf-8")
     generated = parse.build_tables(grammar_text())
@@ -433,9 +434,9 @@ def test_shipped_parse_tables_are_exactly_what_the_grammar_generates() -> None:
 
 
 def test_generating_the_tables_does_not_depend_on_the_hash_seed() -> None:
-    from exprgraph import parse
+    from exprgraph.syntax import parse
 
-    script = ("import sys; from exprgraph.parse import build_tables, grammar_text; "
+    script = ("import sys; from exprgraph.syntax.parse import build_tables, grammar_text; "
               "sys.stdout.write(build_tables(grammar_text()))")
     texts = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
@@ -447,7 +448,7 @@ def test_generating_the_tables_does_not_depend_on_the_hash_seed() -> None:
                                   "x +", "2 3", "f(x)", "a = 1\nb = a +\n", "x\u2212 1"])
 def test_shipped_tables_parse_like_tables_built_from_the_grammar(
         monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    from exprgraph import parse
+    from exprgraph.syntax import parse
 
     outcomes = []
     for tables in (parse._tables_text, lambda: None):  # shipped, then none: built
@@ -462,7 +463,7 @@ def test_shipped_tables_parse_like_tables_built_from_the_grammar(
                                     '{"format": 1, "grammar_sha256": "0"}'])
 def test_unusable_tables_fall_back_to_the_grammar(monkeypatch: pytest.MonkeyPatch,
                                                   tables: str) -> None:
-    from exprgraph import parse
+    from exprgraph.syntax import parse
 
     monkeypatch.setattr(parse, "_tables_text", lambda: tables)
     monkeypatch.setattr(parse, "_parser", None)

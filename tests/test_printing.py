@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 
 import exprgraph
-from exprgraph.evaluate import evaluate
-from exprgraph.graph import Graph
-from exprgraph.parse import parse_program
-from exprgraph.render.text import expression_text
-from exprgraph.symbolic import SymbolicBuilder
+from exprgraph.core.graph import Graph
+from exprgraph.passes.evaluate import evaluate
+from exprgraph.printing.text import expression_text
+from exprgraph.symbolic.builder import SymbolicBuilder
+from exprgraph.syntax.parse import parse_program
 
 from .oracles import close
 from .strategies import expressions, points

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from exprgraph.ops import FUNCTIONS
+from exprgraph.core.ops import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -11,7 +11,7 @@ import math
 import pytest
 
 import exprgraph
-from exprgraph.calculus import Expression
+from exprgraph.symbolic.calculus import Expression
 
 from .oracles import close
 
@@ -69,7 +69,7 @@ def _count_calls(monkeypatch, owner: object, name: str) -> list[int]:  # type: i
 def test_gradient_of_a_wide_sum_is_one_sweep(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """∂/∂x_i of x1 + ... + xn: the node steps taken grow like n, not n²
     (forward mode took one pass over all n nodes per name)."""
-    from exprgraph.simplify import Simplifier
+    from exprgraph.symbolic.simplify import Simplifier
 
     steps = _count_calls(monkeypatch, Simplifier, "_check_size")
     counts = []
@@ -102,8 +102,8 @@ def test_reverse_mode_gradient_matches_sympy() -> None:
 def test_steps_of_a_deep_nesting_scan_the_edges_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """eval --steps: each node's backward step used to scan every edge of the
     graph (n² edge visits for (1+(1+...)); now the edges are read once."""
-    from exprgraph import explain
-    from exprgraph.graph import Graph
+    from exprgraph.core.graph import Graph
+    from exprgraph.tasks import explain
 
     visits = [0]
     original = Graph.edges
@@ -129,7 +129,7 @@ def test_steps_of_a_deep_nesting_scan_the_edges_once(monkeypatch) -> None:  # ty
 def test_hessian_of_a_wide_sum_differentiates_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """x1 + ... + xn: every first partial is the constant 1, so the Hessian
     needs no second differentiation (it took n more gradients)."""
-    from exprgraph.simplify import Simplifier
+    from exprgraph.symbolic.simplify import Simplifier
 
     sweeps = _count_calls(monkeypatch, Simplifier, "derivatives")
     n = 150
@@ -198,8 +198,8 @@ def test_a_sparse_jacobian_prints_its_non_zero_entries() -> None:
 def test_reverse_mode_respects_the_symbolic_size_budget() -> None:
     """A guard (it passed before too): several names go through the backward
     sweep, which stops at the size budget as forward mode does."""
-    from exprgraph.errors import ExpressionTooLargeError
-    from exprgraph.simplify import Simplifier
+    from exprgraph.core.errors import ExpressionTooLargeError
+    from exprgraph.symbolic.simplify import Simplifier
 
     program = exprgraph.compile("x*y + x*z + sin(x*y*z)")
     nodes, root = program.graph.nodes, program.graph.output

@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import exprgraph
-from exprgraph.calculus import MAX_ORDER, SYMBOLIC_NODE_BUDGET, Expression, check_order
 from exprgraph.cli import app
-from exprgraph.errors import ExpressionTooLargeError, MathError, ValueInputError
-from exprgraph.render.latex import latex_text
-from exprgraph.simplify import NODES_PER_SOURCE_NODE, simplify_nodes
-from exprgraph.symbolic import symbolic_gradient
+from exprgraph.core.errors import ExpressionTooLargeError, MathError, ValueInputError
+from exprgraph.printing.latex import latex_text
+from exprgraph.symbolic.builder import symbolic_gradient
+from exprgraph.symbolic.calculus import MAX_ORDER, SYMBOLIC_NODE_BUDGET, Expression, check_order
+from exprgraph.symbolic.simplify import NODES_PER_SOURCE_NODE, simplify_nodes
 
 from .oracles import central_difference, close, sympy_value, to_sympy
 
@@ -421,11 +421,11 @@ def test_the_size_budget_error_names_the_budget() -> None:
 def test_the_time_budget_ends_symbolic_work_with_a_clear_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # A budget of no time at all: the first check ends the work, naming it.
-    monkeypatch.setattr(exprgraph.simplify, "SYMBOLIC_SECONDS", 0.0)
+    monkeypatch.setattr(exprgraph.symbolic.simplify, "SYMBOLIC_SECONDS", 0.0)
     with pytest.raises(ExpressionTooLargeError, match="time budget of 0 seconds"):
         exprgraph.compile("sin(x)*exp(x)").diff(["x"], order=3)
     # Simplifying keeps the form as written instead: same value, no error.
-    text = exprgraph.compile("x + x").text(exprgraph.calculus.expression_of(
+    text = exprgraph.compile("x + x").text(exprgraph.symbolic.calculus.expression_of(
         exprgraph.compile("x + x").graph))
     assert exprgraph.compile(text).evaluate({"x": 2.5}).value == 5.0
 

@@ -16,11 +16,11 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 
 import exprgraph
-from exprgraph.calculus import expression_of
-from exprgraph.errors import MathError
-from exprgraph.evaluate import evaluate
-from exprgraph.parse import parse_program
-from exprgraph.render.latex import latex_text
+from exprgraph.core.errors import MathError
+from exprgraph.passes.evaluate import evaluate
+from exprgraph.printing.latex import latex_text
+from exprgraph.symbolic.calculus import expression_of
+from exprgraph.syntax.parse import parse_program
 
 from .oracles import central_difference, close, sympy_value, to_sympy
 from .strategies import expressions, points

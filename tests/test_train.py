@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from typer.testing import CliRunner
 
 import exprgraph
-from exprgraph import train
 from exprgraph.cli import app
-from exprgraph.errors import MathError
-from exprgraph.train import descend, fit, parse_criterion
-from exprgraph.vector import evaluate_rows, gradient_rows
+from exprgraph.core.errors import MathError
+from exprgraph.passes.vector import evaluate_rows, gradient_rows
+from exprgraph.tasks import train
+from exprgraph.tasks.train import descend, fit, parse_criterion
 
 from .oracles import close
 from .strategies import expressions
@@ -503,7 +503,7 @@ def test_training_tables_show_every_number_whole(width: str, count: int) -> None
         if count <= 5:  # the parameters of every step fit in the table
             for value in point:
                 assert f"{value:.6g}" in shown, (step, value)
-    from exprgraph.evaluate import format_value
+    from exprgraph.passes.evaluate import format_value
 
     final = [c * (1 - 0.98 ** 3) for c in centres]
     for value in final:
@@ -730,7 +730,7 @@ def test_csv_numbers_are_plain_ascii_numbers(tmp_path: Path) -> None:
 
 def test_data_beyond_the_limit_is_refused_without_reading_it_all(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("exprgraph.train.MAX_CSV_CHARS", 100)
+    monkeypatch.setattr("exprgraph.tasks.train.MAX_CSV_CHARS", 100)
     path = tmp_path / "big.csv"
     path.write_text("x,y\n" + "1,2\n" * 100)
     result = runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(path), "--params", "w"])

@@ -1,1 +1,4 @@
-"""Renderers: text, LaTeX, Rich tables, JSON data and pictures; the core never prints."""
+"""Presentation only: Rich tables, error messages, drawings, files and consoles.
+
+Nothing below imports it; the expression printers are in `exprgraph.printing`.
+"""

@@ -19,7 +19,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..evaluate import format_value
+from ..passes.evaluate import format_value
 from .layout import never_cut
 
 CSV_COLUMNS = ("source", "program", "output", "value", "input", "input_value", "partial",

@@ -10,8 +10,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from ..check import CORRECT, ERROR, INCORRECT, FileScore, Report, Verdict
-from ..explain import BackwardStep, ForwardStep, bar, legend, step_text, table_value
+from ..tasks.check import CORRECT, ERROR, INCORRECT, FileScore, Report, Verdict
+from ..tasks.explain import BackwardStep, ForwardStep, bar, legend, step_text, table_value
 from .batch import FILE_FAULTS, OTHER_FAULT, error_text
 
 _STYLE = {CORRECT: "green", INCORRECT: "bold red", "undecided": "yellow", ERROR: "bold red"}

@@ -15,12 +15,12 @@ from rich.table import Table
 from rich.text import Text
 
 from ..api import DiffResult, Program
-from ..calculus import Expression
-from ..errors import MathError
-from ..evaluate import format_value
-from .latex import latex_name, latex_text
+from ..core.errors import MathError
+from ..passes.evaluate import format_value
+from ..printing.latex import latex_name, latex_text
+from ..printing.text import INLINE_LIMIT, display_text
+from ..symbolic.calculus import Expression
 from .layout import never_cut
-from .text import INLINE_LIMIT, display_text
 
 Value = float | MathError | None
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")

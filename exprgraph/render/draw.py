@@ -27,11 +27,11 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..api import Evaluation, Program
-from ..errors import ExpressionTooLargeError, ExprGraphError
-from ..evaluate import format_value
-from ..explain import bar
-from ..ops import CONST, INPUT
-from .text import node_expression
+from ..core.errors import ExpressionTooLargeError, ExprGraphError
+from ..core.ops import CONST, INPUT
+from ..passes.evaluate import format_value
+from ..printing.text import node_expression
+from ..tasks.explain import bar
 
 TERMINAL_BUDGET = 60  # nodes drawn in the terminal before the drawing stops
 IMAGE_LIMIT = 4_000  # nodes and edges Graphviz is asked to lay out (10,000 took minutes)

@@ -6,8 +6,8 @@ import unicodedata
 
 from rich.text import Text
 
-from ..errors import ExprGraphError, SourceWarning
-from .text import VERBATIM
+from ..core.errors import ExprGraphError, SourceWarning
+from .console import VERBATIM
 
 
 def error_text(error: ExprGraphError) -> Text:

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import ValueInputError
+from ..core.errors import ValueInputError
 
 
 def check_writable(path: str, example: str) -> None:

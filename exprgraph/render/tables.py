@@ -14,11 +14,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ..api import Evaluation, Program
-from ..errors import ExprGraphError
-from ..evaluate import format_value
-from ..ops import CONST, INPUT
+from ..core.errors import ExprGraphError
+from ..core.ops import CONST, INPUT
+from ..passes.evaluate import format_value
+from ..printing.text import node_expression
 from .layout import Notes, WideOrNarrow, never_cut
-from .text import node_expression
 
 
 def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 100

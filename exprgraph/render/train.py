@@ -27,9 +27,9 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import ValueInputError
-from ..evaluate import format_value
-from ..train import Trajectory
+from ..core.errors import ValueInputError
+from ..passes.evaluate import format_value
+from ..tasks.train import Trajectory
 from .files import check_writable, write_whole
 
 BLOCKS = "▁▂▃▄▅▆▇█"

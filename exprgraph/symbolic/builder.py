@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .graph import Graph, GraphBuilder, format_number
-from .ops import ADD, CONST, CONSTANTS, DIV, MUL, NEG, OPS, POW, SUB, Op
-from .passes import reverse
+from ..core.graph import Graph, GraphBuilder, format_number
+from ..core.ops import ADD, CONST, CONSTANTS, DIV, MUL, NEG, OPS, POW, SUB, Op
+from ..passes.loops import reverse
 
 
 class SymbolicBuilder(GraphBuilder):

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .api import check_value, parse_value
-from .errors import ExprGraphError, ValueInputError
+from ..api import check_value, parse_value
+from ..core.errors import ExprGraphError, ValueInputError
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -22,12 +22,12 @@ from click.core import ParameterSource
 from rich.console import Console
 from typer.core import TyperCommand
 
-from . import __version__
-from .api import Program, parse_value, value_warnings
-from .api import compile as compile_program
-from .calculus import MAX_ORDER, values_at
-from .errors import ExprGraphError, MathError, ValueInputError
-from .render.text import FallbackConsole
+from .. import __version__
+from ..api import Program, parse_value, value_warnings
+from ..api import compile as compile_program
+from ..core.errors import ExprGraphError, MathError, ValueInputError
+from ..render.console import FallbackConsole
+from ..symbolic.calculus import MAX_ORDER, values_at
 
 app = typer.Typer(
     name="exprgraph",
@@ -181,7 +181,7 @@ def _fall_back_where_symbols_are_missing() -> None:
     UnicodeEncodeError (`graph --format dot`, CSV, help, anything)."""
     import codecs
 
-    from .render.text import encoding_fallback
+    from ..render.console import encoding_fallback
 
     codecs.register_error(FALLBACK_ERRORS, encoding_fallback)
     for stream in (sys.stdout, sys.stderr):
@@ -254,21 +254,21 @@ def eval_command(
         # undefined partials; the reason follows on stderr (or in the JSON).
         evaluation = compiled.evaluate_partially(values)
         if as_json:
-            from .render.structured import evaluation_data, steps_data
+            from ..tasks.data import evaluation_data, steps_data
 
             data = evaluation_data(compiled, evaluation)
             if steps:
                 data["steps"] = steps_data(compiled, evaluation)
             _print_json(data)
         elif steps:
-            from .explain import backward_steps, forward_steps
-            from .render.check import steps_view
+            from ..render.check import steps_view
+            from ..tasks.explain import backward_steps, forward_steps
 
             _stdout().print(steps_view(forward_steps(compiled, evaluation),
                                        backward_steps(compiled, evaluation), compiled.output,
                                        evaluation.gradient, evaluation.undefined_gradient))
         else:
-            from .render.tables import evaluation_tables
+            from ..render.tables import evaluation_tables
 
             _print_warnings(ctx, compiled, values)
             _stdout().print(evaluation_tables(compiled, evaluation, max_rows))
@@ -281,7 +281,7 @@ def eval_command(
 def _report_undefined(evaluation: Any, as_json: bool) -> NoReturn:
     """Exit 1 after a result with undefined partials, naming why on stderr."""
     if not as_json:
-        from .render.errors import error_text
+        from ..render.errors import error_text
 
         for error in dict.fromkeys(evaluation.undefined_gradient.values()):
             _stderr().print(error_text(error))
@@ -345,7 +345,7 @@ def diff_command(
         point = _point(compiled, values)
         results = _values_where_defined(compiled, [e.expression for e in result.entries],
                                         point)
-        from .render import derivatives as show
+        from ..render import derivatives as show
 
         if as_json:
             _print_json(show.diff_data(compiled, result, point, results))
@@ -380,8 +380,8 @@ def simplify_command(
         expr = compiled.output_expression(output)
         point = _point(compiled, values)
         (value,) = _values_where_defined(compiled, [expr], point) or (None,)
-        from .render import derivatives as show
-        from .render.latex import latex_text
+        from ..printing.latex import latex_text
+        from ..render import derivatives as show
 
         if as_json:
             data: dict[str, Any] = {"program": compiled.graph.source,
@@ -401,13 +401,13 @@ def simplify_command(
             _stdout().out(latex_text(expr.nodes, expr.root, taken=compiled.graph.names),
                           highlight=False)
         else:
-            from .render.derivatives import value_suffix
+            from ..render.derivatives import value_suffix
 
             _stdout().out(compiled.text(expr) + value_suffix(value), highlight=False)
         if isinstance(value, MathError):
             # Tables, text and JSON already show why: say it once, exit 1.
             if output_format is DiffFormat.latex:
-                from .render.errors import error_text
+                from ..render.errors import error_text
 
                 _stderr().print(error_text(value))
             raise typer.Exit(value.exit_code)
@@ -451,8 +451,8 @@ def check_command(
     [bold]exprgraph check samples/homework.toml[/bold]
     [bold]exprgraph check "(x-3)^2" --x 1 --answer "d/dx=2*x-6"[/bold]
     """
-    from . import check as core
-    from .render.check import report_view, summary_lines
+    from ..render.check import report_view, summary_lines
+    from ..tasks import check as core
 
     as_json = output_format is OutputFormat.json
     bad = False
@@ -492,7 +492,7 @@ def check_command(
             _refuse_values_without_answers(ctx, targets, assignments)
             from dataclasses import replace
 
-            from .batch import FileError, discover
+            from ..tasks.batch import FileError, discover
 
             # A folder contributes its problem sets; line files have no answers.
             named = {Path(t) for t in targets}
@@ -588,7 +588,7 @@ def _report_error(error: ExprGraphError, as_json: bool, tally: Any = None) -> No
     if as_json:
         _print_json(result)
     else:
-        from .render.errors import error_text
+        from ..render.errors import error_text
 
         _stderr().print(error_text(error))
 
@@ -628,8 +628,8 @@ def graph_command(
 
     Example: [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 --format svg -o g.svg[/bold]
     """
-    from .render import draw
-    from .render.files import check_writable
+    from ..render import draw
+    from ..render.files import check_writable
 
     try:
         if output is not None and output != "-":
@@ -689,7 +689,7 @@ def _graph_format(chosen: GraphFormat | None, output: str | None) -> GraphFormat
 
 
 def _write_output(data: bytes, path: str | None, binary: bool) -> None:
-    from .render.files import write_whole
+    from ..render.files import write_whole
 
     if path is None:
         if binary and sys.stdout.isatty():
@@ -720,7 +720,7 @@ class TrainingNumber(click.ParamType):
         """`value` as a float, or click's usage error naming what was typed."""
         import math
 
-        from .parse import is_underflow, underflow_message
+        from ..syntax.parse import is_underflow, underflow_message
 
         if isinstance(value, float):
             return value  # a default
@@ -791,8 +791,8 @@ def descend_command(
 
     Example: [bold]exprgraph descend "(x-3)^2 + (y+1)^2" --x 0 --y 0 --lr 0.1 --steps 100[/bold]
     """
-    from . import train
-    from .render import train as show
+    from ..render import train as show
+    from ..tasks import train
 
     as_json = output_format is OutputFormat.json
     try:
@@ -881,8 +881,8 @@ def fit_command(
     Example: [bold]exprgraph fit "(w*x + b - y)^2" --data samples/fit/line.csv
     --params w=0,b=0 --lr 0.1 --epochs 200[/bold]
     """
-    from . import train
-    from .render import train as show
+    from ..render import train as show
+    from ..tasks import train
 
     as_json = output_format is OutputFormat.json
     try:
@@ -973,7 +973,7 @@ def _show_training(trajectory: Any, settings: dict[str, Any], show_every: int, u
     after it on stderr; JSON comes after the plot, as one object holding the
     trajectory and the plot's error (`plot_error`); either way exit 2. A run
     stopped by Ctrl-C is shown as far as it got, then exits 130."""
-    from .render import train as show
+    from ..render import train as show
 
     if as_json:
         data = show.trajectory_data(trajectory, settings)
@@ -1039,8 +1039,8 @@ def batch_command(
 
     from click.core import ParameterSource
 
-    from . import batch as core
-    from .render import batch as show
+    from ..render import batch as show
+    from ..tasks import batch as core
 
     started = time.perf_counter()
     tally = show.Tally()
@@ -1187,7 +1187,7 @@ def _print_warnings(ctx: typer.Context, compiled: Program, values: dict[str, flo
     """On stderr: text that is valid but probably not meant (`1/2x`), and
     values the program does not use (but not twice for a name that already
     got a hint that it looks like an option)."""
-    from .render.errors import warning_text
+    from ..render.errors import warning_text
 
     for source_warning in compiled.graph.warnings:
         _stderr().print(warning_text(source_warning))
@@ -1467,7 +1467,7 @@ def _fail(error: ExprGraphError, as_json: bool) -> NoReturn:
     if as_json:
         _print_json({"error": error.to_dict()})
     else:
-        from .render.errors import error_text
+        from ..render.errors import error_text
 
         _stderr().print(error_text(error))
     raise typer.Exit(error.exit_code)
@@ -1550,7 +1550,7 @@ def _output_failed(error: OSError) -> NoReturn:
                 stream.flush()
     message = f"cannot write the output: {error.strerror or error}"
     with contextlib.suppress(OSError, ValueError):
-        from .render.errors import error_text
+        from ..render.errors import error_text
 
         _stderr().print(error_text(ValueInputError(message)))
         sys.stderr.flush()

@@ -1,6 +1,6 @@
 """The fast LALR driver: runs the shipped parse tables with no Lark at run time.
 
-`exprgraph/parser_tables.json` holds the LALR(1) automaton for
+`exprgraph/syntax/parser_tables.json` holds the LALR(1) automaton for
 grammar/expr.lark as plain data: Lark's serialised parser (the same data
 Lark's standalone generator embeds in the module it writes), with states and
 tokens numbered canonically. `LalrDriver` reads only that document and runs

@@ -66,7 +66,7 @@ class Builder(Protocol):
 
 
 # Printing precedence, loosest first. A node needs parentheses where its
-# precedence is lower than its position demands (see render/text.py).
+# precedence is lower than its position demands (see printing/text.py).
 PREC_SUM = 1
 PREC_PRODUCT = 2
 PREC_UNARY = 3
@@ -345,7 +345,7 @@ def _default_latex(op: Op) -> str:
 FUNCTION_OPS = tuple(replace(op, latex=_LATEX.get(op.name) or _default_latex(op))
                      for op in FUNCTION_OPS)
 
-# Array versions, for evaluating a graph over many rows at once (`vector.py`).
+# Array versions, for evaluating a graph over many rows at once (`passes/vector.py`).
 # Each takes the numpy module, so nothing here imports numpy until it is used.
 _VECTOR: dict[str, Callable[[Any], Callable[..., Any]]] = {
     "add": lambda np: np.add, "sub": lambda np: np.subtract, "mul": lambda np: np.multiply,

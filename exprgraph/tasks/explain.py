@@ -14,10 +14,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from .api import Evaluation, Program
-from .evaluate import format_value
-from .ops import CONST, INPUT
-from .render.text import node_expression
+from ..api import Evaluation, Program
+from ..core.ops import CONST, INPUT
+from ..passes.evaluate import format_value
+from ..printing.text import node_expression
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _substituted(program: Program, evaluation: Evaluation, index: int,
                  noisy: frozenset[int] = frozenset()) -> str:
     """The node's expression with each argument name replaced by its value
     (one in `noisy` as 0)."""
-    from .graph import Node
+    from ..core.graph import Node
 
     nodes = program.graph.nodes
     node = nodes[index]
@@ -210,7 +210,7 @@ def step_text(step: BackwardStep, output: str) -> str:
 def generated_names(program: Program, steps: list[BackwardStep]) -> list[str]:
     """`t2 = cos(x)^2` for each name the program did not choose that `steps`
     mention, in the program's own names: what a reader needs to follow them."""
-    from .render.text import expression_text
+    from ..printing.text import expression_text
 
     graph = program.graph
     nodes = graph.nodes
@@ -232,8 +232,8 @@ def generated_names(program: Program, steps: list[BackwardStep]) -> list[str]:
 def forward_text(program: Program, evaluation: Evaluation, index: int) -> str:
     """One node's forward step in the program's own names, numbers rounded:
     `out = atan(x) + atan(1/x) = 0.785398 + 0.785398 = 1.5708`."""
-    from .graph import Node
-    from .render.text import expression_text
+    from ..core.graph import Node
+    from ..printing.text import expression_text
 
     graph = program.graph
     nodes = graph.nodes

@@ -24,11 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ..core.errors import MathError
+from ..core.graph import Graph, Node
 from .algebras import FLOATS
-from .errors import MathError
 from .evaluate import math_error, source_line
-from .graph import Graph, Node
-from .passes import forward, reverse
+from .loops import forward, reverse
 
 
 def local_partial(nodes: Sequence[Node], values: Sequence[float], index: int, position: int,
@@ -57,7 +57,7 @@ def _too_large(graph: Graph, index: int, wrt: str | None = None) -> MathError:
     """The MathError for a derivative of the output with respect to node `index`
     (by forward mode: of node `index` with respect to input `wrt`) that
     overflows a float, naming the node."""
-    from .render.text import expression_text, node_expression  # out of the hot loop
+    from ..printing.text import expression_text, node_expression  # out of the hot loop
 
     nodes = graph.nodes
     node = nodes[index]

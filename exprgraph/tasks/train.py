@@ -4,7 +4,7 @@
 forward pass, backward pass, `p ← p − lr·v` with `v ← momentum·v + ∂loss/∂p`,
 until a stop criterion holds. `fit` does the same for a loss averaged over
 the rows of a dataset, in mini-batches, evaluating the graph over a whole
-batch at once (`vector.py`). Both return a `Trajectory`; a loss that stops
+batch at once (`passes/vector.py`). Both return a `Trajectory`; a loss that stops
 being a finite number ends training with a message naming the step.
 
 Stop criteria (`Criterion`): `grad<T` (the gradient's norm), `change<T` (the
@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .api import Program
-from .errors import MathError, ValueInputError
-from .graph import GraphBuilder, Node
-from .ops import INPUT, OPS
+from ..api import Program
+from ..core.errors import MathError, ValueInputError
+from ..core.graph import GraphBuilder, Node
+from ..core.ops import INPUT, OPS
 
 CRITERIA = ("grad", "change", "loss")
 BCE_EPSILON = 1e-12  # predictions are clipped to [ε, 1-ε] before the log
@@ -442,7 +442,7 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
     training as `interrupted` with what was reached."""
     import numpy as np
 
-    from .vector import evaluate_rows, gradient_rows
+    from ..passes.vector import evaluate_rows, gradient_rows
 
     if not params:
         raise ValueInputError("there are no parameters to fit")
@@ -556,7 +556,7 @@ def _check_probabilities(targets: Any, target: str) -> None:
     """Binary cross-entropy compares with probabilities: targets in [0, 1]."""
     import numpy as np
 
-    from .evaluate import format_value
+    from ..passes.evaluate import format_value
 
     bad = np.flatnonzero((np.asarray(targets) < 0) | (np.asarray(targets) > 1))
     if bad.size:
@@ -569,7 +569,7 @@ def _check_probabilities(targets: Any, target: str) -> None:
 
 def _at(what: str, values: Mapping[str, float]) -> str:
     """`what` and the values, as in "the start parameters (w = 0, b = 1)"."""
-    from .evaluate import format_value
+    from ..passes.evaluate import format_value
 
     return f"{what} ({', '.join(f'{k} = {format_value(v)}' for k, v in values.items())})"
 
@@ -608,7 +608,7 @@ def _check_columns(program: Program, data: Mapping[str, Any], params: Iterable[s
 
 def parse_params(items: Sequence[str]) -> dict[str, float | None]:
     """`w=0,b=0.5` or `w,b` (from one or more --params) → names and start values."""
-    from .api import parse_value
+    from ..api import parse_value
 
     found: dict[str, float | None] = {}
     for item in items:

@@ -41,13 +41,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .api import Evaluation, Program, check_value
-from .api import compile as compile_program
-from .autodiff import adjoints
-from .calculus import Expression, compose, is_zero, simplified
-from .errors import ExprGraphError, MathError, ValueInputError
-from .evaluate import evaluate as evaluate_graph
-from .evaluate import format_value
+from ..api import Evaluation, Program, check_value
+from ..api import compile as compile_program
+from ..core.errors import ExprGraphError, MathError, ValueInputError
+from ..core.graph import Graph, Node
+from ..core.ops import CONST, CONSTANTS, INPUT, NEG, SUB
+from ..passes.autodiff import adjoints
+from ..passes.evaluate import evaluate as evaluate_graph
+from ..passes.evaluate import format_value
+from ..symbolic.builder import symbolic_gradient
+from ..symbolic.calculus import Expression, compose, is_zero, simplified
 from .explain import (
     Noise,
     bar,
@@ -58,10 +61,7 @@ from .explain import (
     step_text,
     table_value,
 )
-from .graph import Graph, Node
-from .ops import CONST, CONSTANTS, INPUT, NEG, SUB
 from .problems import DEFAULT_TOLERANCE
-from .symbolic import symbolic_gradient
 
 ABSOLUTE_FLOOR = 1e-10
 SAMPLES = 8

@@ -1,6 +1,6 @@
 """Nodes as LaTeX: \\frac, ^{}, \\sqrt{}, \\sin, implicit products.
 
-The same walk as the text printer (`render.text`), with a LaTeX style: each
+The same walk as the text printer (`printing/text.py`), with a LaTeX style: each
 function's form comes from the op table's `latex` template; division is a
 fraction, so neither side needs parentheses; a product is written by
 juxtaposition, with \\cdot where two numbers would otherwise run together.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from ..graph import Node
-from ..ops import CONST, INPUT, PREC_ATOM, PREC_POWER, PREC_PRODUCT, PREC_SUM, PREC_UNARY, Op
+from ..core.graph import Node
+from ..core.ops import CONST, INPUT, PREC_ATOM, PREC_POWER, PREC_PRODUCT, PREC_SUM, PREC_UNARY, Op
 from .text import Rope, Style, Text, display_text, expression_text
 
 GREEK = {

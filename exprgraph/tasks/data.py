@@ -1,4 +1,4 @@
-"""Evaluations as plain data, for `--format json`.
+"""Evaluations as plain data, for `eval --format json` and for batches (one result each).
 
 The keys are a public contract (README, "JSON output"); add keys, never
 rename or remove them:
@@ -29,7 +29,7 @@ import math
 from typing import Any
 
 from ..api import Evaluation, Program, value_warnings
-from .text import node_expression
+from ..printing.text import node_expression
 
 
 def evaluation_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
@@ -107,7 +107,7 @@ def _finite(value: float) -> float | None:
 
 def steps_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
     """The passes as data: forward steps and backward steps with their terms."""
-    from ..explain import backward_steps, forward_steps
+    from .explain import backward_steps, forward_steps
 
     return {
         "forward": [{"node": f.name, "expr": f.expression, "substituted": f.substituted,

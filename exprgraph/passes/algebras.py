@@ -15,7 +15,7 @@ import math
 import operator
 from typing import ClassVar
 
-from .ops import OPS
+from ..core.ops import OPS
 
 
 class FloatAlgebra:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .errors import MathError, ValueInputError
-from .graph import Graph, Node
-from .ops import CONST, INPUT
+from ..core.errors import MathError, ValueInputError
+from ..core.graph import Graph, Node
+from ..core.ops import CONST, INPUT
 
 
 def evaluate(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
@@ -72,7 +72,7 @@ def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source:
     `what` replaces "node = expression" as the subject and `problem` the
     explanation drawn from the exception and the op's domain.
     """
-    from .render.text import expression_text, node_expression  # out of the hot loop
+    from ..printing.text import expression_text, node_expression  # out of the hot loop
 
     def called(index: int) -> str:
         # Nodes of a derivative have no names: show their text, sqrt(1 - x^2).

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from .graph import Node
+from ..core.graph import Node
 
 T = TypeVar("T")
 

@@ -41,11 +41,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .api import Program
-from .api import compile as compile_program
-from .errors import ExpressionTooLargeError, ExprGraphError, ValueInputError
-from .evaluate import format_value
-from .parse import MAX_PROGRAM_CHARS
+from ..api import Program
+from ..api import compile as compile_program
+from ..core.errors import ExpressionTooLargeError, ExprGraphError, ValueInputError
+from ..passes.evaluate import format_value
+from ..syntax.parse import MAX_PROGRAM_CHARS
 from .problems import (
     EMPTY_FOLDER,
     NOT_FOUND,
@@ -220,7 +220,7 @@ def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:
         if problem.file:
             _check_problem_table(compiled, problem, values)
         evaluation = compiled.evaluate(values)
-        from .render.structured import evaluation_summary
+        from .data import evaluation_summary
 
         data = evaluation_summary(compiled, evaluation, options.derivatives, options.nodes)
     except ExprGraphError as error:

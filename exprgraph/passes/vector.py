@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MathError, ValueInputError
+from ..core.errors import MathError, ValueInputError
+from ..core.graph import Node
+from ..core.ops import CONST, INPUT, OPS
+from ..printing.text import expression_text
 from .evaluate import explain_failure as explain  # the scalar evaluator's own wording
 from .evaluate import format_value, source_line
-from .graph import Node
-from .ops import CONST, INPUT, OPS
-from .passes import reverse, rule_partial
-from .render.text import expression_text
+from .loops import reverse, rule_partial
 
 
 def times(a: Any, b: Any) -> Any:

@@ -1,0 +1,260 @@
+"""Derivatives as expressions: any order, gradients, Hessians, Jacobians.
+
+An `Expression` is a root node in a node list. Differentiating one runs
+forward mode over the canonical simplifier's forms (`simplify.py`), with the
+op table's derivative rules: the product rule gives sums of products, the
+algebra collects them, so each order starts from a small, collected
+expression (the 10th derivative of sin(x)*exp(x) is 32*cos(x)*exp(x)).
+
+Entries of one result share one node list, so shared subexpressions are
+built once.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..core.errors import MathError, ValueInputError
+from ..core.graph import Graph, GraphBuilder, Node
+from ..core.ops import CONST, INPUT
+from ..passes.evaluate import evaluate_nodes
+from . import simplify
+from .simplify import (
+    SYMBOLIC_NODE_BUDGET,
+    CoefficientOverflowError,
+    Simplifier,
+    nodes_below,
+    simplify_nodes,
+)
+
+__all__ = ["MAX_ORDER", "SYMBOLIC_NODE_BUDGET", "Expression", "check_order", "derivative",
+           "gradient", "hessian"]
+
+# The highest order of a derivative: beyond it results are astronomically large
+# or all zero, and the order itself costs memory before any work starts.
+MAX_ORDER = 100
+
+
+def check_order(order: int) -> int:
+    """`order` if it is a whole number from 1 to MAX_ORDER, else ValueInputError."""
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
+        raise ValueInputError(f"the order of a derivative must be a whole number, "
+                              f"not {type(order).__name__}")
+    order = int(order)  # NumPy's int64 too, as values accept NumPy scalars
+    if not 1 <= order <= MAX_ORDER:
+        shown = str(order) if len(str(order)) <= 20 else "a number that large"
+        raise ValueInputError(f"the order of a derivative is from 1 to {MAX_ORDER}, not {shown}",
+                              hint="higher orders are astronomically large (or all zero)")
+    return order
+
+
+@dataclass(frozen=True)
+class Expression:
+    """Node `root` of the node list `nodes`."""
+
+    nodes: tuple[Node, ...]
+    root: int
+
+    @property
+    def is_zero(self) -> bool:
+        """Whether the expression is the constant 0."""
+        node = self.nodes[self.root]
+        return node.op is CONST and node.value == 0.0
+
+    def value(self, point: Mapping[str, float]) -> float:
+        """The expression's value at `point`; MathError where it is undefined,
+        or where float rounding may have taken more than MAX_LOST_DIGITS of its
+        digits (the terms of a high derivative cancel: the 30th derivative
+        of sigmoid(x) at 2 sums terms near 1e33 to about 1e15)."""
+        needed = nodes_below(self.nodes, [self.root])
+        local = {index: position for position, index in enumerate(needed)}
+        subset = [_renumbered(self.nodes[i], local) for i in needed]
+        values = evaluate_nodes(subset, point)
+        value = values[local[self.root]]
+        bound = rounding_error_bound(subset, values)
+        if bound > max(RELIABLE_RELATIVE_ERROR * abs(value), RELIABLE_ABSOLUTE_ERROR):
+            digits = 0 if value == 0.0 or bound >= abs(value) \
+                else int(-math.log10(bound / abs(value)))
+            raise MathError(
+                "its value here cannot be computed reliably with floats: its terms cancel, "
+                f"so {'none' if digits <= 0 else f'only about {digits}'} of its 16 digits "
+                "can be trusted",
+                hint="the expression itself is exact: evaluate it with more precision "
+                "(for example in SymPy), or at another point")
+        return value
+
+
+# Values whose rounding-error bound is beyond this fraction of themselves are
+# refused: at least about 6 of the 16 significant digits must be sure. Near a
+# zero of the expression (log(cos(0)) = 0) an error below the absolute
+# floor is fine: the value is right to that many decimal places.
+RELIABLE_RELATIVE_ERROR = 1e-6
+RELIABLE_ABSOLUTE_ERROR = 1e-9
+_EPSILON = sys.float_info.epsilon
+
+
+def rounding_error_bound(nodes: Sequence[Node], values: Sequence[float]) -> float:
+    """A first-order bound on the float rounding error of the last node:
+    running error analysis over the node list. Each operation adds half an
+    ulp of its result, and passes on its arguments' errors times the size
+    of its partials. Inputs and constants are exact: the question is how far
+    float arithmetic strays from the expression as written (a coefficient
+    near 1e33 is exact as the float it is)."""
+    errors: list[float] = []
+    for node, value in zip(nodes, values, strict=True):
+        op = node.op
+        if op is INPUT or op is CONST:
+            errors.append(0.0)
+            continue
+        error = _EPSILON * abs(value)
+        args = [values[a] for a in node.args]
+        for position, arg in enumerate(node.args):
+            if errors[arg] == 0.0:
+                continue
+            try:
+                partial = abs(op.partials[position](args, value))
+            except (ValueError, ZeroDivisionError, OverflowError):
+                partial = math.inf
+            error += partial * errors[arg] if math.isfinite(partial) else math.inf
+        errors.append(error)
+    return errors[-1] if errors else 0.0
+
+
+def _renumbered(node: Node, position: dict[int, int]) -> Node:
+    if not node.args:
+        return node
+    return Node(node.op, tuple(position[a] for a in node.args), node.value, node.label,
+                node.name, line=node.line, column=node.column, varying=node.varying)
+
+
+def compose(builder: GraphBuilder, names: Mapping[str, int], graph: Graph) -> int:
+    """Append `graph`'s nodes to `builder`, its inputs bound to the nodes that
+    `names` gives (so an answer may say `c + d` for nodes of a program);
+    the index of its output. A name `names` lacks is a ValueInputError."""
+    index: list[int] = []
+    for node in graph.nodes:
+        if node.op is INPUT:
+            if node.label not in names:
+                raise ValueInputError(f"{node.label} is not a name of the program",
+                                      hint="known names: " + ", ".join(names))
+            index.append(names[node.label])
+        elif node.op is CONST:
+            index.append(builder.constant(node.value or 0.0, node.label))
+        else:
+            index.append(builder.intern(node.op, tuple(index[a] for a in node.args)))
+    return index[graph.output]
+
+
+def is_zero(nodes: Sequence[Node], root: int) -> bool:
+    """Whether node `root` simplifies to the constant 0."""
+    builder, (simplified,) = simplify_nodes(nodes, [root])
+    node = builder.nodes[simplified]
+    return node.op is CONST and node.value == 0.0
+
+
+def simplified(nodes: Sequence[Node], root: int) -> Expression:
+    """Node `root` of a node list, simplified over the inputs."""
+    builder, (new_root,) = simplify_nodes(nodes, [root])
+    return Expression(tuple(builder.nodes), new_root)
+
+
+def expression_of(graph: Graph, output: int | None = None) -> Expression:
+    """The output (or node `output`) of a parsed program, simplified."""
+    root = graph.output if output is None else output
+    builder, (new_root,) = simplify_nodes(graph.nodes, [root])
+    return Expression(tuple(builder.nodes), new_root)
+
+
+def gradient(expr: Expression, wrt: Sequence[str],
+             budget: int = SYMBOLIC_NODE_BUDGET) -> list[Expression]:
+    """∂expr/∂name for each name, simplified, sharing one node list (several
+    names by one reverse-mode sweep, see `Simplifier.derivatives`).
+
+    MathError where a coefficient is beyond the largest float;
+    ExpressionTooLargeError where a derivative would build more than `budget`
+    nodes plus 10 per node of `expr` (the symbolic size budget)."""
+    try:
+        return _gradient(expr, wrt, budget, None)
+    except CoefficientOverflowError as error:
+        raise MathError("a coefficient of the derivative is beyond the largest number "
+                        "(about 1.8e308)", hint="scale the program's constants down"
+                        ) from error
+
+
+def _gradient(expr: Expression, wrt: Sequence[str], budget: int,
+              base_size: int | None, expand: bool = False,
+              deadline: float | None = None) -> list[Expression]:
+    simplifier = Simplifier(expr.nodes, expand=expand, deadline=deadline)
+    (row,) = simplifier.derivatives([expr.root], wrt, budget, base_size)
+    shared = tuple(simplifier.builder.nodes)
+    return [Expression(shared, root) for root in row]
+
+
+def graph_gradient(graph: Graph, wrt: Sequence[str]) -> list[Expression]:
+    """∂output/∂name of a parsed program, for each name."""
+    return gradient(Expression(graph.nodes, graph.output), wrt)
+
+
+def derivative(expr: Expression, wrt: Sequence[str],
+               budget: int = SYMBOLIC_NODE_BUDGET) -> Expression:
+    """The successive partial ∂/∂wrt[-1] ... ∂/∂wrt[0] of expr, at most
+    MAX_ORDER steps. Every step may build `budget` nodes plus 10 per node of
+    the original expr, so the budget does not compound from order to order."""
+    if len(wrt) > MAX_ORDER:
+        check_order(len(wrt))
+    original = len(nodes_below(expr.nodes, [expr.root]))
+    # Between orders the forms stay expanded (a flat sum of monomials), so
+    # each order's product rule starts from monomials: the n-th derivative of
+    # tan(x) is a polynomial in tan(x), that of 1/(1+x^2) a sum of fractions.
+    expand = len(wrt) > 1
+    deadline = time.monotonic() + simplify.SYMBOLIC_SECONDS  # for all orders together
+    for step, name in enumerate(wrt, start=1):
+        if expr.is_zero:
+            break
+        try:
+            (expr,) = _gradient(expr, [name], budget, original, expand=expand,
+                                 deadline=deadline)
+        except CoefficientOverflowError as error:
+            raise MathError(f"a coefficient of the derivative of order {step} is beyond the "
+                            "largest number (about 1.8e308)",
+                            hint=f"ask for an order below {step}" if step > 1
+                            else "scale the program's constants down") from error
+    # The answer prints with common factors taken out, as any other.
+    return simplified(expr.nodes, expr.root) if expand else expr
+
+
+def hessian(expr: Expression, names: Sequence[str]) -> list[list[Expression]]:
+    """The matrix of second partials ∂²expr/∂names[i]∂names[j].
+
+    A first partial that depends on no input (x1 + ... + xn has 1 for each)
+    has a row of zeros without differentiating it: the rows of a sparse
+    Hessian cost nothing beyond the row itself."""
+    zero: Expression | None = None
+    rows = []
+    for first in gradient(expr, names):
+        if first.nodes[first.root].varying:
+            rows.append(gradient(first, names))
+            continue
+        if zero is None:
+            builder = GraphBuilder()
+            root = builder.constant(0.0)
+            zero = Expression(tuple(builder.nodes), root)
+        rows.append([zero] * len(names))
+    return rows
+
+
+def values_at(entries: Sequence[Expression], point: Mapping[str, float]
+              ) -> list[float | MathError]:
+    """Each expression's value at `point`, or the MathError it raised."""
+    out: list[float | MathError] = []
+    for entry in entries:
+        try:
+            out.append(entry.value(point))
+        except MathError as error:
+            out.append(error)
+    return out
