@@ -467,3 +467,16 @@ def test_a_high_derivatives_value_is_right_or_refused(text: str, order: int, at:
         assert "cannot be computed reliably" in error.message
         return
     assert close(value, expected, rel=1e-6)
+
+
+@pytest.mark.parametrize(("text", "x"), [("asin(x+1)", 0.0), ("acos(x - 1)", 2.0),
+                                         ("sqrt(x - 2)", 2.0)])
+def test_an_exact_value_at_a_domain_edge_is_not_refused(text: str, x: float) -> None:
+    # x + 1 at x = 0 is exactly 1; asin's infinite slope there was taken as
+    # an unbounded rounding error (Hypothesis found it). Oracle: SymPy.
+    from exprgraph.calculus import expression_of
+
+    program = exprgraph.compile(text)
+    expected = sympy_value(to_sympy(program.graph), {"x": x})
+    value = expression_of(program.graph).value({"x": x})
+    assert close(value, expected)

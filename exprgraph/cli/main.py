@@ -25,7 +25,8 @@ from typer.core import TyperCommand
 from .. import __version__
 from ..api import Program, parse_value, value_warnings
 from ..api import compile as compile_program
-from ..core.errors import ExprGraphError, MathError, ValueInputError
+from ..core.errors import ExprGraphError, FileError, MathError, ValueInputError
+from ..core.text import did_you_mean
 from ..render.console import FallbackConsole
 from ..symbolic.calculus import MAX_ORDER, values_at
 
@@ -492,7 +493,7 @@ def check_command(
             _refuse_values_without_answers(ctx, targets, assignments)
             from dataclasses import replace
 
-            from ..tasks.batch import FileError, discover
+            from ..tasks.batch import discover
 
             # A folder contributes its problem sets; line files have no answers.
             named = {Path(t) for t in targets}
@@ -1297,13 +1298,8 @@ def _option_names(ctx: typer.Context) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def _did_you_mean(option: str, candidates: list[str]) -> str | None:
-    import difflib
-
     # `--tol` for `--tolerance`: an unambiguous beginning counts as close.
-    starting = [c for c in candidates if c.startswith(option)]
-    close = starting if len(starting) == 1 else \
-        difflib.get_close_matches(option, candidates, n=1, cutoff=0.75)
-    return f"did you mean {close[0]}?" if close else None
+    return did_you_mean(option, candidates, cutoff=0.75, prefix=True)
 
 
 def _values_where_defined(program: Program, expressions: list[Any],

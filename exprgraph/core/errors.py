@@ -81,6 +81,20 @@ class ProgramError(ExprGraphError):
     kind = "program"
 
 
+class FileError(ExprGraphError):
+    """A problem file cannot be read, decoded or parsed as a whole (or a path
+    names no problem file). `details["reason"]` says which: one of the reasons
+    listed in `tasks/problems.py` (`not_found`, `unreadable`, ...)."""
+
+    kind = "file"
+
+
+class ToolMissingError(ExprGraphError):
+    """An external program the asked-for output needs is not installed."""
+
+    kind = "missing_tool"
+
+
 class ValueInputError(ExprGraphError):
     """A value the user supplied for an input is missing or not a number."""
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .errors import SourceWarning
+from .numbers import format_number
 from .ops import CONST, INPUT, Op
 
 OUTPUT_NAME = "out"
@@ -170,13 +171,6 @@ class GraphBuilder:
         self.nodes.append(Node(CONST, (), node.value, node.label, "", (), node.line,
                                node.column))
         return len(self.nodes) - 1
-
-
-def format_number(value: float) -> str:
-    """A float as the shortest text that parses back to it (3.0 prints as 3)."""
-    if value == int(value) and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
 
 
 def finish_graph(

@@ -87,7 +87,6 @@ class Op:
     precedence: int = PREC_ATOM
     right_assoc: bool = False
     domain: str = ""  # what the arguments must satisfy, for error messages
-    note: str = ""  # one line for the README's function table
     latex: str = ""  # LaTeX template over the arguments {0}, {1}; "" for operators
     vector: Callable[[Any], Callable[..., Any]] | None = None  # numpy module → array function
     samples: tuple[tuple[float, ...], ...] = ()  # test points; () → DEFAULT_SAMPLES[arity]
@@ -260,7 +259,6 @@ POW = _binary(
     right_assoc=True,
     domain="0 cannot be raised to a negative power, and a negative number only to "
     "an integer power",
-    note="also written x**y or pow(x, y); right-associative",
     # A positive base: ∂/∂y = x^y·log x needs it.
     samples=((0.7, 1.3), (2.1, -0.4), (1.5, 2.0), (3.0, 0.5), (0.2, -2.0)),
 )
@@ -287,7 +285,7 @@ FUNCTION_OPS: tuple[Op, ...] = (
     _function("tanh", math.tanh, lambda b, x, o: _s_one_minus_square(b, o)),
     _function("exp", math.exp, lambda b, x, o: o),
     _function("log", math.log, lambda b, x, o: b.div(b.const(1.0), x[0]),
-              domain="the argument must be > 0", note="natural logarithm; also ln(x)",
+              domain="the argument must be > 0",
               samples=_POSITIVE),
     _function("log2", math.log2, _s_log_const(2.0),
               domain="the argument must be > 0", samples=_POSITIVE),
@@ -295,32 +293,25 @@ FUNCTION_OPS: tuple[Op, ...] = (
               domain="the argument must be > 0", samples=_POSITIVE),
     _function("sqrt", math.sqrt, lambda b, x, o: b.div(b.const(1.0), b.mul(b.const(2.0), o)),
               domain="the argument must be >= 0", samples=_POSITIVE),
-    _function("abs", abs, lambda b, x, o: b.apply("sign", x[0]), note="abs'(0) = 0"),
-    _function("sigmoid", _sigmoid, lambda b, x, o: b.mul(o, b.sub(b.const(1.0), o)),
-              note="1/(1 + exp(-x))"),
-    _function("relu", _relu, lambda b, x, o: b.apply("step", x[0]),
-              note="max(x, 0); relu'(0) = 0"),
-    _function("softplus", _softplus, lambda b, x, o: b.apply("sigmoid", x[0]),
-              note="log(1 + exp(x))"),
-    _function("sign", _sign, _s_zero, note="-1, 0 or 1; sign' = 0"),
-    _function("step", _step, _s_zero,
-              note="1 for x > 0, else 0 (relu's derivative); step' = 0"),
-    Op("min", 2, min, (_s_half_tie(0, 1, -1.0), _s_half_tie(0, 1, 1.0)),
-       note="at a tie each argument gets derivative 0.5"),
-    Op("max", 2, max, (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0)),
-       note="at a tie each argument gets derivative 0.5"),
+    _function("abs", abs, lambda b, x, o: b.apply("sign", x[0])),  # abs'(0) = sign(0) = 0
+    _function("sigmoid", _sigmoid, lambda b, x, o: b.mul(o, b.sub(b.const(1.0), o))),
+    _function("relu", _relu, lambda b, x, o: b.apply("step", x[0])),  # relu'(0) = step(0) = 0
+    _function("softplus", _softplus, lambda b, x, o: b.apply("sigmoid", x[0])),
+    _function("sign", _sign, _s_zero),
+    _function("step", _step, _s_zero),  # 1 for x > 0, else 0: relu's derivative
+    # At a tie each argument gets derivative 0.5.
+    Op("min", 2, min, (_s_half_tie(0, 1, -1.0), _s_half_tie(0, 1, 1.0))),
+    Op("max", 2, max, (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0))),
     # The angle of the point (x, y), in (-pi, pi]. atan2(0, 0) is 0, as in C
     # and NumPy; its partials are 0/0 there, so a gradient at the origin is a
     # math error naming the node (the angle has no limit there).
     Op("atan2", 2, math.atan2,
        (lambda b, x, o: b.div(x[1], _s_square_sum(b, x)),
         lambda b, x, o: b.neg(b.div(x[0], _s_square_sum(b, x)))),
-       partials=(_atan2_by_y, _atan2_by_x), float_override=True,
-       note="atan2(y, x): the angle of the point (x, y), in (−π, π]; atan2(0, 0) = 0"),
+       partials=(_atan2_by_y, _atan2_by_x), float_override=True),
     # sqrt(x² + y²) without overflow; like sqrt at 0, its partials at the
     # origin (a cone's tip) are an error rather than a chosen value.
-    Op("hypot", 2, math.hypot, (lambda b, x, o: b.div(x[0], o), lambda b, x, o: b.div(x[1], o)),
-       note="sqrt(x² + y²) without overflow"),
+    Op("hypot", 2, math.hypot, (lambda b, x, o: b.div(x[0], o), lambda b, x, o: b.div(x[1], o))),
 )
 
 _LATEX = {

@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 
 from ..core.errors import MathError, ValueInputError
 from ..core.graph import Graph, Node
+from ..core.numbers import format_value
 from ..core.ops import CONST, INPUT
+from ..core.text import source_line
 
 
 def evaluate(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
@@ -102,20 +104,3 @@ def explain_failure(node: Node, exc: BaseException) -> str:
     return node.op.domain or "the arguments are outside the function's domain"
 
 
-def format_value(value: float) -> str:
-    """A float for a message or table: integers without '.0', else 12 digits."""
-    if not math.isfinite(value):
-        return str(value)  # inf, -inf, nan
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.12g}"
-
-
-def source_line(source: str, line: int) -> str | None:
-    """Line `line` (1-based) of `source`, or None."""
-    if not source or line <= 0:
-        return None
-    # Only \n ends a line, as in the grammar: splitlines() would also split on
-    # a form feed or a lone \r, which the grammar reads as white space.
-    lines = source.split("\n")
-    return lines[line - 1].rstrip("\r") if line <= len(lines) else None

@@ -20,10 +20,11 @@ import numpy as np
 
 from ..core.errors import MathError, ValueInputError
 from ..core.graph import Node
+from ..core.numbers import format_value
 from ..core.ops import CONST, INPUT, OPS
+from ..core.text import source_line
 from ..printing.text import expression_text
 from .evaluate import explain_failure as explain  # the scalar evaluator's own wording
-from .evaluate import format_value, source_line
 from .loops import reverse, rule_partial
 
 

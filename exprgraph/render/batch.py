@@ -19,7 +19,8 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..passes.evaluate import format_value
+from ..core.numbers import format_value
+from .errors import error_line
 from .layout import never_cut
 
 CSV_COLUMNS = ("source", "program", "output", "value", "input", "input_value", "partial",
@@ -79,18 +80,6 @@ class Tally:
         return text
 
 
-def error_text(error: dict[str, Any]) -> str:
-    """An error dict in one line: `[line L, column C] message (hint)`; a
-    position in a TOML problem's program says so (`... of the program`)."""
-    where = ""
-    if "line" in error:
-        column = error.get("column")
-        where = f"line {error['line']}" + (f", column {column}" if column is not None else "")
-        where += " of the program: " if error.get("located_in") == "program" else ": "
-    hint = f" ({error['hint']})" if error.get("hint") else ""
-    return f"{where}{error['message']}{hint}"
-
-
 FAILURE_ROWS = 1_000  # failed problems listed per file table at most, unless max_rows is 0
 
 
@@ -125,7 +114,7 @@ class FileTable:
                 self.failures_hidden += 1
                 return
             self.failures_shown += 1
-            self.rows.append((label, "", "", error_text(result["error"]), True))
+            self.rows.append((label, "", "", error_line(result["error"]), True))
             return
         if self.max_rows and self.shown >= self.max_rows:
             self.hidden += 1
@@ -185,7 +174,7 @@ def csv_text(results: Iterable[dict[str, Any]], header: bool) -> str:
 def _csv_rows(result: dict[str, Any]) -> list[list[Any]]:
     if "error" in result:
         return [[result["source"], result.get("program", ""), "", "", "", "", "", "",
-                 error_text(result["error"])]]
+                 error_line(result["error"])]]
     base = [result["source"], result["program"], result["output"], repr(result["value"])]
     derivatives = result.get("derivatives", {})
     rows = [[*base, name, repr(result["inputs"].get(name, 0.0)), repr(partial),

@@ -10,9 +10,11 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from ..core.numbers import table_value
 from ..tasks.check import CORRECT, ERROR, INCORRECT, FileScore, Report, Verdict
-from ..tasks.explain import BackwardStep, ForwardStep, bar, legend, step_text, table_value
-from .batch import FILE_FAULTS, OTHER_FAULT, error_text
+from ..tasks.explain import BackwardStep, ForwardStep, bar, legend, step_text
+from .batch import FILE_FAULTS, OTHER_FAULT
+from .errors import error_line
 
 _STYLE = {CORRECT: "green", INCORRECT: "bold red", "undecided": "yellow", ERROR: "bold red"}
 _MARK = {CORRECT: "✓ correct", INCORRECT: "✗ incorrect", "undecided": "? undecided",
@@ -23,7 +25,7 @@ def report_view(report: Report) -> RenderableType:
     """A problem's answers in a table, then how each wrong one is obtained."""
     title = Text(report.source, style="bold")
     if report.error is not None:
-        return Group(title, Text("  " + error_text(report.error), style="red"), Text(""))
+        return Group(title, Text("  " + error_line(report.error), style="red"), Text(""))
     title.append(f"\nscore {report.correct}/{len(report.verdicts)}",
                  style="green" if report.correct == len(report.verdicts) else "yellow")
     notes: list[RenderableType] = []

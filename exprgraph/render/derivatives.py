@@ -16,7 +16,7 @@ from rich.text import Text
 
 from ..api import DiffResult, Program
 from ..core.errors import MathError
-from ..passes.evaluate import format_value
+from ..core.numbers import format_value
 from ..printing.latex import latex_name, latex_text
 from ..printing.text import INLINE_LIMIT, display_text
 from ..symbolic.calculus import Expression

@@ -27,9 +27,10 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..api import Evaluation, Program
-from ..core.errors import ExpressionTooLargeError, ExprGraphError
+from ..core.errors import ExpressionTooLargeError, ToolMissingError
+from ..core.numbers import factor, format_value
+from ..core.numbers import six_digits as _short
 from ..core.ops import CONST, INPUT
-from ..passes.evaluate import format_value
 from ..printing.text import node_expression
 from ..tasks.explain import bar
 
@@ -37,12 +38,6 @@ TERMINAL_BUDGET = 60  # nodes drawn in the terminal before the drawing stops
 IMAGE_LIMIT = 4_000  # nodes and edges Graphviz is asked to lay out (10,000 took minutes)
 IMAGE_SECONDS = 120  # and how long it may take
 DEPTH_LIMIT = 6  # levels of one terminal tree; deeper parts continue below
-
-
-class ToolMissingError(ExprGraphError):
-    """An external program the asked-for output needs is not installed."""
-
-    kind = "missing_tool"
 
 
 @dataclass(frozen=True)
@@ -104,10 +99,6 @@ def drawing(program: Program, evaluation: Evaluation | None) -> Drawing:
     return Drawing(tuple(nodes), tuple(edges), graph.output, graph.output_name)
 
 
-def _factor(value: float) -> str:
-    return f"({format_value(value)})" if value < 0 else format_value(value)
-
-
 def _edge_label(edge: DrawnEdge, drawing: Drawing, backward: bool, short: bool = False) -> str:
     if drawing.nodes[edge.source].kind == "const":
         return ""  # nothing is differentiated with respect to a constant
@@ -117,8 +108,10 @@ def _edge_label(edge: DrawnEdge, drawing: Drawing, backward: bool, short: bool =
         if edge.contribution is None:
             return f"∂{drawing.output_name}/∂{target}·∂{target}/∂{source}"
         adjoint = drawing.nodes[edge.target].adjoint or 0.0
+        partial = edge.partial or 0.0
         return (f"∂{drawing.output_name}/∂{target}·∂{target}/∂{source} = "
-                f"{_factor(adjoint)}·{_factor(edge.partial or 0.0)} = "
+                f"{factor(adjoint, format_value(adjoint))}·"
+                f"{factor(partial, format_value(partial))} = "
                 f"{format_value(edge.contribution)}")
     label = f"∂{target}/∂{source}"
     number = _short if short else format_value
@@ -203,11 +196,6 @@ def legend(drawing: Drawing) -> Text | None:
     return Text(f"for each node v, {bar('v')} is the adjoint ∂{out}/∂v (over every path "
                 f"from {out}); ∂a/∂b on an edge is a's local partial in b, one step of the "
                 "chain rule", style="dim")
-
-
-def _short(value: float) -> str:
-    """A number for the terminal drawing: 6 significant digits."""
-    return f"{value:.6g}"
 
 
 # --- Graphviz DOT -------------------------------------------------------------------

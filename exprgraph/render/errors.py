@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from rich.text import Text
 
@@ -14,6 +15,19 @@ def error_text(error: ExprGraphError) -> Text:
     """`error: ...`, then the offending line with a caret under the column."""
     return _located("error: ", "bold red", error.message, error.line, error.column,
                     error.source_line, error.hint)
+
+
+def error_line(error: dict[str, Any]) -> str:
+    """An error as a batch result's JSON dict, in one line: `line L, column C:
+    message (hint)`; a position in a TOML problem's program says so (`... of
+    the program`). `error_text` is the same for an error object, with its caret."""
+    where = ""
+    if "line" in error:
+        column = error.get("column")
+        where = f"line {error['line']}" + (f", column {column}" if column is not None else "")
+        where += " of the program: " if error.get("located_in") == "program" else ": "
+    hint = f" ({error['hint']})" if error.get("hint") else ""
+    return f"{where}{error['message']}{hint}"
 
 
 def warning_text(warning: SourceWarning) -> Text:

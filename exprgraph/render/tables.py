@@ -15,8 +15,8 @@ from rich.text import Text
 
 from ..api import Evaluation, Program
 from ..core.errors import ExprGraphError
+from ..core.numbers import format_value
 from ..core.ops import CONST, INPUT
-from ..passes.evaluate import format_value
 from ..printing.text import node_expression
 from .layout import Notes, WideOrNarrow, never_cut
 

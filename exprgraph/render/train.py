@@ -28,7 +28,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.errors import ValueInputError
-from ..passes.evaluate import format_value
+from ..core.numbers import format_value
+from ..core.numbers import six_digits as _short  # a training table has many columns
 from ..tasks.train import Trajectory
 from .files import check_writable, write_whole
 
@@ -140,11 +141,6 @@ def steps_table(trajectory: Trajectory, show_every: int, unit: str = "step",
                 left_out: str = "") -> StepsTable:
     """Every `show_every`-th step (and the last), with loss, parameters, ‖∇‖."""
     return StepsTable(trajectory, show_every, unit, left_out)
-
-
-def _short(value: float) -> str:
-    """6 significant digits: a training table has many columns."""
-    return f"{value:.6g}"
 
 
 class _Curve:

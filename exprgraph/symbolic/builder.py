@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..core.graph import Graph, GraphBuilder, format_number
+from ..core.graph import Graph, GraphBuilder
+from ..core.numbers import reads_exactly
 from ..core.ops import ADD, CONST, CONSTANTS, DIV, MUL, NEG, OPS, POW, SUB, Op
 from ..passes.loops import reverse
 
@@ -69,8 +70,7 @@ class SymbolicBuilder(GraphBuilder):
             return None
         if not math.isfinite(value):
             return None
-        widest = max(len(self.nodes[a].label) for a in args)
-        if (value == int(value) and abs(value) < 1e15) or len(format_number(value)) <= widest + 2:
+        if reads_exactly(value, (self.nodes[a].label for a in args)):
             return self.const(value)
         return None
 

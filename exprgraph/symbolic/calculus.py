@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..core.errors import MathError, ValueInputError
 from ..core.graph import Graph, GraphBuilder, Node
-from ..core.ops import CONST, INPUT
+from ..core.ops import ADD, CONST, INPUT, SUB
 from ..passes.evaluate import evaluate_nodes
 from . import simplify
 from .simplify import (
@@ -111,18 +111,29 @@ def rounding_error_bound(nodes: Sequence[Node], values: Sequence[float]) -> floa
         if op is INPUT or op is CONST:
             errors.append(0.0)
             continue
-        error = _EPSILON * abs(value)
         args = [values[a] for a in node.args]
+        error = _own_rounding(op, args, value)
         for position, arg in enumerate(node.args):
             if errors[arg] == 0.0:
                 continue
             try:
                 partial = abs(op.partials[position](args, value))
             except (ValueError, ZeroDivisionError, OverflowError):
-                partial = math.inf
-            error += partial * errors[arg] if math.isfinite(partial) else math.inf
+                continue  # no slope here (asin at 1): a first-order bound has nothing to say
+            if math.isfinite(partial):
+                error += partial * errors[arg]
         errors.append(error)
     return errors[-1] if errors else 0.0
+
+
+def _own_rounding(op: object, args: Sequence[float], value: float) -> float:
+    """The rounding error of one operation: exact for a sum or difference
+    (Knuth's TwoSum: x + 1 at x = 0 is exactly 1), else half an ulp."""
+    if op is ADD or op is SUB:
+        a, b = args[0], (args[1] if op is ADD else -args[1])
+        back = value - a
+        return abs((a - (value - back)) + (b - back))
+    return _EPSILON * abs(value)
 
 
 def _renumbered(node: Node, position: dict[int, int]) -> Node:

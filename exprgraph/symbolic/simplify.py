@@ -48,7 +48,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..core.errors import ExpressionTooLargeError, MathError
-from ..core.graph import GraphBuilder, Node, format_number
+from ..core.graph import GraphBuilder, Node
+from ..core.numbers import format_number, reads_exactly
 from ..core.ops import ADD, CONST, CONSTANTS, DIV, INPUT, MUL, NEG, OPS, POW, SUB
 
 Monomial = tuple[tuple[int, int], ...]  # sorted (base node, exponent node) pairs
@@ -1104,10 +1105,7 @@ _EVEN = frozenset({"cos", "cosh", "abs"})
 
 def _nice(value: float, *operands: float) -> float | None:
     """`value` if it reads as exactly as its operands (2*3 → 6, not 1/3 → 0.333...)."""
-    if is_integer(value) and abs(value) < 1e15:
-        return value
-    widest = max(len(format_number(v)) for v in operands)
-    return value if len(format_number(value)) <= widest + 2 else None
+    return value if reads_exactly(value, (format_number(v) for v in operands)) else None
 
 
 def _as_fraction(magnitude: float) -> tuple[float, float]:

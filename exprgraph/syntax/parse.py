@@ -22,7 +22,6 @@ Scope rules, checked as statements are reduced:
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import threading
@@ -45,6 +44,7 @@ from lark.lark import PostLex
 from ..core.errors import ParseError, ProgramError, SourceWarning
 from ..core.graph import Graph, GraphBuilder, finish_graph
 from ..core.ops import BINARY_SYMBOLS, CONST, CONSTANTS, FUNCTIONS, INPUT, MUL, NEG
+from ..core.text import closest, did_you_mean, source_line
 from .lalr import Fallback, LalrDriver
 
 GRAMMAR_FILE = "expr.lark"
@@ -109,7 +109,8 @@ def _refuse_foreign_breaks(text: str) -> None:
     char = found.group()
     raise ParseError(f"unexpected character U+{ord(char):04X} ({_FOREIGN_BREAKS[char]}), "
                      "which exprgraph does not read as a line break",
-                     line=line, column=at - line_start + 1, source_line=_source_line(text, line),
+                     line=line, column=at - line_start + 1,
+                     source_line=source_line(text, line) or "",
                      hint="end lines with a new line (\\n) or separate statements with ';'")
 
 
@@ -202,8 +203,8 @@ class _ProgramState:
         return node
 
     def source_line(self, line: int) -> str:
-        """Line `line` (1-based) of the source, without its line break."""
-        return _source_line(self.source, line)
+        """Line `line` (1-based) of the source, without its line break ("" if none)."""
+        return source_line(self.source, line) or ""
 
     def rest_after(self, token: Token) -> str:
         """The source text after `token`, to the end (for hints that read ahead)."""
@@ -290,8 +291,7 @@ class _Reducer:
             return state.error(
                 ProgramError, f"{name} is not a function, so {name}(...) means nothing",
                 token, hint=f"to multiply, write {name}*{group}")
-        close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=1)
-        hint = f"did you mean {close[0]}?" if close else (
+        hint = did_you_mean(name, sorted(FUNCTIONS)) or (
             "known functions: " + ", ".join(sorted(FUNCTIONS)))
         return state.error(ProgramError, f"unknown function {name}", token, hint=hint)
 
@@ -405,7 +405,7 @@ class _Reducer:
 
 def _looks_like_function(name: str) -> bool:
     """Whether an unknown name followed by '(' reads as a misspelt function."""
-    return bool(difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.75)) or len(name) > 3
+    return closest(name, list(FUNCTIONS), cutoff=0.75) is not None or len(name) > 3
 
 
 def _parenthesised(rest: str) -> str:
@@ -829,12 +829,6 @@ def _end_position(text: str) -> tuple[int, int]:
     # "\r" is white space inside a line (str.splitlines would split there).
     lines = text.split("\n")
     return len(lines), len(lines[-1].rstrip("\r")) + 1
-
-
-def _source_line(text: str, line: int) -> str:
-    """Line `line` (1-based) of `text`, without its line break; "" if there is none."""
-    lines = text.split("\n")
-    return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
 def _character_hint(char: str, rest: str) -> str | None:

@@ -43,15 +43,14 @@ from typing import Any
 
 from ..api import Program
 from ..api import compile as compile_program
-from ..core.errors import ExpressionTooLargeError, ExprGraphError, ValueInputError
-from ..passes.evaluate import format_value
+from ..core.errors import ExpressionTooLargeError, ExprGraphError, FileError, ValueInputError
+from ..core.numbers import format_value
 from ..syntax.parse import MAX_PROGRAM_CHARS
 from .problems import (
     EMPTY_FOLDER,
     NOT_FOUND,
     OTHER_KIND,
     UNREADABLE,
-    FileError,
     read_problem_set,
 )
 

@@ -43,12 +43,12 @@ from typing import Any
 
 from ..api import Evaluation, Program, check_value
 from ..api import compile as compile_program
-from ..core.errors import ExprGraphError, MathError, ValueInputError
+from ..core.errors import ExprGraphError, FileError, MathError, ValueInputError
 from ..core.graph import Graph, Node
+from ..core.numbers import format_value, short_value, table_value
 from ..core.ops import CONST, CONSTANTS, INPUT, NEG, SUB
 from ..passes.autodiff import adjoints
 from ..passes.evaluate import evaluate as evaluate_graph
-from ..passes.evaluate import format_value
 from ..symbolic.builder import symbolic_gradient
 from ..symbolic.calculus import Expression, compose, is_zero, simplified
 from .explain import (
@@ -57,9 +57,7 @@ from .explain import (
     chain_from_output,
     forward_text,
     generated_names,
-    short_value,
     step_text,
-    table_value,
 )
 from .problems import DEFAULT_TOLERANCE
 
@@ -593,7 +591,7 @@ def read_check_file(path: Any) -> CheckFile:
     checked at a problem's first point; a problem's `tolerance` beats the file's."""
     from pathlib import Path
 
-    from .problems import FileError, read_problem_set
+    from .problems import read_problem_set
 
     path = Path(path)
     if path.suffix != ".toml":

@@ -15,8 +15,9 @@ import re
 from dataclasses import dataclass
 
 from ..api import Evaluation, Program
+from ..core.numbers import NOISE, factor, short_value, table_value
+from ..core.numbers import is_tiny as _tiny
 from ..core.ops import CONST, INPUT
-from ..passes.evaluate import format_value
 from ..printing.text import node_expression
 
 
@@ -284,7 +285,6 @@ def _closing(text: str) -> int:
 
 # Below this a value may be float noise (cos(pi/2) is 6.1e-17); it reads 0
 # only where it is noise (see `Noise`), never a genuine small value (1e-200).
-NOISE = 1e-12
 
 # Ops whose tiny result is float noise when it is far below their arguments:
 # cancellation in a sum, the exact zero of a periodic function (sin(pi)).
@@ -292,10 +292,6 @@ CANCELLING = frozenset({"add", "sub", "sin", "cos", "tan"})
 # Ops whose result is a multiple of an argument: noise in, noise out.
 SCALING = frozenset({"mul", "neg", "div", "pow"})
 PERIODIC = frozenset({"sin", "cos"})
-
-
-def _tiny(value: float | None) -> bool:
-    return value is not None and math.isfinite(value) and 0 < abs(value) < NOISE
 
 
 def _far_below(value: float, others: list[float]) -> bool:
@@ -361,26 +357,5 @@ class Noise:
         return any(arg in self.values for arg in node.args)
 
 
-def short_value(value: float, noise: bool = False) -> str:
-    """A number for an explanation: 6 significant digits; float `noise` as 0,
-    so `2.4674·6.12323399574e-17` reads `2.4674·0` (see `Noise`)."""
-    if noise and _tiny(value):
-        return "0"
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}"
-
-
-def table_value(value: float, noise: bool = False) -> str:
-    """A number for a table: `format_value`'s 12 digits, float `noise` as 0, as
-    explanations show it (`1.22464679915e-16` of cos(pi/2)*2 is `0`)."""
-    if noise and _tiny(value):
-        return "0"
-    return format_value(value)
-
-
 def _number(value: float, noise: bool = False) -> str:
-    if math.isnan(value):
-        return "undefined"
-    text = short_value(value, noise)
-    return f"({text})" if value < 0 and text != "0" else text
+    return "undefined" if math.isnan(value) else factor(value, short_value(value, noise))

@@ -17,7 +17,6 @@ messages, each naming the file and the problem:
 
 from __future__ import annotations
 
-import difflib
 import math
 import sys
 from collections.abc import Mapping
@@ -26,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..api import check_value, parse_value
-from ..core.errors import ExprGraphError, ValueInputError
+from ..core.errors import FileError, ValueInputError
+from ..core.text import did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,13 +45,6 @@ NOT_TEXT = "not_utf8"
 MALFORMED = "malformed"
 EMPTY_FOLDER = "no_problem_files"
 OTHER_KIND = "not_a_problem_file"
-
-
-class FileError(ExprGraphError):
-    """A problem file cannot be read, decoded or parsed as a whole (or a path
-    names no problem file). `details["reason"]` is one of the reasons above."""
-
-    kind = "file"
 
 
 @dataclass(frozen=True)
@@ -291,6 +284,6 @@ def _kind(value: Any) -> str:
 
 
 def _suggestion(key: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     listed = "known keys: " + ", ".join(known)
-    return f"did you mean {close[0]!r}? {listed}" if close else listed
+    close = did_you_mean(key, known, quote=True)
+    return f"{close} {listed}" if close else listed

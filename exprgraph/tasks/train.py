@@ -556,7 +556,7 @@ def _check_probabilities(targets: Any, target: str) -> None:
     """Binary cross-entropy compares with probabilities: targets in [0, 1]."""
     import numpy as np
 
-    from ..passes.evaluate import format_value
+    from ..core.numbers import format_value
 
     bad = np.flatnonzero((np.asarray(targets) < 0) | (np.asarray(targets) > 1))
     if bad.size:
@@ -569,7 +569,7 @@ def _check_probabilities(targets: Any, target: str) -> None:
 
 def _at(what: str, values: Mapping[str, float]) -> str:
     """`what` and the values, as in "the start parameters (w = 0, b = 1)"."""
-    from ..passes.evaluate import format_value
+    from ..core.numbers import format_value
 
     return f"{what} ({', '.join(f'{k} = {format_value(v)}' for k, v in values.items())})"
 
