@@ -8,6 +8,9 @@
 See `exprgraph.api` for the API and the README for the language.
 """
 
+# The README's paths from before the layers (exprgraph.calculus.derivative,
+# exprgraph.simplify.SYMBOLIC_SECONDS) work as attributes after `import exprgraph`.
+from . import calculus, simplify  # noqa: F401 - aliases of the moved modules
 from .api import Evaluation, Program, compile  # noqa: A004 - exprgraph.compile, like re.compile
 from .core.errors import (
     ExpressionTooLargeError,

@@ -34,3 +34,17 @@ def test_a_numpy_integer_order_is_a_whole_number() -> None:
 def test_derivative_takes_a_name() -> None:
     with pytest.raises(TypeError, match="name"):
         exprgraph.compile("x^2").derivative(5)  # type: ignore[arg-type]
+
+
+def test_the_readmes_old_module_paths_are_attributes_after_import() -> None:
+    # After the move into layers, exprgraph.calculus raised AttributeError
+    # unless imported by its own name; the README documents these paths.
+    import subprocess
+    import sys
+
+    code = ("import exprgraph; exprgraph.simplify.SYMBOLIC_SECONDS = 0.0; "
+            "print(exprgraph.calculus.derivative.__module__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "exprgraph.symbolic.calculus"
