@@ -566,3 +566,15 @@ def test_a_dangling_link_in_a_folder_is_reported(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows[0]["value"] == 1.0
     assert rows[1]["error"]["file"] == str(tmp_path / "gone.expr")
+
+
+@pytest.mark.parametrize(("lines", "hidden"), [(2, "1 more successful problem not shown"),
+                                               (3, "2 more successful problems not shown")])
+def test_the_hidden_rows_count_reads_as_english(tmp_path: Path, lines: int, hidden: str) -> None:
+    # "--max-rows 1" said "1 more rows not shown".
+    path = tmp_path / "few.expr"
+    path.write_text("".join(f"x + {k} where x = 1\n" for k in range(lines)), encoding="utf-8")
+    result = CliRunner().invoke(app, ["batch", str(path), "--max-rows", "1"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert hidden in " ".join(result.output.split())

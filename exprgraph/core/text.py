@@ -39,3 +39,8 @@ def did_you_mean(word: str, candidates: Sequence[str], cutoff: float = 0.6,
     if close is None:
         return None
     return f"did you mean {close!r}?" if quote else f"did you mean {close}?"
+
+
+def counted(count: int, noun: str) -> str:
+    """`count` and `noun`, plural unless one: "1 more row", "2 more rows"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.numbers import format_value
+from ..core.text import counted
 from .errors import error_line
 from .layout import never_cut
 
@@ -140,10 +141,10 @@ class FileTable:
                 table.add_row(Text(label), Text(output), value, Text(detail))
         notes = []
         if self.failures_hidden:
-            notes.append(f"{self.failures_hidden} more failed problems not shown "
+            notes.append(f"{counted(self.failures_hidden, 'more failed problem')} not shown "
                          f"(the first {FAILURE_ROWS:,} are)")
         if self.hidden:
-            notes.append(f"{self.hidden} more successful problems not shown")
+            notes.append(f"{counted(self.hidden, 'more successful problem')} not shown")
         if notes:
             # Numbers and our words only, no user text: safe as markup.
             table.caption = ("; ".join(notes) + ": --max-rows 0 shows all, "

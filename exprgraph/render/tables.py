@@ -17,6 +17,7 @@ from ..api import Evaluation, Program
 from ..core.errors import ExprGraphError
 from ..core.numbers import format_value
 from ..core.ops import CONST, INPUT
+from ..core.text import counted
 from ..printing.text import node_expression
 from .layout import Notes, WideOrNarrow, never_cut
 
@@ -151,7 +152,7 @@ def _limit(rows: list, max_rows: int, table: Table) -> list:
     """The first `max_rows` rows (all when 0), noting what was left out."""
     if max_rows <= 0 or len(rows) <= max_rows:
         return rows
-    table.caption = (f"{len(rows) - max_rows} more rows not shown: "
+    table.caption = (f"{counted(len(rows) - max_rows, 'more row')} not shown: "
                      "--max-rows 0 shows all, --format json gives everything")
     table.caption_justify = "left"
     return rows[:max_rows]
