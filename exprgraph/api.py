@@ -33,11 +33,9 @@ from .symbolic.calculus import (
     derivative,
     expression_of,
     gradient,
-    graph_gradient,
     hessian,
     simplified,
 )
-from .symbolic.simplify import simplify_nodes
 from .syntax.parse import parse_program
 
 
@@ -112,9 +110,6 @@ class Evaluation:
 
 
 DIFF_KINDS = ("derivative", "gradient", "hessian", "jacobian")
-# Inputs × nodes up to which eval's symbolic gradient is taken in forward mode
-# (the neater forms); beyond it, one reverse pass keeps the cost linear.
-FORWARD_MODE_BUDGET = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -206,17 +201,10 @@ class Program:
 
     @cached_property
     def gradient_expressions(self) -> dict[str, Expression]:
-        """∂out/∂input for every input, simplified (one shared node list)."""
-        if len(self.inputs) * len(self.graph.nodes) <= FORWARD_MODE_BUDGET:
-            found = graph_gradient(self.graph, self.inputs)
-        else:
-            # Forward mode costs a pass per input: with many inputs on a big
-            # graph, one symbolic reverse pass, simplified as a whole, is linear.
-            symbolic = self.symbolic
-            roots = [symbolic.derivative(i) for i in self.graph.inputs]
-            builder, simplified = simplify_nodes(symbolic.builder.nodes, roots)
-            nodes = tuple(builder.nodes)
-            found = [Expression(nodes, root) for root in simplified]
+        """∂out/∂input for every input, simplified: one reverse sweep over the
+        canonical forms of the simplified output, as `diff` takes any one
+        derivative, so a partial prints the same wherever it is shown."""
+        found = gradient(self.expression, self.inputs)  # as `diff` differentiates it
         return dict(zip(self.inputs, found, strict=True))
 
     def derivative(self, wrt: str) -> str:

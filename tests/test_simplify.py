@@ -30,6 +30,7 @@ from exprgraph.symbolic.calculus import MAX_ORDER, SYMBOLIC_NODE_BUDGET, Express
 from exprgraph.symbolic.simplify import NODES_PER_SOURCE_NODE, simplify_nodes
 
 from .oracles import central_difference, close, sympy_value, to_sympy
+from .strategies import expressions
 
 POINTS = ({"x": 0.7, "y": -1.3}, {"x": -2.1, "y": 0.4}, {"x": 1.9, "y": 2.6})
 
@@ -480,3 +481,52 @@ def test_an_exact_value_at_a_domain_edge_is_not_refused(text: str, x: float) -> 
     expected = sympy_value(to_sympy(program.graph), {"x": x})
     value = expression_of(program.graph).value({"x": x})
     assert close(value, expected)
+
+
+# --- one printed derivative, whichever path asks for it ----------------------------
+
+
+def _entry_texts(program: exprgraph.Program, result: object) -> dict[str, str]:
+    return {entry.wrt[-1]: program.text(entry.expression)  # type: ignore[attr-defined]
+            for entry in result.entries}  # type: ignore[attr-defined]
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=expressions(max_leaves=8))
+def test_a_derivative_prints_the_same_by_every_path(text: str) -> None:
+    """∂out/∂x alone (`diff --wrt x`), in the gradient (`diff`, every input),
+    in the gradient table's symbolic column and from `Program.derivative`
+    is one text: the issue's `sin(x)*exp(x)*y` printed differently by two
+    internal paths, and `diff --wrt x` (forward mode) differed from `diff`
+    (reverse mode) for one random derivative in five."""
+    try:
+        program = exprgraph.compile(text)
+        gradient = _entry_texts(program, program.diff(kind="gradient"))
+    except (MathError, ExpressionTooLargeError):
+        return
+    columns = program.gradient_expressions
+    for name in program.inputs:
+        alone = _entry_texts(program, program.diff([name]))[name]
+        assert alone == gradient[name] == program.text(columns[name]) \
+            == program.derivative(name), (text, name)
+
+
+def test_the_issues_example_prints_one_way() -> None:
+    program = exprgraph.compile("sin(x)*exp(x)*y")
+    texts = {program.derivative("x"), _entry_texts(program, program.diff(["x"]))["x"],
+             _entry_texts(program, program.diff(kind="gradient"))["x"]}
+    assert len(texts) == 1
+    (text,) = texts
+    x, y = 0.7, -1.3
+    value = exprgraph.compile(text).evaluate({"x": x, "y": y}).value
+    assert value == pytest.approx(y * (math.cos(x) + math.sin(x)) * math.exp(x))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("(-x - y)^2", "(x + y)^2"),
+    ("1/(-x - 1)", "-1/(x + 1)"),
+    ("(-x - y)^3 + (x + y)^3", "0"),
+])
+def test_a_whole_power_of_a_negated_sum_takes_the_sign_out(text: str, expected: str) -> None:
+    program = exprgraph.compile(text)
+    assert program.text(program.expression) == expected

@@ -108,6 +108,14 @@ class MathError(ExprGraphError):
     exit_code = EXIT_MATH
 
 
+class CoefficientOverflowError(MathError):
+    """A coefficient the simplifier computes is beyond the largest float (≈ 1.8e308).
+
+    A plain simplification answers it by keeping the exact, unsimplified
+    form; a derivative whose coefficient overflows reports it as a math
+    error."""
+
+
 class ExpressionTooLargeError(ExprGraphError):
     """A result (usually a symbolic derivative) would be too large to print."""
 

@@ -26,6 +26,9 @@ Per op:
   a few Python calls instead of an interpretation. Hand-written only where a
   float convention or numerics need it (pow, atan2), each with a comment.
 - printing: `symbol`, `precedence`, `fixity`, `right_assoc`.
+- facts for the simplifier's rules: `parity` (odd or even), `sign` (the
+  value is positive or non-negative wherever defined) and `inverse` (the
+  function it undoes for every real argument: log undoes exp).
 - `samples`: points inside the domain and away from kinks, where the op-table
   test (tests/test_op_table.py) checks every rule of the entry; empty means
   `DEFAULT_SAMPLES` for its arity.
@@ -90,6 +93,11 @@ class Op:
     latex: str = ""  # LaTeX template over the arguments {0}, {1}; "" for operators
     vector: Callable[[Any], Callable[..., Any]] | None = None  # numpy module → array function
     samples: tuple[tuple[float, ...], ...] = ()  # test points; () → DEFAULT_SAMPLES[arity]
+    # Facts the simplifier's rules read (symbolic/rules.py), checked at the
+    # samples by the op-table test:
+    parity: str = ""  # "odd": f(-x) = -f(x), so sin(-x) → -sin(x); "even": f(-x) = f(x)
+    sign: str = ""  # "positive" (> 0) or "nonnegative" (>= 0) wherever it is defined
+    inverse: str = ""  # g with f(g(a)) = a for every real a: log(exp(a)) → a
     # The rule as float functions f(args, out): compiled from `derivatives` at
     # import unless given by hand (then `float_override` says so).
     partials: tuple[Callable[[Sequence[float], float], float], ...] = ()
@@ -266,39 +274,46 @@ NEG = Op("neg", 1, operator.neg, (_s_minus_one,), fixity="prefix", symbol="-",
          precedence=PREC_UNARY)
 
 FUNCTION_OPS: tuple[Op, ...] = (
-    _function("sin", math.sin, lambda b, x, o: b.apply("cos", x[0])),
-    _function("cos", math.cos, lambda b, x, o: b.neg(b.apply("sin", x[0]))),
-    _function("tan", math.tan, lambda b, x, o: b.add(b.const(1.0), b.pow(o, b.const(2.0)))),
+    _function("sin", math.sin, lambda b, x, o: b.apply("cos", x[0]), parity="odd"),
+    _function("cos", math.cos, lambda b, x, o: b.neg(b.apply("sin", x[0])), parity="even"),
+    _function("tan", math.tan, lambda b, x, o: b.add(b.const(1.0), b.pow(o, b.const(2.0))),
+              parity="odd"),
     _function("asin", math.asin,
               lambda b, x, o: b.div(b.const(1.0), b.apply("sqrt", _s_one_minus_square(b, x[0]))),
               domain="the argument must be between -1 and 1",
-              samples=_INSIDE_UNIT),
+              samples=_INSIDE_UNIT, parity="odd"),
     _function("acos", math.acos,
               lambda b, x, o: b.neg(b.div(b.const(1.0),
                                           b.apply("sqrt", _s_one_minus_square(b, x[0])))),
               domain="the argument must be between -1 and 1",
               samples=_INSIDE_UNIT),
     _function("atan", math.atan,
-              lambda b, x, o: b.div(b.const(1.0), b.add(b.const(1.0), b.pow(x[0], b.const(2.0))))),
-    _function("sinh", math.sinh, lambda b, x, o: b.apply("cosh", x[0])),
-    _function("cosh", math.cosh, lambda b, x, o: b.apply("sinh", x[0])),
-    _function("tanh", math.tanh, lambda b, x, o: _s_one_minus_square(b, o)),
-    _function("exp", math.exp, lambda b, x, o: o),
+              lambda b, x, o: b.div(b.const(1.0), b.add(b.const(1.0), b.pow(x[0], b.const(2.0)))),
+              parity="odd"),
+    _function("sinh", math.sinh, lambda b, x, o: b.apply("cosh", x[0]), parity="odd"),
+    _function("cosh", math.cosh, lambda b, x, o: b.apply("sinh", x[0]), parity="even",
+              sign="positive"),
+    _function("tanh", math.tanh, lambda b, x, o: _s_one_minus_square(b, o), parity="odd"),
+    _function("exp", math.exp, lambda b, x, o: o, sign="positive"),
     _function("log", math.log, lambda b, x, o: b.div(b.const(1.0), x[0]),
               domain="the argument must be > 0",
-              samples=_POSITIVE),
+              samples=_POSITIVE, inverse="exp"),
     _function("log2", math.log2, _s_log_const(2.0),
               domain="the argument must be > 0", samples=_POSITIVE),
     _function("log10", math.log10, _s_log_const(10.0),
               domain="the argument must be > 0", samples=_POSITIVE),
     _function("sqrt", math.sqrt, lambda b, x, o: b.div(b.const(1.0), b.mul(b.const(2.0), o)),
-              domain="the argument must be >= 0", samples=_POSITIVE),
-    _function("abs", abs, lambda b, x, o: b.apply("sign", x[0])),  # abs'(0) = sign(0) = 0
-    _function("sigmoid", _sigmoid, lambda b, x, o: b.mul(o, b.sub(b.const(1.0), o))),
-    _function("relu", _relu, lambda b, x, o: b.apply("step", x[0])),  # relu'(0) = step(0) = 0
-    _function("softplus", _softplus, lambda b, x, o: b.apply("sigmoid", x[0])),
-    _function("sign", _sign, _s_zero),
-    _function("step", _step, _s_zero),  # 1 for x > 0, else 0: relu's derivative
+              domain="the argument must be >= 0", samples=_POSITIVE, sign="nonnegative"),
+    _function("abs", abs, lambda b, x, o: b.apply("sign", x[0]),  # abs'(0) = sign(0) = 0
+              parity="even", sign="nonnegative"),
+    _function("sigmoid", _sigmoid, lambda b, x, o: b.mul(o, b.sub(b.const(1.0), o)),
+              sign="positive"),
+    _function("relu", _relu, lambda b, x, o: b.apply("step", x[0]),  # relu'(0) = step(0) = 0
+              sign="nonnegative"),
+    _function("softplus", _softplus, lambda b, x, o: b.apply("sigmoid", x[0]), sign="positive"),
+    _function("sign", _sign, _s_zero, parity="odd"),
+    # 1 for x > 0, else 0: relu's derivative.
+    _function("step", _step, _s_zero, sign="nonnegative"),
     # At a tie each argument gets derivative 0.5.
     Op("min", 2, min, (_s_half_tie(0, 1, -1.0), _s_half_tie(0, 1, 1.0))),
     Op("max", 2, max, (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0))),
