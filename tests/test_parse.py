@@ -414,13 +414,14 @@ def test_shipped_parse_tables_are_exactly_what_the_grammar_generates() -> None:
     # Regenerated here from grammar/expr.lark, so the two cannot drift apart.
     import lark
 
-    from exprgraph.syntax import parse
+    from exprgraph.syntax import parse, tables
 
-    shipped = (Path(parse.__file__).parent / parse.TABLES_FILE).read_text(encoding="utf-8")
-    generated = parse.build_tables(grammar_text())
+    shipped = (Path(tables.__file__).parent / tables.TABLES_FILE).read_text(encoding="utf-8")
+    generated = tables.build_tables(grammar_text())
     if json.loads(shipped)["lark_version"] == lark.__version__:
         assert generated == shipped
-        assert parse._load_tables(grammar_text()) is not None  # used, not silently rebuilt
+        # used, not silently rebuilt
+        assert tables._load_tables(grammar_text(), parse._reducer) is not None
     else:
         # Another checked Lark (CHECKED_LARK): its options differ, so it may not
         # load the file (it then builds its parser from the grammar to report an
@@ -430,7 +431,7 @@ def test_shipped_parse_tables_are_exactly_what_the_grammar_generates() -> None:
             return document["data"]["parser"], document["data"]["rules"], document["memo"]
 
         assert automaton(generated) == automaton(shipped)
-    assert parse._tables_document(grammar_text()) is not None
+    assert tables._tables_document(grammar_text()) is not None
 
 
 def test_generating_the_tables_does_not_depend_on_the_hash_seed() -> None:
@@ -449,10 +450,11 @@ def test_generating_the_tables_does_not_depend_on_the_hash_seed() -> None:
 def test_shipped_tables_parse_like_tables_built_from_the_grammar(
         monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     from exprgraph.syntax import parse
+    from exprgraph.syntax import tables as shipped
 
     outcomes = []
-    for tables in (parse._tables_text, lambda: None):  # shipped, then none: built
-        monkeypatch.setattr(parse, "_tables_text", tables)
+    for tables in (shipped._tables_text, lambda: None):  # shipped, then none: built
+        monkeypatch.setattr(shipped, "_tables_text", tables)
         monkeypatch.setattr(parse, "_parser", None)
         monkeypatch.setattr(parse, "_fast", None)
         outcomes.append((_outcome(text, fast=True), _outcome(text, fast=False)))
@@ -464,11 +466,12 @@ def test_shipped_tables_parse_like_tables_built_from_the_grammar(
 def test_unusable_tables_fall_back_to_the_grammar(monkeypatch: pytest.MonkeyPatch,
                                                   tables: str) -> None:
     from exprgraph.syntax import parse
+    from exprgraph.syntax import tables as shipped
 
-    monkeypatch.setattr(parse, "_tables_text", lambda: tables)
+    monkeypatch.setattr(shipped, "_tables_text", lambda: tables)
     monkeypatch.setattr(parse, "_parser", None)
     monkeypatch.setattr(parse, "_fast", None)
-    assert parse._load_tables(grammar_text()) is None
+    assert shipped._load_tables(grammar_text(), parse._reducer) is None
     assert exprgraph.compile("(x+y)*z").evaluate(x=1, y=3, z=-3).value == -12
 
 

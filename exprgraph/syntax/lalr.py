@@ -8,7 +8,7 @@ it with one master regular expression for the lexer and a lean shift/reduce
 loop; it imports nothing from Lark and reads no Lark object, so a new Lark
 release cannot change what it does. What it must reproduce of Lark's
 conventions is small and fixed by the file's format (`TABLES_FORMAT` in
-parse.py):
+tables.py):
 
 - the lexer tries terminals in Lark's order (priority, then the longest
   possible match, then the longest literal, then the name), and a literal that
@@ -18,7 +18,7 @@ parse.py):
   unchanged, and calls the callback named by the rule's alias or its name.
 
 Lark is still used where it is the source of truth, never on the fast path:
-to *generate* the tables (`parse.write_parser_tables()`, after any edit to
+to *generate* the tables (`tables.write_parser_tables()`, after any edit to
 the grammar; a test regenerates them and compares with the shipped file), and
 to parse again when this driver meets text it cannot parse, so that every
 syntax error message is Lark's. Tests run both on the same texts and compare
@@ -163,7 +163,7 @@ class LalrDriver:
     def parse(self, text: str) -> Any:
         """Run the callbacks over `text` as Lark would; `Fallback` where it can't.
 
-        A new line inside brackets is white space (parse.py's `_BracketNewlines`
+        A new line inside brackets is white space (tables.py's `_BracketNewlines`
         does the same between Lark's lexer and parser).
         """
         states = self.states
