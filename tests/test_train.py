@@ -26,7 +26,7 @@ import exprgraph
 from exprgraph.cli import app
 from exprgraph.core.errors import MathError
 from exprgraph.passes.vector import evaluate_rows, gradient_rows
-from exprgraph.tasks import train
+from exprgraph.tasks import progress, train
 from exprgraph.tasks.train import descend, fit, parse_criterion
 
 from .oracles import close
@@ -730,7 +730,7 @@ def test_csv_numbers_are_plain_ascii_numbers(tmp_path: Path) -> None:
 
 def test_data_beyond_the_limit_is_refused_without_reading_it_all(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("exprgraph.tasks.train.MAX_CSV_CHARS", 100)
+    monkeypatch.setattr("exprgraph.tasks.columns.MAX_CSV_CHARS", 100)
     path = tmp_path / "big.csv"
     path.write_text("x,y\n" + "1,2\n" * 100)
     result = runner.invoke(app, ["fit", "(w*x - y)^2", "--data", str(path), "--params", "w"])
@@ -751,8 +751,8 @@ def test_descend_keeps_only_the_shown_rows_and_a_bounded_curve(monkeypatch: Any)
     the multiples of the final spacing plus the last step, the curve likewise,
     and each kept row has the loss worked by hand: on x²/2 a step is
     x ← (1 − lr)·x, so at step k the loss is ((1 − lr)^k · x0)² / 2."""
-    monkeypatch.setattr(train, "MAX_ROWS", 100)
-    monkeypatch.setattr(train, "CURVE_POINTS", 50)
+    monkeypatch.setattr(progress, "MAX_ROWS", 100)
+    monkeypatch.setattr(progress, "CURVE_POINTS", 50)
     lr, steps = 0.001, 2_000
     trajectory = descend(exprgraph.compile("x^2/2"), {"x": 1.0}, ["x"], lr, steps, every=7)
     kept = [s.step for s in trajectory.steps]
@@ -770,8 +770,8 @@ def test_descend_keeps_only_the_shown_rows_and_a_bounded_curve(monkeypatch: Any)
 
 
 def test_fit_keeps_a_bounded_history(monkeypatch: Any) -> None:
-    monkeypatch.setattr(train, "MAX_ROWS", 20)
-    monkeypatch.setattr(train, "CURVE_POINTS", 10)
+    monkeypatch.setattr(progress, "MAX_ROWS", 20)
+    monkeypatch.setattr(progress, "CURVE_POINTS", 10)
     columns, rows = train.read_csv(LINE)
     trajectory = fit(exprgraph.compile("(w*x + b - y)^2"), columns, rows, {"w": 0.0, "b": 0.0},
                      0.01, 300)
@@ -788,7 +788,7 @@ def test_many_parameters_keep_fewer_rows() -> None:
 
 
 def test_the_table_says_when_rows_were_thinned_past_show_every(monkeypatch: Any) -> None:
-    monkeypatch.setattr(train, "MAX_ROWS", 10)
+    monkeypatch.setattr(progress, "MAX_ROWS", 10)
     result = runner.invoke(app, [*DESCEND, "--steps", "200", "--show-every", "1"],
                            env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
@@ -796,8 +796,8 @@ def test_the_table_says_when_rows_were_thinned_past_show_every(monkeypatch: Any)
 
 
 def test_json_and_plot_are_bounded_for_long_runs(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.setattr(train, "MAX_ROWS", 30)
-    monkeypatch.setattr(train, "CURVE_POINTS", 40)
+    monkeypatch.setattr(progress, "MAX_ROWS", 30)
+    monkeypatch.setattr(progress, "CURVE_POINTS", 40)
     target = tmp_path / "loss.svg"
     result = runner.invoke(app, [*DESCEND, "--steps", "500", "--plot", str(target),
                                  "--format", "json"])

@@ -10,6 +10,11 @@ Two file formats (see the README):
 - `*.expr`: one program per line, `PROGRAM where x=1, y=3`; `#` comments and
   blank lines are skipped. Read line by line, so a file of any size streams.
 
+Both kinds are read by `problems.py` (`read_problem_file`), and the paths
+given are turned into problem files by `files.py` (`discover`, importable
+from here too); this module turns what they read into `Problem`s and solves
+them.
+
 Each problem becomes one result dict: the keys of `eval --format json` plus
 `source` (`file:line` or `file:name`), or `{source, program, error}`. One bad problem
 never stops a batch; a file that cannot be read or parsed is a `FileError`,
@@ -45,18 +50,11 @@ from ..api import Program
 from ..api import compile as compile_program
 from ..core.errors import ExpressionTooLargeError, ExprGraphError, FileError, ValueInputError
 from ..core.numbers import format_value
-from ..syntax.parse import MAX_PROGRAM_CHARS
-from .problems import (
-    EMPTY_FOLDER,
-    NOT_FOUND,
-    OTHER_KIND,
-    UNREADABLE,
-    read_problem_set,
-)
+from .files import discover
+from .problems import ProblemSpec, ProgramLine, read_problem_file
 
 __all__ = ["FileError", "Options", "Problem", "discover", "read_problems", "run", "solve"]
 
-SUFFIXES = (".expr", ".toml")
 CHUNK = 64  # problems per task sent to a worker process
 PARENT_POLL = 0.2  # seconds between a worker's checks that its parent lives
 
@@ -91,122 +89,31 @@ class Options:
     nodes: bool = False
 
 
-UNREADABLE_FOLDER = "unreadable_folder"  # a FileError reason: a folder that cannot be listed
-
-
-def discover(paths: Iterable[str | Path]) -> Iterator[Path | FileError]:
-    """The problem files named: a folder gives every .toml and .expr below it,
-    sorted; a missing path, a folder without any, a folder below that cannot be
-    listed (named, in its sorted place) or a file of another kind is a
-    FileError."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = _folder_files(path)
-            if not found:  # an unreadable folder is said instead
-                yield FileError(f"no problem files found in {raw}", file=str(raw),
-                                hint="problem files end in .toml or .expr",
-                                reason=EMPTY_FOLDER)
-            yield from found
-        elif not path.exists():
-            yield FileError(f"no such file or folder: {raw}", file=str(raw), reason=NOT_FOUND)
-        elif path.suffix not in SUFFIXES:
-            yield FileError(f"{raw} is not a problem file", file=str(raw),
-                            hint="problem files end in .toml or .expr", reason=OTHER_KIND)
-        else:
-            yield path
-
-
-def _folder_files(folder: Path) -> list[Path | FileError]:
-    """The problem files below `folder` and a FileError for each folder that
-    cannot be listed, sorted by path. A loop over a stack of folders, not
-    recursion (folders nest as deep as the file system allows); symbolic links
-    to folders are not followed, as `Path.rglob` does not."""
-    found: list[tuple[Path, Path | FileError]] = []
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        try:
-            with os.scandir(current) as entries:
-                listed = list(entries)
-        except OSError as exc:
-            found.append((current, FileError(
-                f"cannot read the folder {current}: {exc.strerror or exc}", file=str(current),
-                hint="its problem files were not run", reason=UNREADABLE_FOLDER)))
-            continue
-        for entry in listed:
-            child = current / entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(child)
-                elif child.suffix in SUFFIXES and (entry.is_file() or entry.is_symlink()):
-                    found.append((child, child))  # a dangling link is named when read
-            except OSError:  # cannot be examined: named when it is read
-                if child.suffix in SUFFIXES:
-                    found.append((child, child))
-    return [item for _, item in sorted(found, key=lambda pair: pair[0])]
-
-
 def read_problems(path: Path) -> Iterator[Problem]:
-    """The problems in one file, in order. Raises FileError for the whole file
-    (unreadable, malformed TOML) before yielding anything from a TOML file."""
-    if path.suffix == ".toml":
-        yield from _toml_problems(path)
-    else:
-        yield from _line_problems(path)
-
-
-def _line_problems(path: Path) -> Iterator[Problem]:
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path),
-                        reason=UNREADABLE) from None
-    with handle:
-        number = 0
-        while True:
-            # A line longer than a program may be is skipped without reading it whole.
-            raw = handle.readline(MAX_PROGRAM_CHARS + 1)
-            if not raw:
-                return
-            number += 1
-            source = f"{path}:{number}"
-            if len(raw) > MAX_PROGRAM_CHARS and not raw.endswith(b"\n"):
-                while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
-                    pass
-                yield Problem(source, "", {}, line=number, error=ValueInputError(
-                    f"the line is longer than {MAX_PROGRAM_CHARS:,} characters, the "
-                    "limit for one program", line=number).to_dict())
-                continue
-            try:
-                text = raw.decode("utf-8")
-                if number == 1:  # a byte-order mark, as Python's utf-8-sig drops it
-                    text = text.removeprefix("\ufeff")
-            except UnicodeDecodeError as exc:
-                yield Problem(source, "", {}, line=number, error=ValueInputError(
-                    f"line {number} is not valid UTF-8 (byte {exc.start + 1})",
-                    line=number, column=exc.start + 1).to_dict())
-                continue
-            stripped = text.strip()
-            if stripped and not stripped.startswith("#"):
-                yield Problem(source, text.rstrip("\r\n"), {}, line=number)
-
-
-def _toml_problems(path: Path) -> Iterator[Problem]:
-    """One Problem per point of each problem of a set (see `problems.py`)."""
-    problem_set = read_problem_set(path)
-    for spec in problem_set.problems:
-        if isinstance(spec, ExprGraphError):
-            error = spec.to_dict()
+    """The problems in one file, in order (read by `problems.read_problem_file`):
+    one per point of each problem of a set, one per program line of a line
+    file. Raises FileError for the whole file (unreadable, malformed TOML)
+    before yielding anything from a TOML file."""
+    for item in read_problem_file(path):
+        if isinstance(item, ProgramLine):
+            fault = item.error.to_dict() if item.error is not None else None
+            yield Problem(item.source, item.text, {}, line=item.number, error=fault)
+        elif isinstance(item, ExprGraphError):
+            error = item.to_dict()
             yield Problem(error.pop("source", str(path)), error.pop("program", ""), {},
                           error=error)
-            continue
-        several = len(spec.points) > 1
-        for index, values in enumerate(spec.points, start=1):
-            where = f"{spec.source}#{index}" if several else spec.source
-            yield Problem(where, spec.program, values, spec.wrt, file=spec.file,
-                          name=spec.name, point=index if several else 0,
-                          answers=spec.answers or None)
+        else:
+            yield from _points(item)
+
+
+def _points(spec: ProblemSpec) -> Iterator[Problem]:
+    """One Problem per point of a problem of a set (see `problems.py`)."""
+    several = len(spec.points) > 1
+    for index, values in enumerate(spec.points, start=1):
+        where = f"{spec.source}#{index}" if several else spec.source
+        yield Problem(where, spec.program, values, spec.wrt, file=spec.file,
+                      name=spec.name, point=index if several else 0,
+                      answers=spec.answers or None)
 
 
 def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:

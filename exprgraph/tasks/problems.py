@@ -1,4 +1,16 @@
-"""Problem sets in TOML: the one reader behind `exprgraph batch` and `exprgraph check`.
+"""Problem files, read: the one reader behind `exprgraph batch` and `exprgraph check`.
+
+Two kinds of file (which paths are problem files, and the listing of
+folders, is `files.py`'s):
+
+- `*.expr` line files: one program per line, `PROGRAM where x=1, y=3`; `#`
+  comments and blank lines are skipped. `read_program_lines` reads them line
+  by line (never whole), so a file of any size streams; a line too long for
+  a program, or not UTF-8, is a `ValueInputError` in that line's place.
+- `*.toml` problem sets, read whole (up to `MAX_TOML_BYTES`) by
+  `read_problem_set`.
+
+`read_problem_file` reads either kind.
 
 A problem set is an optional `title`, `description` and `tolerance`, then
 `[[problem]]` tables with `name`, `program`, `at` (a table of values, or a list
@@ -19,14 +31,15 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..api import check_value, parse_value
 from ..core.errors import FileError, ValueInputError
 from ..core.text import did_you_mean
+from ..syntax.parse import MAX_PROGRAM_CHARS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +58,10 @@ NOT_TEXT = "not_utf8"
 MALFORMED = "malformed"
 EMPTY_FOLDER = "no_problem_files"
 OTHER_KIND = "not_a_problem_file"
+UNREADABLE_FOLDER = "unreadable_folder"  # a folder that cannot be listed
+
+LINE_FILE_SUFFIX = ".expr"
+PROBLEM_SET_SUFFIX = ".toml"
 
 
 @dataclass(frozen=True)
@@ -191,6 +208,73 @@ def read_problem_set(path: str | Path) -> ProblemSet:
         except ValueInputError as error:
             problems.append(_located(error, where, number, entry))
     return ProblemSet(path, title, tuple(problems))
+
+
+class ProgramLine(NamedTuple):
+    """One program of a line file: its line number and text (with its `where`
+    clause), or the error in that line's place. (A named tuple: one is made
+    per line of a file that may hold millions.)"""
+
+    file: str
+    number: int  # 1-based line number in the file
+    text: str  # the line without its line ending; "" where there is an error
+    error: ValueInputError | None = None
+
+    @property
+    def source(self) -> str:
+        """`file:line`, how results name the program."""
+        return f"{self.file}:{self.number}"
+
+
+def read_problem_file(path: str | Path) -> Iterator[ProblemSpec | ValueInputError | ProgramLine]:
+    """The problems of a file of either kind, in order: a problem set's
+    problems (or the errors in their places), else a line file's programs.
+    FileError for the whole file, raised before anything is yielded from a
+    problem set."""
+    path = Path(path)
+    if path.suffix == PROBLEM_SET_SUFFIX:
+        yield from read_problem_set(path).problems
+    else:
+        yield from read_program_lines(path)
+
+
+def read_program_lines(path: str | Path) -> Iterator[ProgramLine]:
+    """The programs of a line file, streamed line by line: comments (`#`) and
+    blank lines skipped, a line longer than a program may be skipped without
+    being read whole. FileError if the file cannot be opened."""
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror}", file=str(path),
+                        reason=UNREADABLE) from None
+    with handle:
+        number = 0
+        while True:
+            # A line longer than a program may be is skipped without reading it whole.
+            raw = handle.readline(MAX_PROGRAM_CHARS + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > MAX_PROGRAM_CHARS and not raw.endswith(b"\n"):
+                while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+                yield ProgramLine(str(path), number, "", ValueInputError(
+                    f"the line is longer than {MAX_PROGRAM_CHARS:,} characters, the "
+                    "limit for one program", line=number))
+                continue
+            try:
+                text = raw.decode("utf-8")
+                if number == 1:  # a byte-order mark, as Python's utf-8-sig drops it
+                    text = text.removeprefix("\ufeff")
+            except UnicodeDecodeError as exc:
+                yield ProgramLine(str(path), number, "", ValueInputError(
+                    f"line {number} is not valid UTF-8 (byte {exc.start + 1})",
+                    line=number, column=exc.start + 1))
+                continue
+            stripped = text.strip()
+            if stripped and not stripped.startswith("#"):
+                yield ProgramLine(str(path), number, text.rstrip("\r\n"))
 
 
 def _problem(where: str, number: int, entry: Any, tolerance: float) -> ProblemSpec:

@@ -16,176 +16,54 @@ rows that are shown (every `every`-th step, at most `MAX_ROWS`, and the last)
 and the loss curve at most `CURVE_POINTS` points (first and last kept). When
 either would grow past its bound, its spacing doubles and every other point
 is dropped, so a billion steps cost time, not memory.
+
+The parts: `progress.py`, what both loops share (criteria, steps, the
+bounded `Trajectory`, divergence and Ctrl-C); `columns.py`, reading fit's CSV
+data. This module holds the two loops and fit's loss and checks; every name
+above is importable from here.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..api import Program
 from ..core.errors import MathError, ValueInputError
 from ..core.graph import GraphBuilder, Node
 from ..core.ops import INPUT, OPS
+from .columns import MAX_CSV_CHARS, parse_csv, read_csv
+from .progress import (
+    CRITERIA,
+    CURVE_POINTS,
+    HINT_CRITERIA,
+    MAX_ROW_NUMBERS,
+    MAX_ROWS,
+    NON_NEGATIVE,
+    START_HINT,
+    Criterion,
+    Step,
+    Trajectory,
+    criterion_met,
+    mark_diverged,
+    mark_interrupted,
+    new_trajectory,
+    not_finite_text,
+    outside_domain,
+    parse_criterion,
+)
 
-CRITERIA = ("grad", "change", "loss")
+__all__ = [
+    "BCE_EPSILON", "CRITERIA", "CURVE_POINTS", "HINT_CRITERIA", "MAX_CSV_CHARS",
+    "MAX_ROWS", "MAX_ROW_NUMBERS", "NON_NEGATIVE", "START_HINT", "Criterion", "Step",
+    "Trajectory", "descend", "fit", "loss_nodes", "parse_criterion", "parse_csv", "parse_params",
+    "read_csv",
+]
+
 BCE_EPSILON = 1e-12  # predictions are clipped to [ε, 1-ε] before the log
-# The rows a trajectory keeps (table, JSON) and the points of its loss curve
-# (terminal curve, plot): bounds, whatever the number of steps.
-MAX_ROWS = 10_000
-CURVE_POINTS = 1_000
-# At most about this many numbers in the kept rows: with many parameters, fewer rows.
-MAX_ROW_NUMBERS = 2_000_000
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """Stop once `quantity` (grad, change or loss) is below `threshold`."""
-
-    quantity: str
-    threshold: float
-
-    def __str__(self) -> str:
-        return f"{self.quantity}<{self.threshold:g}"
-
-
-def parse_criterion(text: str) -> Criterion:
-    """`grad<1e-6` → Criterion("grad", 1e-6)."""
-    match = re.fullmatch(r"\s*(\w+)\s*<\s*([0-9.eE+-]+)\s*", text)
-    if not match or match.group(1) not in CRITERIA:
-        raise ValueInputError(f"cannot read the stop criterion {text!r}",
-                              hint="write grad<1e-6, change<1e-9 or loss<1e-3")
-    quantity, number = match.group(1), match.group(2)
-    try:
-        threshold = float(number)
-    except ValueError:
-        raise ValueInputError(f"{number!r} is not a number in {text!r}") from None
-    if not math.isfinite(threshold):
-        raise ValueInputError(f"{number} in {text!r} is beyond a float, so the stop "
-                              "criterion means nothing", hint=HINT_CRITERIA)
-    if quantity in NON_NEGATIVE and threshold <= 0:
-        what = "a gradient norm" if quantity == "grad" else "a loss change"
-        raise ValueInputError(f"the stop criterion {text!r} can never hold: {what} is never "
-                              "below 0", hint=HINT_CRITERIA)
-    return Criterion(quantity, threshold)
-
-
-# Quantities of a stop criterion that are never negative (norms, absolute changes).
-NON_NEGATIVE = frozenset({"grad", "change"})
-HINT_CRITERIA = "write grad<1e-6, change<1e-9 or loss<1e-3"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step (or epoch): the loss and gradient norm at `params`."""
-
-    step: int
-    loss: float
-    params: dict[str, float]
-    grad_norm: float
-
-
-@dataclass
-class Trajectory:
-    """What training did: the kept steps, the loss curve, where it ended and why
-    it stopped.
-
-    `steps` holds every `every`-th step and always the last one; `every`
-    starts at the value asked for and doubles whenever more than `max_rows`
-    rows would be kept. `curve` holds (step, loss) pairs the same way, at most
-    about `CURVE_POINTS`, the first and the last always among them."""
-
-    params: tuple[str, ...]
-    steps: list[Step] = field(default_factory=list)
-    final: dict[str, float] = field(default_factory=dict)
-    final_loss: float | None = None
-    stopped: str = "steps"  # steps, epochs, grad, change, loss, diverged or interrupted
-    message: str = ""
-    every: int = 1
-    max_rows: int = MAX_ROWS
-    curve: list[tuple[int, float]] = field(default_factory=list)
-    curve_every: int = 1
-    # Whether the last kept row (or curve point) is off the spacing: the next
-    # step replaces it, so only the last step is kept off the spacing.
-    _row_tail: bool = field(default=False, repr=False)
-    _curve_tail: bool = field(default=False, repr=False)
-
-    @property
-    def diverged(self) -> bool:
-        """Whether training stopped because the loss stopped being finite."""
-        return self.stopped == "diverged"
-
-    @property
-    def interrupted(self) -> bool:
-        """Whether training was stopped by Ctrl-C."""
-        return self.stopped == "interrupted"
-
-    def record(self, step: Step) -> None:
-        """Keep `step` as the last row and curve point; drop the previous last
-        one if it is off the spacing, and thin both to their bounds."""
-        if self._row_tail:
-            self.steps.pop()
-        self.steps.append(step)
-        if len(self.steps) > self.max_rows:
-            self.every *= 2
-            self.steps = [s for s in self.steps if not s.step % self.every or s is step]
-        self._row_tail = bool(step.step % self.every)
-        if self._curve_tail:
-            self.curve.pop()
-        self.curve.append((step.step, step.loss))
-        if len(self.curve) > CURVE_POINTS:
-            self.curve_every *= 2
-            self.curve = [p for p in self.curve[:-1] if not p[0] % self.curve_every]
-            self.curve.append((step.step, step.loss))
-        self._curve_tail = bool(step.step % self.curve_every)
-
-
-def _trajectory(params: Sequence[str], every: int, max_rows: int | None) -> Trajectory:
-    """An empty trajectory keeping every `every`-th row, at most `max_rows`
-    (default and bound `MAX_ROWS`), with fewer kept when there are many
-    parameters (a row holds each one)."""
-    rows = min(max_rows or MAX_ROWS, MAX_ROWS, max(16, MAX_ROW_NUMBERS // (len(params) + 3)))
-    return Trajectory(tuple(params), every=max(1, every), max_rows=rows)
-
-
-def _interrupted(trajectory: Trajectory, unit: str) -> None:
-    trajectory.stopped = "interrupted"
-    reached = trajectory.steps[-1].step if trajectory.steps else 0
-    trajectory.message = f"interrupted at {unit} {reached}"
-
-
-def _met(criteria: Sequence[Criterion], loss: float, previous: float | None,
-         grad_norm: float) -> Criterion | None:
-    for criterion in criteria:
-        value = {"grad": grad_norm, "loss": loss,
-                 "change": abs(loss - previous) if previous is not None else math.inf}
-        if value[criterion.quantity] < criterion.threshold:
-            return criterion
-    return None
-
-
-def _diverged(trajectory: Trajectory, step: int, what: str, lr: float, unit: str) -> None:
-    trajectory.stopped = "diverged"
-    trajectory.message = (f"training diverged at {unit} {step}: {what}; "
-                          f"try a smaller learning rate (now {lr:g})")
-
-
-def _outside_domain(error: MathError, subject: str, hint: str) -> MathError:
-    """`error`, raised where training starts, restated ("the start point is
-    outside ..."): no learning rate can help when the very first point cannot
-    be evaluated."""
-    return MathError(f"{subject} outside the program's domain: {error.message}",
-                     line=error.line, column=error.column, source_line=error.source_line,
-                     hint=hint, **error.details)
-
-
-START_HINT = "start where the program and its gradient are defined"
+# `new_trajectory` under the name it had here.
+_trajectory = new_trajectory
 
 
 def descend(program: Program, start: Mapping[str, float], params: Sequence[str], lr: float,
@@ -211,7 +89,7 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
                                   hint="inputs: " + ", ".join(program.inputs))
     point = dict(start)
     velocity = dict.fromkeys(params, 0.0)
-    trajectory = _trajectory(params, every, max_rows)
+    trajectory = new_trajectory(params, every, max_rows)
     previous: float | None = None
     try:
         for step in range(steps + 1):
@@ -219,15 +97,15 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
                 value, gradient = _value_and_gradient(program, point, params)
             except MathError as error:
                 if step == 0:
-                    raise _outside_domain(error, "the start point is", START_HINT) from None
-                _diverged(trajectory, step, error.message, lr, "step")
+                    raise outside_domain(error, "the start point is", START_HINT) from None
+                mark_diverged(trajectory, step, error.message, lr, "step")
                 break
             norm = math.hypot(*gradient.values())
             if not math.isfinite(norm):
-                _diverged(trajectory, step, f"the gradient became {norm}", lr, "step")
+                mark_diverged(trajectory, step, f"the gradient became {norm}", lr, "step")
                 break
             trajectory.record(Step(step, value, {name: point[name] for name in params}, norm))
-            met = _met(until, value, previous, norm)
+            met = criterion_met(until, value, previous, norm)
             if met is not None or step == steps:
                 trajectory.stopped = met.quantity if met else "steps"
                 trajectory.message = f"stopped at step {step}: {met}" if met else \
@@ -241,12 +119,12 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
             broken = [name for name in params if not math.isfinite(moved[name])]
             point = moved
             if broken:
-                _diverged(trajectory, step + 1, _not_finite(broken), lr, "step")
+                mark_diverged(trajectory, step + 1, not_finite_text(broken), lr, "step")
                 break
             if on_step:
                 on_step(step + 1)
     except KeyboardInterrupt:
-        _interrupted(trajectory, "step")
+        mark_interrupted(trajectory, "step")
         point = dict(trajectory.steps[-1].params) if trajectory.steps else point
     trajectory.final = {name: point[name] for name in params}
     if trajectory.steps and not trajectory.diverged:
@@ -266,131 +144,6 @@ def _value_and_gradient(program: Program, point: Mapping[str, float], params: Se
             raise undefined[name]
     gradient = result.gradient
     return result.value, {name: gradient[name] for name in params}
-
-
-def _not_finite(names: Sequence[str]) -> str:
-    """"w stopped being a finite number" (or "w, b stopped being finite numbers")."""
-    if len(names) == 1:
-        return f"{names[0]} stopped being a finite number"
-    return f"{', '.join(names)} stopped being finite numbers"
-
-
-# --- fitting data ---------------------------------------------------------------
-
-
-def read_csv(path: str | Path, used: Collection[str] | None = None
-             ) -> tuple[dict[str, Any], int]:
-    """Columns of a CSV file with a header row, as float arrays, and the row
-    count; see `parse_csv` for `used`."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            text = handle.read(MAX_CSV_CHARS + 1)  # never all of /dev/zero
-    except OSError as exc:
-        raise ValueInputError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ValueInputError(f"{path} is not UTF-8 text") from None
-    if len(text) > MAX_CSV_CHARS:
-        raise ValueInputError(f"{path} is larger than {MAX_CSV_CHARS // 1_000_000} million "
-                              "characters, the limit for fit's data",
-                              hint="fit a sample of the rows")
-    return parse_csv(text, str(path), used)
-
-
-def _csv_reason(error: csv.Error) -> str:
-    """What is wrong with the CSV text, in our words rather than the csv module's."""
-    if "field larger than field limit" in str(error):
-        return (f"a cell is longer than {csv.field_size_limit():,} characters, the limit for "
-                "one cell (a number is far shorter)")
-    return f"not valid CSV ({error})"
-
-
-# fit holds the data in memory as float arrays (and the text while reading it).
-MAX_CSV_CHARS = 200_000_000
-
-
-def parse_csv(text: str, name: str, used: Collection[str] | None = None
-              ) -> tuple[dict[str, Any], int]:
-    """Columns of CSV text with a header row, as float arrays, and the row count.
-
-    Blank lines are skipped; a UTF-8 byte order mark is not part of the first
-    name. Every cell of a `used` column (default: every column) must be a
-    finite number, or the error names the line and the column; another column
-    is kept only if all its cells are finite numbers (an ID or a label column
-    is simply left out). `name` names the text in errors."""
-    import numpy as np
-
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
-    header: list[str] | None = None
-    cells: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line
-            if header is None:
-                header = [cell.strip() for cell in row]
-                _check_header(header, name, reader.line_num)
-                continue
-            if len(row) != len(header):
-                raise ValueInputError(f"{name}, line {reader.line_num}: {len(row)} values for "
-                                      f"{len(header)} columns")
-            cells.append(row)
-            lines.append(reader.line_num)
-    except csv.Error as exc:
-        raise ValueInputError(f"{name}, line {reader.line_num}: {_csv_reason(exc)}") from None
-    if header is None or not cells:
-        raise ValueInputError(f"{name} needs a header row and at least one row of data")
-    columns: dict[str, Any] = {}
-    for k, column in enumerate(header):
-        if not column:
-            continue  # a column without a name cannot be used
-        strict = used is None or column in used
-        values = _numbers([row[k] for row in cells], lines, name, column, strict)
-        if values is not None:
-            columns[column] = np.asarray(values)
-    return columns, len(cells)
-
-
-def _check_header(header: list[str], name: str, line: int) -> None:
-    seen: set[str] = set()
-    for column in header:
-        if column and column in seen:
-            raise ValueInputError(f"{name}, line {line}: column {column} appears twice in "
-                                  "the header", hint="give each column its own name")
-        seen.add(column)
-
-
-_CSV_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(inf|nan)",
-                         re.IGNORECASE)  # inf/nan pass here to be refused as not finite
-
-
-def _numbers(texts: list[str], lines: list[int], name: str, column: str,
-             strict: bool) -> list[float] | None:
-    """The cells of a column as finite floats; None (not `strict`) or an error
-    naming the line (`strict`) where one is not."""
-    values: list[float] = []
-    for text, line in zip(texts, lines, strict=True):
-        cell = text.strip()
-        try:
-            # float() also takes 1_0 (as 10) and non-ASCII digits: a CSV number
-            # is plain ASCII digits, point, exponent.
-            value = float(cell) if cell and _CSV_NUMBER.fullmatch(cell) else None
-        except ValueError:
-            value = None
-        if value is not None and math.isfinite(value):
-            values.append(value)
-            continue
-        if not strict:
-            return None
-        where = f"{name}, line {line}: "
-        if not cell:
-            raise ValueInputError(where + f"column {column} is empty", variable=column)
-        if value is None:
-            raise ValueInputError(where + f"{cell!r} in column {column} is not a number",
-                                  variable=column)
-        raise ValueInputError(where + f"{cell!r} in column {column} is not a finite number",
-                              variable=column)
-    return values
 
 
 def loss_nodes(program: Program, kind: str | None, target: str | None
@@ -477,7 +230,7 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
     velocity = dict.fromkeys(params, 0.0)
     size = rows if not batch_size or batch_size >= rows else batch_size
     rng = np.random.default_rng(seed)
-    trajectory = _trajectory(list(params), every, max_rows)
+    trajectory = new_trajectory(list(params), every, max_rows)
 
     def step(gradient: Mapping[str, float]) -> list[str]:
         """Move the parameters; the names of those no longer finite."""
@@ -494,9 +247,9 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                     epoch_loss, gradient = measure({**data, **values}, rows)
                 except MathError as error:
                     if epoch == 0:
-                        raise _outside_domain(error, _at("the start parameters", values) + " are",
-                                              START_HINT + " for every row") from None
-                    _diverged(trajectory, epoch, error.message, lr, "epoch")
+                        raise outside_domain(error, _at("the start parameters", values) + " are",
+                                             START_HINT + " for every row") from None
+                    mark_diverged(trajectory, epoch, error.message, lr, "epoch")
                     break
                 norm = math.hypot(*gradient.values())
                 if not (math.isfinite(epoch_loss) and math.isfinite(norm)):
@@ -505,12 +258,12 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                     if epoch == 0:
                         raise MathError(f"{_at('the start parameters', values)} are outside the "
                                         f"program's domain: {what} there", hint=START_HINT)
-                    _diverged(trajectory, epoch, what.replace(" is ", " became "), lr, "epoch")
+                    mark_diverged(trajectory, epoch, what.replace(" is ", " became "), lr, "epoch")
                     break
                 trajectory.record(Step(epoch, epoch_loss, dict(values), norm))
                 if on_epoch and epoch:
                     on_epoch(epoch)
-                met = _met(until, epoch_loss, previous, norm)
+                met = criterion_met(until, epoch_loss, previous, norm)
                 if met is not None:
                     trajectory.stopped = met.quantity
                     trajectory.message = f"stopped at epoch {epoch}: {met}"
@@ -523,7 +276,7 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                 if size == rows:
                     broken = step(gradient)  # full batch: the gradient here is known
                     if broken:
-                        _diverged(trajectory, epoch + 1, _not_finite(broken), lr, "epoch")
+                        mark_diverged(trajectory, epoch + 1, not_finite_text(broken), lr, "epoch")
                         break
                     continue
                 order = rng.permutation(rows)
@@ -537,13 +290,13 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                         if broken:
                             break
                 except MathError as error:
-                    _diverged(trajectory, epoch + 1, data_row_error(error), lr, "epoch")
+                    mark_diverged(trajectory, epoch + 1, data_row_error(error), lr, "epoch")
                     break
                 if broken:
-                    _diverged(trajectory, epoch + 1, _not_finite(broken), lr, "epoch")
+                    mark_diverged(trajectory, epoch + 1, not_finite_text(broken), lr, "epoch")
                     break
     except KeyboardInterrupt:
-        _interrupted(trajectory, "epoch")
+        mark_interrupted(trajectory, "epoch")
         if trajectory.steps:
             values = dict(trajectory.steps[-1].params)
     trajectory.final = dict(values)
