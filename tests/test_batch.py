@@ -578,3 +578,50 @@ def test_the_hidden_rows_count_reads_as_english(tmp_path: Path, lines: int, hidd
                                 env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert hidden in " ".join(result.output.split())
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+def test_results_go_to_stdout_while_the_progress_counter_draws_on_a_terminal(
+        tmp_path: Path) -> None:
+    """With stderr a terminal, a batch longer than half a second draws a
+    progress counter there; the CSV lines must still all reach stdout (Rich's
+    Progress took over sys.stdout and sent them to the terminal)."""
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    count = 6000
+    path = tmp_path / "many.expr"
+    path.write_text("".join(f"x*y + sin(x) where x={k % 7}, y=2\n" for k in range(count)),
+                    encoding="utf-8")
+    master, slave = os.openpty()
+    drawn: list[bytes] = []
+
+    def drain() -> None:  # the terminal must be read, or a full one blocks the child
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            drawn.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "80"}
+    env.pop("NO_COLOR", None)
+    try:
+        done = subprocess.run([sys.executable, "-m", "exprgraph", "batch", str(path),
+                               "--format", "csv"], stdout=subprocess.PIPE, stderr=slave,
+                              stdin=subprocess.DEVNULL, env=env, timeout=300, check=False)
+    finally:
+        os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    rows = list(csv.reader(io.StringIO(done.stdout.decode("utf-8"))))
+    assert done.returncode == 0
+    assert rows[0][0] == "source"
+    assert len({row[0] for row in rows[1:]}) == count  # every problem's rows
+    assert b"problems" in b"".join(drawn)  # the summary (and counter) went to the terminal

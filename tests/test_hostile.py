@@ -665,7 +665,7 @@ def test_a_form_feed_or_lone_return_does_not_shift_the_line_shown(space: str) ->
 
 def test_running_out_of_memory_is_a_message_not_a_traceback(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from exprgraph.cli import main as cli
+    from exprgraph.cli import application as cli
 
     def exhausted() -> None:
         raise MemoryError

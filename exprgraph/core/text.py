@@ -44,3 +44,29 @@ def did_you_mean(word: str, candidates: Sequence[str], cutoff: float = 0.6,
 def counted(count: int, noun: str) -> str:
     """`count` and `noun`, plural unless one: "1 more row", "2 more rows"."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def bracket_end(text: str) -> int:
+    """The position where the parentheses opened from the start of `text` are
+    all closed again: the ")" matching a leading "(", or 0 where `text` does
+    not start with one; -1 where they never close. The one bracket scanner
+    of the hints, the explanations and the command line."""
+    depth = 0
+    for position, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return position
+    return -1
+
+
+def split_top_level(text: str, separator: str = ",") -> list[str]:
+    """`text` split at `separator` outside parentheses:
+    "x=max(1,2),y=3" → ["x=max(1,2)", "y=3"]."""
+    parts, depth, start = [], 0, 0
+    for position, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == separator and depth == 0:
+            parts.append(text[start:position])
+            start = position + 1
+    parts.append(text[start:])
+    return parts

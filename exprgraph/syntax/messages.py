@@ -23,7 +23,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..core.errors import ParseError
 from ..core.ops import FUNCTIONS
-from ..core.text import closest, did_you_mean, source_line
+from ..core.text import bracket_end, closest, did_you_mean, source_line, split_top_level
 
 # How Lark's terminal names read in an error message.
 _TERMINAL_WORDS = {
@@ -244,12 +244,8 @@ def _looks_like_function(name: str) -> bool:
 
 def _parenthesised(rest: str) -> str:
     """The parenthesised group at the start of `rest`, for a hint."""
-    depth = 0
-    for i, char in enumerate(rest):
-        depth += (char == "(") - (char == ")")
-        if depth == 0:
-            return rest[: i + 1]
-    return rest
+    end = bracket_end(rest)
+    return rest if end < 0 else rest[: end + 1]
 
 
 def _one_line(text: str) -> str:
@@ -263,13 +259,7 @@ def _arguments(rest: str) -> list[str] | None:
     group = _parenthesised(rest.lstrip())
     if not group.startswith("(") or not group.endswith(")"):
         return None
-    arguments, depth, start = [], 0, 1
-    for i, char in enumerate(group):
-        depth += (char == "(") - (char == ")")
-        if (char == "," and depth == 1) or i == len(group) - 1:
-            arguments.append(_one_line(group[start:i]))
-            start = i + 1
-    return arguments
+    return [_one_line(argument) for argument in split_top_level(group[1:-1])]
 
 
 def _wrapped(text: str) -> str:

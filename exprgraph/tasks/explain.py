@@ -18,6 +18,7 @@ from ..api import Evaluation, Program
 from ..core.numbers import NOISE, factor, short_value, table_value
 from ..core.numbers import is_tiny as _tiny
 from ..core.ops import CONST, INPUT
+from ..core.text import bracket_end
 from ..printing.text import node_expression
 
 
@@ -259,28 +260,12 @@ def _grouped(text: str) -> str:
     """A partial as a factor: bare when it is a name, a number or one call."""
     if text.replace(".", "").replace("_", "").isalnum():
         return text
-    if text.startswith("(") and _closing(text) == len(text) - 1:
+    if text.startswith("(") and bracket_end(text) == len(text) - 1:
         return text  # bracketed already
-    head, _, _ = text.partition("(")
-    if head.isidentifier() and text.endswith(")"):
-        depth = 0
-        for position, char in enumerate(text):
-            depth += (char == "(") - (char == ")")
-            if depth == 0 and char == ")":
-                if position == len(text) - 1:
-                    return text  # sin(q): one call
-                break
+    head, _, call = text.partition("(")
+    if head.isidentifier() and text.endswith(")") and bracket_end("(" + call) == len(call):
+        return text  # sin(q): one call
     return f"({text})"
-
-
-def _closing(text: str) -> int:
-    """The position of the bracket that closes the one `text` opens with."""
-    depth = 0
-    for position, char in enumerate(text):
-        depth += (char == "(") - (char == ")")
-        if depth == 0:
-            return position
-    return -1
 
 
 # Below this a value may be float noise (cos(pi/2) is 6.1e-17); it reads 0

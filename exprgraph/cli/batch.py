@@ -1,0 +1,161 @@
+"""The `batch` command: every problem in problem files evaluated, one bad problem never stopping it.
+
+Results stream to standard output as tables, JSON lines or CSV; files that
+cannot be read are reported (`errors.report_error`) and counted; the summary
+goes to stderr in every format.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from .application import app
+from .errors import report_error, reports_errors
+from .output import stderr, stdout, warn, writes_utf
+
+
+class BatchFormat(str, Enum):
+    """How `batch` prints its results."""
+
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+@app.command("batch")
+@reports_errors
+def batch_command(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(
+        help="Problem files (.toml, .expr) or folders (every .toml and .expr below, sorted).",
+        show_default=False, metavar="PATH...")],
+    output_format: Annotated[BatchFormat, typer.Option(
+        "--format", case_sensitive=False,
+        help="table: a table per file and a summary; jsonl: one JSON object per problem, "
+        "in input order; csv: one row per problem and input.")] = BatchFormat.table,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=1, help="Worker processes (use more cores).")] = 1,
+    derivatives: Annotated[bool, typer.Option(
+        "--derivatives", help="Include symbolic derivatives (they cost more than numbers).")
+    ] = False,
+    nodes: Annotated[bool, typer.Option(
+        "--nodes", help="Include every node and edge, as eval --format json does.")] = False,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", min=0, help="Successful problems per table at most (failed ones: "
+        "the first 1,000); 0 shows all.")] = 50,
+) -> None:
+    """Evaluate every problem in problem files: value and gradient of each.
+
+    One bad problem never stops the batch. The summary goes to stderr in every
+    format. Exit status: 0 all ok, 1 a problem failed, 2 a file could not be
+    read or parsed.
+
+    Example: [bold]exprgraph batch samples/ --format jsonl > results.jsonl[/bold]
+    """
+    import time
+
+    from click.core import ParameterSource
+
+    from ..render import batch as show
+    from ..tasks import batch as core
+
+    started = time.perf_counter()
+    tally = show.Tally()
+    # An option the format cannot show is said, not silently dropped (nor computed).
+    shown_by = {"derivatives": (derivatives, (BatchFormat.jsonl, BatchFormat.csv)),
+                "nodes": (nodes, (BatchFormat.jsonl,)),
+                "max_rows": (ctx.get_parameter_source("max_rows") is not ParameterSource.DEFAULT,
+                             (BatchFormat.table,))}
+    for name, (given, formats) in shown_by.items():
+        if given and output_format not in formats:
+            use = " or ".join(f.value for f in formats)
+            warn(f"--{name.replace('_', '-')} has no effect with --format "
+                  f"{output_format.value} (it does with --format {use})")
+    options = core.Options(derivatives=derivatives and output_format is not BatchFormat.table,
+                           nodes=nodes and output_format is BatchFormat.jsonl)
+    out = stdout()
+    ascii_only = not writes_utf(sys.stdout)  # JSON lines escape what the output cannot carry
+    progress = _LazyProgress(started, output_format is not BatchFormat.table
+                             and sys.stdout.isatty())
+    try:
+        for found in core.discover(paths):
+            if isinstance(found, core.FileError):
+                report_error(found, output_format is BatchFormat.jsonl, tally)
+                continue
+            # Only the rows the table shows are kept: a long line file streams.
+            table = show.FileTable(str(found), max_rows)
+            try:
+                for result in core.run(core.read_problems(found), options, jobs):
+                    tally.add(result)
+                    progress.advance()
+                    # Machine formats go straight to stdout: Rich costs per line.
+                    if output_format is BatchFormat.table:
+                        table.add(result)
+                    elif output_format is BatchFormat.jsonl:
+                        sys.stdout.write(json.dumps(result, ensure_ascii=ascii_only) + "\n")
+                    else:
+                        sys.stdout.write(show.csv_text([result], header=tally.problems == 1))
+            except core.FileError as error:
+                report_error(error, output_format is BatchFormat.jsonl, tally)
+            if output_format is BatchFormat.table and len(table):
+                progress.pause()
+                out.print(table.renderable())
+    finally:
+        progress.stop()
+    # On stderr in every format: stdout stays pure JSON lines or CSV.
+    stderr().print(tally.line(time.perf_counter() - started))
+    raise typer.Exit(2 if tally.file_errors else 1 if tally.failed else 0)
+
+
+class _LazyProgress:
+    """A Rich progress counter on stderr, only on a terminal and only once a
+    batch has run for half a second (short batches print nothing extra)."""
+
+    DELAY = 0.5
+
+    def __init__(self, started: float, streams_to_terminal: bool) -> None:
+        self.started = started
+        self.count = 0
+        self.progress: Any = None
+        self.task: Any = None
+        # Lines streaming to the same terminal show the progress themselves,
+        # and a counter drawn between them would tear them.
+        self.enabled = stderr().is_terminal and not streams_to_terminal
+
+    def advance(self) -> None:
+        import time
+
+        self.count += 1
+        if not self.enabled:
+            return
+        if self.progress is None and time.perf_counter() - self.started > self.DELAY:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            # redirect_stdout=False: by default Progress takes over sys.stdout
+            # and would send the CSV and JSON lines to the terminal.
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.completed} problems"),
+                                     TimeElapsedColumn(), console=stderr(), transient=True,
+                                     redirect_stdout=False)
+            self.task = self.progress.add_task("batch", total=None)
+            self.progress.start()
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.count)
+
+    def pause(self) -> None:
+        """Stop drawing before a table is printed; it comes back, after the
+        same delay, if the next file takes a while too."""
+        import time
+
+        self.stop()
+        self.started = time.perf_counter()
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+

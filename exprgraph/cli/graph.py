@@ -1,0 +1,125 @@
+"""The `graph` command: the computational graph drawn, with values and gradients when given.
+
+A tree on the terminal, or DOT, Mermaid, SVG or PNG text to standard output
+or a file (`-o`); the format is chosen by `--format` or the file's extension.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..core.errors import ValueInputError
+from .application import values_command
+from .errors import report_undefined, reports_errors
+from .options import ProgramArgument, Values, values_option
+from .output import stdout
+from .values import program_and_values
+
+
+class GraphFormat(str, Enum):
+    """How `graph` draws."""
+
+    terminal = "terminal"
+    dot = "dot"
+    mermaid = "mermaid"
+    svg = "svg"
+    png = "png"
+
+
+@values_command("graph")
+@reports_errors
+def graph_command(
+    ctx: typer.Context,
+    program: ProgramArgument,
+    assignments: Annotated[Values, values_option(
+        "Input values (or --NAME VALUE): the drawing then shows values and gradients.")
+    ] = None,
+    output_format: Annotated[GraphFormat | None, typer.Option(
+        "--format", case_sensitive=False, show_default=False,
+        help="terminal: a tree from the output down; dot: Graphviz; mermaid: for "
+        "Markdown; svg, png: drawn by Graphviz's dot, if installed. Default: from the "
+        "extension of -o FILE (.dot .gv .mmd .svg .png), else terminal.")] = None,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", metavar="FILE", show_default=False,
+        help="Write to FILE instead of standard output (needed for png on a terminal); "
+        "- is standard output.")] = None,
+    backward: Annotated[bool, typer.Option(
+        "--backward", help="Draw the gradient flow: edges reversed, labelled with the "
+        "chain-rule product ∂out/∂node·∂node/∂arg.")] = False,
+) -> None:
+    """Draw the computational graph, with values and gradients when given values.
+
+    Example: [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 --format svg -o g.svg[/bold]
+    """
+    from ..render import draw
+    from ..render.files import check_writable
+
+    if output is not None and output != "-":
+        check_writable(output, "graph.dot")  # before any work, not after it
+    output_format = _graph_format(output_format, None if output == "-" else output)
+    if backward and output_format is GraphFormat.terminal:
+        raise ValueInputError(
+            "--backward draws reversed edges, which the terminal tree cannot show",
+            hint="the terminal tree already shows each node's ∂out/∂node; for the "
+            "gradient flow use --format dot, mermaid, svg or png")
+    compiled, values = program_and_values(ctx, program, assignments)
+    # Partially: an undefined partial is drawn as such, the rest as usual.
+    evaluation = compiled.evaluate_partially(values) if values or not compiled.inputs \
+        else None
+    picture = draw.drawing(compiled, evaluation)
+    if output_format is GraphFormat.terminal:
+        legend = draw.legend(picture)
+        stdout().print(draw.terminal_view(picture), *([legend] if legend else []))
+    else:
+        if output_format is GraphFormat.mermaid:
+            data: bytes = draw.mermaid_text(picture, backward).encode("utf-8")
+        else:
+            dot = draw.dot_text(picture, backward)
+            data = dot.encode("utf-8") if output_format is GraphFormat.dot else \
+                draw.render_image(dot, output_format.value)
+        _write_output(data, None if output == "-" else output,
+                      binary=output_format is GraphFormat.png)
+    if evaluation is not None and evaluation.undefined_gradient:
+        report_undefined(evaluation, as_json=False)
+
+
+GRAPH_EXTENSIONS = {".dot": GraphFormat.dot, ".gv": GraphFormat.dot,
+                    ".mmd": GraphFormat.mermaid, ".mermaid": GraphFormat.mermaid,
+                    ".svg": GraphFormat.svg, ".png": GraphFormat.png}
+
+
+def _graph_format(chosen: GraphFormat | None, output: str | None) -> GraphFormat:
+    """--format, else the one -o's extension names; a mismatch is an error (an
+    SVG in a .png file opens nowhere)."""
+    implied = GRAPH_EXTENSIONS.get(Path(output).suffix.lower()) if output else None
+    if chosen is None:
+        if output and implied is None:
+            raise ValueInputError(f"cannot tell the format of {output} from its extension",
+                                  hint="add --format dot, mermaid, svg or png, or name the "
+                                  "file .dot, .mmd, .svg or .png")
+        return implied or GraphFormat.terminal
+    if chosen is GraphFormat.terminal and output:
+        raise ValueInputError("the terminal drawing goes to the terminal",
+                              hint="for a file use --format dot, mermaid, svg or png")
+    if implied is not None and implied is not chosen:
+        raise ValueInputError(f"--format {chosen.value} does not match the file name {output}",
+                              hint=f"name the file {Path(output).stem}."  # type: ignore[arg-type]
+                              f"{chosen.value}, or drop --format to write {implied.value}")
+    return chosen
+
+
+def _write_output(data: bytes, path: str | None, binary: bool) -> None:
+    from ..render.files import write_whole
+
+    if path is None:
+        if binary and sys.stdout.isatty():
+            raise ValueInputError("a PNG is not for the terminal", hint="add -o g.png")
+        sys.stdout.buffer.write(data) if binary else sys.stdout.write(data.decode("utf-8"))
+        return
+    write_whole(path, lambda temporary: Path(temporary).write_bytes(data))
+

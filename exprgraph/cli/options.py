@@ -1,0 +1,56 @@
+"""The arguments and options that several commands share, each declared once.
+
+An option is an `Annotated` alias: a command names it as the type of its
+parameter (`program: ProgramArgument`). Where commands word the same option's
+help for what it does there (the input values of `eval`, `check`, `graph` and
+`descend`), `values_option` declares the option once and takes the help.
+Options of one command stay with it; the training options that `descend` and
+`fit` share live in `train.py` with both.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+
+class OutputFormat(str, Enum):
+    """How `eval`, `check`, `descend` and `fit` print their results."""
+
+    table = "table"
+    json = "json"
+
+
+class DiffFormat(str, Enum):
+    """How `diff` and `simplify` print their results."""
+
+    table = "table"
+    json = "json"
+    text = "text"
+    latex = "latex"
+
+
+ProgramArgument = Annotated[str, typer.Argument(
+    help="The program (as for eval); '-' reads it from stdin.", show_default=False,
+    metavar="PROGRAM")]
+
+# The type of an input-values option: NAME=VALUE[,...] texts, repeatable.
+Values = list[str] | None
+
+
+def values_option(help: str, *, at_first: bool = False) -> Any:  # noqa: A002 (Typer's name)
+    """The option that gives input values as NAME=VALUE[,...]: `--set` (or
+    `--at`, listed first where the values are a point to evaluate at)."""
+    names = ("--at", "--set") if at_first else ("--set", "--at")
+    return typer.Option(*names, metavar="NAME=VALUE[,...]", show_default=False, help=help)
+
+
+ValuesOption = Annotated[Values, values_option(
+    "Also evaluate the results at this point: --at x=1,y=2 (or --x 1 --y 2).", at_first=True)]
+
+DiffFormatOption = Annotated[DiffFormat, typer.Option(
+    "--format", case_sensitive=False,
+    help="table: Rich tables; json: one JSON object (keys in the README); "
+    "text: plain exprgraph text; latex: LaTeX.")]
