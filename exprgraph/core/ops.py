@@ -17,7 +17,7 @@ Per op:
   numbers (`algebras.FloatAlgebra`), over NumPy arrays rows
   (`vector.ArrayAlgebra`), over graph nodes a symbolic derivative
   (`symbolic.SymbolicBuilder`, so derivatives of derivatives need no extra
-  code), over the simplifier's forms a canonical one (`simplify.FormAlgebra`).
+  code), over the simplifier's forms a canonical one (`form_gradient.FormAlgebra`).
   One rule per argument, so a pass only computes the partials it needs
   (∂(x^2)/∂2 = x^2·log x would fail for x < 0 and is never wanted).
 - `partials[i](args, out) -> float`: the same rule as a float function, for
@@ -33,10 +33,8 @@ Per op:
   test (tests/test_op_table.py) checks every rule of the entry; empty means
   `DEFAULT_SAMPLES` for its arity.
 
-Size: about 500 lines, over the ~400 guideline, because the table is one
-piece: every entry, its rules and the compiler that turns the rules into float
-functions at import belong together (the package step splits the float
-compiler out once `core/` exists).
+The compiler that turns the rules into float functions is
+`float_rules.py`.
 
 Derivative conventions at points where a function is not differentiable
 (also in the README): abs'(0) = 0, relu'(0) = 0, sign' = step' = 0, and at a
@@ -53,6 +51,8 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+
+from .float_rules import compile_float_rule
 
 
 class Builder(Protocol):
@@ -373,112 +373,7 @@ ADD, SUB, MUL, DIV, POW, NEG = (replace(op, vector=_VECTOR[op.name])
 FUNCTION_OPS = tuple(replace(op, vector=_VECTOR[op.name]) for op in FUNCTION_OPS)
 
 
-# --- the rules compiled to float functions ------------------------------------
-
-FloatRule = Callable[[Sequence[float], float], float]
-_Compiled = float | FloatRule  # a number known at import, or a function of (args, out)
-
-
-class _FloatCompiler:
-    """The `Builder` protocol over closures: running a derivative rule through
-    it once (at import) gives the rule as a float function f(args, out).
-
-    A value is a float (a constant, folded at once: log(2) in log2's rule) or
-    a function of (args, out). Arguments and the op's value are projections;
-    an operation on projections reads them directly, so ∂(x*y)/∂x is one call
-    that returns args[1] and sin's rule is cos(args[0]). No eval or exec:
-    the result is nested closures over the same float functions the
-    evaluator uses, so the float algebra (`algebras.FloatAlgebra`) and the
-    compiled rule compute the same floats."""
-
-    def __init__(self, evaluate: dict[str, Callable[..., float]]) -> None:
-        self._evaluate = evaluate
-        # projection function → argument position (-1: the op's own value)
-        self._position: dict[FloatRule, int] = {}
-
-    def arguments(self, arity: int) -> tuple[FloatRule, ...]:
-        """The placeholders a rule is run on: each argument, then the op's value."""
-        projections = [self._projection(k) for k in range(arity)]
-        return tuple(projections)
-
-    def value(self) -> FloatRule:
-        return self._projection(-1)
-
-    def _projection(self, position: int) -> FloatRule:
-        if position < 0:
-            def read(args: Sequence[float], out: float) -> float:
-                return out
-        else:
-            def read(args: Sequence[float], out: float) -> float:
-                return args[position]
-        self._position[read] = position
-        return read
-
-    def _call(self, fn: Callable[..., float], *operands: _Compiled) -> _Compiled:
-        if not any(callable(v) for v in operands):
-            return float(fn(*operands))  # a constant subexpression, folded now
-        if len(operands) == 1:
-            return self._unary(fn, operands[0])  # type: ignore[arg-type]
-        if len(operands) == 2:
-            return self._binary(fn, *operands)
-        parts = [v if callable(v) else (lambda args, out, c=v: c) for v in operands]
-        return lambda args, out: fn(*[part(args, out) for part in parts])
-
-    def _unary(self, fn: Callable[..., float], a: FloatRule) -> FloatRule:
-        k = self._position.get(a)
-        if k == -1:
-            return lambda args, out: fn(out)
-        if k is not None:
-            return lambda args, out: fn(args[k])
-        return lambda args, out: fn(a(args, out))
-
-    def _binary(self, fn: Callable[..., float], a: _Compiled, b: _Compiled) -> FloatRule:
-        if not callable(a):
-            inner = self._unary(lambda v: fn(a, v), b)  # type: ignore[arg-type]
-            return inner
-        if not callable(b):
-            return self._unary(lambda v: fn(v, b), a)
-        ka, kb = self._position.get(a), self._position.get(b)
-        if ka is not None and kb is not None and ka >= 0 and kb >= 0:
-            return lambda args, out: fn(args[ka], args[kb])
-        if ka is not None and ka >= 0 and kb == -1:
-            return lambda args, out: fn(args[ka], out)
-        return lambda args, out: fn(a(args, out), b(args, out))
-
-    def const(self, value: float) -> _Compiled:
-        return float(value)
-
-    def add(self, a: _Compiled, b: _Compiled) -> _Compiled:
-        return self._call(operator.add, a, b)
-
-    def sub(self, a: _Compiled, b: _Compiled) -> _Compiled:
-        return self._call(operator.sub, a, b)
-
-    def mul(self, a: _Compiled, b: _Compiled) -> _Compiled:
-        return self._call(operator.mul, a, b)
-
-    def div(self, a: _Compiled, b: _Compiled) -> _Compiled:
-        return self._call(operator.truediv, a, b)
-
-    def neg(self, a: _Compiled) -> _Compiled:
-        return self._call(operator.neg, a)
-
-    def pow(self, a: _Compiled, b: _Compiled) -> _Compiled:
-        return self._call(math.pow, a, b)
-
-    def apply(self, op_name: str, *args: _Compiled) -> _Compiled:
-        return self._call(self._evaluate[op_name], *args)
-
-
-def compile_float_rule(rule: Callable[..., Any], arity: int,
-                       evaluate: dict[str, Callable[..., float]]) -> FloatRule:
-    """`rule` (one argument's derivative rule) as a float function f(args, out)."""
-    compiler = _FloatCompiler(evaluate)
-    result = rule(compiler, compiler.arguments(arity), compiler.value())
-    if callable(result):
-        return result
-    constant = float(result)
-    return lambda args, out: constant
+# --- the rules compiled to float functions (core/float_rules.py) ---------------
 
 
 def _with_float_partials(ops: tuple[Op, ...]) -> tuple[Op, ...]:

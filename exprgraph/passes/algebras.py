@@ -6,7 +6,7 @@ A derivative rule is written once against the `ops.Builder` protocol
 says what those mean. This module holds the float one; the others live with
 their values: `vector.ArrayAlgebra` (NumPy rows, imported only with NumPy),
 `symbolic.SymbolicBuilder` (graph nodes, simplified as they are built) and
-`simplify.FormAlgebra` (the simplifier's canonical forms).
+`form_gradient.FormAlgebra` (the simplifier's canonical forms).
 """
 
 from __future__ import annotations
