@@ -350,21 +350,15 @@ def tolerance_of(raw: Any) -> float:
     return float(raw)
 
 
+# TOML's names of its types; bool before int, as a bool is an int in Python.
+_TOML_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a number"),
+               (str, "a string"), (list, "an array"), (dict, "a table"))
+
+
 def _kind(value: Any) -> str:
     """How TOML calls the type of `value`, with an article."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return "a date or time"
+    return next((name for kind, name in _TOML_KINDS if isinstance(value, kind)),
+                "a date or time")
 
 
 def _suggestion(key: str, known: tuple[str, ...]) -> str:
