@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from .core.errors import ExprGraphError, MathError, ValueInputError
-from .core.graph import Graph
+from .core.graph import Graph, Node
 from .core.ops import CONST, INPUT
 from .passes.autodiff import adjoints as reverse_adjoints
 from .passes.autodiff import local_partial
@@ -34,6 +34,7 @@ from .symbolic.calculus import (
     expression_of,
     gradient,
     hessian,
+    in_names,
     simplified,
 )
 from .syntax.parse import parse_program
@@ -332,12 +333,15 @@ class Program:
         slope = self.symbolic.local.get((node, position))
         if slope is None:
             return None
-        original = len(self.graph.nodes)
+        return self.text(simplified(self._in_node_names, slope))
+
+    @cached_property
+    def _in_node_names(self) -> tuple[Node, ...]:
+        """The symbolic gradient's nodes with every node of the program an
+        atom of its name: local partials read ∂e/∂c = d, not the expansion."""
         nodes = self.symbolic.builder.nodes
-        if slope < original and nodes[slope].op.arity > 0:
-            return nodes[slope].name
-        return expression_text(nodes, slope, by_name=lambda i: i < original
-                               and nodes[i].op.arity > 0, taken=self.graph.names)
+        return in_names(nodes, {i: node.name for i, node in enumerate(self.graph.nodes)
+                                if node.op.arity > 0})
 
 
 

@@ -30,7 +30,7 @@ from exprgraph.symbolic.calculus import MAX_ORDER, SYMBOLIC_NODE_BUDGET, Express
 from exprgraph.symbolic.simplify import NODES_PER_SOURCE_NODE, simplify_nodes
 
 from .oracles import central_difference, close, sympy_value, to_sympy
-from .strategies import expressions
+from .strategies import expressions, points
 
 POINTS = ({"x": 0.7, "y": -1.3}, {"x": -2.1, "y": 0.4}, {"x": 1.9, "y": 2.6})
 
@@ -530,3 +530,33 @@ def test_the_issues_example_prints_one_way() -> None:
 def test_a_whole_power_of_a_negated_sum_takes_the_sign_out(text: str, expected: str) -> None:
     program = exprgraph.compile(text)
     assert program.text(program.expression) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=expressions(max_leaves=8), point=points)
+def test_every_edge_partial_in_node_names_evaluates_to_the_numeric_partial(
+        text: str, point: dict[str, float]) -> None:
+    """The edge table's ∂node/∂arg, printed in the program's node names by the
+    one simplifier, evaluated with each name at its node's value, is the
+    numeric local partial the backward pass used."""
+    try:
+        program = exprgraph.compile(text)
+        evaluation = program.evaluate({k: v for k, v in point.items() if k in program.inputs})
+    except (MathError, ValueInputError):
+        return
+    graph = program.graph
+    values = {name: evaluation.node_values[index] for name, index in graph.names.items()}
+    for index, node in enumerate(graph.nodes):
+        for position in range(len(node.args)):
+            numeric = evaluation.local_partial(index, position)
+            printed = program.local_partial_text(index, position)
+            if numeric is None or printed is None or not math.isfinite(numeric):
+                continue
+            partial = exprgraph.compile(printed)
+            try:
+                value = partial.evaluate({k: values[k] for k in partial.inputs}).value
+            except MathError:
+                # A convention of the numeric pass (∂(x^y)/∂y = 0 at x = 0)
+                # that no formula states.
+                continue
+            assert close(value, numeric, 1e-7), (text, printed, value, numeric)

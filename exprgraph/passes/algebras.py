@@ -5,7 +5,7 @@ A derivative rule is written once against the `ops.Builder` protocol
 (`const`, `add`, `sub`, `mul`, `div`, `neg`, `pow`, `apply`); an algebra
 says what those mean. This module holds the float one; the others live with
 their values: `vector.ArrayAlgebra` (NumPy rows, imported only with NumPy),
-`symbolic.SymbolicBuilder` (graph nodes, simplified as they are built) and
+`symbolic.SymbolicBuilder` (graph nodes, simplified where they are shown) and
 `form_gradient.FormAlgebra` (the simplifier's canonical forms).
 """
 

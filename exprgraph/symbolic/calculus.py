@@ -174,6 +174,17 @@ def simplified(nodes: Sequence[Node], root: int) -> Expression:
     return Expression(tuple(builder.nodes), new_root)
 
 
+def in_names(nodes: Sequence[Node], named: Mapping[int, str]) -> tuple[Node, ...]:
+    """`nodes` with each node of `named` (index → name) an atom of that name:
+    simplified over them, a derivative reads in the program's own names
+    (`2*(s - t)` where the program names `s = sigmoid(z)`, and ∂e/∂c is `d`
+    where `e = c*d`), not expanded down to the inputs."""
+    atoms = list(nodes)
+    for index, name in named.items():
+        atoms[index] = Node(INPUT, (), label=name, name=name, varying=True)
+    return tuple(atoms)
+
+
 def expression_of(graph: Graph, output: int | None = None) -> Expression:
     """The output (or node `output`) of a parsed program, simplified."""
     root = graph.output if output is None else output

@@ -20,11 +20,11 @@ from ..api import Evaluation, Program
 from ..core.errors import ExprGraphError, MathError, ValueInputError
 from ..core.graph import Graph, Node
 from ..core.numbers import format_value, short_value, table_value
-from ..core.ops import INPUT, SUB
+from ..core.ops import SUB
 from ..passes.autodiff import adjoints
 from ..passes.evaluate import evaluate as evaluate_graph
 from ..symbolic.builder import symbolic_gradient
-from ..symbolic.calculus import Expression, compose, is_zero, simplified
+from ..symbolic.calculus import Expression, compose, in_names, is_zero, simplified
 from .answers import CORRECT, INCORRECT, UNDECIDED, AnswerError, Target, Verdict, usable_names
 from .explain import Noise
 from .feedback import differ_text, explanation, point_text, tolerance_text
@@ -112,11 +112,9 @@ def _named_text(program: Program, nodes: tuple[Node, ...], root: int, value: boo
     the program names is an atom to the simplifier (but the node whose `value`
     is asked for: `c` is `a + b`, while ∂e/∂c is `d`)."""
     graph = program.graph
-    atoms = list(nodes)
-    for name in graph.assigned:
-        index = graph.names[name]
-        if not (value and index == root) and nodes[index].op.arity > 0:
-            atoms[index] = Node(INPUT, (), label=name, name=name, varying=True)
+    named = {graph.names[name]: name for name in graph.assigned}
+    atoms = in_names(nodes, {index: name for index, name in named.items()
+                             if not (value and index == root) and nodes[index].op.arity > 0})
     try:
         return program.text(simplified(atoms, root))
     except ExprGraphError:
