@@ -560,3 +560,69 @@ def test_every_edge_partial_in_node_names_evaluates_to_the_numeric_partial(
                 # that no formula states.
                 continue
             assert close(value, numeric, 1e-7), (text, printed, value, numeric)
+
+
+# --- nested products of sums: like terms that meet more than once ----------------
+
+
+@pytest.mark.parametrize("text", [
+    "1 + 2*y*(y*(y + 1) + 1) + y^2*(y + 1) + y^3",
+    "y*(y*(y*(y + 1) + 1) + 1)",
+    "x*(x*(x*(x - 1) - 1) - 1)",
+    "2*x*(3*x*(4*x*(x + 1) + 1) + 1)",
+    "t = y; t1 = t*t + 1; t2 = t1*t + 2; t3 = t2*t + 3; t4 = t3*t + 4; t4",
+])
+def test_nested_products_of_sums_keep_their_value(text: str) -> None:
+    """A term whose sum factor multiplies out met a term whose coefficient an
+    earlier expansion had already changed, and dropped that change: the
+    simplified form of the first line was 2*y^3 + y^2 + 2*y + 1 (25 at y = 2,
+    not 49), and the derivative of the second was wrong the same way."""
+    program = exprgraph.compile(text)
+    (name,) = program.inputs
+    simplified_program = exprgraph.compile(program.text(program.expression))
+    derivative = exprgraph.compile(program.derivative(name))
+    for at in (-1.5, 0.5, 2.0):
+        point = {name: at}
+        assert close(simplified_program.evaluate(point).value,
+                     program.evaluate(point).value, 1e-12)
+        assert close(derivative.evaluate(point).value,
+                     central_difference(lambda p: program.evaluate(p).value, point, name), 1e-6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(coefficients=st.lists(st.integers(-3, 3), min_size=2, max_size=6),
+       scale=st.sampled_from(["", "2*", "x*", "sin(x)*"]), at=st.floats(-2.0, 2.0))
+def test_horner_forms_simplify_and_differentiate_to_their_values(
+        coefficients: list[int], scale: str, at: float) -> None:
+    """x*(x*(x*(a) + b) + c) + d and the like: SymPy's value of the simplified
+    form and of the derivative are the program's."""
+    text = "x"
+    for c in coefficients:
+        text = f"{scale}x*({text}) + {c}"
+    program = exprgraph.compile(text)
+    (x,) = to_sympy(program.graph).free_symbols
+    exact = to_sympy(program.graph)
+    simplified_value = exprgraph.compile(program.text(program.expression)).evaluate({"x": at})
+    assert close(simplified_value.value, float(exact.subs(x, at)), 1e-9, 1e-9)
+    derivative = exprgraph.compile(program.derivative("x")).evaluate({"x": at})
+    assert close(derivative.value, float(sympy.diff(exact, x).subs(x, at)), 1e-9, 1e-9)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1/x + 1/x^2", "(x + 1)/x^2"),
+    ("1/(x^2 + y^2) - 2*x^2/(x^2 + y^2)^2", "(y^2 - x^2)/(x^2 + y^2)^2"),
+])
+def test_a_sum_of_fractions_over_one_base_takes_a_common_denominator(
+        text: str, expected: str) -> None:
+    """Not (1/x + 1)/x: the lowest power of a shared denominator comes out, so
+    the two mixed partials of atan2 print alike, as the textbook's
+    (y^2 - x^2)/(x^2 + y^2)^2."""
+    program = exprgraph.compile(text)
+    assert program.text(program.expression) == expected
+
+
+def test_the_mixed_partials_of_atan2_print_alike() -> None:
+    program = exprgraph.compile("atan2(y, x)")
+    matrix = program.diff(kind="hessian")
+    texts = {(e.wrt[0], e.wrt[1]): program.text(e.expression) for e in matrix.entries}
+    assert texts[("x", "y")] == texts[("y", "x")]

@@ -23,6 +23,7 @@ mixin sharing the `Simplifier`'s state.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import TYPE_CHECKING
 
 from ..core.ops import ADD, CONST, CONSTANTS, DIV, MUL, NEG, OPS, POW, SUB
@@ -93,30 +94,38 @@ class FormPrinting:
     def _met_by_expansion(self, form: Form) -> Form:
         """The form with a term's sum factor multiplied out where that makes
         like terms meet: x*(x + y) - x*y → x^2, x*(x + 1) - x → x^2. A sum
-        times a monomial otherwise stays whole (x*(x + 1)). One pass over the
-        terms; `form` itself when nothing meets."""
+        times a monomial otherwise stays whole (x*(x + 1)). The terms an
+        expansion brings are looked at in turn, so nested sums collect all
+        the way (1 + 2*y*(y*(y + 1) + 1) + y^2*(y + 1) + y^3 → 4*y^3 + 3*y^2
+        + 2*y + 1); each term is taken with its coefficient as it stands
+        then, as an earlier expansion may have added to it. `form` itself
+        when nothing meets."""
         if len(form.terms) < 2:
             return form
-        result: Form | None = None
-        for monomial, coeff in form.terms.items():
+        current = form
+        waiting = deque(form.terms)
+        while waiting:
+            monomial = waiting.popleft()
+            coeff = current.terms.get(monomial)
             sums = [(base, exponent) for base, exponent in monomial
                     if self._value(exponent) == 1.0 and self._is_whole_sum(base)]
-            if len(sums) != 1:
+            if coeff is None or len(sums) != 1:
                 continue
             rest = Form(0.0, {tuple(f for f in monomial if f != sums[0]): coeff}) \
                 if len(monomial) > 1 else Form(coeff)
             expanded = self._expanded_product(rest, self._form_of_node[sums[0][0]].copy())
-            if any(m in form.terms for m in expanded.terms if m != monomial) or (
-                    expanded.const != 0.0 and form.const != 0.0):
-                if result is None:
-                    result = form.copy()
-                result.terms.pop(monomial, None)
-                result = self.add(result, expanded)
-        if result is None:
+            if any(m in current.terms for m in expanded.terms if m != monomial) or (
+                    expanded.const != 0.0 and current.const != 0.0):
+                if current is form:
+                    current = form.copy()
+                del current.terms[monomial]
+                current = self.add(current, expanded)
+                waiting.extend(m for m in expanded.terms if m != monomial)
+        if current is form:
             return form
         # What met may leave a sum whose terms meet again: its form, not a node.
-        result.terms = {m: c for m, c in result.terms.items() if c != 0.0}
-        return result
+        current.terms = {m: c for m, c in current.terms.items() if c != 0.0}
+        return current
 
     def _is_whole_sum(self, node: int) -> bool:
         inner = self._form_of_node.get(node)
@@ -126,8 +135,9 @@ class FormPrinting:
         """The sum with the factor common to all its terms taken out, as nodes:
         x^4 + x^3*log(y) - 2*x^3 → x^3*(x + log(y) - 2); None when there is none.
 
-        Only bases every term has, with exponents of one sign (the smallest in
-        size is taken), or the very same symbolic exponent; and a number that
+        Only bases every term has, with exponents of one sign (the lowest
+        power is taken: a common denominator for negative ones, 1/x + 1/x^2
+        → (x + 1)/x^2), or the very same symbolic exponent; and a number that
         leaves every coefficient ±1 (16*a + 16*b → 16*(a + b)).
         """
         if form.const != 0.0:
@@ -141,10 +151,11 @@ class FormPrinting:
             if any(e is None for e in exponents):
                 continue
             values = [self._value(e) for e in exponents]  # type: ignore[arg-type]
-            if all(v is not None and v > 0 for v in values):
+            if all(v is not None and v > 0 for v in values) or all(
+                    v is not None and v < 0 for v in values):
+                # The lowest power: x^3 out of x^4 and x^3, and 1/x^2 out of
+                # 1/x and 1/x^2, a common denominator: (x + 1)/x^2.
                 common[base] = self._number(min(values))  # type: ignore[type-var]
-            elif all(v is not None and v < 0 for v in values):
-                common[base] = self._number(max(values))  # type: ignore[type-var]
             elif all(e == exponent for e in exponents):
                 common[base] = exponent
         coeffs = list(form.terms.values())
