@@ -446,3 +446,156 @@ def test_the_api_takes_numpy_scalars_and_checks_its_diff_arguments() -> None:
     for order in (1.5, True, 101, 10**30):
         with pytest.raises(exprgraph.ValueInputError):
             program.diff(["x"], order=order)
+
+
+# --- second fresh-user round: messages that say what happened -------------------
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+@pytest.mark.parametrize(("command", "option"), [
+    (["eval", "x*y", "--x", "1", "--y", "2", "--wrt", "x"], "--wrt"),
+    (["simplify", "x*y", "--wrt", "x"], "--wrt"),
+    (["eval", "x*y", "--x", "1", "--y", "2", "--order", "x"], "--order"),
+])
+def test_another_commands_option_with_a_non_number_is_a_whole_sentence(
+        command: list[str], option: str) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"error: {option} is an option of exprgraph diff, not of "
+                            f"{command[0]}")
+    # The run stops: nothing is "taken", and no line starts without its subject.
+    assert "taken" not in result.stderr
+    assert not any(line.startswith("hint: is ") for line in result.stderr.splitlines())
+
+
+def test_a_short_name_of_another_commands_option_with_a_number_only_warns() -> None:
+    result = runner.invoke(app, ["eval", "x", "--x", "1", "--wrt", "2"])
+    assert result.exit_code == 0
+    assert "warning: --wrt" in result.stderr and "diff" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["eval", "x + where x=1"], ["eval", "x*(2 - where x=1)"]])
+def test_where_right_after_an_operator_says_an_operand_is_missing(command: list[str]) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert "operand is missing after" in result.stderr
+    assert "single name can be assigned" not in result.stderr
+
+
+def test_where_right_after_an_operator_in_a_line_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.expr"
+    path.write_text("x + 1 where x=1\nx + where x=1\n")
+    result = runner.invoke(app, ["batch", str(path), "--format", "jsonl"])
+    error = json.loads(result.stdout.splitlines()[1])["error"]
+    assert "operand is missing after '+'" in error["message"]
+    assert error["line"] == 2
+
+
+def test_a_name_assigned_twice_in_a_line_file_names_no_other_line(tmp_path: Path) -> None:
+    path = tmp_path / "a.expr"
+    path.write_text("x + 1 where x=1\ny = 1; z = 2; y = 3; y\n")
+    result = runner.invoke(app, ["batch", str(path), "--format", "jsonl"])
+    error = json.loads(result.stdout.splitlines()[1])["error"]
+    assert (error["line"], error["column"]) == (2, 15)
+    # The first assignment is column 1 of that same line 2, not "line 1" (another program).
+    assert "line 1" not in error["hint"] and "column 1" in error["hint"]
+    # A program of several lines still names the line.
+    result = runner.invoke(app, ["eval", "y = 1\ny = 2; y"])
+    assert "first assigned at line 1, column 1" in result.stderr
+
+
+def test_a_call_with_one_argument_too_few_says_was_given() -> None:
+    result = runner.invoke(app, ["eval", "atan2(1)"])
+    assert "1 was given" in result.stderr and "were given" not in result.stderr
+    result = runner.invoke(app, ["eval", "atan2(1, 2, 3)"])
+    assert "3 were given" in result.stderr
+
+
+def test_a_line_that_is_not_utf8_names_its_byte_as_files_do(tmp_path: Path) -> None:
+    path = tmp_path / "a.expr"
+    path.write_bytes(b"\xffx + 1\nx + \xfe\n")
+    result = runner.invoke(app, ["batch", str(path), "--format", "jsonl"])
+    first, second = (json.loads(line)["error"] for line in result.stdout.splitlines()[:2])
+    assert "byte 0xFF" in first["message"] and (first["line"], first["column"]) == (1, 1)
+    assert "byte 0xFE" in second["message"] and (second["line"], second["column"]) == (2, 5)
+    table = runner.invoke(app, ["batch", str(path)]).stdout
+    flat = " ".join(table.split())  # the table wraps the cell
+    assert "line 1, column 1: byte 0xFF is not UTF-8 text" in flat.replace("│", "").replace(
+        "  ", " ")
+    assert flat.count("line 1, column 1") == 1
+
+
+def test_a_negative_base_to_a_fraction_says_only_what_applies() -> None:
+    data, code = _json("eval", "(-8)^(1/3)")
+    assert code == 1
+    assert "negative number" in data["error"]["message"]
+    assert "0 cannot be raised" not in data["error"]["message"]
+    data, code = _json("eval", "0^(-1)")
+    assert "0 cannot be raised to a negative power" in data["error"]["message"]
+    assert "negative number" not in data["error"]["message"]
+
+
+def test_fit_reports_an_unknown_loss_before_anything_else() -> None:
+    result = runner.invoke(app, ["fit", "(w*x + b - y)^2", "--data",
+                                 str(SAMPLES / "fit" / "line.csv"), "--params", "w=0,b=0",
+                                 "--loss", "mae", "--target", "y"])
+    assert result.exit_code == 2
+    assert "unknown loss 'mae'" in result.stderr
+    assert "target column" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["diff", "x^2", "--order", "101"],
+    ["diff", "x^2", "--order", "nine"],
+    ["eval", "x", "--x", "1", "--max-rows", "-1"],
+    ["check", str(SAMPLES / "homework.toml"), "--tolerance", "x"],
+    ["fit", "(w*x - y)^2", "--params", "w=0"],
+])
+def test_usage_errors_with_format_json_are_the_json_error_object(args: list[str]) -> None:
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["kind"] and error["message"]
+    assert "╭" not in result.stdout + result.stderr and "Usage:" not in result.stderr
+    # With the format given first, too.
+    result = runner.invoke(app, [args[0], "--format=json", *args[1:]])
+    assert result.exit_code == 2 and json.loads(result.stdout)["error"]["message"]
+
+
+def test_a_usage_error_without_json_is_still_clicks_usage_message() -> None:
+    result = runner.invoke(app, ["diff", "x^2", "--order", "101"])
+    assert result.exit_code == 2 and "101" in result.stderr and not result.stdout
+
+
+def test_diff_json_lists_its_warnings() -> None:
+    data, code = _json("diff", "x^2 + 1e-400*x")
+    assert code == 0
+    assert len(data["warnings"]) == 1 and "1e-400" in data["warnings"][0]
+    assert all(isinstance(w, str) for w in data["warnings"])
+    data, _ = _json("diff", "x^2", "--at", "x=1,y=2")
+    assert any("y is not used" in w for w in data["warnings"])
+    data, _ = _json("diff", "x^2")
+    assert "warnings" not in data
+
+
+def test_check_on_a_folder_without_problem_sets_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    lines = tmp_path / "lines"
+    lines.mkdir()
+    (lines / "a.expr").write_text("x + 1 where x=1\n")
+    for folder in (empty, lines):
+        result = runner.invoke(app, ["check", str(folder)])
+        assert result.exit_code == 2
+        assert f"no problem sets with answers in {folder}" in result.stderr
+        assert "problem files end in" not in result.stderr
+
+
+def test_simplify_json_carries_the_warnings_said_on_stderr() -> None:
+    data, code = _json("simplify", "x^2 + 1e-400*x")
+    assert code == 0
+    assert any("below the smallest float" in w for w in data["warnings"])
+    data, code = _json("simplify", "x^2")
+    assert "warnings" not in data

@@ -51,7 +51,19 @@ class ProgramCommand(TyperCommand):
     read it as a cluster of short options (`-logx` as -l and `-o gx`)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, self._mark_program(ctx, args))
+        try:
+            return super().parse_args(ctx, self._mark_program(ctx, args))
+        except click.UsageError as error:
+            if not _asks_for_json(args):
+                raise
+            # `--order 101 --format json`: the README's JSON error object, not a
+            # usage box, so that a program reading the output can read this too.
+            from .output import print_json
+
+            command = ctx.info_name or ""
+            print_json({"error": ValueInputError(
+                error.format_message(), hint=f"see exprgraph {command} --help").to_dict()})
+            raise click.exceptions.Exit(ValueInputError.exit_code) from None
 
     def _mark_program(self, ctx: click.Context, args: list[str]) -> list[str]:
         options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
@@ -78,6 +90,17 @@ class ProgramCommand(TyperCommand):
             else:
                 marked.append(token)
         return marked
+
+
+def _asks_for_json(args: list[str]) -> bool:
+    """Whether a command line asks for `--format json` (or `--format=json`)."""
+    for k, token in enumerate(args):
+        name, has_value, value = token.partition("=")
+        if name == "--format" and not has_value:
+            value = args[k + 1] if k + 1 < len(args) else ""
+        if name == "--format" and value.lower() == "json":
+            return True
+    return False
 
 
 def values_command(name: str) -> Any:

@@ -107,12 +107,15 @@ def check_command(
         from dataclasses import replace
 
         from ..tasks.batch import discover
+        from ..tasks.problems import EMPTY_FOLDER
 
         # A folder contributes its problem sets; line files have no answers.
         named = {Path(t) for t in targets}
         for target in targets:
             checked_any = False
             for found in discover([target]):
+                if isinstance(found, FileError) and found.details.get("reason") == EMPTY_FOLDER:
+                    continue  # said below as check sees it: no problem sets with answers
                 if isinstance(found, FileError):
                     bad = checked_any = True
                     report_error(found, as_json)
@@ -152,7 +155,8 @@ def check_command(
                 bad = True
                 report_error(FileError(f"no problem sets with answers in {target}",
                                        file=target, hint="check reads .toml problem "
-                                       "sets; line files (.expr) have no answers"),
+                                       "sets; line files (.expr) have no answers",
+                                       reason=EMPTY_FOLDER),
                              as_json)
                 scores.append(core.FileScore(target, errors=1, unreadable=True,
                                              fault="no_problem_files"))

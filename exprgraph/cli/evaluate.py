@@ -27,7 +27,7 @@ from .options import (
     values_option,
 )
 from .output import print_json, stderr, stdout
-from .values import print_warnings, program_and_values
+from .values import json_warnings, print_warnings, program_and_values
 
 
 @values_command("eval")
@@ -144,7 +144,11 @@ def diff_command(
     from ..render import derivatives as show
 
     if as_json:
-        print_json(show.diff_data(compiled, result, point, results))
+        data = show.diff_data(compiled, result, point, results)
+        warnings = json_warnings(ctx, compiled, values)
+        if warnings:  # as eval's: also said on stderr
+            data["warnings"] = warnings
+        print_json(data)
     elif output_format is DiffFormat.table:
         stdout().print(show.diff_tables(compiled, result, results))
     else:
@@ -188,6 +192,9 @@ def simplify_command(
             data["value"] = None if isinstance(value, MathError) else value
             if isinstance(value, MathError):
                 data["error"] = value.to_dict()
+        warnings = json_warnings(ctx, compiled, values)
+        if warnings:  # as eval's and diff's: also said on stderr
+            data["warnings"] = warnings
         print_json(data)
     elif output_format is DiffFormat.table:
         stdout().print(show.simplify_table(compiled, expr, value))

@@ -203,6 +203,7 @@ def fit_command(
     from ..tasks import train
 
     as_json = output_format is OutputFormat.json
+    train.check_loss(loss)  # a bad value before how the options combine
     if loss is not None and target is None:
         raise ValueInputError(f"--loss {loss} needs --target COLUMN",
                               hint="the column of the data that the model predicts")

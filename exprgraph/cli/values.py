@@ -49,30 +49,35 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
     # Before the values are read: `--fromat json` is a typo, not a bad number.
     looks_like = mistyped_options(ctx, set(compiled.inputs) | from_set, raw)
     values: dict[str, float] = {}
+    underflows: list[str] = []
     for name, value in raw.items():
         try:
             values[name] = parse_value(name, value)
-            _warn_underflow(name, value)
+            underflows += _warn_underflow(name, value)
         except ValueInputError as error:
             if name not in looks_like:
                 raise _with_parse_hint(error, value) from None
-            # `--fromat json`: not a bad number but an option mistyped.
-            raise ValueInputError(f"no such option --{name}, and the program has no input "
-                                  f"{name}", hint=looks_like[name].rpartition("; ")[2]
-                                  ) from None
+            # `--wrt x`, `--ste x`: not a bad number but an option given to the wrong
+            # command, or mistyped; the run stops, so the message says that alone.
+            raise _not_an_option(ctx, name) from None
     for name, hint in looks_like.items():
         warn(f"--{name} {hint}")
     ctx.meta["hinted"] = set(looks_like)
+    ctx.meta["hints"] = {name: f"--{name} {hint}" for name, hint in looks_like.items()}
+    ctx.meta["underflows"] = underflows
     if warn_unused:
         print_warnings(ctx, compiled, values)
     return compiled, {**compiled.graph.given, **values}
 
 
-def _warn_underflow(name: str, text: str) -> None:
-    """Say so on stderr where a value typed as --NAME has a number that reads as 0."""
-    for warning in compile_program(text).graph.warnings:
-        if warning.kind == "underflow":
-            warn(f"--{name} {text}: {warning.message}")
+def _warn_underflow(name: str, text: str) -> list[str]:
+    """Say so on stderr where a value typed as --NAME has a number that reads
+    as 0; the warnings said."""
+    said = [f"--{name} {text}: {warning.message}"
+            for warning in compile_program(text).graph.warnings if warning.kind == "underflow"]
+    for warning in said:
+        warn(warning)
+    return said
 
 
 def print_warnings(ctx: typer.Context, compiled: Program, values: dict[str, float]) -> None:
@@ -85,6 +90,16 @@ def print_warnings(ctx: typer.Context, compiled: Program, values: dict[str, floa
     for warning in value_warnings(compiled, {k: v for k, v in values.items()
                                              if k not in hinted}):
         warn(warning)
+
+
+def json_warnings(ctx: typer.Context, compiled: Program, values: dict[str, float]
+                  ) -> list[str]:
+    """The warnings `print_warnings` says, as JSON's `warnings` strings: the
+    program's text, options a --NAME looks like, unused values."""
+    hinted = ctx.meta.get("hinted", set())
+    return [str(w) for w in compiled.graph.warnings] + ctx.meta.get("underflows", []) + \
+        list(ctx.meta.get("hints", {}).values()) + \
+        value_warnings(compiled, {k: v for k, v in values.items() if k not in hinted})
 
 
 def _as_mistyped_flag(ctx: typer.Context, error: ValueInputError) -> ValueInputError:
@@ -160,6 +175,30 @@ def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
             hints[name] = (f"is not used by the program ({meant} is an option of exprgraph "
                            f"{' and '.join(others[meant])})")
     return hints
+
+
+def _not_an_option(ctx: typer.Context, name: str) -> ValueInputError:
+    """The error for `--NAME TEXT` where NAME is no input, TEXT no number, and
+    NAME looks like an option: another command's (`eval --wrt x`, an option of
+    diff) or, mistyped, one of this command's or another's (`--ste x`)."""
+    option = f"--{name}"
+    own, others = option_names(ctx)
+    command = ctx.info_name or ""
+    anyway = f" (to give {name} a value anyway: --set {name}=VALUE)"
+    if option in others:
+        same = SAME_MEANING.get((command, option))
+        return ValueInputError(
+            f"{option} is an option of exprgraph {' and '.join(others[option])}, not of "
+            f"{command}, and the program has no input {name}",
+            hint=(f"did you mean {same}?" if same else f"see exprgraph {command} --help")
+            + anyway)
+    suggestion = close_option(option, own) or close_option(option, list(others))
+    meant = (suggestion or "").removeprefix("did you mean ").removesuffix("?")
+    if meant in others:
+        suggestion = (f"did you mean {meant}, an option of exprgraph "
+                      f"{' and '.join(others[meant])}?")
+    return ValueInputError(f"no such option {option}, and the program has no input {name}",
+                           hint=(suggestion or f"see exprgraph {command} --help") + anyway)
 
 
 # Commands whose --NAME values are only a start point: an unused name that

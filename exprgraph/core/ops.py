@@ -90,6 +90,8 @@ class Op:
     precedence: int = PREC_ATOM
     right_assoc: bool = False
     domain: str = ""  # what the arguments must satisfy, for error messages
+    # Where the domain has several conditions: the one the arguments break.
+    domain_at: Callable[[Sequence[float]], str] | None = None
     latex: str = ""  # LaTeX template over the arguments {0}, {1}; "" for operators
     vector: Callable[[Any], Callable[..., Any]] | None = None  # numpy module → array function
     samples: tuple[tuple[float, ...], ...] = ()  # test points; () → DEFAULT_SAMPLES[arity]
@@ -151,6 +153,12 @@ def _step(x: float) -> float:
 
 def _relu(x: float) -> float:
     return x if x > 0 else 0.0
+
+
+def _pow_domain_at(args: Sequence[float]) -> str:
+    if args[0] == 0:
+        return "0 cannot be raised to a negative power"
+    return "a negative number can be raised only to an integer power"
 
 
 # --- hand-written float partials: only where the rule over floats would be wrong
@@ -267,6 +275,7 @@ POW = _binary(
     right_assoc=True,
     domain="0 cannot be raised to a negative power, and a negative number only to "
     "an integer power",
+    domain_at=_pow_domain_at,
     # A positive base: ∂/∂y = x^y·log x needs it.
     samples=((0.7, 1.3), (2.1, -0.4), (1.5, 2.0), (3.0, 0.5), (0.2, -2.0)),
 )

@@ -85,7 +85,7 @@ def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source:
                       for a, v in zip(node.args, args, strict=True)
                       if nodes[a].op is not CONST)  # "here 1 = 1" says nothing
     if not problem:
-        problem = explain_failure(node, exc)
+        problem = explain_failure(node, exc, args)
     if not node.name:
         expression = expression_text(nodes, next(i for i, n in enumerate(nodes) if n is node))
     subject = what or (f"{node.name} = {expression}" if node.name else expression)
@@ -97,10 +97,13 @@ def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source:
                      expression=expression, arguments=[float(v) for v in args])
 
 
-def explain_failure(node: Node, exc: BaseException) -> str:
-    """Why `node` could not be computed: overflow, or its op's domain text."""
+def explain_failure(node: Node, exc: BaseException, args: Sequence[float] = ()) -> str:
+    """Why `node` could not be computed at `args`: overflow, or its op's
+    domain text (the part that applies to these arguments, where the op says)."""
     if isinstance(exc, OverflowError):
         return "the result is too large for a float (beyond about 1.8e308)"
+    if args and node.op.domain_at is not None:
+        return node.op.domain_at(args)
     return node.op.domain or "the arguments are outside the function's domain"
 
 

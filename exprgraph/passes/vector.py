@@ -112,7 +112,7 @@ def _check_finite(result: Any, index: int, nodes: Sequence[Node], args: list[Any
                       for a, v in zip(node.args, at_row, strict=True)
                       if nodes[a].op is not CONST)
     expression = expression_text(nodes, index)
-    message = f"cannot compute {expression} in row {row + 1}: {explain(node, reason)}"
+    message = f"cannot compute {expression} in row {row + 1}: {explain(node, reason, at_row)}"
     if shown:
         message += f" (here {shown})"
     raise MathError(message, line=node.line or None, column=node.column or None,

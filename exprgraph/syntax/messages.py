@@ -129,6 +129,16 @@ def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
         else:
             message = f"unexpected {_describe_token(token)}"
         expected = set(exc.accepts or exc.expected or ())
+        cut_short = _where_after_operator(source, token)
+        if cut_short is not None:
+            # `x + where x=1`: `where` read as a name, the operand after '+' missing.
+            operator, at = cut_short
+            line, column = _position(source, at)
+            quoted = source_line(source, line) or ""
+            return ParseError(f"an operand is missing after {operator!r}", line=line,
+                              column=column, source_line=quoted,
+                              hint="the where clause is not part of the expression: complete "
+                              f"the expression after {operator!r}, then write where NAME=VALUE")
         if token.type == "EQUAL":
             hint = ("only a single name can be assigned: name = expression (functions "
                     "cannot be defined)")
@@ -144,6 +154,26 @@ def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
         message += "; expected " + _join_or(words)
     return ParseError(message, line=line, column=column, source_line=quoted, hint=hint,
                       expected=words)
+
+
+# An operator, then `where NAME` up to an unexpected '=': the operand is missing.
+_WHERE_AFTER_OPERATOR = re.compile(r"([-+*/^(,])[ \t]*(where)[ \t]+[A-Za-z_]\w*[ \t]*\Z")
+
+
+def _where_after_operator(source: str, token: Token) -> tuple[str, int] | None:
+    """The operator and the offset of `where` when `token`, an '=', ends
+    `OPERATOR where NAME` (`x + where x=1`), else None."""
+    start = getattr(token, "start_pos", None)
+    if token.type != "EQUAL" or start is None:
+        return None
+    found = _WHERE_AFTER_OPERATOR.search(source, max(0, start - 200), start)
+    return (found.group(1), found.start(2)) if found else None
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of `offset` in `text` (lines end at "\n")."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
 
 
 def _accepted_here(exc: UnexpectedCharacters) -> set[str]:

@@ -191,8 +191,9 @@ class _Reducer:
             raise self._unknown_function(token)
         if len(args) != op.arity:
             plural = "argument" if op.arity == 1 else "arguments"
+            given = "was" if len(args) == 1 else "were"
             raise state.error(ProgramError,
-                              f"{name} takes {op.arity} {plural}, but {len(args)} were given",
+                              f"{name} takes {op.arity} {plural}, but {len(args)} {given} given",
                               token, hint=arity_hint(name, state.rest_after(token)))
         return state.builder.intern(op, args, line=token.line or 0, column=token.column or 0)
 
@@ -244,14 +245,14 @@ class _Reducer:
             raise state.error(ProgramError, f"{name} is a function and cannot be assigned",
                               token, hint="choose another name")
         if name in state.assigned:
-            line, column = state.assigned_at[name]
+            first = _place(state.assigned_at[name], where[0])
             raise state.error(ProgramError, f"{name} is assigned twice",
-                              token, hint=f"first assigned at line {line}, column {column}; "
+                              token, hint=f"first assigned at {first}; "
                               "every name is assigned once")
         if name in state.first_use:
-            line, column = state.first_use[name]
+            first = _place(state.first_use[name], where[0])
             raise state.error(ProgramError, f"{name} is used before it is assigned",
-                              token, hint=f"first used at line {line}, column {column}; "
+                              token, hint=f"first used at {first}; "
                               "assign it before using it, or rename one of them")
         node = state.own_if_constant(+node)
         state.assigned[name] = node
@@ -308,6 +309,15 @@ class _Reducer:
                     source_line=self.state.source_line(statement.line),
                     hint="assign it (name = ...) or remove it")
         return statements[-1] if statements else None
+
+
+def _place(first: tuple[int, int], line: int) -> str:
+    """Where a name first appeared, said from line `line`: `column C of this
+    line` on the same line (in a line file, that line is the program's own, and
+    its number in the file is the error's), else `line L, column C`."""
+    if first[0] == line:
+        return f"column {first[1]} of this line"
+    return f"line {first[0]}, column {first[1]}"
 
 
 _reducer = _Reducer()

@@ -268,9 +268,12 @@ def read_program_lines(path: str | Path) -> Iterator[ProgramLine]:
                 if number == 1:  # a byte-order mark, as Python's utf-8-sig drops it
                     text = text.removeprefix("\ufeff")
             except UnicodeDecodeError as exc:
+                # As a whole file's is said (`not_utf8`): the byte, its line and
+                # column (counting bytes); the position is the error's, which
+                # every output shows before the message.
                 yield ProgramLine(str(path), number, "", ValueInputError(
-                    f"line {number} is not valid UTF-8 (byte {exc.start + 1})",
-                    line=number, column=exc.start + 1))
+                    f"byte 0x{raw[exc.start]:02X} is not UTF-8 text", line=number,
+                    column=exc.start + 1, hint="save the file as UTF-8"))
                 continue
             stripped = text.strip()
             if stripped and not stripped.startswith("#"):

@@ -146,12 +146,22 @@ def _value_and_gradient(program: Program, point: Mapping[str, float], params: Se
     return result.value, {name: gradient[name] for name in params}
 
 
+LOSSES = ("mse", "bce")
+
+
+def check_loss(kind: str | None) -> None:
+    """ValueInputError unless `kind` is None or a known loss."""
+    if kind is not None and kind not in LOSSES:
+        raise ValueInputError(f"unknown loss {kind!r}", hint="use mse or bce")
+
+
 def loss_nodes(program: Program, kind: str | None, target: str | None
                ) -> tuple[list[Node], int]:
     """The node list to minimise: the program's, or a loss of its output
     against the column `target` (mse: (p - t)^2; bce: cross-entropy with p
     clipped to [ε, 1-ε])."""
     graph = program.graph
+    check_loss(kind)  # the option's own value first, then how it fits the program
     if kind is None:
         if target is not None:
             raise ValueInputError(f"a target column ({target}) is only used with a loss "
@@ -168,8 +178,6 @@ def loss_nodes(program: Program, kind: str | None, target: str | None
     if kind == "mse":
         difference = node(OPS["sub"], (prediction, truth))
         return builder.nodes, node(OPS["pow"], (difference, const(2.0)))
-    if kind != "bce":
-        raise ValueInputError(f"unknown loss {kind!r}", hint="use mse or bce")
     clipped = node(OPS["min"], (node(OPS["max"], (prediction, const(BCE_EPSILON))),
                                 const(1.0 - BCE_EPSILON)))
     one = const(1.0)
