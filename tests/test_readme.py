@@ -72,3 +72,42 @@ def test_readme_examples_print_what_the_readme_says(command: str, expected: str)
 
 def test_readme_has_examples_to_check() -> None:
     assert len(_command_examples()) >= 8
+
+
+def _shown_runs() -> list[tuple[str, list[str]]]:
+    """(command, lines shown) for each README block that starts `$ exprgraph ...`.
+    A block that ends with a line `...` shows only the beginning of the output."""
+    runs = []
+    lines = README.read_text(encoding="utf-8").splitlines()
+    for k, line in enumerate(lines):
+        if line.startswith("$ exprgraph ") and lines[k - 1] == "```":
+            end = lines.index("```", k)
+            runs.append((line[2:], lines[k + 1:end]))
+    return runs
+
+
+@pytest.mark.parametrize(("command", "shown"), _shown_runs())
+def test_readme_runs_show_what_the_tool_prints_in_a_pipe(command: str, shown: list[str]
+                                                          ) -> None:
+    """What a reader sees after pasting the command (stdout, 80 columns as in a
+    pipe), line for line; the README is the oracle, so a change of output must
+    change it too."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "PYTHONIOENCODING": "utf-8"}
+    env.pop("TERM", None)
+    done = subprocess.run([sys.executable, "-m", "exprgraph", *shlex.split(command)[1:]],
+                          capture_output=True, text=True, encoding="utf-8", env=env, cwd=ROOT,
+                          timeout=120)
+    printed = [line.rstrip() for line in done.stdout.splitlines()]
+    if shown and shown[-1] == "...":
+        shown = shown[:-1]
+        printed = printed[:len(shown)]
+    assert printed == [line.rstrip() for line in shown]
+
+
+def test_readme_has_runs_to_check() -> None:
+    assert len(_shown_runs()) >= 4

@@ -65,6 +65,28 @@ def _value_text(value: Value) -> str:
     return format_value(value)
 
 
+def _cell_text(value: Value) -> str:
+    """A value in a table cell: a number, or just "undefined" (its reason goes
+    below the table, in words: in a narrow cell it broke mid-phrase)."""
+    return "undefined" if isinstance(value, MathError) else _value_text(value)
+
+
+def _reasons(labelled: Sequence[tuple[str, Value]]) -> list[Text]:
+    """Below a table: why each undefined value is undefined, one line per
+    reason (the labels that share it named together), wrapped at words."""
+    by_reason: dict[str, list[str]] = {}
+    for label, value in labelled:
+        if isinstance(value, MathError):
+            by_reason.setdefault(value.message, []).append(label)
+
+    def who(labels: list[str]) -> str:
+        if len(labels) == 1:
+            return f"{labels[0]} is"
+        return "every value is" if len(labels) == len(labelled) else f"{', '.join(labels)} are"
+
+    return [Text(f"{who(labels)} undefined: {reason}") for reason, labels in by_reason.items()]
+
+
 def value_suffix(value: Value) -> str:
     """"  (= 4)" after an expression in text output; "" when no point was given."""
     if value is None:
@@ -119,21 +141,25 @@ def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | 
     if values is not None:
         table.add_column("value", justify="right")
     single = _single(program)  # program.inputs walks the graph: once, not per row
+    labelled: list[tuple[str, Value]] = []
     for k in range(len(result.entries)) if nonzero is None else nonzero:
         entry = result.entries[k]
-        row = [derivative_label(entry.of, entry.wrt, single),
-               display_text(entry.expression.nodes, entry.expression.root,
-                            taken=program.graph.names)]
+        label = derivative_label(entry.of, entry.wrt, single)
+        row = [label, display_text(entry.expression.nodes, entry.expression.root,
+                                   taken=program.graph.names)]
         if values is not None:
-            row.append(_value_text(values[k]))
+            row.append(_cell_text(values[k]))
+            labelled.append((label, values[k]))
         table.add_row(*row)
     if nonzero is None:
-        return Group(_title(f"Derivatives of {program.graph.source.strip()}"), never_cut(table))
+        return Group(_title(f"Derivatives of {program.graph.source.strip()}"), never_cut(table),
+                     *_reasons(labelled))
     title = "Hessian" if result.kind == "hessian" else "Jacobian"
     if not nonzero:
         return Text(_zeros_line(result, 0))
     return Group(_title(f"{title} of {program.graph.source.strip()}: its non-zero entries"),
-                 never_cut(table), Text(_zeros_line(result, len(nonzero)), style="dim"))
+                 never_cut(table), Text(_zeros_line(result, len(nonzero)), style="dim"),
+                 *_reasons(labelled))
 
 
 def _title(text: str) -> Text:
@@ -152,6 +178,8 @@ def _matrix_table(program: Program, result: DiffResult, values: Sequence[Value] 
     table.add_column("", style="bold")
     for name in result.inputs:
         table.add_column(f"∂/∂{name}" if not hessian else name)
+    single = _single(program)
+    labelled: list[tuple[str, Value]] = []
     for i in range(rows):
         cells = []
         for j in range(columns):
@@ -161,10 +189,13 @@ def _matrix_table(program: Program, result: DiffResult, values: Sequence[Value] 
             cell = display_text(expr.nodes, expr.root, taken=program.graph.names,
                                 min_length=INLINE_LIMIT)
             if values is not None:
-                cell += f"\n= {_value_text(values[k])}"
+                cell += f"\n= {_cell_text(values[k])}"
+                entry = result.entries[k]
+                labelled.append((derivative_label(entry.of, entry.wrt, single), values[k]))
             cells.append(cell)
         table.add_row(result.rows[i], *cells)
-    return Group(_title(title), never_cut(table), Text(caption, style="dim"))
+    return Group(_title(title), never_cut(table), Text(caption, style="dim"),
+                 *_reasons(labelled))
 
 
 def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | None,
@@ -256,6 +287,6 @@ def simplify_table(program: Program, expr: Expression, value: Value) -> Renderab
                                                       taken=program.graph.names)]
     if value is not None:
         table.add_column("value", justify="right")
-        row.append(_value_text(value))
+        row.append(_cell_text(value))
     table.add_row(*row)
-    return never_cut(table)
+    return Group(never_cut(table), *_reasons([("the value", value)]))

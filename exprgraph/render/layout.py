@@ -105,10 +105,16 @@ class Fitted:
                        for number in _NUMBER.findall(cell)), default=0)
         return max(header, min(pieces, FORMULA_ROOM), numbers)
 
-    def _widest(self, k: int) -> int:
-        """Column k's natural width: its longest cell line (headers wrap at spaces)."""
+    def _content(self, k: int) -> int:
+        """Column k's width for its cells: its longest cell line (and its longest
+        header word, since a header may wrap at spaces)."""
         header = max((len(word) for word in self.headers[k].split()), default=0)
         return max([header, *(_longest_line(cell) for cell in self.columns[k])])
+
+    def _widest(self, k: int) -> int:
+        """Column k's natural width: its cells' and its header's, whole."""
+        header = max((len(line) for line in self.headers[k].split("\n")), default=0)
+        return max(header, self._content(k))
 
     def needed_width(self) -> int:
         """The narrowest terminal this table fits as a table."""
@@ -116,22 +122,16 @@ class Fitted:
         return sum(self._minimum(k) for k in range(count)) + 3 * count + 1
 
     def widths(self, available: int) -> list[int]:
-        """Content widths: whole columns at their widest, formula columns
-        sharing the rest, each at least its minimum and at most its widest."""
+        """Content widths: whole columns at their widest cell, formula columns
+        sharing the rest, each at least its minimum and at most its widest
+        cell; then, where room is left, each header on one line (a header
+        folded at its spaces, `= contribution` over two lines, reads badly)."""
         count = len(self.columns)
-        widths = [self._widest(k) if self.whole[k] else self._minimum(k) for k in range(count)]
+        widths = [self._content(k) if self.whole[k] else self._minimum(k) for k in range(count)]
         spare = available - (sum(widths) + 3 * count + 1)
-        growing = [k for k in range(count) if not self.whole[k]]
-        while spare > 0 and growing:
-            share = max(spare // len(growing), 1)
-            for k in list(growing):
-                grow = min(share, self._widest(k) - widths[k], spare)
-                widths[k] += grow
-                spare -= grow
-                if widths[k] >= self._widest(k):
-                    growing.remove(k)
-                if spare <= 0:
-                    break
+        spare = _share(widths, spare, [k for k in range(count) if not self.whole[k]],
+                       self._content)
+        _share(widths, spare, list(range(count)), self._widest)
         return widths
 
     def _laid_out(self, available: int) -> Table:
@@ -185,6 +185,23 @@ class Fitted:
                 yield Text(_plain(self.table.caption), style="dim")
         else:
             yield self.records()
+
+
+def _share(widths: list[int], spare: int, growing: list[int], target: Any) -> int:
+    """Grow the columns `growing` evenly toward `target(k)` out of `spare`
+    characters; what is left of `spare`."""
+    growing = [k for k in growing if widths[k] < target(k)]
+    while spare > 0 and growing:
+        share = max(spare // len(growing), 1)
+        for k in list(growing):
+            grow = min(share, target(k) - widths[k], spare)
+            widths[k] += grow
+            spare -= grow
+            if widths[k] >= target(k):
+                growing.remove(k)
+            if spare <= 0:
+                break
+    return spare
 
 
 def never_cut(table: Table) -> Fitted:

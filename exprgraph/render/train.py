@@ -48,8 +48,9 @@ def _scaled(losses: list[float]) -> tuple[list[float], bool]:
     return losses, False
 
 
-def sparkline(losses: list[float], width: int = 60) -> Text:
-    """The loss curve as one line of blocks, with its range."""
+def sparkline(losses: list[float], width: int = 60, room: int | None = None) -> Text:
+    """The loss curve as one line of blocks, with its range (on a line of its
+    own when the line would be wider than `room`: never split mid-phrase)."""
     if not losses:
         return Text("")
     columns = min(width, len(losses))
@@ -59,8 +60,11 @@ def sparkline(losses: list[float], width: int = 60) -> Text:
     span = (high - low) or 1.0
     blocks = "".join(BLOCKS[min(7, int((v - low) / span * 7.999))] for v in values)
     scale = " (log scale)" if log else ""
-    return Text.assemble(("loss ", "bold"), (blocks, "cyan"),
-                         f"  {format_value(losses[0])} → {format_value(losses[-1])}{scale}")
+    span_text = f"{format_value(losses[0])} → {format_value(losses[-1])}{scale}"
+    line = Text.assemble(("loss ", "bold"), (blocks, "cyan"), f"  {span_text}")
+    if room is None or line.cell_len <= room:
+        return line
+    return Text.assemble(("loss ", "bold"), (blocks, "cyan"), f"\n{span_text}")
 
 
 class StepsTable:
@@ -150,7 +154,8 @@ class _Curve:
         self.losses = losses
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield sparkline(self.losses, width=max(10, min(60, options.max_width - 5)))
+        yield sparkline(self.losses, width=max(10, min(60, options.max_width - 5)),
+                        room=options.max_width)
 
 
 class _Point:
