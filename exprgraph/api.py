@@ -301,8 +301,13 @@ class Program:
                 DiffEntry(name, (x,) * order, derivative(expr, (x,) * order))
                 for x in inputs))
         steps = tuple(wrt) * order
+        taken = steps
+        if len(steps) == 2 and all(step in inputs for step in steps):
+            # A mixed second partial is taken in the inputs' order, as the
+            # Hessian's entry is: it is the same function, printed the same.
+            taken = tuple(sorted(steps, key=inputs.index))
         return DiffResult("derivative", inputs,
-                          (DiffEntry(name, steps, derivative(expr, steps)),))
+                          (DiffEntry(name, steps, derivative(expr, taken)),))
 
     def adjoint_expression(self, node_name: str, of: str | None = None) -> Expression:
         """∂`of`/∂`node_name` for an intermediate node (its adjoint), over the inputs."""

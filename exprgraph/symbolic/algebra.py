@@ -29,6 +29,7 @@ from .forms import (
     POSITIVE,
     Form,
     Monomial,
+    as_fraction,
     coefficient_power,
     content,
     exact,
@@ -187,7 +188,7 @@ class FormArithmetic:
                 continue
             b = self._value(base)
             if b is not None and e is not None:
-                folded = fold(POW, [b, e])
+                folded = _root_exactly(b, e)
                 product = None if folded is None else exact(tidy(coeff * folded), coeff, b, e)
                 if product is not None:
                     coeff = product
@@ -288,7 +289,7 @@ class FormArithmetic:
         return self._monomial_form(1.0, [(self.materialize(base), exponent_node)])
 
     def _number_power(self, value: float, n: float) -> Form:
-        folded = fold(POW, [value, n])
+        folded = _root_exactly(value, n)
         if folded is not None and exact(folded, value, n) is not None:
             return Form(folded)
         return self._monomial_form(1.0, [(self.builder.constant(value), self._number(n))])
@@ -402,3 +403,15 @@ class FormArithmetic:
         if value is not None:
             return self._number(-value)
         return self.materialize(self.scale(self._exponent_form(exponent), -1.0))
+
+
+def _root_exactly(base: float, exponent: float) -> float | None:
+    """base^exponent folded to a number, where that is exact: a whole or
+    decimal exponent as the number reads, but a fraction such as 1/3 only
+    where the result is whole or a simple fraction (8^(1/3) → 2,
+    4^(3/2) → 8, 0.25^(1/2) → 1/2; 2^(1/3) stays: 1/3's 16 digits are no
+    licence to print 1.2599210498948732)."""
+    folded = fold(POW, [base, exponent])
+    if folded is None or is_integer(exponent) or as_fraction(abs(exponent))[1] == 1.0:
+        return folded
+    return folded if is_integer(folded) or as_fraction(abs(folded))[1] != 1.0 else None

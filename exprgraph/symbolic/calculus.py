@@ -230,10 +230,12 @@ def derivative(expr: Expression, wrt: Sequence[str],
     if len(wrt) > MAX_ORDER:
         check_order(len(wrt))
     original = len(nodes_below(expr.nodes, [expr.root]))
-    # Between orders the forms stay expanded (a flat sum of monomials), so
-    # each order's product rule starts from monomials: the n-th derivative of
-    # tan(x) is a polynomial in tan(x), that of 1/(1+x^2) a sum of fractions.
-    expand = len(wrt) > 1
+    # From the third order on, the forms stay expanded between orders (a flat
+    # sum of monomials), so each order's product rule starts from monomials:
+    # the n-th derivative of tan(x) is a polynomial in tan(x), that of
+    # 1/(1+x^2) a sum of fractions. A second derivative takes the Hessian's
+    # path, so it prints as the Hessian's entry does.
+    expand = len(wrt) > 2
     deadline = time.monotonic() + simplify.SYMBOLIC_SECONDS  # for all orders together
     for step, name in enumerate(wrt, start=1):
         if expr.is_zero:
@@ -257,7 +259,7 @@ def hessian(expr: Expression, names: Sequence[str]) -> list[list[Expression]]:
     has a row of zeros without differentiating it: the rows of a sparse
     Hessian cost nothing beyond the row itself."""
     zero: Expression | None = None
-    rows = []
+    rows: list[list[Expression]] = []
     for first in gradient(expr, names):
         if first.nodes[first.root].varying:
             rows.append(gradient(first, names))
@@ -267,6 +269,12 @@ def hessian(expr: Expression, names: Sequence[str]) -> list[list[Expression]]:
             root = builder.constant(0.0)
             zero = Expression(tuple(builder.nodes), root)
         rows.append([zero] * len(names))
+    # ∂²/∂j∂i is ∂²/∂i∂j wherever both exist: below the diagonal, the entry
+    # above it, so the matrix prints symmetric (differentiating in the other
+    # order gives the same function, often written another way).
+    for i in range(len(names)):
+        for j in range(i):
+            rows[i][j] = rows[j][i]
     return rows
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ..core.numbers import is_tiny
 from ..core.ops import Op
 from .forms import POSITIVE, Form, fold, is_negated, nice
 
@@ -141,9 +142,18 @@ def _one_where_positive(call: Call) -> Form | None:
     return Form(1.0) if s._known_sign(call.args[0]) == POSITIVE else None
 
 
+def _zero_where_nonpositive(call: Call) -> Form | None:
+    s = call.simplifier
+    return Form(0.0) if s._known_sign(s.scale(call.args[0].copy(), -1.0)) is not None else None
+
+
 def _fold_constant_argument(call: Call) -> Form | None:
     value = call.simplifier._constant_value(call.nodes[0])
-    return None if value is None else Form(float(call.op.evaluate(value)))
+    if value is None or is_tiny(value):
+        # cos(pi/2) is 6.1e-17 in floats and 0 in fact: the sign of float
+        # noise is not the maths', so sign(cos(pi/2)) stays as written.
+        return None
+    return Form(float(call.op.evaluate(value)))
 
 
 def _fold_numbers(call: Call) -> Form | None:
@@ -186,8 +196,11 @@ RULES: tuple[Rule, ...] = (
          "abs(a) = relu(a) = a where a >= 0 wherever defined: abs(x^2 + 1) → x^2 + 1"),
     Rule(named("sign", "step"), _one_where_positive,
          "sign(a) = step(a) = 1 where a > 0 wherever defined: sign(exp(x)) → 1"),
+    Rule(named("relu", "step"), _zero_where_nonpositive,
+         "relu(a) = step(a) = 0 where a <= 0 wherever defined: relu(-exp(x)) → 0"),
     Rule(named("sign", "step"), _fold_constant_argument,
-         "sign and step of a constant are exact: sign(tanh(3)) → 1"),
+         "sign and step of a constant are exact: sign(tanh(3)) → 1, unless the "
+         "constant is float noise (below 1e-12 in size)"),
     # Numbers.
     Rule(lambda op: True, _fold_numbers,
          "a function of numbers is a number where it reads as exactly as they do "
