@@ -81,6 +81,13 @@ class ProgramError(ExprGraphError):
     kind = "program"
 
 
+class ShapeError(ExprGraphError):
+    """Shapes that do not fit an operation (a 3×2 matrix @ a vector of length 3),
+    found before anything is computed."""
+
+    kind = "shape"
+
+
 class FileError(ExprGraphError):
     """A problem file cannot be read, decoded or parsed as a whole (or a path
     names no problem file). `details["reason"]` says which: one of the reasons

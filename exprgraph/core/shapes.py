@@ -1,0 +1,180 @@
+"""Shapes of values: scalars, vectors (columns and rows) and matrices, and the rules ops follow.
+
+A `Shape` is a scalar `()`, a vector `(n,)` — a column, as in the matrix
+calculus MatrixCalculus.org and the Matrix Cookbook use — its transpose, a
+row vector, or a matrix `(m, n)`. A dimension is a number or a name from a
+declaration (`x: vector(n)`), so shapes can be checked before any value is
+known; names bind to numbers when values arrive (`bind`).
+
+The rules are those users bring from NumPy and PyTorch, with the one
+difference MatrixCalculus.org makes: a vector's transpose is a row, so
+`x' @ A @ x` is a scalar and `x @ y'` an outer product.
+
+- Elementwise operations broadcast as NumPy does: a scalar against anything,
+  a vector against a matrix's rows (length = the matrix's columns), equal
+  shapes against each other. A row and a column vector do not mix.
+- `@`: matrix @ matrix, matrix @ vector (a vector), vector @ matrix (a
+  vector, as NumPy reads it; a row @ matrix is a row), row @ vector and
+  vector @ vector (a scalar, the dot product), vector @ row (a matrix, the
+  outer product).
+
+Every rule raises `ShapeError` naming the operation and both shapes, in
+words a learner reads: "cannot multiply a 3×2 matrix by a vector of length 3".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ShapeError
+
+Dim = int | str  # a size, or the name of one from a declaration
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The shape of a value; `row` marks a row vector (a vector's transpose)."""
+
+    dims: tuple[Dim, ...] = ()
+    row: bool = False
+
+    @property
+    def rank(self) -> int:
+        """0 for a scalar, 1 for a vector (column or row), 2 for a matrix."""
+        return len(self.dims)
+
+    @property
+    def is_scalar(self) -> bool:
+        return not self.dims
+
+    def __str__(self) -> str:
+        return describe(self)
+
+
+SCALAR = Shape()
+
+
+def vector(n: Dim) -> Shape:
+    """A (column) vector of length n."""
+    return Shape((n,))
+
+
+def row_vector(n: Dim) -> Shape:
+    """A row vector of length n: a vector's transpose."""
+    return Shape((n,), row=True)
+
+
+def matrix(m: Dim, n: Dim) -> Shape:
+    """An m×n matrix."""
+    return Shape((m, n))
+
+
+def describe(shape: Shape) -> str:
+    """The shape in words: "a scalar", "a vector of length 3", "a row vector
+    of length n", "a 3×2 matrix"."""
+    if shape.is_scalar:
+        return "a scalar"
+    if shape.rank == 1:
+        kind = "a row vector" if shape.row else "a vector"
+        return f"{kind} of length {shape.dims[0]}"
+    rows, columns = shape.dims
+    return f"a {rows}×{columns} matrix"
+
+
+def same_dim(a: Dim, b: Dim) -> bool:
+    """Whether two dimensions are known to be equal (a name equals only itself)."""
+    return a == b
+
+
+def broadcast(a: Shape, b: Shape, operation: str) -> Shape:
+    """The shape of an elementwise operation on shapes a and b."""
+    if a.is_scalar:
+        return b
+    if b.is_scalar or a == b:
+        return a
+    if a.rank == 2 and b.rank == 1 and not b.row and same_dim(b.dims[0], a.dims[1]):
+        return a  # a vector against each row of the matrix, as in NumPy
+    if b.rank == 2 and a.rank == 1 and not a.row and same_dim(a.dims[0], b.dims[1]):
+        return b
+    raise ShapeError(f"{operation}: cannot combine {describe(a)} with {describe(b)}",
+                     hint=_broadcast_hint(a, b))
+
+
+def _broadcast_hint(a: Shape, b: Shape) -> str:
+    if a.rank == 1 and b.rank == 1 and a.row != b.row:
+        return "a row vector and a vector do not mix elementwise; transpose one of them"
+    if {a.rank, b.rank} == {1, 2}:
+        return ("a vector combines with a matrix's rows, so its length must be the "
+                "matrix's number of columns")
+    return "elementwise operations need equal shapes, or a scalar on one side"
+
+
+def matmul(a: Shape, b: Shape) -> Shape:
+    """The shape of a @ b."""
+    if a.is_scalar or b.is_scalar:
+        raise ShapeError(f"@ needs a vector or a matrix on each side, not {describe(a)} @ "
+                         f"{describe(b)}", hint="to scale by a number, use *")
+    inner_a = a.dims[-1]
+    inner_b = b.dims[0]
+    if a.rank == 1 and b.rank == 1:
+        if not a.row and b.row:
+            return matrix(a.dims[0], b.dims[0])  # x @ y': the outer product
+        if a.row and b.row:
+            raise _mismatch(a, b, "a row vector cannot multiply a row vector")
+        if not same_dim(inner_a, inner_b):
+            raise _mismatch(a, b)
+        return SCALAR  # x' @ y or x @ y: the dot product
+    if not same_dim(inner_a, inner_b) or (b.rank == 1 and b.row):
+        raise _mismatch(a, b)
+    if a.rank == 2 and b.rank == 2:
+        return matrix(a.dims[0], b.dims[1])
+    if a.rank == 2:
+        return vector(a.dims[0])  # A @ x
+    # x @ A or x' @ A: a vector times a matrix is a vector (NumPy), a row stays a row.
+    return row_vector(b.dims[1]) if a.row else vector(b.dims[1])
+
+
+def _mismatch(a: Shape, b: Shape, why: str = "") -> ShapeError:
+    message = f"cannot multiply {describe(a)} by {describe(b)}"
+    hint = why or ("the inner sizes must agree: the columns of the left side and the "
+                   "rows (or length) of the right side")
+    return ShapeError(message, hint=hint)
+
+
+def transpose(a: Shape) -> Shape:
+    """The shape of a': a vector's transpose is a row vector and back."""
+    if a.is_scalar:
+        return a
+    if a.rank == 1:
+        return Shape(a.dims, row=not a.row)
+    return matrix(a.dims[1], a.dims[0])
+
+
+def square(a: Shape, operation: str) -> Dim:
+    """The size of a square matrix, for tr, det, inv and logdet."""
+    if a.rank != 2 or not same_dim(a.dims[0], a.dims[1]):
+        raise ShapeError(f"{operation} needs a square matrix, not {describe(a)}")
+    return a.dims[0]
+
+
+def bind(shape: Shape, sizes: dict[str, int]) -> Shape:
+    """The shape with its named dimensions replaced by their sizes, where known."""
+    return Shape(tuple(sizes.get(d, d) if isinstance(d, str) else d for d in shape.dims),
+                 shape.row)
+
+
+def agree(declared: Shape, actual: Shape, sizes: dict[str, int], name: str) -> None:
+    """Check a value's shape against a declaration, binding named dimensions
+    in `sizes` (the first value to give a name its size decides it)."""
+    if declared.rank != actual.rank:
+        raise ShapeError(f"{name} is declared as {describe(declared)} but its value is "
+                         f"{describe(actual)}")
+    for want, got in zip(declared.dims, actual.dims, strict=True):
+        if isinstance(want, str):
+            known = sizes.setdefault(want, got)  # type: ignore[arg-type]
+            if known != got:
+                raise ShapeError(f"{name} has {want} = {got}, but {want} = {known} already "
+                                 "(from an earlier value)")
+        elif want != got:
+            raise ShapeError(f"{name} is declared as {describe(declared)} but its value is "
+                             f"{describe(actual)}")
