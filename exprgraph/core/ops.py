@@ -100,6 +100,12 @@ class Op:
     parity: str = ""  # "odd": f(-x) = -f(x), so sin(-x) → -sin(x); "even": f(-x) = f(x)
     sign: str = ""  # "positive" (> 0) or "nonnegative" (>= 0) wherever it is defined
     inverse: str = ""  # g with f(g(a)) = a for every real a: log(exp(a)) → a
+    # Tensor ops (core/tensor_ops.py): the result's shape from the arguments'
+    # (core/shapes.py), the value as built by an algebra, f(b, args), and each
+    # argument's vector–Jacobian product, vjp[i](b, args, out, g) = ḡ_i.
+    shape_rule: Callable[..., Any] | None = None
+    forward: Callable[..., Any] | None = None
+    vjp: tuple[Callable[..., Any], ...] = ()
     # The rule as float functions f(args, out): compiled from `derivatives` at
     # import unless given by hand (then `float_override` says so).
     partials: tuple[Callable[[Sequence[float], float], float], ...] = ()

@@ -52,7 +52,8 @@ def rule_partial(nodes: Sequence[Node], values: Sequence[Any], algebra: Any) -> 
 def reverse(nodes: Sequence[Node], output: int, seed: T, local: Local, algebra: Combine[T], *,
             first: int | None = None, every_edge: bool = False,
             skip: Callable[[T], bool] | None = None,
-            check: Callable[[int, T], T] | None = None) -> dict[int, T]:
+            check: Callable[[int, T], T] | None = None,
+            edge: Callable[[int, int, T], T] | None = None) -> dict[int, T]:
     """Adjoints ∂out/∂node by reverse mode: {node index: adjoint} for every
     node the output depends on through varying nodes (`seed` at `output`).
 
@@ -70,6 +71,8 @@ def reverse(nodes: Sequence[Node], output: int, seed: T, local: Local, algebra: 
       gradient 0).
     - `check(argument, sum)`: sees every new sum and returns what to keep
       (or raises): where floats test for overflow.
+    - `edge(node, position, adjoint)`: the contribution itself, where it is
+      not adjoint·partial (a tensor op's vector–Jacobian product).
     """
     adjoint: dict[int, T] = {output: seed}
     mul, add = algebra.mul, algebra.add
@@ -86,10 +89,15 @@ def reverse(nodes: Sequence[Node], output: int, seed: T, local: Local, algebra: 
         for position, arg in enumerate(node.args):
             if not nodes[arg].varying:
                 continue
-            slope = local(index, position)
-            if upstream is None:
-                continue
-            contribution = mul(upstream, slope)
+            if edge is not None:
+                if upstream is None:
+                    continue
+                contribution = edge(index, position, upstream)
+            else:
+                slope = local(index, position)
+                if upstream is None:
+                    continue
+                contribution = mul(upstream, slope)
             previous = adjoint.get(arg)
             total = contribution if previous is None else add(previous, contribution)
             adjoint[arg] = total if check is None else check(arg, total)
