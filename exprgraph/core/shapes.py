@@ -96,8 +96,8 @@ def broadcast(a: Shape, b: Shape, operation: str) -> Shape:
         return a  # a vector against each row of the matrix, as in NumPy
     if b.rank == 2 and a.rank == 1 and not a.row and same_dim(a.dims[0], b.dims[1]):
         return b
-    raise ShapeError(f"{operation}: cannot combine {describe(a)} with {describe(b)}",
-                     hint=_broadcast_hint(a, b))
+    raise ShapeError(f"cannot combine {describe(a)} with {describe(b)} elementwise "
+                     f"({operation})", hint=_broadcast_hint(a, b))
 
 
 def _broadcast_hint(a: Shape, b: Shape) -> str:

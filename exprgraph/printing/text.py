@@ -204,13 +204,19 @@ def _combine(op: Op, parts: list[Text]) -> Text:
         (operand,) = parts
         wrap = operand.precedence < PREC_UNARY or operand.minus_first
         return Text([op.symbol, _wrapped(operand.rope, wrap)], op.precedence, True)
+    if op.fixity == "postfix":
+        # x' binds tightest, as in MATLAB: (x + y)', (-x)', but x'^2 and A@x'.
+        (operand,) = parts
+        wrap = operand.precedence < PREC_ATOM or operand.minus_first
+        return Text([_wrapped(operand.rope, wrap), op.symbol], PREC_ATOM, False)
     left, right = parts
     prec = op.precedence
     if op.right_assoc:
         wrap_left, wrap_right = left.precedence <= prec, right.precedence < PREC_UNARY
     else:
         wrap_left, wrap_right = left.precedence < prec, right.precedence <= prec
-    symbol = f" {op.symbol} " if prec == PREC_SUM else op.symbol
+    # Sums and matrix products are spaced: x + y, W @ x (as NumPy code is written).
+    symbol = f" {op.symbol} " if prec == PREC_SUM or op.symbol == "@" else op.symbol
     return Text([_wrapped(left.rope, wrap_left), symbol, _wrapped(right.rope, wrap_right)],
                 prec, left.minus_first and not wrap_left)
 
