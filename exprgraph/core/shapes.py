@@ -24,6 +24,7 @@ words a learner reads: "cannot multiply a 3×2 matrix by a vector of length 3".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ShapeError
@@ -178,3 +179,112 @@ def agree(declared: Shape, actual: Shape, sizes: dict[str, int], name: str) -> N
         elif want != got:
             raise ShapeError(f"{name} is declared as {describe(declared)} but its value is "
                              f"{describe(actual)}")
+
+
+# --- the tensor functions' rules (core/tensor_ops.py) ---------------------------
+
+
+def whole(a: Shape) -> Shape:
+    """The shape of a reduction of every element to one number (sum, mean):
+    a scalar, from any shape."""
+    return SCALAR
+
+
+def _column(a: Shape) -> bool:
+    return a.rank == 1 and not a.row
+
+
+_ROW_HINT = "a row vector is a vector's transpose; use the vector itself"
+
+
+def dot(a: Shape, b: Shape) -> Shape:
+    """The shape of dot(x, y): a scalar, from two vectors of one length."""
+    if not (_column(a) and _column(b)):
+        raise ShapeError(f"dot needs two vectors, not {describe(a)} and {describe(b)}",
+                         hint=_ROW_HINT if a.row or b.row else "for matrices, use @")
+    if not same_dim(a.dims[0], b.dims[0]):
+        raise ShapeError(f"dot needs two vectors of the same length, not {describe(a)} and "
+                         f"{describe(b)}")
+    return SCALAR
+
+
+def outer(a: Shape, b: Shape) -> Shape:
+    """The shape of outer(x, y): an m×n matrix, from vectors of lengths m and n."""
+    if not (_column(a) and _column(b)):
+        raise ShapeError(f"outer needs two vectors, not {describe(a)} and {describe(b)}",
+                         hint=_ROW_HINT if a.row or b.row else None)
+    return matrix(a.dims[0], b.dims[0])
+
+
+def norm(a: Shape) -> Shape:
+    """The shape of norm(x): a scalar, from a vector (2-norm) or a matrix (Frobenius)."""
+    if a.is_scalar:
+        raise ShapeError("norm needs a vector or a matrix, not a scalar",
+                         hint="for a number's size, use abs")
+    return SCALAR
+
+
+def square_to_scalar(operation: str) -> Callable[[Shape], Shape]:
+    """The rule of tr, det and logdet: a square matrix to a scalar."""
+
+    def rule(a: Shape) -> Shape:
+        square(a, operation)
+        return SCALAR
+
+    rule.__doc__ = f"The shape of {operation}(A): a scalar, from a square matrix."
+    return rule
+
+
+def inverse(a: Shape) -> Shape:
+    """The shape of inv(A): A's own, a square matrix."""
+    square(a, "inv")
+    return a
+
+
+def diag(a: Shape) -> Shape:
+    """The shape of diag: a vector of length n to an n×n matrix, a square
+    n×n matrix to its diagonal, a vector of length n."""
+    if _column(a):
+        return matrix(a.dims[0], a.dims[0])
+    if a.rank == 2 and same_dim(a.dims[0], a.dims[1]):
+        return vector(a.dims[0])
+    raise ShapeError(f"diag needs a vector or a square matrix, not {describe(a)}",
+                     hint=_ROW_HINT if a.row else None)
+
+
+def softmax(a: Shape) -> Shape:
+    """The shape of softmax(x): x's own, a vector (or a row vector)."""
+    if a.rank != 1:
+        raise ShapeError(f"softmax needs a vector, not {describe(a)}",
+                         hint="softmax of each row of a matrix is not supported yet"
+                         if a.rank == 2 else None)
+    return a
+
+
+def logsumexp(a: Shape) -> Shape:
+    """The shape of logsumexp(x): a scalar, from a vector or a matrix."""
+    if a.is_scalar:
+        raise ShapeError("logsumexp needs a vector or a matrix, not a scalar",
+                         hint="logsumexp of one number is the number itself")
+    return SCALAR
+
+
+def index(a: Shape, position: Shape | float) -> Shape:
+    """The shape of a[i] (0-based): a vector's element, a scalar; a matrix's
+    row i, a vector (as in NumPy; W[i, j] is W[i][j]). `position` is the
+    constant integer, or its shape where the value is not at hand (then
+    only that it is a number is checked; the range is checked with the value)."""
+    if a.is_scalar:
+        raise ShapeError("cannot index a scalar", hint="only vectors and matrices have elements")
+    if isinstance(position, Shape):
+        if not position.is_scalar:
+            raise ShapeError(f"an index must be a whole number, not {describe(position)}")
+    elif position != int(position):
+        raise ShapeError(f"an index must be a whole number, not {position}")
+    else:
+        size = a.dims[0]
+        if isinstance(size, int) and not 0 <= position < size:
+            what = "rows" if a.rank == 2 else "elements"
+            raise ShapeError(f"index {int(position)} is out of range for {describe(a)}",
+                             hint=f"indices are 0-based: its {what} are 0 to {size - 1}")
+    return SCALAR if a.rank == 1 else vector(a.dims[1])

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..core import shapes
+from ..core.errors import MathError, ProgramError
 from ..core.graph import Node
 from ..core.ops import CONST, INPUT, OPS, Op
 from ..core.shapes import SCALAR, Shape
@@ -115,10 +116,69 @@ class TensorAlgebra:
 
     def broadcast_to(self, a: Tensor, shape: Shape) -> Tensor:
         """A scalar spread over `shape` (the adjoint of a sum)."""
+        if shape.is_scalar:
+            return Tensor.scalar(a.data)
         return Tensor(np.full(tuple(int(d) for d in shape.dims), a.data), shape)
 
     def shape(self, a: Tensor) -> Shape:
         return a.shape
+
+    # --- what the tensor functions' rules (core/tensor_ops.py) are built from ---
+
+    def size(self, a: Tensor) -> Tensor:
+        """The number of elements, as a scalar (1 for a scalar)."""
+        return Tensor.scalar(float(np.size(a.data)))
+
+    def largest(self, a: Tensor) -> Tensor:
+        """The largest element, as a scalar (the shift that keeps exp from overflowing)."""
+        return Tensor.scalar(float(np.max(a.data)))
+
+    def eye(self, shape: Shape) -> Tensor:
+        """The identity matrix of a square matrix's shape."""
+        return Tensor(np.eye(int(shape.dims[0])), shape)
+
+    def diag(self, a: Tensor) -> Tensor:
+        """A vector's diagonal matrix, or a square matrix's diagonal (a vector)."""
+        return Tensor(np.diag(a.data).copy(), shapes.diag(a.shape))
+
+    def det(self, a: Tensor) -> Tensor:
+        """The determinant of a nonsingular matrix."""
+        _nonsingular(a, "det", "and det's gradient, det(A)·A⁻ᵀ, needs its inverse")
+        return Tensor.scalar(float(np.linalg.det(a.data)))
+
+    def inv(self, a: Tensor) -> Tensor:
+        """The inverse of a nonsingular matrix."""
+        _nonsingular(a, "inv")
+        return Tensor(np.linalg.inv(a.data), a.shape)
+
+    def logdet(self, a: Tensor) -> Tensor:
+        """log det A, for a matrix with a positive determinant (np.linalg.slogdet:
+        no overflow for a large determinant)."""
+        _nonsingular(a, "logdet", "and the log of 0 is undefined")
+        sign, log_size = np.linalg.slogdet(a.data)
+        if sign <= 0:
+            raise MathError("logdet: the determinant is negative, and its log is undefined",
+                            hint="logdet needs a matrix with a positive determinant, such as "
+                                 "a symmetric positive definite one")
+        return Tensor.scalar(float(log_size))
+
+    def index(self, a: Tensor, position: Tensor) -> Tensor:
+        """a[i] (0-based): a vector's element, a matrix's row (a vector)."""
+        shape = shapes.index(a.shape, position.data)  # the range, before NumPy sees it
+        picked = a.data[int(position.data)]
+        return Tensor(float(picked) if shape.is_scalar else np.array(picked), shape)
+
+    def unindex(self, g: Tensor, position: Tensor, shape: Shape) -> Tensor:
+        """Zeros of `shape` with g at [i]: the adjoint of a[i] for a."""
+        out = np.zeros(tuple(int(d) for d in shape.dims))
+        out[int(position.data)] = g.data
+        return Tensor(out, shape)
+
+    def nonzero(self, a: Tensor, message: str) -> Tensor:
+        """`a` itself, where no element is 0 (a divisor); else MathError(message)."""
+        if np.any(np.asarray(a.data) == 0):
+            raise MathError(message)
+        return a
 
     def sum_to(self, a: Tensor, shape: Shape) -> Tensor:
         """An adjoint of a broadcast result summed back to an argument's
@@ -184,13 +244,27 @@ def gradient_tensors(nodes: Sequence[Node], values: Sequence[Tensor], output: in
         args = tuple(values[a] for a in node.args)
         out = values[index]
         if node.op.vjp:
-            contribution = node.op.vjp[position](ALGEBRA, args, out, adjoint)
+            rule = node.op.vjp[position]
+            if rule is None:  # a constant argument (an index), never differentiated
+                raise ProgramError(f"{node.op.name}: argument {position + 1} must be a "
+                                   "constant whole number")
+            contribution = rule(ALGEBRA, args, out, adjoint)
         else:
             partial = node.op.derivatives[position](ALGEBRA, args, out)
             contribution = ALGEBRA.mul(adjoint, partial)
         return ALGEBRA.sum_to(contribution, args[position].shape)
 
     return reverse(nodes, output, seed, _no_local, ALGEBRA, edge=edge)
+
+
+def _nonsingular(a: Tensor, name: str, why: str = "") -> None:
+    """MathError unless the square matrix `a` has full rank (NumPy's
+    matrix_rank: singular values above max(m, n)·eps·the largest)."""
+    if not np.all(np.isfinite(a.data)):
+        raise MathError(f"{name}: the matrix has an infinite or undefined element")
+    if np.linalg.matrix_rank(a.data) < a.data.shape[0]:
+        reason = f", {why}" if why else ""
+        raise MathError(f"{name}: the matrix is singular (its determinant is 0){reason}")
 
 
 def _no_local(index: int, position: int) -> Tensor:
