@@ -19,12 +19,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
-from .core.errors import ExprGraphError, MathError, ValueInputError
+from .core import shapes
+from .core.errors import ExprGraphError, MathError, ShapeError, ValueInputError
 from .core.graph import Graph, Node
 from .core.ops import CONST, INPUT
 from .passes.autodiff import adjoints as reverse_adjoints
 from .passes.autodiff import local_partial
 from .passes.evaluate import evaluate as forward_values
+from .passes.shapes import infer_shapes, is_scalar_program
 from .printing.text import expression_text
 from .symbolic.builder import SymbolicGradient, symbolic_gradient
 from .symbolic.calculus import (
@@ -152,6 +154,24 @@ class Program:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        # Whether every node is a scalar (compile's shape pass sets it): tensor
+        # values are not wired to the passes yet, so a tensor program is checked
+        # and printed but neither evaluated nor differentiated.
+        self.scalar = True
+
+    def _require_scalar(self, given: Mapping[str, object] | None = None) -> None:
+        """A ShapeError where the program declares a vector or matrix: its
+        value, if given, is a scalar (`shapes.agree` says so), and tensor values
+        are not supported yet."""
+        if self.scalar:
+            return
+        for name, shape in self.graph.declarations.items():
+            if not shape.is_scalar and name in (given or {}):
+                shapes.agree(shape, shapes.SCALAR, {}, name)
+        name, shape = next((name, shape) for name, shape in self.graph.declarations.items()
+                           if not shape.is_scalar)
+        raise ShapeError(f"{name} is declared as {shape}: vector and matrix values are not "
+                         "supported yet", hint="declare it as a scalar, or remove the declaration")
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -180,6 +200,7 @@ class Program:
     def _evaluate(self, values: Mapping[str, float], undefined: dict[int, MathError] | None
                   ) -> Evaluation:
         given = {**self.graph.given, **values}
+        self._require_scalar(given)
         for name, value in given.items():
             check_value(name, value)
         node_values = forward_values(self.graph, given)
@@ -193,11 +214,13 @@ class Program:
     @cached_property
     def symbolic(self) -> SymbolicGradient:
         """Symbolic reverse mode over the graph, every edge (built once, on first use)."""
+        self._require_scalar()
         return symbolic_gradient(self.graph, every_edge=True)
 
     @cached_property
     def expression(self) -> Expression:
         """The output over the inputs, simplified."""
+        self._require_scalar()
         return expression_of(self.graph)
 
     @cached_property
@@ -226,6 +249,7 @@ class Program:
 
     def output_expression(self, name: str | None = None) -> Expression:
         """Node `name` (default: the output) over the inputs, simplified."""
+        self._require_scalar()
         if name is None or name == self.output:
             return self.expression
         index = self.graph.names.get(name)
@@ -311,6 +335,7 @@ class Program:
 
     def adjoint_expression(self, node_name: str, of: str | None = None) -> Expression:
         """∂`of`/∂`node_name` for an intermediate node (its adjoint), over the inputs."""
+        self._require_scalar()
         of = of or self.output
         found = self.symbolic if of == self.output else \
             symbolic_gradient(replace(self.graph, output=self.graph.names[of]))
@@ -372,7 +397,10 @@ def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - l
 
     `inputs` names variables that should be inputs even where they would be
     constants (`e`, `pi`); the CLI passes the names the user gives values for.
-    Raises `ParseError` or `ProgramError` for bad text.
+    Raises `ParseError` or `ProgramError` for bad text, and `ShapeError`
+    where shapes do not fit (`x @ y` on scalars, `tr(x)` of a scalar): the
+    shape pass runs here, with the declared shapes (an input not declared is
+    a scalar).
     """
     if not isinstance(text, str):
         raise TypeError(f"compile() takes the program as text (str), not "
@@ -384,7 +412,10 @@ def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - l
         if not isinstance(name, str):
             raise TypeError(f"compile() takes input names as text (str), not "
                             f"{type(name).__name__}")
-    return Program(parse_program(text, frozenset(names)))
+    graph = parse_program(text, frozenset(names))
+    program = Program(graph)
+    program.scalar = is_scalar_program(infer_shapes(graph.nodes, graph.declarations, text))
+    return program
 
 
 def check_value(name: str, value: object) -> float:

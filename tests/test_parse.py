@@ -130,6 +130,8 @@ def _shape(text: str) -> list[tuple]:
     ("max(x,\n    y) + pow(\r\n x, 2)", "max(x, y) + pow(x, 2)"),
     ("g = (x +  # the sum\n     y) * z", "g = (x + y) * z"),
     ("a = (1 +\n (x -\n\n y))\nb = a*(a\n)", "a = (1 + (x - y)); b = a*(a)"),
+    ("W[1,\n 0] + x[\n0]'", "W[1, 0] + x[0]'"),
+    ("W: matrix(m,\n n); sum(W @ (x\n))", "W: matrix(m, n); sum(W @ (x))"),
 ])
 def test_a_new_line_inside_brackets_is_whitespace(broken: str, joined: str) -> None:
     assert _shape(broken) == _shape(joined)
@@ -319,8 +321,9 @@ def _outcome(text: str, fast: bool) -> tuple:
         graph = parse_with(text, frozenset(), fast=fast)
     except ExprGraphError as error:
         return ("error", type(error).__name__, error.message, error.line, error.column)
-    return ("graph", [(n.op.name, n.args, n.label, n.value, n.name, tuple(n.aliases))
-                      for n in graph.nodes], graph.output, graph.given, graph.warnings)
+    return ("graph", [(n.op.name, n.args, n.label, n.value, n.name, tuple(n.aliases),
+                       n.line, n.column) for n in graph.nodes],
+            graph.output, graph.given, graph.warnings, graph.declarations)
 
 
 programs = st.lists(st.tuples(st.sampled_from(["a", "b", "p", "e", "where"]),
@@ -343,8 +346,28 @@ def test_fast_parser_gives_lark_errors_on_junk(text: str) -> None:
     assert _outcome(text, fast=True) == _outcome(text, fast=False)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="xyAWn10.+-*@'[](),:; \nsumvectormatrixscalar", max_size=30))
+def test_fast_parser_gives_lark_results_on_tensor_junk(text: str) -> None:
+    assert _outcome(text, fast=True) == _outcome(text, fast=False)
+
+
 @pytest.mark.parametrize("text", ["where = 2; where + 1", "x where x=1", "(1+" * 200 + "1" +
-                                  ")" * 200, "a = 1\nb = a +\n", "2 3", "f(x)"])
+                                  ")" * 200, "a = 1\nb = a +\n", "2 3", "f(x)",
+                                  # the tensor notation (exprgraph.syntax.parse's docstring)
+                                  "A @ B @ C", "a*b @ c/d", "x'^2", "-x'", "(A @ B)'", "x''",
+                                  "2x'", "x'^y'", "transpose(A) + A'", "x[0]", "W[1, 0]",
+                                  "W[1][0]'", "(x + y)[2]", "2x[0]^2", "x[-1]", "x[1.5]",
+                                  "x[]", "x[y]", "x @", "@ x", "x" + "'" * 3, "'x",
+                                  "x: vector(n); W: matrix(m, 3); s: scalar; sum(W @ x)*s",
+                                  "x: vector(n)\nsum(x) where x=1", "x: scalar; 1",
+                                  "x: vector(n); x: scalar; x", "x + 1; x: scalar",
+                                  "y = 1; y: scalar; y", "x: vector(0); x", "x: tensor(2); x",
+                                  "x: vector; x", "x: scalar(); x", "x: vector(n, m); x",
+                                  "x: ; x", "x: vector(n)", "pi: scalar; pi*2",
+                                  "tr(A) + det(A) + inv(A) + logdet(A) + diag(x) + norm(x)",
+                                  "dot(x, y) + outer(x, y) + softmax(x) + logsumexp(x)",
+                                  "mean(x) + sum(x, y)", "sum = 2; sum(sum)", "summ(x)"])
 def test_fast_parser_edge_cases(text: str) -> None:
     assert _outcome(text, fast=True) == _outcome(text, fast=False)
 

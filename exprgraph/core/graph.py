@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from .errors import SourceWarning
 from .numbers import format_number
 from .ops import CONST, INPUT, Op
+from .shapes import Shape
 
 OUTPUT_NAME = "out"
 
@@ -63,6 +64,9 @@ class Graph:
     output_alias: str = ""
     # The assigned names a later statement uses by name (None: not known).
     referenced: frozenset[str] | None = None
+    # The shapes the program declares for its inputs (`x: vector(n)`), in
+    # program order; an input not declared is a scalar unless its value says otherwise.
+    declarations: dict[str, Shape] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -182,6 +186,7 @@ def finish_graph(
     warnings: tuple[SourceWarning, ...] = (),
     output_alias: str = "",
     referenced: frozenset[str] | None = None,
+    declarations: dict[str, Shape] | None = None,
 ) -> Graph:
     """Order `nodes` inputs first, name every node, and freeze them as a Graph.
 
@@ -232,7 +237,7 @@ def finish_graph(
     inputs = tuple(range(len(inputs_at)))
     alias = output_alias if output_alias and output_alias != output_node.name else ""
     return Graph(tuple(ordered), inputs, new_index[output], source, names, tuple(assigned),
-                 dict(given or {}), tuple(warnings), alias, referenced)
+                 dict(given or {}), tuple(warnings), alias, referenced, dict(declarations or {}))
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:

@@ -14,9 +14,12 @@ vector–Jacobian product `vjp[i](b, args, out, g)` is ḡ_i, the adjoint that
 argument i receives from an adjoint g of the result (CS231n's "backprop for
 a matrix product": ḡ_A = ḡ @ Bᵀ, ḡ_B = Aᵀ @ ḡ).
 
-These entries join the op table (`OPS`) when the language reaches them
-(`@`, `'`, `sum(...)`, `x[i]`); until then they are used through
-`passes.tensor`. Index positions are constant nodes (0-based whole numbers):
+The language reaches them (`@`, `'`, `x[i]`, and the functions by name:
+syntax/parse.py); they stay out of the scalar op table (`OPS`), and until
+tensor values are wired they compute through `passes.tensor`. On a scalar
+program the shape pass lets only transpose, sum and mean through, which are
+the identity there and carry a scalar value and derivative for the scalar
+passes. Index positions are constant nodes (0-based whole numbers):
 `index`'s vjp for them is None, and its shape rule takes the position's value
 where it is known (its shape otherwise; the value's range is then checked
 when the value is computed).
@@ -32,6 +35,25 @@ from .ops import PREC_POWER, PREC_PRODUCT, Op
 
 def _no_scalar(*_: float) -> float:
     raise TypeError("a tensor op is evaluated by an algebra, not on floats")
+
+
+def _scalar_identity(x: float) -> float:
+    return x
+
+
+def _one(b: Any, args: tuple[Any, ...], out: Any) -> Any:
+    return b.const(1.0)
+
+
+# transpose, sum and mean are the identity on a scalar (x' = sum(x) = mean(x)
+# = x), so a scalar program that uses them runs on the scalar passes: the
+# value is the argument, the derivative 1 (rule, float partial and row-wise
+# NumPy form alike). The shape pass lets no other tensor op reach a scalar.
+_IDENTITY_ON_SCALARS: dict[str, Any] = {
+    "evaluate": _scalar_identity, "derivatives": (_one,),
+    "partials": (lambda args, out: 1.0,), "float_override": True,
+    "vector": lambda np: _scalar_identity,
+}
 
 
 def _matmul_by_left(b: Any, args: tuple[Any, ...], out: Any, g: Any) -> Any:
@@ -53,12 +75,12 @@ MATMUL = Op("matmul", 2, _no_scalar, (), fixity="infix", symbol="@",
             forward=lambda b, x: b.matmul(x[0], x[1]),
             vjp=(_matmul_by_left, _matmul_by_right))
 
-TRANSPOSE = Op("transpose", 1, _no_scalar, (), fixity="postfix", symbol="'",
+TRANSPOSE = Op("transpose", 1, **_IDENTITY_ON_SCALARS, fixity="postfix", symbol="'",
                precedence=PREC_POWER, shape_rule=shapes.transpose,
                forward=lambda b, x: b.transpose(x[0]),
                vjp=(lambda b, x, o, g: b.transpose(g),))
 
-SUM = Op("sum", 1, _no_scalar, (), shape_rule=lambda a: shapes.SCALAR,
+SUM = Op("sum", 1, **_IDENTITY_ON_SCALARS, shape_rule=lambda a: shapes.SCALAR,
          forward=lambda b, x: b.total(x[0]),
          vjp=(lambda b, x, o, g: b.broadcast_to(g, b.shape(x[0])),))
 
@@ -75,7 +97,7 @@ def _mean_vjp(b: Any, x: tuple[Any, ...], out: Any, g: Any) -> Any:
     return b.div(b.broadcast_to(g, b.shape(x[0])), b.size(x[0]))
 
 
-MEAN = Op("mean", 1, _no_scalar, (), shape_rule=shapes.whole,
+MEAN = Op("mean", 1, **_IDENTITY_ON_SCALARS, shape_rule=shapes.whole,
           forward=lambda b, x: b.div(b.total(x[0]), b.size(x[0])),
           vjp=(_mean_vjp,))
 

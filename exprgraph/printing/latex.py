@@ -66,16 +66,43 @@ def _parens(rope: Rope) -> Rope:
     return ["\\left(", rope, "\\right)"]
 
 
+# The tensor functions' forms (core/tensor_ops.py has none of its own).
+TENSOR_LATEX = {
+    "sum": r"\sum\left({0}\right)", "mean": r"\operatorname{{mean}}\left({0}\right)",
+    "dot": r"\left\langle {0}, {1} \right\rangle",
+    "outer": r"\operatorname{{outer}}\left({0}, {1}\right)",
+    "norm": r"\left\lVert {0} \right\rVert", "tr": r"\operatorname{{tr}}\left({0}\right)",
+    "det": r"\det\left({0}\right)", "inv": r"\left({0}\right)^{{-1}}",
+    "logdet": r"\log\det\left({0}\right)",
+    "diag": r"\operatorname{{diag}}\left({0}\right)",
+    "softmax": r"\operatorname{{softmax}}\left({0}\right)",
+    "logsumexp": r"\operatorname{{logsumexp}}\left({0}\right)",
+}
+# Forms that bind like a power (parenthesised as a base): e^{x}, A^{-1}.
+_POWER_LIKE = frozenset({"exp", "inv"})
+
+
 def _combine(op: Op, parts: list[Text]) -> Text:
+    if op.name == "index":
+        operand, position = parts
+        wrap = operand.precedence < PREC_ATOM or operand.minus_first
+        return Text([_parens(operand.rope) if wrap else operand.rope, "\\left[", position.rope,
+                     "\\right]"], PREC_ATOM, False)
+    if op.fixity == "postfix":
+        # x^\top: a superscript, so it is parenthesised as a power's base would be.
+        (operand,) = parts
+        wrap = operand.precedence <= PREC_POWER or operand.minus_first
+        return Text([_parens(operand.rope) if wrap else operand.rope, "^{\\top}"],
+                    PREC_POWER, False)
     if op.fixity == "call":
         # Fill the template's holes with markers no LaTeX contains ({2} in
         # \log_{2} is not a hole), then put the argument ropes in their place.
-        text = op.latex.format(*(f"\0{k}\0" for k in range(len(parts))))
+        text = (op.latex or TENSOR_LATEX[op.name]).format(*(f"\0{k}\0" for k in range(len(parts))))
         pieces: list[Rope] = []
         for k, chunk in enumerate(text.split("\0")):
             pieces.append(parts[int(chunk)].rope if k % 2 else chunk)
         # e^{x} binds like a power: parenthesise it as a base.
-        return Text(pieces, PREC_POWER if op.name == "exp" else PREC_ATOM, False)
+        return Text(pieces, PREC_POWER if op.name in _POWER_LIKE else PREC_ATOM, False)
     if op.fixity == "prefix":
         (operand,) = parts
         wrap = operand.precedence < PREC_UNARY or operand.minus_first
@@ -89,7 +116,7 @@ def _combine(op: Op, parts: list[Text]) -> Text:
     prec = op.precedence
     left_rope = _parens(left.rope) if left.precedence < prec else left.rope
     right_rope = _parens(right.rope) if right.precedence <= prec else right.rope
-    if op.name == "mul":
+    if op.name in ("mul", "matmul"):
         starts_with_digit = _first_fragment(right_rope)[:1].isdigit() or right.minus_first
         symbol = " \\cdot " if starts_with_digit else " "
     else:

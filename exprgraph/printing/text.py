@@ -194,6 +194,11 @@ def _leaf_text(node: Node, name: str) -> Text:
 
 def _combine(op: Op, parts: list[Text]) -> Text:
     """The text of `op` applied to already-printed arguments."""
+    if op.name == "index":
+        # x[0], W[1][0] (which reads back as W[1, 0]'s graph): postfix, like x'.
+        operand, position = parts
+        wrap = operand.precedence < PREC_ATOM or operand.minus_first
+        return Text([_wrapped(operand.rope, wrap), "[", position.rope, "]"], PREC_ATOM, False)
     if op.fixity == "call":
         pieces: list[Rope] = [op.name, "("]
         for k, part in enumerate(parts):

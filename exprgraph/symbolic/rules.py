@@ -156,6 +156,10 @@ def _fold_constant_argument(call: Call) -> Form | None:
     return Form(float(call.op.evaluate(value)))
 
 
+def _identity_on_scalars(call: Call) -> Form:
+    return call.args[0]
+
+
 def _fold_numbers(call: Call) -> Form | None:
     values = call.numbers
     if values is None:
@@ -201,6 +205,9 @@ RULES: tuple[Rule, ...] = (
     Rule(named("sign", "step"), _fold_constant_argument,
          "sign and step of a constant are exact: sign(tanh(3)) → 1, unless the "
          "constant is float noise (below 1e-12 in size)"),
+    # The tensor ops that reach a scalar program (the shape pass lets no other through).
+    Rule(named("transpose", "sum", "mean"), _identity_on_scalars,
+         "x' = sum(x) = mean(x) = x for a scalar x: sum(x) + x → 2*x"),
     # Numbers.
     Rule(lambda op: True, _fold_numbers,
          "a function of numbers is a number where it reads as exactly as they do "

@@ -40,6 +40,9 @@ import re
 from typing import Any
 
 SHIFT, REDUCE, UNIT = 0, 1, 2  # kinds of parser action
+# The bracket tokens, "(" and "[" and their partners: inside them a new line is white space.
+OPENING = frozenset({"LPAR", "LSQB"})
+CLOSING = frozenset({"RPAR", "RSQB"})
 
 
 class Fallback(Exception):  # noqa: N818 - a signal, not an error
@@ -188,9 +191,9 @@ class LalrDriver:
                     kind = keywords[token]
             else:
                 token = None
-                if kind == "LPAR":
+                if kind in OPENING:
                     depth += 1
-                elif kind == "RPAR":
+                elif kind in CLOSING:
                     depth = max(depth - 1, 0)
                 elif kind == "_SEP" and match.group() != ";":
                     line, line_start = line + 1, match.end()

@@ -22,8 +22,14 @@ from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..core.errors import ParseError
-from ..core.ops import FUNCTIONS
+from ..core.ops import FUNCTIONS, Op
+from ..core.tensor_ops import TENSOR_OPS
 from ..core.text import bracket_end, closest, did_you_mean, source_line, split_top_level
+
+# The names a program may call: the scalar functions of the op table, then the
+# tensor functions (all of TENSOR_OPS but matmul and index, written @ and x[i]).
+CALLABLE: dict[str, Op] = {**FUNCTIONS, **{name: op for name, op in TENSOR_OPS.items()
+                                           if name not in ("matmul", "index")}}
 
 # How Lark's terminal names read in an error message.
 _TERMINAL_WORDS = {
@@ -38,6 +44,11 @@ _TERMINAL_WORDS = {
     "DIVIDE": "'/'",
     "POWER": "'^'",
     "COMMA": "','",
+    "COLON": "':'",
+    "MATMUL": "'@'",
+    "QUOTE": "\"'\" (transpose)",
+    "LSQB": "'['",
+    "RSQB": "']'",
     "EQUAL": "'='",
     "WHERE": "'where'",
     "_SEP": "';' or a new line",
@@ -150,6 +161,8 @@ def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
     else:  # pragma: no cover - Lark has no other UnexpectedInput kinds
         message, expected = str(exc), set()
     words = sorted({_TERMINAL_WORDS.get(t, repr(t)) for t in expected if not t.startswith("__")})
+    if hint is None and expected == {"NAME", "CALL_NAME"}:  # only after `name:`
+        hint = "a declaration gives a shape after 'name:': scalar, vector(n) or matrix(m, n)"
     if words:
         message += "; expected " + _join_or(words)
     return ParseError(message, line=line, column=column, source_line=quoted, hint=hint,
@@ -262,14 +275,14 @@ def unknown_function(name: str, rest: str, assigned: bool) -> tuple[str, str]:
     if assigned or not _looks_like_function(name):
         return (f"{name} is not a function, so {name}(...) means nothing",
                 f"to multiply, write {name}*{group}")
-    hint = did_you_mean(name, sorted(FUNCTIONS)) or (
-        "known functions: " + ", ".join(sorted(FUNCTIONS)))
+    hint = did_you_mean(name, sorted(CALLABLE)) or (
+        "known functions: " + ", ".join(sorted(CALLABLE)))
     return f"unknown function {name}", hint
 
 
 def _looks_like_function(name: str) -> bool:
     """Whether an unknown name followed by '(' reads as a misspelt function."""
-    return closest(name, list(FUNCTIONS), cutoff=0.75) is not None or len(name) > 3
+    return closest(name, list(CALLABLE), cutoff=0.75) is not None or len(name) > 3
 
 
 def _parenthesised(rest: str) -> str:
@@ -321,7 +334,7 @@ def _function_advice(name: str, arguments: list[str] | None) -> str | None:
     """A hint for a function name exprgraph does not know but can say what to write
     instead of (`Sin`, `sec`, `arcsin`), or None."""
     lower = name.lower()
-    if lower in FUNCTIONS:
+    if lower in CALLABLE:
         return f"did you mean {lower}? function names are lower case"
     template = _FUNCTION_ADVICE.get(lower)
     if template is None:

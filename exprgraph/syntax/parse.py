@@ -20,7 +20,18 @@ Scope rules, checked as statements are reduced:
 - a function name is never a variable; `pi` and `e` are constants unless the
   program assigns them or the caller lists them in `inputs`;
 - any other name is an input; assigning it after a use, or assigning any name
-  twice, is a `ProgramError` pointing at both places.
+  twice, is a `ProgramError` pointing at both places;
+- a declaration `x: vector(n)`, `W: matrix(m, n)`, `s: scalar` gives an
+  input its shape (`Graph.declarations`); it comes before the name's first
+  use, once, and never for an assigned name. A declared name the program
+  never uses is a warning.
+
+The tensor notation builds the entries of core/tensor_ops.py: `a @ b`
+(matmul), `a'` (transpose), `x[0]`, `W[1, 0]` (index, 0-based, with the
+position a constant node: `W[i, j]` is index(index(W, i), j)) and the tensor
+functions by name (`sum(x)`, `tr(A)`), looked up after the scalar functions.
+Tensor function names are not reserved: a scalar program may still use
+`sum` or `mean` as a variable.
 """
 
 from __future__ import annotations
@@ -35,9 +46,12 @@ from lark.exceptions import UnexpectedInput
 from ..core.errors import ParseError, ProgramError, SourceWarning
 from ..core.graph import Graph, GraphBuilder, finish_graph
 from ..core.ops import BINARY_SYMBOLS, CONST, CONSTANTS, FUNCTIONS, INPUT, MUL, NEG
+from ..core.shapes import SCALAR, Dim, Shape, matrix, vector
+from ..core.tensor_ops import INDEX, MATMUL, TRANSPOSE
 from ..core.text import source_line
 from .lalr import Fallback, LalrDriver
 from .messages import (
+    CALLABLE,
     UNDERFLOW_HINT,
     arity_hint,
     function_as_variable_hint,
@@ -61,6 +75,19 @@ MAX_PROGRAM_CHARS = 2_000_000  # documented (README, Limits): ~15 s and ~0.8 GB 
 @dataclass(frozen=True, slots=True)
 class _Where:
     values: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Declaration:
+    """`name: shape`, a statement that builds no node."""
+
+    name: str
+    shape: Shape
+
+
+# A declaration's kinds of shape, with how many sizes each takes.
+_SHAPE_KINDS = {"scalar": 0, "vector": 1, "matrix": 2}
+_SHAPE_HINT = "declare x: scalar, x: vector(n) or W: matrix(m, n), with sizes names or numbers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +136,8 @@ class _ProgramState:
         self.referenced: set[str] = set()  # assigned names a later statement uses
         self.owned: set[int] = set()  # constants that are a name's (or the output's) own node
         self.statement_start = 0  # the node count when the current statement began
+        self.declarations: dict[str, Shape] = {}
+        self.declared_at: dict[str, tuple[int, int]] = {}
 
     def own_if_constant(self, node: int) -> int:
         """`node`, or for a constant a node of its own (named by the program,
@@ -175,7 +204,8 @@ class _Reducer:
             raise state.error(ProgramError, f"{name} is a function, not a variable", token,
                               hint=function_as_variable_hint(name, state.rest_after(token)))
         state.first_use.setdefault(name, (token.line or 0, token.column or 0))
-        if name in CONSTANTS and name not in state.forced_inputs:
+        if (name in CONSTANTS and name not in state.forced_inputs
+                and name not in state.declarations):
             state.constants_used.add(name)
             return state.builder.constant(CONSTANTS[name], label=name)
         return state.builder.intern(INPUT, label=name, line=token.line or 0,
@@ -186,9 +216,14 @@ class _Reducer:
         args = tuple([+arg for arg in children[1:]])
         name = str(token)
         state = self.state
-        op = FUNCTIONS.get(name)
+        op = CALLABLE.get(name)
         if op is None:
             raise self._unknown_function(token)
+        if name in state.assigned and name not in FUNCTIONS:
+            # A tensor function's name is not reserved, so it may name a variable.
+            raise state.error(ProgramError, f"{name} is assigned by the program, so {name}(...) "
+                              "is ambiguous", token,
+                              hint=f"rename the variable to call the function {name}")
         if len(args) != op.arity:
             plural = "argument" if op.arity == 1 else "arguments"
             given = "was" if len(args) == 1 else "were"
@@ -205,7 +240,8 @@ class _Reducer:
 
     def binary(self, children: list[Any]) -> int:
         left, token, right = children
-        node = self.state.builder.intern(BINARY_SYMBOLS[str(token)], (+left, +right),
+        op = MATMUL if token == "@" else BINARY_SYMBOLS[str(token)]
+        node = self.state.builder.intern(op, (+left, +right),
                                          line=token.line or 0, column=token.column or 0)
         if token == "/":
             return _Quotient.at(node, token)
@@ -229,6 +265,32 @@ class _Reducer:
         # A parenthesised quotient is a plain factor: (1/2)x is meant.
         return +children[0]
 
+    def transpose(self, children: list[Any]) -> int:
+        operand, token = children
+        return self.state.builder.intern(TRANSPOSE, (+operand,), line=token.line or 0,
+                                         column=token.column or 0)
+
+    def index(self, children: list[Any]) -> int:
+        """x[i] or W[i, j]: index(index(W, i), j), each position a constant node."""
+        node = +children[0]
+        state = self.state
+        negative: Token | None = None
+        for token in children[1:]:
+            if token == "-":
+                negative = token
+                continue
+            at = negative or token
+            text = f"-{token}" if negative is not None else str(token)
+            negative = None
+            if at is not token or not token.isdigit() or int(token) >= 2**53:
+                raise state.error(ProgramError, f"an index must be a whole number >= 0, not "
+                                  f"{text}", at, hint="indices are 0-based: x[0] is the first "
+                                  "element; W[1, 0] is row 1, column 0")
+            position = state.builder.constant(float(int(token)))
+            node = state.builder.intern(INDEX, (node, position), line=at.line or 0,
+                                        column=at.column or 0)
+        return node
+
     def unary(self, children: list[Any]) -> int:
         token, operand = children
         if str(token) == "+":
@@ -249,6 +311,11 @@ class _Reducer:
             raise state.error(ProgramError, f"{name} is assigned twice",
                               token, hint=f"first assigned at {first}; "
                               "every name is assigned once")
+        if name in state.declarations:
+            first = _place(state.declared_at[name], where[0])
+            raise state.error(ProgramError, f"{name} is declared as an input, so it cannot be "
+                              "assigned", token, hint=f"declared at {first}; remove the "
+                              "declaration or rename one of them")
         if name in state.first_use:
             first = _place(state.first_use[name], where[0])
             raise state.error(ProgramError, f"{name} is used before it is assigned",
@@ -259,6 +326,60 @@ class _Reducer:
         state.assigned_at[name] = where
         state.statement_start = len(state.builder.nodes)
         return _Statement(name, node, *where)
+
+    def declare(self, children: list[Token]) -> _Declaration:
+        """`s: scalar`: the input s has this shape."""
+        return self._declare(children[0], children[1], None)
+
+    def declare_sized(self, children: list[Token]) -> _Declaration:
+        """`x: vector(n)`, `W: matrix(m, n)`: the input has this shape."""
+        return self._declare(children[0], children[1], children[2:])
+
+    def _declare(self, token: Token, kind: Token, sizes: list[Token] | None) -> _Declaration:
+        name = str(token)
+        state = self.state
+        where = (token.line or 0, token.column or 0)
+        if name in FUNCTIONS:
+            raise state.error(ProgramError, f"{name} is a function and cannot be declared",
+                              token, hint="choose another name")
+        if name in state.declarations:
+            first = _place(state.declared_at[name], where[0])
+            raise state.error(ProgramError, f"{name} is declared twice", token,
+                              hint=f"first declared at {first}; declare each name once")
+        if name in state.assigned:
+            first = _place(state.assigned_at[name], where[0])
+            raise state.error(ProgramError, f"{name} is assigned, so it cannot be declared",
+                              token, hint=f"assigned at {first}; only inputs are declared")
+        if name in state.first_use:
+            first = _place(state.first_use[name], where[0])
+            raise state.error(ProgramError, f"{name} is declared after its use", token,
+                              hint=f"first used at {first}; declare it before using it")
+        shape = self._shape(kind, sizes)
+        state.declarations[name] = shape
+        state.declared_at[name] = where
+        return _Declaration(name, shape)
+
+    def _shape(self, kind: Token, sizes: list[Token] | None) -> Shape:
+        """The shape `kind(sizes)` names (sizes None: the bare word, `scalar`)."""
+        state = self.state
+        wanted = _SHAPE_KINDS.get(str(kind))
+        if wanted is None:
+            raise state.error(ProgramError, f"unknown shape {kind}", kind, hint=_SHAPE_HINT)
+        if (sizes is None) != (wanted == 0) or len(sizes or ()) != wanted:
+            count = {0: "no sizes", 1: "one size", 2: "two sizes"}[wanted]
+            raise state.error(ProgramError, f"{kind} takes {count}", kind, hint=_SHAPE_HINT)
+        dims: list[Dim] = []
+        for size in sizes or ():
+            if size[:1].isalpha() or size[:1] == "_":
+                dims.append(str(size))
+            elif str(size).isdigit() and int(size) > 0:
+                dims.append(int(size))
+            else:
+                raise state.error(ProgramError, f"a size must be a whole number >= 1 or a "
+                                  f"name, not {size}", size, hint=_SHAPE_HINT)
+        if not dims:
+            return SCALAR
+        return vector(dims[0]) if len(dims) == 1 else matrix(dims[0], dims[1])
 
     def bare(self, children: list[int]) -> _Statement:
         node = self.state.builder.nodes[children[0]]
@@ -297,10 +418,12 @@ class _Reducer:
         return _Where(values)
 
     def start(self, children: list[Any]) -> _Statement | None:
-        statements: list[_Statement] = children
         if children and isinstance(children[-1], _Where):
             self.state.given = children[-1].values
-            statements = children[:-1]
+            children = children[:-1]
+        # Declarations build no node and are no output.
+        statements: list[_Statement] = [statement for statement in children
+                                        if type(statement) is _Statement]
         for statement in statements[:-1]:
             if statement.name is None:
                 raise ProgramError(
@@ -381,7 +504,23 @@ def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
         # "e*x where e=2": e is a variable after all; the where clause comes
         # last, so parse again knowing it.
         return parse_with(text, inputs | shadowed, fast)
+    warnings = state.warnings
+    unused = _unused_declarations(state)
+    if unused:  # in source order, among the others
+        warnings = sorted([*warnings, *unused], key=lambda warning: (warning.line, warning.column))
     return finish_graph(state.builder.nodes, last.node, state.assigned, text, state.given,
-                        tuple(state.warnings), output_alias=last.name or "",
-                        referenced=frozenset(state.referenced))
+                        tuple(warnings), output_alias=last.name or "",
+                        referenced=frozenset(state.referenced),
+                        declarations=dict(state.declarations))
+
+
+def _unused_declarations(state: _ProgramState) -> list[SourceWarning]:
+    """A warning for each declared name the program never uses."""
+    found = []
+    for name, (line, column) in state.declared_at.items():
+        if name not in state.first_use:
+            found.append(SourceWarning(
+                "unused_declaration", f"{name} is declared but never used", line, column,
+                state.source_line(line), hint="remove the declaration, or use the name"))
+    return found
 

@@ -25,7 +25,7 @@ from lark import Lark, Token
 from lark.exceptions import LarkError
 from lark.lark import PostLex
 
-from .lalr import LalrDriver
+from .lalr import CLOSING, OPENING, LalrDriver
 
 GRAMMAR_FILE = "expr.lark"
 TABLES_FILE = "parser_tables.json"
@@ -193,7 +193,7 @@ def _int_keys(mapping: dict[str, Any]) -> dict[int, Any]:
 
 
 class _BracketNewlines(PostLex):
-    """Drops new lines inside brackets, as Python does: `p = (x +\n y)`.
+    """Drops new lines inside brackets, ( ) or [ ], as Python does: `p = (x +\n y)`.
 
     Outside brackets a new line separates statements, like `;`. The grammar
     cannot say "a new line, but only outside brackets" without conflicts, so
@@ -210,9 +210,9 @@ class _BracketNewlines(PostLex):
         depth = 0
         for token in stream:
             kind = token.type
-            if kind == "LPAR":
+            if kind in OPENING:
                 depth += 1
-            elif kind == "RPAR":
+            elif kind in CLOSING:
                 depth = max(depth - 1, 0)
             elif kind == "_SEP" and depth and token != ";":
                 continue
