@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+import numpy as np
 import sympy
 
 from exprgraph.core.graph import Graph
@@ -67,3 +68,19 @@ def sympy_value(expr: sympy.Expr, point: Mapping[str, float]) -> float:
         # first, it is 0**0 = 1, as in Python, NumPy and exprgraph.
         return float(expr.xreplace(subs).evalf(30))
     return float(expr.evalf(30, subs=subs))
+
+
+def central_gradient(f: Callable[[np.ndarray], float], at: np.ndarray) -> np.ndarray:
+    """∂f/∂at for an array argument, element by element, by central differences
+    with a relative step (the array counterpart of `central_difference`)."""
+    base = np.asarray(at, dtype=np.float64)
+    grad = np.zeros_like(base)
+    for position in np.ndindex(base.shape):
+        h = 1e-6 * max(1.0, abs(base[position]))
+        sides = []
+        for step in (h, -h):
+            moved = base.copy()
+            moved[position] += step
+            sides.append(f(moved))
+        grad[position] = (sides[0] - sides[1]) / (2 * h)
+    return grad

@@ -17,6 +17,8 @@ from exprgraph.core.shapes import row_vector
 from exprgraph.core.tensor_ops import MATMUL, SUM, TRANSPOSE
 from exprgraph.passes.tensor import Tensor, evaluate_tensors, gradient_tensors, tensor
 
+from .oracles import central_gradient
+
 Program = Callable[[GraphBuilder, dict[str, int]], int]
 
 
@@ -32,19 +34,10 @@ def _run(program: Program, inputs: dict[str, Tensor]) -> tuple[float, dict[str, 
 
 
 def _central(program: Program, inputs: dict[str, Tensor], name: str) -> np.ndarray:
-    base = np.array(inputs[name].data, dtype=np.float64)
-    grad = np.zeros_like(base)
-    for position in np.ndindex(base.shape):
-        h = 1e-6 * max(1.0, abs(base[position]))
-        values = []
-        for step in (h, -h):
-            moved = base.copy()
-            moved[position] += step
-            changed = dict(inputs)
-            changed[name] = Tensor(moved, inputs[name].shape)
-            values.append(_run(program, changed)[0])
-        grad[position] = (values[0] - values[1]) / (2 * h)
-    return grad
+    def at(moved: np.ndarray) -> float:
+        return _run(program, {**inputs, name: Tensor(moved, inputs[name].shape)})[0]
+
+    return central_gradient(at, inputs[name].data)
 
 
 def _layer(b: GraphBuilder, n: dict[str, int]) -> int:

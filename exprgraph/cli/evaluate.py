@@ -27,7 +27,7 @@ from .options import (
     values_option,
 )
 from .output import print_json, stderr, stdout
-from .values import json_warnings, print_warnings, program_and_values
+from .values import print_warnings, program_and_values, with_json_warnings
 
 
 @values_command("eval")
@@ -144,11 +144,8 @@ def diff_command(
     from ..render import derivatives as show
 
     if as_json:
-        data = show.diff_data(compiled, result, point, results)
-        warnings = json_warnings(ctx, compiled, values)
-        if warnings:  # as eval's: also said on stderr
-            data["warnings"] = warnings
-        print_json(data)
+        print_json(with_json_warnings(show.diff_data(compiled, result, point, results),
+                                      ctx, compiled, values))
     elif output_format is DiffFormat.table:
         stdout().print(show.diff_tables(compiled, result, results))
     else:
@@ -192,10 +189,7 @@ def simplify_command(
             data["value"] = None if isinstance(value, MathError) else value
             if isinstance(value, MathError):
                 data["error"] = value.to_dict()
-        warnings = json_warnings(ctx, compiled, values)
-        if warnings:  # as eval's and diff's: also said on stderr
-            data["warnings"] = warnings
-        print_json(data)
+        print_json(with_json_warnings(data, ctx, compiled, values))
     elif output_format is DiffFormat.table:
         stdout().print(show.simplify_table(compiled, expr, value))
     elif output_format is DiffFormat.latex:

@@ -102,6 +102,16 @@ def json_warnings(ctx: typer.Context, compiled: Program, values: dict[str, float
         value_warnings(compiled, {k: v for k, v in values.items() if k not in hinted})
 
 
+def with_json_warnings(data: dict[str, Any], ctx: typer.Context, compiled: Program,
+                       values: dict[str, float]) -> dict[str, Any]:
+    """`data` with a `warnings` list where there are warnings (they are also
+    said on stderr), as eval's JSON has."""
+    warnings = json_warnings(ctx, compiled, values)
+    if warnings:
+        data["warnings"] = warnings
+    return data
+
+
 def _as_mistyped_flag(ctx: typer.Context, error: ValueInputError) -> ValueInputError:
     """`--stesp` with no value: name the option it looks like, if any."""
     name = error.details.get("needs_value")
