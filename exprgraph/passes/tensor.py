@@ -61,14 +61,10 @@ class TensorAlgebra:
         shape = args[0].shape
         for other in args[1:]:
             shape = shapes.broadcast(shape, other.shape, name)
-        result = fn(*(self._aligned(a, shape) for a in args))
-        return Tensor(float(result) if shape.is_scalar else np.asarray(result), shape)
-
-    @staticmethod
-    def _aligned(a: Tensor, shape: Shape) -> Any:
         # A row and a column of one length hold the same 1-D data; NumPy's
         # broadcasting does the rest (a vector against a matrix's rows).
-        return a.data
+        result = fn(*(a.data for a in args))
+        return Tensor(float(result) if shape.is_scalar else np.asarray(result), shape)
 
     def add(self, a: Tensor, b: Tensor) -> Tensor:
         return self._elementwise(np.add, "+", a, b)
