@@ -165,9 +165,14 @@ class Program:
         are not supported yet."""
         if self.scalar:
             return
+        not_yet = "vector and matrix values are not supported yet: declare it as a scalar, " \
+            "or remove the declaration"
         for name, shape in self.graph.declarations.items():
             if not shape.is_scalar and name in (given or {}):
-                shapes.agree(shape, shapes.SCALAR, {}, name)
+                try:
+                    shapes.agree(shape, shapes.SCALAR, {}, name)
+                except ShapeError as error:
+                    raise ShapeError(error.message, hint=not_yet) from None
         name, shape = next((name, shape) for name, shape in self.graph.declarations.items()
                            if not shape.is_scalar)
         raise ShapeError(f"{name} is declared as {shape}: vector and matrix values are not "

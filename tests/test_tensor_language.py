@@ -300,3 +300,13 @@ def test_a_missing_shape_after_a_colon_says_what_a_declaration_is() -> None:
             parse_program(text)
         assert caught.value.column == column
         assert "scalar, vector(n) or matrix(m, n)" in (caught.value.hint or "")
+
+
+def test_a_declared_vector_given_a_scalar_says_what_the_user_can_do() -> None:
+    """The value is a scalar because the commands take no vector values yet:
+    the hint says so, rather than leaving the user to find a vector syntax."""
+    program = exprgraph.compile("x: vector(n); y = sum(x)")
+    with pytest.raises(ShapeError) as info:
+        program.evaluate({"x": 2.0})
+    assert "declared as a vector" in info.value.message
+    assert "not supported yet" in (info.value.hint or "")
