@@ -18,15 +18,18 @@ import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 from .core import shapes
 from .core.errors import ExprGraphError, MathError, ShapeError, ValueInputError
 from .core.graph import Graph, Node
 from .core.ops import CONST, INPUT
+from .core.shapes import Shape
+from .core.text import source_line
 from .passes.autodiff import adjoints as reverse_adjoints
 from .passes.autodiff import local_partial
 from .passes.evaluate import evaluate as forward_values
-from .passes.shapes import infer_shapes, is_scalar_program
+from .passes.shapes import infer_shapes
 from .printing.text import expression_text
 from .symbolic.builder import SymbolicGradient, symbolic_gradient
 from .symbolic.calculus import (
@@ -41,6 +44,8 @@ from .symbolic.calculus import (
 )
 from .syntax.parse import parse_program
 
+Value = Any  # a float, or a float64 NumPy array for a vector or matrix
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -52,24 +57,40 @@ class Evaluation:
     """
 
     graph: Graph
-    given: dict[str, float]
-    node_values: list[float]
-    node_adjoints: list[float | None]
+    given: dict[str, Value]
+    node_values: list[Value]
+    node_adjoints: list[Value | None]
     unused: tuple[str, ...]
     # Node index -> why its adjoint is undefined (only from `evaluate_partially`).
     undefined: Mapping[int, MathError] = field(default_factory=dict)
+    # Each node's shape where some value is a vector or matrix (None: every
+    # value is a float). Tensor values and adjoints are float64 NumPy arrays.
+    shapes: tuple[Shape, ...] | None = None
+    # The upstream gradient of a tensor output, where one was given (else
+    # the adjoints are of the sum of the output's elements).
+    seed: Value | None = None
+    # The inputs the backward pass was asked for (None: every input).
+    wrt: tuple[str, ...] | None = None
 
     @property
-    def value(self) -> float:
-        """The output's value."""
+    def value(self) -> Value:
+        """The output's value: a float, or an array for a tensor output."""
         return self.node_values[self.graph.output]
 
+    @property
+    def is_tensor(self) -> bool:
+        """Whether some value is a vector or a matrix."""
+        return self.shapes is not None
+
     @cached_property
-    def gradient(self) -> dict[str, float]:
-        """∂out/∂input for every input, then 0.0 for each unused given name."""
-        grad = {self.graph.nodes[i].label: self.node_adjoints[i] or 0.0 for i in self.graph.inputs
-                if i not in self.undefined}
+    def gradient(self) -> dict[str, Value]:
+        """∂out/∂input for every input (an array of the input's shape for a
+        tensor input), then 0.0 for each unused given name."""
+        grad = {self.graph.nodes[i].label: _or_zero(self.node_adjoints[i])
+                for i in self.graph.inputs if i not in self.undefined}
         grad.update((name, 0.0) for name in self.unused)
+        if self.wrt is not None:
+            return {name: grad[name] for name in self.wrt if name in grad}
         return grad
 
     @cached_property
@@ -90,9 +111,10 @@ class Evaluation:
 
     def local_partial(self, node: int, position: int) -> float | None:
         """∂(node)/∂(its argument at `position`) here, or None where the
-        argument is constant or the partial is undefined."""
+        argument is constant or the partial is undefined (and for a tensor
+        evaluation, whose edges pass vector–Jacobian products: `contribution`)."""
         nodes = self.graph.nodes
-        if not nodes[nodes[node].args[position]].varying:
+        if self.is_tensor or not nodes[nodes[node].args[position]].varying:
             return None
         try:
             return local_partial(nodes, self.node_values, node, position, self.graph.source)
@@ -105,11 +127,35 @@ class Evaluation:
         or the product is too large for a float (the argument's adjoint is then
         undefined too)."""
         adjoint = self.node_adjoints[node]
+        if self.is_tensor:
+            return self._tensor_contribution(node, position)
         partial = self.local_partial(node, position)
         if adjoint is None or partial is None or node in self.undefined:
             return None
         product = adjoint * partial
         return product if math.isfinite(product) else None
+
+    def _tensor_contribution(self, node: int, position: int) -> Value | None:
+        """The vector–Jacobian product the edge passes back (the argument's shape)."""
+        from .passes.tensor import Tensor, edge_contribution
+
+        nodes = self.graph.nodes
+        adjoint = self.node_adjoints[node]
+        if adjoint is None or node in self.undefined or \
+                not nodes[nodes[node].args[position]].varying:
+            return None
+        assert self.shapes is not None
+        values = [Tensor(v, s) for v, s in zip(self.node_values, self.shapes, strict=True)]
+        try:
+            found = edge_contribution(nodes, values, node, position,
+                                      Tensor(adjoint, self.shapes[node]))
+        except ExprGraphError:
+            return None
+        return found.data
+
+
+def _or_zero(adjoint: Value | None) -> Value:
+    return 0.0 if adjoint is None else adjoint
 
 
 DIFF_KINDS = ("derivative", "gradient", "hessian", "jacobian")
@@ -152,31 +198,27 @@ _ORDER_HINTS = {
 class Program:
     """A compiled program: its graph, and its symbolic derivatives on demand."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, given_shapes: Mapping[str, Shape] | None = None) -> None:
         self.graph = graph
-        # Whether every node is a scalar (compile's shape pass sets it): tensor
-        # values are not wired to the passes yet, so a tensor program is checked
-        # and printed but neither evaluated nor differentiated.
-        self.scalar = True
+        # Every node's shape from the shape pass over the declared and given
+        # shapes (None where it waits for values: an input used as a vector
+        # or matrix is not declared).
+        self.shapes = _node_shapes(graph, given_shapes or {})
+        # Whether every node is a scalar: the float passes and the symbolic
+        # derivatives apply (matrix calculus is not built yet).
+        self.scalar = self.shapes is not None and all(s.is_scalar for s in self.shapes)
 
-    def _require_scalar(self, given: Mapping[str, object] | None = None) -> None:
-        """A ShapeError where the program declares a vector or matrix: its
-        value, if given, is a scalar (`shapes.agree` says so), and tensor values
-        are not supported yet."""
+    def _require_scalar(self) -> None:
+        """A ShapeError where the program works on vectors or matrices: its
+        symbolic derivatives (matrix calculus) are not supported yet."""
         if self.scalar:
             return
-        not_yet = "vector and matrix values are not supported yet: declare it as a scalar, " \
-            "or remove the declaration"
-        for name, shape in self.graph.declarations.items():
-            if not shape.is_scalar and name in (given or {}):
-                try:
-                    shapes.agree(shape, shapes.SCALAR, {}, name)
-                except ShapeError as error:
-                    raise ShapeError(error.message, hint=not_yet) from None
-        name, shape = next((name, shape) for name, shape in self.graph.declarations.items()
-                           if not shape.is_scalar)
-        raise ShapeError(f"{name} is declared as {shape}: vector and matrix values are not "
-                         "supported yet", hint="declare it as a scalar, or remove the declaration")
+        declared = [f"{name} is {shape}" for name, shape in self.graph.declarations.items()
+                    if not shape.is_scalar]
+        why = f" ({'; '.join(declared)})" if declared else ""
+        raise ShapeError("symbolic derivatives of programs with vectors or matrices are not "
+                         f"supported yet{why}",
+                         hint="eval computes their values and gradients with numbers")
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -188,33 +230,114 @@ class Program:
         """The output node's name."""
         return self.graph.output_name
 
-    def evaluate(self, values: Mapping[str, float] | None = None, /,
-                 **more: float) -> Evaluation:
+    def evaluate(self, values: Mapping[str, Value] | None = None, /,
+                 **more: Value) -> Evaluation:
         """Forward and backward pass at the point given by `values` and/or
-        keywords, which take precedence over the program's `where` clause."""
+        keywords, which take precedence over the program's `where` clause.
+
+        A value is a number, or for a vector or matrix a nested list or a
+        NumPy array (rank 1 or 2); shapes are checked against the program's
+        declarations and its operations before anything is computed. For a
+        tensor output the adjoints are of the sum of its elements.
+        """
         return self._evaluate({**(values or {}), **more}, None)
 
-    def evaluate_partially(self, values: Mapping[str, float] | None = None, /,
-                           **more: float) -> Evaluation:
+    def evaluate_partially(self, values: Mapping[str, Value] | None = None, /,
+                           **more: Value) -> Evaluation:
         """Like `evaluate`, but an undefined partial derivative does not stop the
         backward pass: the adjoints that depend on it are None, with the reason in
         `Evaluation.undefined` (and `undefined_gradient` for inputs). An undefined
         value still raises MathError."""
         return self._evaluate({**(values or {}), **more}, {})
 
-    def _evaluate(self, values: Mapping[str, float], undefined: dict[int, MathError] | None
+    def evaluate_seeded(self, values: Mapping[str, Value], seed: Value, *,
+                        partially: bool = False) -> Evaluation:
+        """`evaluate` with the upstream gradient `seed` (∂L/∂output, of the
+        output's shape) in place of the gradient of the output's sum: the
+        adjoints are then of ⟨seed, output⟩, as PyTorch's `backward(seed)`."""
+        return self._evaluate(dict(values), {} if partially else None, seed)
+
+    def evaluate_wrt(self, values: Mapping[str, Value], wrt: Sequence[str]) -> Evaluation:
+        """`evaluate`, with the backward pass only for the inputs `wrt` (the
+        parameters being trained): for vectors and matrices, no work is
+        spent on the adjoints of the data. `gradient` then has those names."""
+        for name in wrt:
+            self._check_input(name)
+        return self._evaluate(dict(values), None, wrt=tuple(wrt))
+
+    def _evaluate(self, values: Mapping[str, Value], undefined: dict[int, MathError] | None,
+                  seed: Value | None = None, wrt: tuple[str, ...] | None = None
                   ) -> Evaluation:
         given = {**self.graph.given, **values}
-        self._require_scalar(given)
+        if not self.scalar or seed is not None or \
+                any(not isinstance(v, numbers.Real) for v in given.values()):
+            return self._evaluate_tensors(given, undefined, seed, wrt)
         for name, value in given.items():
             check_value(name, value)
         node_values = forward_values(self.graph, given)
         node_adjoints = reverse_adjoints(self.graph, node_values, undefined)
-        used = set(self.graph.names)
-        unused = tuple(name for name in given if name not in used
-                       or self.graph.nodes[self.graph.names[name]].op is not INPUT)
         return Evaluation(self.graph, {k: float(v) for k, v in given.items()}, node_values,
-                          node_adjoints, unused, undefined or {})
+                          node_adjoints, self._unused(given), undefined or {}, wrt=wrt)
+
+    def _unused(self, given: Mapping[str, Value]) -> tuple[str, ...]:
+        used = set(self.graph.names)
+        return tuple(name for name in given if name not in used
+                     or self.graph.nodes[self.graph.names[name]].op is not INPUT)
+
+    def _evaluate_tensors(self, given: Mapping[str, Value],
+                          undefined: dict[int, MathError] | None, seed: Value | None,
+                          wrt: tuple[str, ...] | None = None) -> Evaluation:
+        """The NumPy passes (passes/tensor.py): shapes bound from the values
+        and checked, then values and vector–Jacobian adjoints."""
+        from .passes.tensor import evaluate_tensors, gradient_tensors, input_tensor
+
+        graph = self.graph
+        tensors = {name: input_tensor(name, value) for name, value in given.items()}
+        node_shapes = infer_shapes(graph.nodes, self.input_shapes(
+            {name: t.shape for name, t in tensors.items()}), graph.source)
+        for index in graph.inputs:
+            if graph.nodes[index].label not in tensors:  # the scalar pass's message
+                forward_values(replace(graph, nodes=graph.nodes[:index + 1]), {})
+        computed = evaluate_tensors(graph.nodes, tensors, graph.source)
+        upstream = None if seed is None else \
+            _seed_tensor(seed, node_shapes[graph.output], graph.output_name)
+        found = gradient_tensors(graph.nodes, computed, graph.output, upstream, undefined,
+                                 None if wrt is None else [graph.names[n] for n in wrt])
+        node_adjoints: list[Value | None] = []
+        for index, node in enumerate(graph.nodes):
+            if index in found:
+                node_adjoints.append(found[index].data)
+            elif node.varying and (undefined is None or index not in undefined):
+                node_adjoints.append(_zeros(computed[index].data))  # does not reach out
+            else:
+                node_adjoints.append(None)
+        return Evaluation(graph, {name: t.data for name, t in tensors.items()},
+                          [t.data for t in computed], node_adjoints, self._unused(given),
+                          undefined or {}, tuple(node_shapes),
+                          None if upstream is None else upstream.data, wrt)
+
+    def input_shapes(self, given: Mapping[str, Shape]) -> dict[str, Shape]:
+        """The inputs' shapes from their values' shapes, checked against the
+        program's declarations (a ShapeError at the declaration where one
+        disagrees); named dimensions bind to the first value's sizes."""
+        sizes: dict[str, int] = {}
+        shaped = dict(given)
+        for name, declared in self.graph.declarations.items():
+            if name not in given:
+                continue
+            try:
+                shapes.agree(declared, given[name], sizes, name)
+            except ShapeError as error:
+                line, column = self.graph.declared_at.get(name, (0, 0))
+                hint = error.hint or ("a vector value is written [1, 2, 3], a matrix "
+                                      "[[1, 2], [3, 4]]" if not declared.is_scalar else None)
+                raise ShapeError(error.message, hint=hint, line=line or None,
+                                 column=column or None, variable=name,
+                                 source_line=source_line(self.graph.source, line)
+                                 if line else None) from None
+        for name, declared in self.graph.declarations.items():
+            shaped.setdefault(name, shapes.bind(declared, sizes))
+        return shaped
 
     @cached_property
     def symbolic(self) -> SymbolicGradient:
@@ -380,6 +503,27 @@ class Program:
 
 
 
+def _seed_tensor(seed: Value, shape: Shape, output: str) -> Any:
+    """The upstream gradient as a Tensor of the output's shape."""
+    from .passes.tensor import Tensor, input_tensor
+
+    given = input_tensor(f"the seed (∂L/∂{output})", seed)
+    want = tuple(int(d) for d in shape.dims)
+    if tuple(given.data.shape if not given.shape.is_scalar else ()) != want:
+        raise ShapeError(f"the seed must have the shape of the output {output}, "
+                         f"{shape}, not {given.shape}")
+    return Tensor(given.data, shape)
+
+
+def _zeros(like: Value) -> Value:
+    """A zero adjoint of a value's shape."""
+    if isinstance(like, float):
+        return 0.0
+    import numpy as np
+
+    return np.zeros_like(like)
+
+
 def value_warnings(program: Program, values: Mapping[str, float]) -> list[str]:
     """Warnings about given values the program does not use."""
     inputs = set(program.inputs)
@@ -397,15 +541,18 @@ def value_warnings(program: Program, values: Mapping[str, float]) -> list[str]:
     return warnings
 
 
-def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - like re.compile
+def compile(text: str, inputs: Iterable[str] = (),  # noqa: A001 - like re.compile
+            shapes: Mapping[str, Shape] | None = None) -> Program:
     """Parse `text` into a `Program`.
 
     `inputs` names variables that should be inputs even where they would be
     constants (`e`, `pi`); the CLI passes the names the user gives values for.
-    Raises `ParseError` or `ProgramError` for bad text, and `ShapeError`
-    where shapes do not fit (`x @ y` on scalars, `tr(x)` of a scalar): the
-    shape pass runs here, with the declared shapes (an input not declared is
-    a scalar).
+    `shapes` gives the shapes of values known already (the CLI's). Raises
+    `ParseError` or `ProgramError` for bad text, and `ShapeError` where
+    shapes do not fit (`x @ y` on scalars, `tr(x)` of a scalar): the shape
+    pass runs here, with the declared and given shapes, an input with
+    neither being a scalar — unless that makes the shapes fail, when the
+    check waits for the values.
     """
     if not isinstance(text, str):
         raise TypeError(f"compile() takes the program as text (str), not "
@@ -417,10 +564,20 @@ def compile(text: str, inputs: Iterable[str] = ()) -> Program:  # noqa: A001 - l
         if not isinstance(name, str):
             raise TypeError(f"compile() takes input names as text (str), not "
                             f"{type(name).__name__}")
-    graph = parse_program(text, frozenset(names))
-    program = Program(graph)
-    program.scalar = is_scalar_program(infer_shapes(graph.nodes, graph.declarations, text))
-    return program
+    return Program(parse_program(text, frozenset(names)), shapes)
+
+
+def _node_shapes(graph: Graph, given: Mapping[str, Shape]) -> tuple[Shape, ...] | None:
+    """Every node's shape, from the declarations and the `given` shapes (an
+    input with neither is a scalar) — or None where that makes the shapes
+    fail but some input is neither declared nor given: it may be a vector
+    or matrix, its value will say, and the shapes are checked then."""
+    try:
+        return tuple(infer_shapes(graph.nodes, {**graph.declarations, **given}, graph.source))
+    except ShapeError:
+        if all(name in graph.declarations or name in given for name in graph.input_names):
+            raise
+        return None
 
 
 def check_value(name: str, value: object) -> float:
@@ -438,6 +595,20 @@ def check_value(name: str, value: object) -> float:
         raise ValueInputError(f"the value of {name} must be finite, not {number}",
                               variable=name)
     return number
+
+
+def input_value(name: str, value: object) -> Value:
+    """A value given for input `name`: a finite float (`check_value`), or for
+    a nested list or NumPy array of rank 1 or 2 a float64 array (ragged,
+    empty, non-number and inf/nan ones are ValueInputErrors)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return check_value(name, value)
+    if isinstance(value, (list, tuple)) or hasattr(value, "ndim"):
+        from .passes.tensor import input_tensor
+
+        found = input_tensor(name, value)
+        return found.data
+    return check_value(name, value)  # the message for anything else
 
 
 def parse_value(name: str, text: str) -> float:

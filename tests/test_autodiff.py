@@ -360,6 +360,7 @@ def _sympy_leaves(graph: Any) -> list[sympy.Expr | None]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions(), points)
+@example("sqrt((x)-(x))", {"x": 0.0})
 def test_the_loops_over_a_sympy_algebra_match_sympy_diff(text: str, point: dict) -> None:
     """`passes.reverse` and `passes.forward` know no numbers: run over a SymPy
     algebra with each op's rule they build SymPy's own derivative."""
@@ -371,9 +372,14 @@ def test_the_loops_over_a_sympy_algebra_match_sympy_diff(text: str, point: dict)
     graph = parse_program(text)
     point = {k: v for k, v in point.items() if k in graph.input_names}
     try:
-        evaluate(graph, point)
+        float_values = evaluate(graph, point)
     except MathError:
         assume(False)
+    undefined: dict = {}
+    adjoints(graph, float_values, undefined)
+    # sqrt(x - x): SymPy folds x - x to 0 before differentiating; the graph
+    # keeps sqrt's partial, undefined at 0, and floats say so.
+    assume(not undefined)
     values = _sympy_leaves(graph)
     for index, node in enumerate(graph.nodes):
         if values[index] is None:

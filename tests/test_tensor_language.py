@@ -209,10 +209,13 @@ def test_a_program_of_declarations_only_is_empty() -> None:
     ("x: vector(n); y: vector(m); x + y", 31, "cannot combine"),
     ("W: matrix(2, 3); x: vector(2); W @ x", 34, "cannot multiply a 2×3 matrix by a vector"),
 ])
-def test_shape_errors_are_raised_by_compile_with_their_place(text: str, column: int,
-                                                             words: str) -> None:
+def test_shape_errors_are_raised_before_evaluation_with_their_place(text: str, column: int,
+                                                                    words: str) -> None:
+    """Declared shapes are checked by compile; an input neither declared nor
+    given may be a vector, so its scalar value is checked by evaluate."""
     with pytest.raises(ShapeError) as caught:
-        exprgraph.compile(text)
+        program = exprgraph.compile(text)
+        program.evaluate({name: 1.0 for name in program.inputs})
     assert words in caught.value.message
     assert (caught.value.line, caught.value.column) == (1, column)
 
@@ -302,11 +305,10 @@ def test_a_missing_shape_after_a_colon_says_what_a_declaration_is() -> None:
         assert "scalar, vector(n) or matrix(m, n)" in (caught.value.hint or "")
 
 
-def test_a_declared_vector_given_a_scalar_says_what_the_user_can_do() -> None:
-    """The value is a scalar because the commands take no vector values yet:
-    the hint says so, rather than leaving the user to find a vector syntax."""
+def test_a_declared_vector_given_a_scalar_says_how_to_write_a_vector() -> None:
     program = exprgraph.compile("x: vector(n); y = sum(x)")
     with pytest.raises(ShapeError) as info:
         program.evaluate({"x": 2.0})
     assert "declared as a vector" in info.value.message
-    assert "not supported yet" in (info.value.hint or "")
+    assert "[1, 2, 3]" in (info.value.hint or "")
+    assert (info.value.line, info.value.column) == (1, 1)  # at the declaration

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import SourceWarning
 from .numbers import format_number
@@ -56,7 +57,7 @@ class Graph:
     source: str = ""
     names: dict[str, int] = field(default_factory=dict)
     assigned: tuple[str, ...] = ()  # the names the program assigns, in order
-    given: dict[str, float] = field(default_factory=dict)  # from a `where` clause
+    given: dict[str, Any] = field(default_factory=dict)  # `where` values (arrays for tensors)
     # Valid but probably unintended text (`1/2x`), in source order; shown, never raised.
     warnings: tuple[SourceWarning, ...] = ()
     # The name the last statement assigns when its node has another name
@@ -67,6 +68,9 @@ class Graph:
     # The shapes the program declares for its inputs (`x: vector(n)`), in
     # program order; an input not declared is a scalar unless its value says otherwise.
     declarations: dict[str, Shape] = field(default_factory=dict)
+    # Where each declaration is, (line, column): a value that disagrees with
+    # it is reported there.
+    declared_at: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -182,11 +186,12 @@ def finish_graph(
     output: int,
     assigned: dict[str, int],
     source: str = "",
-    given: dict[str, float] | None = None,
+    given: dict[str, Any] | None = None,
     warnings: tuple[SourceWarning, ...] = (),
     output_alias: str = "",
     referenced: frozenset[str] | None = None,
     declarations: dict[str, Shape] | None = None,
+    declared_at: dict[str, tuple[int, int]] | None = None,
 ) -> Graph:
     """Order `nodes` inputs first, name every node, and freeze them as a Graph.
 
@@ -237,7 +242,8 @@ def finish_graph(
     inputs = tuple(range(len(inputs_at)))
     alias = output_alias if output_alias and output_alias != output_node.name else ""
     return Graph(tuple(ordered), inputs, new_index[output], source, names, tuple(assigned),
-                 dict(given or {}), tuple(warnings), alias, referenced, dict(declarations or {}))
+                 dict(given or {}), tuple(warnings), alias, referenced, dict(declarations or {}),
+                 dict(declared_at or {}))
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:

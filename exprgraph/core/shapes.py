@@ -24,7 +24,7 @@ words a learner reads: "cannot multiply a 3×2 matrix by a vector of length 3".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .errors import ShapeError
@@ -156,6 +156,20 @@ def square(a: Shape, operation: str) -> Dim:
     if a.rank != 2 or not same_dim(a.dims[0], a.dims[1]):
         raise ShapeError(f"{operation} needs a square matrix, not {describe(a)}")
     return a.dims[0]
+
+
+def check_rectangular(name: str, rows: Sequence[Sequence[object]]) -> None:
+    """A ValueInputError unless every row of the value of `name` (a matrix
+    typed as a list of rows) has the first row's length."""
+    from .errors import ValueInputError
+
+    width = len(rows[0])
+    for number, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise ValueInputError(
+                f"the value of {name} is ragged: row {number} has {len(row)} "
+                f"number{'s' if len(row) != 1 else ''}, row 1 has {width}",
+                variable=name, hint="every row of a matrix has the same length")
 
 
 def bind(shape: Shape, sizes: dict[str, int]) -> Shape:

@@ -68,17 +68,20 @@ def _input_value(node: Node, inputs: Mapping[str, float], source: str) -> float:
 
 
 def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source: str,
-               exc: BaseException, what: str = "", problem: str = "") -> MathError:
+               exc: BaseException, what: str = "", problem: str = "", element: str = ""
+               ) -> MathError:
     """A MathError naming the node, its expression and the argument values.
 
     `what` replaces "node = expression" as the subject and `problem` the
-    explanation drawn from the exception and the op's domain.
+    explanation drawn from the exception and the op's domain; `element`
+    (`[1]`) marks the values as one element of vector or matrix arguments.
     """
     from ..printing.text import expression_text, node_expression  # out of the hot loop
 
     def called(index: int) -> str:
         # Nodes of a derivative have no names: show their text, sqrt(1 - x^2).
-        return nodes[index].name or nodes[index].label or expression_text(nodes, index)
+        return (nodes[index].name or nodes[index].label or expression_text(nodes, index)) \
+            + element
 
     expression = node_expression(nodes, node)
     shown = ", ".join(f"{called(a)} = {format_value(v)}"

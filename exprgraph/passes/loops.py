@@ -53,7 +53,8 @@ def reverse(nodes: Sequence[Node], output: int, seed: T, local: Local, algebra: 
             first: int | None = None, every_edge: bool = False,
             skip: Callable[[T], bool] | None = None,
             check: Callable[[int, T], T] | None = None,
-            edge: Callable[[int, int, T], T] | None = None) -> dict[int, T]:
+            edge: Callable[[int, int, T], T] | None = None,
+            leads: Sequence[bool] | None = None) -> dict[int, T]:
     """Adjoints ∂out/∂node by reverse mode: {node index: adjoint} for every
     node the output depends on through varying nodes (`seed` at `output`).
 
@@ -73,6 +74,9 @@ def reverse(nodes: Sequence[Node], output: int, seed: T, local: Local, algebra: 
       (or raises): where floats test for overflow.
     - `edge(node, position, adjoint)`: the contribution itself, where it is
       not adjoint·partial (a tensor op's vector–Jacobian product).
+    - `leads[node]`: false where the node leads to no input wanted; no
+      adjoint is computed for it (training wants the weights', not the
+      data's: `X @ W` then costs one product backwards, not two).
     """
     adjoint: dict[int, T] = {output: seed}
     mul, add = algebra.mul, algebra.add
@@ -87,7 +91,7 @@ def reverse(nodes: Sequence[Node], output: int, seed: T, local: Local, algebra: 
         elif skip is not None and skip(upstream):
             continue
         for position, arg in enumerate(node.args):
-            if not nodes[arg].varying:
+            if not nodes[arg].varying or (leads is not None and not leads[arg]):
                 continue
             if edge is not None:
                 if upstream is None:

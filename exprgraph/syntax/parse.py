@@ -74,7 +74,7 @@ MAX_PROGRAM_CHARS = 2_000_000  # documented (README, Limits): ~15 s and ~0.8 GB 
 
 @dataclass(frozen=True, slots=True)
 class _Where:
-    values: dict[str, float]
+    values: dict[str, Any]  # a float, or an array for a vector or matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ class _ProgramState:
         self.assigned_at: dict[str, tuple[int, int]] = {}
         self.first_use: dict[str, tuple[int, int]] = {}  # inputs and constants
         self.statements: list[_Statement] = []
-        self.given: dict[str, float] = {}
+        self.given: dict[str, Any] = {}
         self.constants_used: set[str] = set()
         self.warnings: list[SourceWarning] = []
         self.referenced: set[str] = set()  # assigned names a later statement uses
@@ -406,11 +406,34 @@ class _Reducer:
                                    f"{str(token)!r}", token, hint="e.g. where x=1, y=-2.5")
         return sign * CONSTANTS[str(token)], children[0]
 
+    def where_item(self, children: list[Token]) -> tuple[float, Token]:
+        return self.where_number(children)
+
+    def where_row(self, children: list[tuple[float, Token]]) -> tuple[list[float], Token]:
+        return [value for value, _ in children], children[0][1]
+
+    def where_vector(self, children: list[tuple[float, Token]]) -> tuple[Any, Token]:
+        import numpy as np  # only for a program with a vector value
+
+        return np.array([value for value, _ in children], dtype=np.float64), children[0][1]
+
+    def where_matrix(self, children: list[tuple[list[float], Token]]) -> tuple[Any, Token]:
+        import numpy as np
+
+        width = len(children[0][0])
+        for number, (row, token) in enumerate(children, start=1):
+            if len(row) != width:
+                raise self.state.error(
+                    ParseError, f"the matrix is ragged: row {number} has {len(row)} "
+                    f"number{'s' if len(row) != 1 else ''}, row 1 has {width}", token,
+                    hint="every row of a matrix has the same length")
+        return np.array([row for row, _ in children], dtype=np.float64), children[0][1]
+
     def binding(self, children: list[Any]) -> tuple[Token, float]:
         return children[0], children[1][0]
 
     def where(self, children: list[Any]) -> _Where:
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {}
         for token, value in children[1:]:
             if str(token) in values:
                 raise self.state.error(ParseError, f"{token} is given two values", token)
@@ -511,7 +534,8 @@ def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
     return finish_graph(state.builder.nodes, last.node, state.assigned, text, state.given,
                         tuple(warnings), output_alias=last.name or "",
                         referenced=frozenset(state.referenced),
-                        declarations=dict(state.declarations))
+                        declarations=dict(state.declarations),
+                        declared_at=dict(state.declared_at))
 
 
 def _unused_declarations(state: _ProgramState) -> list[SourceWarning]:

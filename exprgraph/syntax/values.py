@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import math
 import re
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..core.errors import ValueInputError
-from ..core.shapes import Shape, matrix, vector
+from ..core.shapes import Shape, check_rectangular, matrix, vector
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_ELEMENTS = 10_000_000  # 80 MB of float64: far beyond any value typed or kept in a file
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -99,6 +101,8 @@ def parse_tensor(name: str, text: str) -> tuple[np.ndarray, Shape]:
     rest = _skip(text, position)
     if rest < len(text):
         raise _error(name, text, rest, "text after the closing ]")
+    import numpy as np  # only for a value in brackets: start-up stays light
+
     if rows:
         return _matrix(name, rows)
     if not flat:
@@ -108,14 +112,10 @@ def parse_tensor(name: str, text: str) -> tuple[np.ndarray, Shape]:
 
 
 def _matrix(name: str, rows: list[list[float]]) -> tuple[np.ndarray, Shape]:
-    width = len(rows[0])
-    for number, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise ValueInputError(
-                f"the value of {name} is ragged: row {number} has {len(row)} "
-                f"number{'s' if len(row) != 1 else ''}, row 1 has {width}",
-                variable=name, hint="every row of a matrix has the same length")
-    return np.array(rows, dtype=np.float64), matrix(len(rows), width)
+    check_rectangular(name, rows)
+    import numpy as np
+
+    return np.array(rows, dtype=np.float64), matrix(len(rows), len(rows[0]))
 
 
 def _skip(text: str, position: int) -> int:
