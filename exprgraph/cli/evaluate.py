@@ -27,7 +27,7 @@ from .options import (
     values_option,
 )
 from .output import print_json, stderr, stdout
-from .values import print_warnings, program_and_values, with_json_warnings
+from .values import print_warnings, program_and_values, seed_value, with_json_warnings
 
 
 @values_command("eval")
@@ -48,20 +48,38 @@ def eval_command(
     steps: Annotated[bool, typer.Option(
         "--steps", help="Narrate the forward pass node by node and the backward pass edge "
         "by edge, as a student would write them.")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Print every number of a vector or matrix (by default one with more "
+        "than 6 numbers is summarised; JSON always has every number).")] = False,
+    seed: Annotated[str | None, typer.Option(
+        "--seed", metavar="VALUE", show_default=False,
+        help="For a vector or matrix output: the upstream gradient ∂L/∂output, of the "
+        "output's shape, e.g. \"[1, 0, 0]\". Default: the adjoints are of the sum of the "
+        "output's elements.")] = None,
 ) -> None:
     """Evaluate a program: every node's value, every adjoint, the gradient.
 
     Give each input's value as [bold]--NAME VALUE[/bold] (or --NAME=VALUE); a value
-    may be a number or a constant expression such as pi/2 or -3. A program that
+    may be a number, a constant expression such as pi/2 or -3, a vector
+    [bold]"[1, 2, 3]"[/bold] or a matrix [bold]"[[1, 2], [3, 4]]"[/bold]. A program that
     starts with '-' goes after --: [bold]exprgraph eval -- "-x^2" --x 3[/bold]
 
-    Example: [bold]exprgraph eval "(x+y)*z" --x 1 --y 3 --z -3[/bold]
+    Examples: [bold]exprgraph eval "(x+y)*z" --x 1 --y 3 --z -3[/bold];
+    [bold]exprgraph eval "h = tanh(W @ x); L = sum(h^2)" --W "[[1, 2], [3, 4]]" --x "[1, -1]"[/bold]
     """
     as_json = output_format is OutputFormat.json
     compiled, values = program_and_values(ctx, program, assignments, warn_unused=False)
     # Every view (tables, JSON, --steps) shows what exists and marks the
     # undefined partials; the reason follows on stderr (or in the JSON).
-    evaluation = compiled.evaluate_partially(values)
+    if seed is None:
+        evaluation = compiled.evaluate_partially(values)
+    else:
+        evaluation = compiled.evaluate_seeded(values, seed_value(seed), partially=True)
+        if not evaluation.is_tensor or evaluation.shapes is None or \
+                evaluation.shapes[compiled.graph.output].is_scalar:
+            raise ValueInputError("--seed is for a vector or matrix output; this output is "
+                                  "a scalar", hint="the adjoints of a scalar output are "
+                                  f"∂{compiled.output}/∂node already; leave --seed out")
     if as_json:
         from ..tasks.data import evaluation_data, steps_data
 
@@ -69,6 +87,14 @@ def eval_command(
         if steps:
             data["steps"] = steps_data(compiled, evaluation)
         print_json(data)
+    elif steps and evaluation.is_tensor:
+        from ..render.check import tensor_steps_view
+        from ..tasks.explain import tensor_backward_steps, tensor_forward_steps
+
+        print_warnings(ctx, compiled, values)
+        stdout().print(tensor_steps_view(tensor_forward_steps(compiled, evaluation),
+                                         tensor_backward_steps(compiled, evaluation),
+                                         compiled.output, evaluation.seed is not None, full))
     elif steps:
         from ..render.check import steps_view
         from ..tasks.explain import backward_steps, forward_steps
@@ -80,7 +106,7 @@ def eval_command(
         from ..render.tables import evaluation_tables
 
         print_warnings(ctx, compiled, values)
-        stdout().print(evaluation_tables(compiled, evaluation, max_rows))
+        stdout().print(evaluation_tables(compiled, evaluation, max_rows, full))
     if evaluation.undefined_gradient:
         report_undefined(evaluation, as_json)
 

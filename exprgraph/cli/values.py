@@ -20,6 +20,7 @@ from ..api import Program, parse_value, value_warnings
 from ..api import compile as compile_program
 from ..core.errors import ExprGraphError, ValueInputError
 from ..core.text import did_you_mean, split_top_level
+from ..syntax.values import looks_like_tensor, parse_tensor
 from .application import PROGRAM_MARK
 from .output import warn
 
@@ -45,13 +46,30 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
         text, raw = program_and_value_texts(tokens, assignments or [], from_set)
     except ValueInputError as error:
         raise _as_mistyped_flag(ctx, error) from None
-    compiled = compile_program(text, inputs=raw)
+    # A value in brackets is a vector or matrix: its shape goes to the shape
+    # pass, which then runs before anything is computed. A bad one is said
+    # after the option typos are (below).
+    tensors: dict[str, Any] = {}
+    tensor_errors: dict[str, ValueInputError] = {}
+    for name, value in raw.items():
+        if looks_like_tensor(value):
+            try:
+                tensors[name] = parse_tensor(name, value)
+            except ValueInputError as error:
+                tensor_errors[name] = error
+    compiled = compile_program(text, inputs=raw,
+                               shapes={name: shape for name, (_, shape) in tensors.items()})
     # Before the values are read: `--fromat json` is a typo, not a bad number.
     looks_like = mistyped_options(ctx, set(compiled.inputs) | from_set, raw)
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     underflows: list[str] = []
     for name, value in raw.items():
         try:
+            if name in tensor_errors:
+                raise tensor_errors[name]
+            if name in tensors:
+                values[name] = tensors[name][0]
+                continue
             values[name] = parse_value(name, value)
             underflows += _warn_underflow(name, value)
         except ValueInputError as error:
@@ -68,6 +86,13 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
     if warn_unused:
         print_warnings(ctx, compiled, values)
     return compiled, {**compiled.graph.given, **values}
+
+
+def seed_value(text: str) -> Any:
+    """The value typed for `--seed`: a number, vector or matrix."""
+    if looks_like_tensor(text):
+        return parse_tensor("--seed", text)[0]
+    return parse_value("--seed", text)
 
 
 def _warn_underflow(name: str, text: str) -> list[str]:

@@ -12,7 +12,15 @@ from rich.text import Text
 
 from ..core.numbers import table_value
 from ..tasks.check import CORRECT, ERROR, INCORRECT, FileScore, Report, Verdict
-from ..tasks.explain import BackwardStep, ForwardStep, bar, legend, step_text
+from ..tasks.explain import (
+    BackwardStep,
+    ForwardStep,
+    TensorBackwardStep,
+    TensorForwardStep,
+    bar,
+    legend,
+    step_text,
+)
 from .batch import FILE_FAULTS, OTHER_FAULT
 from .errors import error_line
 
@@ -117,6 +125,34 @@ def steps_view(forward: list[ForwardStep], backward: list[BackwardStep], output:
     partials = [f"∂{output}/∂{k} = {table_value(v, k in noise)}" for k, v in gradient.items()]
     partials += [f"∂{output}/∂{k} undefined" for k in undefined]
     lines.append(Hanging("Gradient: " + ", ".join(partials), 0, style="bold"))
+    return Group(*lines)
+
+
+def tensor_steps_view(forward: list[TensorForwardStep], backward: list[TensorBackwardStep],
+                      output: str, seeded: bool, full: bool = False) -> RenderableType:
+    """The passes over vectors and matrices: each node's value with its
+    shape, then each adjoint as the sum of its uses' vector–Jacobian rules."""
+    from ..printing.values import value_text
+
+    lines: list[RenderableType] = [Text("Forward pass: each node from its arguments",
+                                        style="bold")]
+    for step in forward:
+        middle = f" = {step.substituted}" if step.substituted else ""
+        lines.append(Hanging(f"{step.name} = {step.expression}{middle} = "
+                             f"{value_text(step.value, full, one_line=True)}   ({step.shape})", 2))
+    start = "the seed given" if seeded else "1 (ones: the sum of the output's elements)"
+    lines.append(Hanging(f"Backward pass: adjoints from {bar(output)} = {start} down, "
+                         "by each op's vector–Jacobian rule", 0, style="bold"))
+    lines.append(Hanging(f"(for each node v, {bar('v')} is the adjoint of v, of v's shape; "
+                         "a node used several times sums what each use passes back)", 2,
+                         style="dim"))
+    for step in backward:
+        total = "undefined" if step.adjoint is None else \
+            value_text(step.adjoint, full, one_line=True)
+        rules = " + ".join(term.rule for term in step.terms)
+        middle = f" = {rules}" if rules else ""
+        lines.append(Hanging(f"{bar(step.node)} = {total}" if not rules else
+                             f"{bar(step.node)}{middle} = {total}   ({step.shape})", 2))
     return Group(*lines)
 
 

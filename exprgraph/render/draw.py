@@ -21,6 +21,7 @@ import shutil
 import subprocess
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -32,6 +33,8 @@ from ..core.numbers import factor, format_value
 from ..core.numbers import six_digits as _short
 from ..core.ops import CONST, INPUT
 from ..printing.text import node_expression
+from ..printing.values import shape_text, value_text
+from ..printing.vjp import vjp_text
 from ..tasks.explain import bar
 
 TERMINAL_BUDGET = 60  # nodes drawn in the terminal before the drawing stops
@@ -49,9 +52,10 @@ class DrawnNode:
     kind: str  # "input", "const", "op" or "output"
     op: str  # the op's symbol or function name ("+", "sin"); "" for leaves
     expression: str
-    value: float | None
-    adjoint: float | None
+    value: Any  # a float, or an array for a vector or matrix; None: not evaluated
+    adjoint: Any
     undefined: bool = False  # evaluated, but the adjoint is undefined there
+    shape: str = ""  # "3", "3×2", "scalar" where the program has vectors or matrices
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,11 @@ class DrawnEdge:
     target: int  # the node that uses it
     partial_expr: str | None
     partial: float | None
-    contribution: float | None  # ∂out/∂target · ∂target/∂source
+    contribution: Any  # ∂out/∂target · ∂target/∂source (an array for a tensor edge)
+    # For vectors and matrices: the source's shape (what flows forward) and
+    # the target's vector–Jacobian rule for it (what flows back, ḡ = ∂out/∂target).
+    shape: str = ""
+    vjp: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,12 @@ class Drawing:
 
 
 def drawing(program: Program, evaluation: Evaluation | None) -> Drawing:
-    """The description every picture is drawn from."""
+    """The description every picture is drawn from. Where the program has
+    vectors or matrices, nodes and edges carry shapes (from the values, or
+    else the declarations) and edges their vector–Jacobian rules."""
     graph = program.graph
+    shapes = evaluation.shapes if evaluation is not None else (
+        None if program.scalar else program.shapes)
     nodes = []
     for index, node in enumerate(graph.nodes):
         kind = "input" if node.op is INPUT else "const" if node.op is CONST else (
@@ -88,9 +100,18 @@ def drawing(program: Program, evaluation: Evaluation | None) -> Drawing:
             index, node.name, kind, symbol, node_expression(graph.nodes, node),
             evaluation.node_values[index] if evaluation else None,
             evaluation.node_adjoints[index] if evaluation else None,
-            bool(evaluation and index in evaluation.undefined)))
+            bool(evaluation and index in evaluation.undefined),
+            shape_text(shapes[index]) if shapes is not None else ""))
     edges = []
     for target, position, source in graph.edges():
+        if shapes is not None:
+            varying = graph.nodes[source].varying
+            edges.append(DrawnEdge(
+                source, target, None, None,
+                evaluation.contribution(target, position) if evaluation else None,
+                shape_text(shapes[source]),
+                vjp_text(graph.nodes, shapes, target, position) if varying else None))
+            continue
         partial = evaluation.local_partial(target, position) if evaluation else None
         adjoint = evaluation.node_adjoints[target] if evaluation else None
         edges.append(DrawnEdge(
@@ -99,11 +120,24 @@ def drawing(program: Program, evaluation: Evaluation | None) -> Drawing:
     return Drawing(tuple(nodes), tuple(edges), graph.output, graph.output_name)
 
 
+def _number(value: Any, short: bool = True) -> str:
+    """A value in a drawing: a float, or a small array inline, a large one summarised."""
+    if hasattr(value, "ndim"):
+        return value_text(value, one_line=True)
+    return _short(value) if short else format_value(value)
+
+
 def _edge_label(edge: DrawnEdge, drawing: Drawing, backward: bool, short: bool = False) -> str:
     if drawing.nodes[edge.source].kind == "const":
         return ""  # nothing is differentiated with respect to a constant
     source = drawing.nodes[edge.source].name
     target = drawing.nodes[edge.target].name
+    if edge.shape:  # vectors and matrices: the shape forward, the rule backward
+        if not backward:
+            return edge.shape
+        rule = f"∂{drawing.output_name}/∂{source} += {edge.vjp or '0'}"
+        return rule if edge.contribution is None else \
+            f"{rule} = {_number(edge.contribution)}"
     if backward:
         if edge.contribution is None:
             return f"∂{drawing.output_name}/∂{target}·∂{target}/∂{source}"
@@ -157,7 +191,9 @@ def terminal_view(drawing: Drawing, budget: int = TERMINAL_BUDGET,
             if node.kind == "const":
                 parent.add(Text(node.name, style="dim"))
                 continue
-            label = Text(f"{_edge_label(edge, drawing, False, short=True)}  ", style="dim")
+            # A node shows its own shape: a tensor edge's label would repeat it.
+            shown = "" if edge.shape else _edge_label(edge, drawing, False, short=True)
+            label = Text(f"{shown}  " if shown else "", style="dim")
             if edge.source in drawn:
                 parent.add(label.append(f"↑ {node.name}", style="italic cyan"))
             elif edge.source in queued or (depth >= depth_limit and users.get(edge.source)) \
@@ -179,10 +215,12 @@ def _node_text(node: DrawnNode, output: str) -> Text:
     text = Text(node.name, style=style)
     if node.kind in ("op", "output"):
         text.append(f" = {node.expression}")
+    if node.shape:
+        text.append(f"  ({node.shape})", style="dim")
     if node.value is not None:
-        text.append(f"  = {_short(node.value)}", style="magenta")
+        text.append(f"  = {_number(node.value)}", style="magenta")
     if node.adjoint is not None:
-        text.append(f"  {bar(node.name)} = {_short(node.adjoint)}", style="green")
+        text.append(f"  {bar(node.name)} = {_number(node.adjoint)}", style="green")
     elif node.undefined:
         text.append(f"  {bar(node.name)} undefined", style="red")
     return text
@@ -193,6 +231,10 @@ def legend(drawing: Drawing) -> Text | None:
     if all(node.adjoint is None and not node.undefined for node in drawing.nodes):
         return None
     out = drawing.output_name
+    if any(node.shape for node in drawing.nodes):
+        return Text(f"for each node v, {bar('v')} is the adjoint ∂{out}/∂v, of v's shape "
+                    "(over every path from the output); (3) is a vector of length 3, (3×2) "
+                    "a matrix", style="dim")
     return Text(f"for each node v, {bar('v')} is the adjoint ∂{out}/∂v (over every path "
                 f"from {out}); ∂a/∂b on an edge is a's local partial in b, one step of the "
                 "chain rule", style="dim")
@@ -218,12 +260,12 @@ def _dot_style(kind: str) -> str:
 def _fields(node: DrawnNode, output: str) -> tuple[list[str], list[str]]:
     """A node's label: its name (and expression), then its numbers."""
     names = [node.name] + ([node.expression] if node.kind in ("op", "output") else [])
-    numbers = []
+    numbers = [f"shape {node.shape}"] if node.shape else []
     if node.value is not None:
-        numbers.append(f"value {format_value(node.value)}")
+        numbers.append(f"value {_number(node.value, short=False)}")
     if node.adjoint is not None:
         # "adjoint", not ∂out/∂x: an edge's ∂a/∂b is a local partial.
-        numbers.append(f"adjoint {format_value(node.adjoint)}")
+        numbers.append(f"adjoint {_number(node.adjoint, short=False)}")
     elif node.undefined:
         numbers.append("adjoint undefined")
     return names, numbers

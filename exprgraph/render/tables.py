@@ -19,31 +19,44 @@ from ..core.numbers import format_value
 from ..core.ops import CONST, INPUT
 from ..core.text import counted
 from ..printing.text import node_expression
+from ..printing.values import shape_text, value_text
 from .layout import Notes, WideOrNarrow, never_cut
 
 
-def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 100
-                      ) -> RenderableType:
-    """The node, edge and gradient tables for one evaluation."""
+def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 100,
+                      full: bool = False) -> RenderableType:
+    """The node, edge and gradient tables for one evaluation; `full` prints
+    every number of a vector or matrix (else a large one is summarised)."""
     graph = program.graph
     title = Text.assemble(("output ", "dim"), (graph.output_name, "bold"),
-                          (" = ", "dim"), (format_value(evaluation.value), "bold green"))
+                          (" = ", "dim"), (value_text(evaluation.value, full), "bold green"))
+    if evaluation.shapes is not None and not evaluation.shapes[graph.output].is_scalar:
+        shape = evaluation.shapes[graph.output]
+        title.append(f"\n{shape_text(shape)}: a {'matrix' if shape.rank == 2 else 'vector'} "
+                     "output; the adjoints below are of " + (
+                         f"⟨seed, {graph.output_name}⟩, the seed given as ∂L/∂"
+                         f"{graph.output_name}" if evaluation.seed is not None else
+                         f"sum({graph.output_name}), the sum of its elements"), style="dim")
     if not program.inputs and not evaluation.unused:
         # A constant program: no edge carries a derivative, no input has one.
-        return Group(title, node_table(program, evaluation, max_rows),
+        return Group(title, node_table(program, evaluation, max_rows, full),
                      Text("No inputs, so there is nothing to differentiate.", style="dim"))
-    return Group(title, node_table(program, evaluation, max_rows),
-                 edge_table(program, evaluation, max_rows),
-                 gradient_table(program, evaluation, max_rows))
+    edges = tensor_edge_table(program, evaluation, max_rows, full) if evaluation.is_tensor \
+        else edge_table(program, evaluation, max_rows)
+    return Group(title, node_table(program, evaluation, max_rows, full), edges,
+                 gradient_table(program, evaluation, max_rows, full))
 
 
 def _all_of_it() -> Notes:
     return Notes("exprgraph diff PROGRAM --format text prints it whole")
 
 
-def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> RenderableType:
-    """Forward and backward pass: every node's value and adjoint. On a narrow
-    terminal the op column goes (the expression shows the op)."""
+def node_table(program: Program, evaluation: Evaluation, max_rows: int, full: bool = False
+               ) -> RenderableType:
+    """Forward and backward pass: every node's value and adjoint (with a
+    shape column where there are vectors or matrices: an adjoint has its
+    node's shape). On a narrow terminal the op column goes (the expression
+    shows the op)."""
     graph = program.graph
     out = graph.output_name
     rows = list(enumerate(graph.nodes))
@@ -59,14 +72,18 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int) -> Rende
         if with_op:
             table.add_column("op")
         table.add_column("expression" if with_op else "expr")
+        if evaluation.shapes is not None:
+            table.add_column("shape")
         table.add_column("value", justify="right")
         table.add_column(f"∂{out}/∂node", justify="right")
         for i, node in _limit(rows, max_rows, table):
             name = node.name + (f" (= {', '.join(node.aliases)})" if node.aliases else "")
             style = "dim" if node.op is CONST else "cyan" if node.op is INPUT else (
                 "green" if i == graph.output else None)
-            cells = [name, *([node.op.name] if with_op else []), expressions[i],
-                     format_value(evaluation.node_values[i]), _adjoint_text(evaluation, i)]
+            shape = [] if evaluation.shapes is None else [shape_text(evaluation.shapes[i])]
+            cells = [name, *([node.op.name] if with_op else []), expressions[i], *shape,
+                     value_text(evaluation.node_values[i], full),
+                     _adjoint_text(evaluation, i, full)]
             table.add_row(*cells, style=style)
         tables.append(never_cut(table))
     return notes.below(WideOrNarrow(tables[0], tables[1]))
@@ -118,33 +135,78 @@ def _contribution_text(evaluation: Evaluation, node: int, partial: float | None,
     return "undefined" if defined else "—"
 
 
-def _adjoint_text(evaluation: Evaluation, node: int) -> str:
-    """A node's adjoint: a number, "undefined" or "—" for a constant."""
+def _adjoint_text(evaluation: Evaluation, node: int, full: bool = False) -> str:
+    """A node's adjoint: a number (or array), "undefined" or "—" for a constant."""
     if node in evaluation.undefined:
         return "undefined"
     adjoint = evaluation.node_adjoints[node]
-    return "—" if adjoint is None else format_value(adjoint)
+    return "—" if adjoint is None else value_text(adjoint, full)
 
 
-def gradient_table(program: Program, evaluation: Evaluation, max_rows: int = 0
-                   ) -> RenderableType:
-    """∂out/∂input for every input, numeric and symbolic (`max_rows` of them)."""
+def tensor_edge_table(program: Program, evaluation: Evaluation, max_rows: int,
+                      full: bool = False) -> RenderableType:
+    """The chain rule for vectors and matrices, edge by edge: each edge passes
+    its argument the vector–Jacobian product of the node's adjoint ḡ (the
+    op's rule, in the program's names), of the argument's shape; an
+    argument's adjoint is the sum of what its edges pass."""
+    from ..printing.vjp import ADJOINT, vjp_text
+
+    graph = program.graph
+    nodes = graph.nodes
+    out = graph.output_name
+    assert evaluation.shapes is not None
+    title = (f"Edges: chain rule, ∂{out}/∂arg = Σ over the nodes using arg of the rule "
+             f"below, {ADJOINT} = ∂{out}/∂node")
+    table = Table(title=title, title_justify="left")
+    table.add_column("edge")
+    table.add_column("vector–Jacobian rule")
+    table.add_column("shape")
+    table.add_column("= contribution", justify="right")
+    edges = [(i, position, arg) for i, position, arg in graph.edges() if nodes[arg].varying]
+    notes = _all_of_it()
+    for i, position, arg in _limit(edges, max_rows, table):
+        label = f"∂{out}/∂{nodes[arg].name} +="
+        rule = notes.cell(label, vjp_text(nodes, evaluation.shapes, i, position))
+        contribution = evaluation.contribution(i, position)
+        shown = "—" if evaluation.node_adjoints[i] is None else (
+            "undefined" if contribution is None else value_text(contribution, full))
+        table.add_row(f"{nodes[arg].name} → {nodes[i].name}", f"{label} {rule}",
+                      shape_text(evaluation.shapes[arg]), shown)
+    return notes.below(never_cut(table))
+
+
+def gradient_table(program: Program, evaluation: Evaluation, max_rows: int = 0,
+                   full: bool = False) -> RenderableType:
+    """∂out/∂input for every input, numeric and symbolic (`max_rows` of them).
+    For vectors and matrices the gradient has the input's shape; their
+    symbolic gradients (matrix calculus) are not built yet, so that column
+    goes, with a caption that says so."""
     out = program.graph.output_name
     table = Table(title=f"Gradient of {out}", title_justify="left")
     table.add_column("input", style="cyan")
     table.add_column("value", justify="right")
     table.add_column(f"∂{out}/∂input", justify="right", style="bold")
-    table.add_column("symbolic")
+    symbolic_column = not evaluation.is_tensor
+    if symbolic_column:
+        table.add_column("symbolic")
     undefined = evaluation.undefined_gradient
     notes = _all_of_it()
     for name in _limit([*program.inputs, *evaluation.unused], max_rows, table):
-        try:
-            symbolic = program.derivative(name)
-        except ExprGraphError as exc:  # too large to print, say
-            symbolic = f"({exc.message})"
-        slope = "undefined" if name in undefined else format_value(evaluation.gradient[name])
-        table.add_row(name, format_value(evaluation.given.get(name, 0.0)), slope,
-                      notes.cell(f"∂{out}/∂{name}", symbolic))
+        slope = "undefined" if name in undefined else \
+            value_text(evaluation.gradient[name], full)
+        cells = [name, value_text(evaluation.given.get(name, 0.0), full), slope]
+        if symbolic_column:
+            try:
+                symbolic = program.derivative(name)
+            except ExprGraphError as exc:  # too large to print, say
+                symbolic = f"({exc.message})"
+            cells.append(notes.cell(f"∂{out}/∂{name}", symbolic))
+        table.add_row(*cells)
+    if not symbolic_column:
+        table.caption = ((table.caption + "\n") if table.caption else "") + \
+            "Each gradient has its input's shape. Symbolic gradients of programs with " \
+            "vectors or matrices are not built yet."
+        table.caption_justify = "left"
     return notes.below(never_cut(table))
 
 

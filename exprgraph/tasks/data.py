@@ -21,6 +21,18 @@ rename or remove them:
                  (null where `from` is constant, the partial is undefined, or
                  the contribution is too large for a float)
     warnings     messages about the input, such as unused values
+
+Where some value is a vector or matrix, every value, adjoint, gradient and
+contribution of one is a nested list (rows of a matrix), and these keys are
+added:
+
+    shapes       {input: its shape as a list of sizes, [] for a scalar}
+    seed         (only when given) the upstream gradient of a tensor output
+    nodes[i].shape   the node's shape, a list of sizes
+    edges[i].vjp     the edge's vector–Jacobian rule as text (ḡ is ∂out/∂to);
+                     `partial` and `partial_expr` are null there
+    derivatives  is null for each input (symbolic gradients of tensor
+                 programs are not built yet)
 """
 
 from __future__ import annotations
@@ -29,7 +41,9 @@ import math
 from typing import Any
 
 from ..api import Evaluation, Program, value_warnings
+from ..core.shapes import Shape
 from ..printing.text import node_expression
+from ..printing.values import plain
 
 
 def evaluation_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
@@ -48,17 +62,26 @@ def evaluation_summary(program: Program, evaluation: Evaluation, derivatives: bo
     data: dict[str, Any] = {
         "program": graph.source,
         "output": graph.output_name,
-        "value": evaluation.value,
-        "inputs": {name: evaluation.given.get(name, 0.0) for name in names},
+        "value": plain(evaluation.value),
+        "inputs": {name: plain(evaluation.given.get(name, 0.0)) for name in names},
         # null where the partial is undefined; `undefined` then says why.
-        "gradient": {name: None if name in undefined else evaluation.gradient[name]
+        "gradient": {name: None if name in undefined else plain(evaluation.gradient[name])
                      for name in names},
     }
+    if evaluation.shapes is not None:
+        data["shapes"] = {name: _dims(evaluation.shapes[graph.names[name]])
+                          if name in graph.input_names else
+                          list(getattr(evaluation.given.get(name), "shape", ()))
+                          for name in names}
+        if evaluation.seed is not None:
+            data["seed"] = plain(evaluation.seed)
     if undefined:
         data["undefined"] = {name: error.message for name, error in undefined.items()}
         # As before partial results were shown: the first reason as `error`.
         data["error"] = next(iter(undefined.values())).to_dict()
-    if derivatives:
+    if derivatives and evaluation.is_tensor:
+        data["derivatives"] = {name: None for name in names}
+    elif derivatives:
         data["derivatives"] = {**program.derivatives(),
                                **{name: "0" for name in evaluation.unused}}
     if nodes:
@@ -73,24 +96,44 @@ def evaluation_summary(program: Program, evaluation: Evaluation, derivatives: bo
 def node_data(program: Program, evaluation: Evaluation) -> list[dict[str, Any]]:
     """Every node: name, op, args, expr, value, adjoint, aliases."""
     nodes = program.graph.nodes
-    return [
+    found = [
         {
             "name": node.name,
             "op": node.op.name,
             "args": [nodes[a].name for a in node.args],
             "expr": node_expression(nodes, node),
-            "value": evaluation.node_values[i],
-            "adjoint": evaluation.node_adjoints[i],
+            "value": plain(evaluation.node_values[i]),
+            "adjoint": plain(evaluation.node_adjoints[i]),
             "aliases": list(node.aliases),
         }
         for i, node in enumerate(nodes)
     ]
+    if evaluation.shapes is not None:
+        for entry, shape in zip(found, evaluation.shapes, strict=True):
+            entry["shape"] = _dims(shape)
+    return found
+
+
+def _dims(shape: Shape) -> list[Any]:
+    return list(shape.dims)
 
 
 def edge_data(program: Program, evaluation: Evaluation, node: int, position: int) -> dict[str, Any]:
     """One edge: the local partial derivative and its chain-rule contribution."""
     nodes = program.graph.nodes
     partial = evaluation.local_partial(node, position)
+    if evaluation.shapes is not None:
+        from ..printing.vjp import vjp_text
+
+        varying = nodes[nodes[node].args[position]].varying
+        return {
+            "from": nodes[nodes[node].args[position]].name,
+            "to": nodes[node].name,
+            "partial": None,
+            "partial_expr": None,
+            "vjp": vjp_text(nodes, evaluation.shapes, node, position) if varying else None,
+            "contribution": plain(evaluation.contribution(node, position)),
+        }
     return {
         "from": nodes[nodes[node].args[position]].name,
         "to": nodes[node].name,
@@ -107,8 +150,24 @@ def _finite(value: float) -> float | None:
 
 def steps_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
     """The passes as data: forward steps and backward steps with their terms."""
-    from .explain import backward_steps, forward_steps
+    from .explain import (
+        backward_steps,
+        forward_steps,
+        tensor_backward_steps,
+        tensor_forward_steps,
+    )
 
+    if evaluation.is_tensor:
+        return {
+            "forward": [{"node": f.name, "expr": f.expression, "substituted": f.substituted,
+                         "value": plain(f.value)}
+                        for f in tensor_forward_steps(program, evaluation)],
+            "backward": [{"node": b.node, "adjoint": plain(b.adjoint),
+                          "terms": [{"through": t.user, "position": t.position,
+                                     "vjp": t.rule, "contribution": plain(t.contribution)}
+                                    for t in b.terms]}
+                         for b in tensor_backward_steps(program, evaluation)],
+        }
     return {
         "forward": [{"node": f.name, "expr": f.expression, "substituted": f.substituted,
                      "value": f.value} for f in forward_steps(program, evaluation)],

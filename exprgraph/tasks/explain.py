@@ -344,3 +344,96 @@ class Noise:
 
 def _number(value: float, noise: bool = False) -> str:
     return "undefined" if math.isnan(value) else factor(value, short_value(value, noise))
+
+
+# --- vectors and matrices: the same passes with vector–Jacobian rules --------------
+
+
+@dataclass(frozen=True)
+class TensorForwardStep:
+    """node = expression [= expression with small values] = value, with its shape."""
+
+    name: str
+    expression: str
+    substituted: str | None  # None where an argument is too large to write out
+    value: object  # a float or an array
+    shape: str
+
+
+@dataclass(frozen=True)
+class TensorTerm:
+    """One use of a node: the user's vector–Jacobian rule, with the user's
+    adjoint written as the user's overlined name, and what it passes back."""
+
+    user: str
+    position: int
+    rule: str
+    contribution: object  # a float or an array, None where undefined
+
+
+@dataclass(frozen=True)
+class TensorBackwardStep:
+    """node̅ = Σ rules = adjoint (the output's own step has no terms)."""
+
+    node: str
+    shape: str
+    terms: tuple[TensorTerm, ...]
+    adjoint: object  # None where undefined
+
+
+def tensor_forward_steps(program: Program, evaluation: Evaluation) -> list[TensorForwardStep]:
+    """Every operation node's value and shape, in the order it is computed."""
+    from ..core.graph import Node
+    from ..printing.values import INLINE_ELEMENTS, shape_text, value_text
+
+    nodes = program.graph.nodes
+    assert evaluation.shapes is not None
+    steps = []
+    for index, node in enumerate(nodes):
+        if node.op is INPUT or node.op is CONST:
+            continue
+        args = [evaluation.node_values[a] for a in node.args]
+        substituted = None
+        if all(getattr(v, "size", 1) <= INLINE_ELEMENTS for v in args):
+            shown = [Node(CONST, (), 0.0, text, text) for text in
+                     (_bracket_negative(value_text(v, one_line=True), node.op.fixity)
+                      for v in args)]
+            substituted = node_expression(shown, Node(node.op, tuple(range(len(shown)))))
+        steps.append(TensorForwardStep(node.name, node_expression(nodes, node), substituted,
+                                       evaluation.node_values[index],
+                                       shape_text(evaluation.shapes[index])))
+    return steps
+
+
+def _bracket_negative(text: str, fixity: str) -> str:
+    return f"({text})" if text.startswith("-") and fixity != "call" else text
+
+
+def tensor_backward_steps(program: Program, evaluation: Evaluation
+                          ) -> list[TensorBackwardStep]:
+    """Every varying node's adjoint from the output down: the sum of the
+    vector–Jacobian rules of its uses, each with its user's adjoint."""
+    from ..printing.values import shape_text
+    from ..printing.vjp import ADJOINT, vjp_text
+
+    graph = program.graph
+    nodes = graph.nodes
+    assert evaluation.shapes is not None
+    uses = uses_of(program)
+    steps = []
+    for index in range(graph.output, -1, -1):
+        node = nodes[index]
+        if node.op is CONST or not node.varying:
+            continue
+        terms = []
+        for user, position in uses.get(index, []):
+            if user > graph.output or evaluation.node_adjoints[user] is None:
+                continue
+            rule = vjp_text(nodes, evaluation.shapes, user, position)
+            terms.append(TensorTerm(nodes[user].name, position,
+                                    rule.replace(ADJOINT, bar(nodes[user].name)),
+                                    evaluation.contribution(user, position)))
+        adjoint = None if index in evaluation.undefined else evaluation.node_adjoints[index]
+        steps.append(TensorBackwardStep(node.name, shape_text(evaluation.shapes[index]),
+                                        tuple(terms), adjoint))
+    return steps
