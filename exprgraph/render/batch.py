@@ -19,8 +19,8 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..core.numbers import format_value
 from ..core.text import counted
+from ..printing.values import value_text
 from .errors import error_line
 from .layout import never_cut
 
@@ -121,9 +121,10 @@ class FileTable:
             self.hidden += 1
             return
         self.shown += 1
-        gradient = ", ".join(f"{k}={format_value(v)}" for k, v in result["gradient"].items())
-        self.rows.append((label, result["output"], format_value(result["value"]), gradient,
-                          False))
+        gradient = ", ".join(f"{k}={value_text(v, one_line=True)}"
+                             for k, v in result["gradient"].items())
+        self.rows.append((label, result["output"], value_text(result["value"], one_line=True),
+                          gradient, False))
 
     def renderable(self) -> RenderableType:
         """The table: value and gradient, or the error, of each kept problem."""

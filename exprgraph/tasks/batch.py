@@ -49,7 +49,7 @@ from typing import Any
 from ..api import Program
 from ..api import compile as compile_program
 from ..core.errors import ExpressionTooLargeError, ExprGraphError, FileError, ValueInputError
-from ..core.numbers import format_value
+from ..printing.values import value_text
 from .files import discover
 from .problems import ProblemSpec, ProgramLine, read_problem_file
 
@@ -169,7 +169,8 @@ def _check_problem_table(program: Program, problem: Problem,
             raise ValueInputError(f"{problem.label}: {message}", hint=hint)
     missing = [name for name in inputs if name not in values]
     if missing:
-        suggested = {**{k: format_value(v) for k, v in problem.values.items()},
+        suggested = {**{k: value_text(v, full=True, one_line=True)
+                        for k, v in problem.values.items()},
                      **dict.fromkeys(missing, "1")}
         table = "{ " + ", ".join(f"{_toml_key(k)} = {v}" for k, v in suggested.items()) + " }"
         names = _listed(missing, quote=False)

@@ -164,6 +164,11 @@ def check_problem(problem: CheckProblem) -> Report:
         evaluation = None
         if point or not program.inputs:
             for name, value in point.items():
+                if hasattr(value, "ndim"):
+                    raise ValueInputError(
+                        f"{name} is a vector or matrix: check takes numbers only so far",
+                        variable=name, hint="exprgraph batch evaluates programs with "
+                        "vector and matrix values, and eval shows their gradients")
                 check_value(name, value)
             values = evaluate_graph(program.graph, point)
             used = set(program.graph.names)

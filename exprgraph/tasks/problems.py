@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..api import check_value, parse_value
+from ..api import input_value, parse_value
 from ..core.errors import FileError, ValueInputError
 from ..core.text import did_you_mean
 from ..syntax.parse import MAX_PROGRAM_CHARS
@@ -338,10 +338,11 @@ def points_of(at: Any) -> list[dict[str, float]]:
     return points or [{}]
 
 
-def _value(name: str, value: Any) -> float:
+def _value(name: str, value: Any) -> Any:
+    """A number ("pi/2" as text too), or a vector or matrix as TOML arrays."""
     if isinstance(value, str):
         return parse_value(name, value)  # "pi/2", "1/3"
-    return check_value(name, value)
+    return input_value(name, value)
 
 
 def tolerance_of(raw: Any) -> float:
