@@ -18,6 +18,7 @@ from .core.errors import (
     MathError,
     ParseError,
     ProgramError,
+    ShapeError,
     ValueInputError,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "ParseError",
     "Program",
     "ProgramError",
+    "ShapeError",
     "ValueInputError",
     "__version__",
     "compile",

@@ -60,11 +60,11 @@ def bracket_end(text: str) -> int:
 
 
 def split_top_level(text: str, separator: str = ",") -> list[str]:
-    """`text` split at `separator` outside parentheses:
-    "x=max(1,2),y=3" → ["x=max(1,2)", "y=3"]."""
+    """`text` split at `separator` outside parentheses and brackets:
+    "x=max(1,2),y=3" → ["x=max(1,2)", "y=3"]; "x=[1,2],y=3" → ["x=[1,2]", "y=3"]."""
     parts, depth, start = [], 0, 0
     for position, char in enumerate(text):
-        depth += (char == "(") - (char == ")")
+        depth += (char in "([") - (char in ")]")
         if char == separator and depth == 0:
             parts.append(text[start:position])
             start = position + 1

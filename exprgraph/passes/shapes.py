@@ -43,6 +43,10 @@ def is_scalar_program(shaped: Sequence[Shape]) -> bool:
 def _shape_of(nodes: Sequence[Node], index: int, args: list[Shape], source: str) -> Shape:
     op = nodes[index].op
     try:
+        if op.name == "index" and nodes[nodes[index].args[1]].op is CONST:
+            # The position is a constant: its value, so that the range is
+            # checked here, before anything is computed.
+            return op.shape_rule(args[0], nodes[nodes[index].args[1]].value)
         if op.shape_rule is not None:
             return op.shape_rule(*args)
         shape = args[0]

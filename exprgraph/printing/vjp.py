@@ -110,7 +110,9 @@ class RuleText:
 
     def matmul(self, a: Term, b: Term) -> Term:
         if a.shape.is_scalar or b.shape.is_scalar:
-            return self.mul(a, b)
+            # A scalar times a vector: the vector's orientation is the
+            # destination's (`sum_to`), so a transposed one reads as itself.
+            return self.mul(_untransposed(a), _untransposed(b))
         return self._infix("@", PREC_PRODUCT, a, b, shapes.matmul(a.shape, b.shape))
 
     def transpose(self, a: Term) -> Term:
@@ -128,8 +130,10 @@ class RuleText:
         return Term(a.text, a.precedence, shape)
 
     def sum_to(self, a: Term, shape: Shape) -> Term:
-        if a.shape == shape or (a.shape.rank == shape.rank and a.shape.dims == shape.dims):
-            return Term(a.text, a.precedence, shape)
+        if a.shape == shape:
+            return a
+        if a.shape.rank == shape.rank == 1 and a.shape.dims == shape.dims:
+            return self.transpose(a)  # a row for a column (the same numbers)
         if shape.is_scalar:
             return self.total(a)
         return Term(f"sum_rows({a.text})", PREC_ATOM, shape)  # a vector against a matrix
@@ -173,6 +177,14 @@ class RuleText:
 
     def nonzero(self, a: Term, message: str) -> Term:
         return a
+
+
+def _untransposed(a: Term) -> Term:
+    """v' read as v (a vector whose orientation does not matter here)."""
+    if a.shape.rank == 1 and a.shape.row and a.text.endswith("'") and \
+            a.precedence == PREC_POWER:
+        return Term(a.text[:-1], PREC_ATOM, shapes.transpose(a.shape))
+    return a
 
 
 def _broadcast(a: Term, b: Term) -> Shape:

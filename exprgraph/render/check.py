@@ -140,7 +140,10 @@ def tensor_steps_view(forward: list[TensorForwardStep], backward: list[TensorBac
         middle = f" = {step.substituted}" if step.substituted else ""
         lines.append(Hanging(f"{step.name} = {step.expression}{middle} = "
                              f"{value_text(step.value, full, one_line=True)}   ({step.shape})", 2))
-    start = "the seed given" if seeded else "1 (ones: the sum of the output's elements)"
+    top = backward[0] if backward else None
+    scalar = top is None or not hasattr(top.adjoint, "ndim") or not top.adjoint.ndim
+    start = "the seed given" if seeded else "1" if scalar else \
+        "ones (the adjoints are of the sum of the output's elements)"
     lines.append(Hanging(f"Backward pass: adjoints from {bar(output)} = {start} down, "
                          "by each op's vector–Jacobian rule", 0, style="bold"))
     lines.append(Hanging(f"(for each node v, {bar('v')} is the adjoint of v, of v's shape; "
@@ -151,7 +154,7 @@ def tensor_steps_view(forward: list[TensorForwardStep], backward: list[TensorBac
             value_text(step.adjoint, full, one_line=True)
         rules = " + ".join(term.rule for term in step.terms)
         middle = f" = {rules}" if rules else ""
-        lines.append(Hanging(f"{bar(step.node)} = {total}" if not rules else
+        lines.append(Hanging(f"{bar(step.node)} = {total}   ({step.shape})" if not rules else
                              f"{bar(step.node)}{middle} = {total}   ({step.shape})", 2))
     return Group(*lines)
 

@@ -28,7 +28,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from ..api import Evaluation, Program
-from ..core.errors import ExpressionTooLargeError, ToolMissingError
+from ..core.errors import ExpressionTooLargeError, ShapeError, ToolMissingError
 from ..core.numbers import factor, format_value
 from ..core.numbers import six_digits as _short
 from ..core.ops import CONST, INPUT
@@ -90,6 +90,11 @@ def drawing(program: Program, evaluation: Evaluation | None) -> Drawing:
     graph = program.graph
     shapes = evaluation.shapes if evaluation is not None else (
         None if program.scalar else program.shapes)
+    if evaluation is None and program.shapes is None:
+        unknown = [n for n in graph.input_names if n not in graph.declarations]
+        raise ShapeError(f"the shapes of {', '.join(unknown)} are not known, and the "
+                         "program needs some of them to be vectors or matrices",
+                         hint="declare them (W: matrix(m, n); x: vector(n)) or give values")
     nodes = []
     for index, node in enumerate(graph.nodes):
         kind = "input" if node.op is INPUT else "const" if node.op is CONST else (
@@ -233,8 +238,8 @@ def legend(drawing: Drawing) -> Text | None:
     out = drawing.output_name
     if any(node.shape for node in drawing.nodes):
         return Text(f"for each node v, {bar('v')} is the adjoint ∂{out}/∂v, of v's shape "
-                    "(over every path from the output); (3) is a vector of length 3, (3×2) "
-                    "a matrix", style="dim")
+                    "(over every path from the output); in brackets each node's shape: "
+                    "(n) a vector of length n, (m×n) a matrix", style="dim")
     return Text(f"for each node v, {bar('v')} is the adjoint ∂{out}/∂v (over every path "
                 f"from {out}); ∂a/∂b on an edge is a's local partial in b, one step of the "
                 "chain rule", style="dim")

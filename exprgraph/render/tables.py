@@ -17,6 +17,7 @@ from ..api import Evaluation, Program
 from ..core.errors import ExprGraphError
 from ..core.numbers import format_value
 from ..core.ops import CONST, INPUT
+from ..core.shapes import describe
 from ..core.text import counted
 from ..printing.text import node_expression
 from ..printing.values import shape_text, value_text
@@ -32,8 +33,7 @@ def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 
                           (" = ", "dim"), (value_text(evaluation.value, full), "bold green"))
     if evaluation.shapes is not None and not evaluation.shapes[graph.output].is_scalar:
         shape = evaluation.shapes[graph.output]
-        title.append(f"\n{shape_text(shape)}: a {'matrix' if shape.rank == 2 else 'vector'} "
-                     "output; the adjoints below are of " + (
+        title.append(f"\nthe output is {describe(shape)}; the adjoints below are of " + (
                          f"⟨seed, {graph.output_name}⟩, the seed given as ∂L/∂"
                          f"{graph.output_name}" if evaluation.seed is not None else
                          f"sum({graph.output_name}), the sum of its elements"), style="dim")

@@ -29,6 +29,7 @@ added:
     shapes       {input: its shape as a list of sizes, [] for a scalar}
     seed         (only when given) the upstream gradient of a tensor output
     nodes[i].shape   the node's shape, a list of sizes
+    nodes[i].row     (only for a row vector, a vector's transpose) true
     edges[i].vjp     the edge's vector–Jacobian rule as text (ḡ is ∂out/∂to);
                      `partial` and `partial_expr` are null there
     derivatives  is null for each input (symbolic gradients of tensor
@@ -111,6 +112,8 @@ def node_data(program: Program, evaluation: Evaluation) -> list[dict[str, Any]]:
     if evaluation.shapes is not None:
         for entry, shape in zip(found, evaluation.shapes, strict=True):
             entry["shape"] = _dims(shape)
+            if shape.row:
+                entry["row"] = True  # a vector's transpose: the same numbers, a row
     return found
 
 
