@@ -216,6 +216,11 @@ class Program:
         declared = [f"{name} is {shape}" for name, shape in self.graph.declarations.items()
                     if not shape.is_scalar]
         why = f" ({'; '.join(declared)})" if declared else ""
+        if self.shapes is None:
+            raise ShapeError("the program needs some inputs to be vectors or matrices, so "
+                             "its symbolic derivatives are not supported yet",
+                             hint="eval computes its values and gradients with numbers, "
+                             "given vector and matrix values")
         raise ShapeError("symbolic derivatives of programs with vectors or matrices are not "
                          f"supported yet{why}",
                          hint="eval computes their values and gradients with numbers")
@@ -307,7 +312,7 @@ class Program:
         for index, node in enumerate(graph.nodes):
             if index in found:
                 node_adjoints.append(found[index].data)
-            elif node.varying and (undefined is None or index not in undefined):
+            elif node.varying and wrt is None and (undefined is None or index not in undefined):
                 node_adjoints.append(_zeros(computed[index].data))  # does not reach out
             else:
                 node_adjoints.append(None)

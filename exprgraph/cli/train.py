@@ -79,6 +79,10 @@ PlotOption = Annotated[str | None, typer.Option(
     "--plot", metavar="FILE", show_default=False,
     help="Also draw the loss curve to FILE (.svg; .png needs matplotlib), with any "
     "--format.")]
+InitOption = Annotated[str, typer.Option(
+    "--init", metavar="KIND",
+    help="Start values of parameters declared as vectors or matrices (W: matrix(3, 2)) "
+    "that are given none: zeros, normal:STD, uniform:A or xavier, drawn with --seed.")]
 TrainingFormatOption = Annotated[OutputFormat, typer.Option(
     "--format", case_sensitive=False,
     help="table: steps, a loss curve and the end; json: the trajectory's rows.")]
@@ -105,9 +109,15 @@ def descend_command(
     until: UntilOption = None,
     show_every: ShowEveryOption = 0,
     plot: PlotOption = None,
+    init: InitOption = "normal:0.1",
+    seed: Annotated[int, typer.Option(
+        "--seed", min=0, help="Seed of --init's random start values.")] = 0,
     output_format: TrainingFormatOption = OutputFormat.table,
 ) -> None:
     """Gradient descent: minimise a program over its inputs from a start point.
+
+    A start value may be a vector "[1, 2]" or a matrix "[[1, 2], [3, 4]]"; a
+    parameter declared as one (W: matrix(2, 2)) and given none starts from --init.
 
     Example: [bold]exprgraph descend "(x-3)^2 + (y+1)^2" --x 0 --y 0 --lr 0.1 --steps 100[/bold]
     """
@@ -130,6 +140,11 @@ def descend_command(
                               hint="name the inputs to move: --params " +
                               ",".join(compiled.inputs or ("x",)))
     names = list(chosen) or list(compiled.inputs)
+    init_kind = train.parse_init(init)
+    declared = [n for n in names if n not in start and n in compiled.graph.declarations
+                and not compiled.graph.declarations[n].is_scalar]
+    if declared:
+        start.update(train.initial_values(compiled, declared, start, init_kind, seed))
     missing = [n for n in compiled.inputs if n not in start]
     if missing:
         raise ValueInputError(f"no start value for {', '.join(missing)}",
@@ -186,15 +201,29 @@ def fit_command(
         help="Rows per gradient step (default: all rows).")] = None,
     seed: Annotated[int | None, typer.Option(
         "--seed", min=0, show_default=False,
-        help="Seed of the mini-batch shuffle (with --batch-size; default 0).")] = None,
+        help="Seed of the mini-batch shuffle (with --batch-size) and of --init's random "
+        "start values (default 0).")] = None,
     lr: LrOption = 0.01,
     momentum: MomentumOption = 0.0,
     until: UntilOption = None,
     show_every: ShowEveryOption = 0,
     plot: PlotOption = None,
+    columns_spec: Annotated[list[str] | None, typer.Option(
+        "--columns", metavar="NAME=COL,COL", show_default=False,
+        help="Make a vector input NAME of several columns, in that order (repeatable): "
+        "--columns x=sepal_length,sepal_width.")] = None,
+    init: InitOption = "normal:0.1",
+    accuracy: Annotated[str | None, typer.Option(
+        "--accuracy", metavar="NODE=COLUMN", show_default=False,
+        help="After training, the share of rows classified right: the largest element of "
+        "node NODE where COLUMN (one-hot) has its 1, or for numbers both on one side of "
+        "0.5.")] = None,
     output_format: TrainingFormatOption = OutputFormat.table,
 ) -> None:
     """Fit parameters to data: the loss averaged over the rows, by gradient descent.
+
+    Parameters declared as vectors or matrices (W: matrix(8, 4)) start from --init;
+    --columns builds vector inputs from several CSV columns.
 
     Example: [bold]exprgraph fit "(w*x + b - y)^2" --data samples/fit/line.csv
     --params w=0,b=0 --lr 0.1 --epochs 200[/bold]
@@ -215,10 +244,24 @@ def fit_command(
         raise ValueInputError("the program and the data cannot both come from stdin",
                               hint="give one of them as text or a file: --data FILE.csv")
     compiled = compile_program(read_stdin() if program == "-" else program)
-    starts = {k: (v or 0.0) for k, v in train.parse_params(params).items()}
-    used = {*compiled.inputs, *([target] if target else [])}
+    chosen = train.parse_params(params)
+    groups = train.group_columns(columns_spec or [])
+    accuracy_pair = _accuracy_pair(accuracy)
+    init_kind = train.parse_init(init)
+    grouped = {c for cs in groups.values() for c in cs}
+    used = {*compiled.inputs, *([target] if target else []), *grouped} - set(groups)
+    if accuracy_pair:
+        used.add(accuracy_pair[1])
+    used -= set(groups)
     columns, rows = train.parse_csv(read_stdin(), "stdin", used) if data == "-" \
         else train.read_csv(data, used)
+    columns = train.stack_columns(columns, groups)
+    row_shapes = {name: _row_shape(column) for name, column in columns.items()}
+    starts = train.initial_values(compiled, list(chosen),
+                                  {k: v for k, v in chosen.items() if v is not None},
+                                  init_kind, seed or 0, row_shapes)
+    model_columns = {name: column for name, column in columns.items()
+                     if name in compiled.inputs or name == target}
     criteria = [train.parse_criterion(c) for c in until or []]
     if plot is not None:
         show.check_plot_path(plot)  # before training: a typo must not cost a long run
@@ -227,21 +270,51 @@ def fit_command(
         notes.append(f"--batch-size {batch_size} is not smaller than the {rows} rows of "
                      f"the data: every step uses all rows" +
                      (", so --seed has no effect" if seed is not None else ""))
-    elif seed is not None and not batch_size:
-        notes.append("--seed has no effect without --batch-size: every step uses all "
-                     "rows, in order")
+    elif seed is not None and not batch_size and not any(
+            hasattr(v, "ndim") for v in starts.values()):
+        notes.append("--seed has no effect without --batch-size or random start values: "
+                     "every step uses all rows, in order")
     for note in notes:
         warn(show.warning_text(note))  # `warning:` alone in yellow, as before
     every, kept = _rows_kept(show_every, epochs, bool(criteria), as_json)
     with _training_progress(epochs, "epochs", as_json) as advance:
-        trajectory = train.fit(compiled, columns, rows, starts, lr, epochs, loss=loss,
+        trajectory = train.fit(compiled, model_columns, rows, starts, lr, epochs, loss=loss,
                                target=target, batch_size=batch_size, momentum=momentum,
                                until=criteria, seed=seed or 0, on_epoch=advance,
                                every=every, max_rows=kept)
-    _show_training(trajectory, {"program": compiled.graph.source, "data": data,
+    settings: dict[str, Any] = {"program": compiled.graph.source, "data": data,
                                 "rows": rows, "lr": lr, "momentum": momentum,
-                                "loss": loss, "target": target, "batch_size": batch_size},
+                                "loss": loss, "target": target, "batch_size": batch_size}
+    if groups:
+        settings["columns"] = groups
+    if any(hasattr(v, "ndim") for v in starts.values()):
+        settings["init"] = init
+        settings["seed"] = seed or 0
+    if accuracy_pair and not trajectory.diverged:
+        right, total = train.accuracy(compiled, columns, trajectory.final, *accuracy_pair)
+        settings["accuracy"] = {"node": accuracy_pair[0], "column": accuracy_pair[1],
+                                "right": right, "rows": total, "share": right / total}
+    _show_training(trajectory, settings,
                    every if kept is None else trajectory.every, "epoch", plot, as_json)
+
+
+def _accuracy_pair(text: str | None) -> tuple[str, str] | None:
+    """`--accuracy NODE=COLUMN` as (node, column)."""
+    if text is None:
+        return None
+    node, has_equals, column = text.partition("=")
+    if not has_equals or not node.strip() or not column.strip():
+        raise ValueInputError(f"--accuracy {text!r} is not NODE=COLUMN",
+                              hint="e.g. --accuracy z=y: the output z against the one-hot "
+                              "column y")
+    return node.strip(), column.strip()
+
+
+def _row_shape(column: Any) -> Any:
+    """One row's shape of a data column (a vector for stacked --columns)."""
+    from ..core.shapes import SCALAR, vector
+
+    return vector(column.shape[1]) if getattr(column, "ndim", 1) > 1 else SCALAR
 
 
 def _rows_kept(show_every: int, steps: int, early_stop: bool, as_json: bool
@@ -306,6 +379,11 @@ def _show_training(trajectory: Any, settings: dict[str, Any], show_every: int, u
     else:
         stdout().print(show.trajectory_view(
             trajectory, show_every, unit, left_out="--format json has every step's values"))
+        if "accuracy" in settings:
+            found = settings["accuracy"]
+            stdout().print(f"training accuracy {found['share']:.1%} ({found['right']} of "
+                           f"{found['rows']} rows: {found['node']} against "
+                           f"{found['column']})", style="bold", highlight=False)
         if plot is not None:
             show.write_plot(trajectory, plot, unit)
     if trajectory.diverged:

@@ -273,7 +273,7 @@ def evaluate_tensors(nodes: Sequence[Node], values: Mapping[str, Tensor], source
                     result = _apply(node.op, args)
             except MathError as error:
                 raise _node_error(nodes, node, error.message, error.hint, source) from None
-            if not np.all(np.isfinite(result.data)):
+            if not all_finite(result.data):
                 raise _element_error(nodes, node, args, result, source)
             out.append(result)
     return out
@@ -322,7 +322,8 @@ def _element_error(nodes: Sequence[Node], node: Node, args: tuple[Tensor, ...],
     if not where:
         return error
     message = error.message.replace(": ", f" at element {where}: ", 1)
-    return MathError(message, **error.details)
+    return MathError(message, hint=error.hint, line=error.line, column=error.column,
+                     source_line=error.source_line, **error.details)
 
 
 def _apply(op: Op, args: tuple[Tensor, ...]) -> Tensor:
@@ -376,7 +377,7 @@ def gradient_tensors(nodes: Sequence[Node], values: Sequence[Tensor], output: in
             undefined.setdefault(arg, _node_error(nodes, nodes[index], error.message,
                                                   error.hint, "", "differentiate"))
             return _nan_like(values[arg])
-        if not np.all(np.isfinite(found.data)):
+        if not all_finite(found.data):
             failed.add(arg)
             undefined.setdefault(arg, MathError(
                 f"∂/∂{nodes[arg].name} through {nodes[index].name} is too large for a "
@@ -457,16 +458,27 @@ def input_tensor(name: str, value: Any) -> Tensor:
     if array.size == 0:
         raise ValueInputError(f"the value of {name} is empty", variable=name,
                               hint="a vector has at least one number: [1, 2, 3]")
-    if not np.all(np.isfinite(array)):
+    if not all_finite(array):
         raise ValueInputError(f"the value of {name} must be finite (it has inf or nan)",
                               variable=name)
     return tensor(array)
 
 
+def all_finite(data: Any) -> bool:
+    """Whether every number is finite. The sum says so in one pass without
+    an array of flags: inf and nan carry through a sum, and a sum of finite
+    numbers that overflows is checked element by element."""
+    with np.errstate(all="ignore"):
+        total = np.sum(data)
+    if math.isfinite(total):
+        return True
+    return bool(np.all(np.isfinite(data)))
+
+
 def _nonsingular(a: Tensor, name: str, why: str = "") -> None:
     """MathError unless the square matrix `a` has full rank (NumPy's
     matrix_rank: singular values above max(m, n)·eps·the largest)."""
-    if not np.all(np.isfinite(a.data)):
+    if not all_finite(a.data):
         raise MathError(f"{name}: the matrix has an infinite or undefined element")
     if np.any(np.linalg.matrix_rank(a.data) < a.data.shape[-1]):
         reason = f", {why}" if why else ""

@@ -30,6 +30,7 @@ from rich.text import Text
 from ..core.errors import ValueInputError
 from ..core.numbers import format_value
 from ..core.numbers import six_digits as _short  # a training table has many columns
+from ..printing.values import value_text
 from ..tasks.train import Trajectory
 from .files import check_writable, write_whole
 
@@ -81,7 +82,8 @@ class StepsTable:
         self.columns: list[tuple[str, list[str]]] = [
             (unit, [str(s.step) for s in shown]),
             ("loss", [_short(s.loss) for s in shown]),
-            *((name, [_short(s.params[name]) for s in shown]) for name in trajectory.params),
+            *((f"‖{name}‖" if name in trajectory.tensors else name,
+               [_short(s.params[name]) for s in shown]) for name in trajectory.params),
             (GRADIENT, [_short(s.grad_norm) for s in shown]),
         ]
         self.left_out = left_out
@@ -162,8 +164,8 @@ class _Point:
     """`title: a = 1, b = 2; loss 3`, wrapped between the pairs only, so that
     a name stays on the line of its value."""
 
-    def __init__(self, title: str, values: dict[str, float], loss: float | None) -> None:
-        pairs = [f"{k} = {format_value(v)}" for k, v in values.items()]
+    def __init__(self, title: str, values: dict[str, Any], loss: float | None) -> None:
+        pairs = [f"{k} = {value_text(v, one_line=True)}" for k, v in values.items()]
         self.items = [f"{pair}," for pair in pairs[:-1]] + pairs[-1:]
         if loss is not None:
             self.items[-1] += ";"
@@ -229,11 +231,21 @@ def trajectory_data(trajectory: Trajectory, settings: dict[str, Any]) -> dict[st
         "trajectory": [{"step": s.step, "loss": s.loss, "params": s.params,
                         "grad_norm": s.grad_norm} for s in trajectory.steps],
         # JSON has no inf or nan: a parameter that stopped being finite is null.
-        "final": {k: v if math.isfinite(v) else None for k, v in trajectory.final.items()},
+        "final": {k: _finite_data(v) for k, v in trajectory.final.items()},
         "final_loss": trajectory.final_loss,
         "stopped": trajectory.stopped,
         "message": trajectory.message,
     }
+
+
+def _finite_data(value: Any) -> Any:
+    """A parameter for JSON: a number or nested lists; null for inf or nan."""
+    if hasattr(value, "tolist"):
+        return [_finite_data(v) for v in value.tolist()] if value.ndim else \
+            _finite_data(float(value))
+    if isinstance(value, list):
+        return [_finite_data(v) for v in value]
+    return value if math.isfinite(value) else None
 
 
 PLOT_SUFFIXES = (".svg", ".png")

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.errors import MathError, ValueInputError
 
@@ -86,7 +87,10 @@ class Trajectory:
 
     params: tuple[str, ...]
     steps: list[Step] = field(default_factory=list)
-    final: dict[str, float] = field(default_factory=dict)
+    # The parameters that are vectors or matrices: a step keeps their norm
+    # (‖W‖), the end their whole value (`final`).
+    tensors: tuple[str, ...] = ()
+    final: dict[str, Any] = field(default_factory=dict)
     final_loss: float | None = None
     stopped: str = "steps"  # steps, epochs, grad, change, loss, diverged or interrupted
     message: str = ""

@@ -88,8 +88,9 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
             raise ValueInputError(f"{name} is not an input of the program",
                                   hint="inputs: " + ", ".join(program.inputs))
     point = dict(start)
-    velocity = dict.fromkeys(params, 0.0)
+    velocity = {name: _zero_like(point.get(name, 0.0)) for name in params}
     trajectory = new_trajectory(params, every, max_rows)
+    trajectory.tensors = tuple(name for name in params if _is_array(point.get(name)))
     previous: float | None = None
     try:
         for step in range(steps + 1):
@@ -100,11 +101,11 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
                     raise outside_domain(error, "the start point is", START_HINT) from None
                 mark_diverged(trajectory, step, error.message, lr, "step")
                 break
-            norm = math.hypot(*gradient.values())
+            norm = _norm(gradient.values())
             if not math.isfinite(norm):
                 mark_diverged(trajectory, step, f"the gradient became {norm}", lr, "step")
                 break
-            trajectory.record(Step(step, value, {name: point[name] for name in params}, norm))
+            trajectory.record(Step(step, value, _recorded(point, params), norm))
             met = criterion_met(until, value, previous, norm)
             if met is not None or step == steps:
                 trajectory.stopped = met.quantity if met else "steps"
@@ -115,8 +116,8 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
             moved = dict(point)
             for name in params:
                 velocity[name] = momentum * velocity[name] + gradient[name]
-                moved[name] -= lr * velocity[name]
-            broken = [name for name in params if not math.isfinite(moved[name])]
+                moved[name] = moved[name] - lr * velocity[name]
+            broken = [name for name in params if not _finite(moved[name])]
             point = moved
             if broken:
                 mark_diverged(trajectory, step + 1, not_finite_text(broken), lr, "step")
@@ -125,11 +126,48 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
                 on_step(step + 1)
     except KeyboardInterrupt:
         mark_interrupted(trajectory, "step")
-        point = dict(trajectory.steps[-1].params) if trajectory.steps else point
+        point = dict(trajectory.steps[-1].params) if trajectory.steps and \
+            not trajectory.tensors else point
     trajectory.final = {name: point[name] for name in params}
     if trajectory.steps and not trajectory.diverged:
         trajectory.final_loss = trajectory.steps[-1].loss
     return trajectory
+
+
+def _is_array(value: Any) -> bool:
+    return hasattr(value, "ndim") and value.ndim > 0
+
+
+def _zero_like(value: Any) -> Any:
+    return value * 0.0 if _is_array(value) else 0.0
+
+
+def _finite(value: Any) -> bool:
+    if _is_array(value):
+        import numpy as np
+
+        return bool(np.all(np.isfinite(value)))
+    return math.isfinite(value)
+
+
+def _norm(values: Iterable[Any]) -> float:
+    """The norm of the whole gradient: every element of every parameter's."""
+    total = 0.0
+    for value in values:
+        if _is_array(value):
+            import numpy as np
+
+            total += float(np.sum(np.square(value)))
+        else:
+            total += value * value
+    return math.sqrt(total)
+
+
+def _recorded(values: Mapping[str, Any], params: Sequence[str]) -> dict[str, float]:
+    """What a step keeps of the parameters: a number's value, a vector's or
+    matrix's norm (its values would cost a copy per step)."""
+    return {name: _norm([values[name]]) if _is_array(values[name]) else values[name]
+            for name in params}
 
 
 def _value_and_gradient(program: Program, point: Mapping[str, float], params: Sequence[str]
@@ -137,6 +175,14 @@ def _value_and_gradient(program: Program, point: Mapping[str, float], params: Se
     """The program's value at `point` and its partials with respect to `params`;
     MathError if the value or one of those partials is undefined there (the
     partials of other inputs are not needed)."""
+    if not program.scalar or any(_is_array(v) for v in point.values()):
+        result = program.evaluate_wrt(point, params)  # only the parameters' adjoints
+        if not (result.shapes and result.shapes[program.graph.output].is_scalar):
+            raise ValueInputError("the program's output is a vector or matrix; descend "
+                                  "minimises a number",
+                                  hint="write the loss as the last statement, e.g. "
+                                  "L = sum(h^2)")
+        return float(result.value), dict(result.gradient)
     result = program.evaluate_partially(point)
     undefined = result.undefined_gradient
     for name in params:
@@ -144,6 +190,84 @@ def _value_and_gradient(program: Program, point: Mapping[str, float], params: Se
             raise undefined[name]
     gradient = result.gradient
     return result.value, {name: gradient[name] for name in params}
+
+
+INITS = ("zeros", "normal:STD", "uniform:A", "xavier")
+INIT_HINT = ("zeros; normal:0.1 (normal, mean 0, that standard deviation); uniform:0.5 "
+             "(uniform in [-0.5, 0.5]); xavier (uniform in ±sqrt(6/(fan_in + fan_out)))")
+
+
+def parse_init(text: str) -> tuple[str, float]:
+    """`--init` as (kind, scale): zeros, normal:STD, uniform:A or xavier."""
+    kind, has_scale, scale_text = text.strip().partition(":")
+    kind = kind.lower()
+    if kind in ("zeros", "xavier") and not has_scale:
+        return kind, 0.0
+    if kind in ("normal", "uniform") and has_scale:
+        try:
+            scale = float(scale_text)
+        except ValueError:
+            scale = math.nan
+        if math.isfinite(scale) and scale >= 0:
+            return kind, scale
+        raise ValueInputError(f"--init {text}: the scale must be a number >= 0, not "
+                              f"{scale_text!r}", hint=INIT_HINT)
+    raise ValueInputError(f"unknown initialisation {text!r}", hint=INIT_HINT)
+
+
+def initial_values(program: Program, params: Sequence[str], given: Mapping[str, Any],
+                   init: tuple[str, float], seed: int,
+                   data_shapes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Start values of the parameters: the `given` ones; for a parameter
+    declared as a vector or matrix without one, random numbers by `init`
+    (zeros, normal:STD, uniform:A, xavier) from a generator seeded by `seed`,
+    in the order the parameters are named; a scalar without one starts at 0.
+    Named sizes in a declaration bind from the given values and the data's
+    shapes (`data_shapes`, one row's)."""
+    from ..core import shapes as shape_rules
+
+    declared = program.graph.declarations
+    known = {name: shape for name, shape in (data_shapes or {}).items()}
+    for name, value in given.items():
+        if _is_array(value):
+            known[name] = shape_rules.Shape(tuple(value.shape))
+    bound = program.input_shapes(known)
+    starts: dict[str, Any] = {}
+    rng = None
+    for name in params:
+        if name in given:
+            starts[name] = given[name]
+            continue
+        shape = bound.get(name, declared.get(name))
+        if shape is None or shape.is_scalar:
+            starts[name] = 0.0
+            continue
+        unknown = [d for d in shape.dims if not isinstance(d, int)]
+        if unknown:
+            raise ValueInputError(
+                f"the size {unknown[0]} of {name} ({shape}) is not known, so {name} "
+                "cannot be initialised", variable=name,
+                hint=f"declare it with numbers, or give a value whose shape has {unknown[0]}")
+        import numpy as np
+
+        if rng is None:
+            rng = np.random.default_rng(seed)
+        starts[name] = _random(rng, tuple(int(d) for d in shape.dims), init)
+    return starts
+
+
+def _random(rng: Any, dims: tuple[int, ...], init: tuple[str, float]) -> Any:
+    import numpy as np
+
+    kind, scale = init
+    if kind == "zeros":
+        return np.zeros(dims)
+    if kind == "normal":
+        return rng.normal(0.0, scale, dims)
+    if kind == "xavier":
+        fan_out, fan_in = (dims[0], dims[1]) if len(dims) == 2 else (dims[0], 1)
+        scale = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-scale, scale, dims)
 
 
 LOSSES = ("mse", "bce")
@@ -214,16 +338,24 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
     wrt = [next(i for i, n in enumerate(nodes) if n.op is INPUT and n.label == name)
            for name in params]
     source = program.graph.source
+    tensors = not program.scalar or any(_is_array(v) for v in params.values()) or \
+        any(np.ndim(column) > 1 for column in data.values())
 
     def mean(array: Any) -> float:
         return float(np.mean(array)) if np.ndim(array) else float(array)
 
-    def measure(columns: Mapping[str, Any], count: int) -> tuple[float, dict[str, float]]:
+    def measure(columns: Mapping[str, Any], count: int) -> tuple[float, dict[str, Any]]:
         """The mean loss and mean gradient over `count` rows."""
+        if tensors:
+            return measure_tensors(columns, count)
         node_values = evaluate_rows(nodes, columns, count, source)
         grads = gradient_rows(nodes, node_values, output, wrt)
         return mean(node_values[output]), {n: mean(g) for n, g in zip(params, grads,
                                                                       strict=True)}
+
+    if tensors:
+        measure_tensors = _tensor_measure(program, nodes, output, data, list(params),
+                                          dict(params))
 
     def data_row_error(batch_error: MathError) -> str:
         """A batch's error counts rows within the shuffled batch: the same
@@ -235,17 +367,18 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
         return batch_error.message
 
     values = dict(params)
-    velocity = dict.fromkeys(params, 0.0)
+    velocity = {name: _zero_like(value) for name, value in params.items()}
     size = rows if not batch_size or batch_size >= rows else batch_size
     rng = np.random.default_rng(seed)
     trajectory = new_trajectory(list(params), every, max_rows)
+    trajectory.tensors = tuple(name for name in params if _is_array(params[name]))
 
-    def step(gradient: Mapping[str, float]) -> list[str]:
+    def step(gradient: Mapping[str, Any]) -> list[str]:
         """Move the parameters; the names of those no longer finite."""
         for name in params:
             velocity[name] = momentum * velocity[name] + gradient[name]
-            values[name] -= lr * velocity[name]
-        return [name for name in params if not math.isfinite(values[name])]
+            values[name] = values[name] - lr * velocity[name]
+        return [name for name in params if not _finite(values[name])]
 
     previous: float | None = None
     try:
@@ -259,7 +392,7 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                                              START_HINT + " for every row") from None
                     mark_diverged(trajectory, epoch, error.message, lr, "epoch")
                     break
-                norm = math.hypot(*gradient.values())
+                norm = _norm(gradient.values())
                 if not (math.isfinite(epoch_loss) and math.isfinite(norm)):
                     what = f"the loss is {epoch_loss}" if not math.isfinite(epoch_loss) else \
                         f"the gradient's norm is {norm}"
@@ -268,7 +401,8 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                                         f"program's domain: {what} there", hint=START_HINT)
                     mark_diverged(trajectory, epoch, what.replace(" is ", " became "), lr, "epoch")
                     break
-                trajectory.record(Step(epoch, epoch_loss, dict(values), norm))
+                trajectory.record(Step(epoch, epoch_loss, _recorded(values, list(params)),
+                                       norm))
                 if on_epoch and epoch:
                     on_epoch(epoch)
                 met = criterion_met(until, epoch_loss, previous, norm)
@@ -305,12 +439,136 @@ def fit(program: Program, data: Mapping[str, Any], rows: int, params: Mapping[st
                     break
     except KeyboardInterrupt:
         mark_interrupted(trajectory, "epoch")
-        if trajectory.steps:
+        if trajectory.steps and not trajectory.tensors:
             values = dict(trajectory.steps[-1].params)
     trajectory.final = dict(values)
     if trajectory.steps and not trajectory.diverged:
         trajectory.final_loss = trajectory.steps[-1].loss
     return trajectory
+
+
+def _tensor_measure(program: Program, nodes: Sequence[Node], output: int,
+                    data: Mapping[str, Any], params: list[str], starts: Mapping[str, Any]
+                    ) -> Callable[[Mapping[str, Any], int], tuple[float, dict[str, Any]]]:
+    """fit's `measure` for vectors and matrices: the per-row program over every
+    row at once (batched tensors: passes/tensor.py), its shapes checked once
+    here, from one row of each column and the parameters' start values."""
+    import numpy as np
+
+    from ..core.shapes import SCALAR, Shape
+    from ..passes.shapes import infer_shapes
+    from ..passes.tensor import Tensor, evaluate_tensors, gradient_tensors
+
+    def row_shape(column: Any) -> Shape:
+        return Shape(tuple(np.shape(column)[1:])) if np.ndim(column) > 1 else SCALAR
+
+    row_shapes = {name: row_shape(column) for name, column in data.items()}
+    param_shapes = {name: Shape(tuple(np.shape(v))) if _is_array(v) else SCALAR
+                    for name, v in starts.items()}
+    shaped = infer_shapes(nodes, program.input_shapes({**row_shapes, **param_shapes}),
+                          program.graph.source)
+    if not shaped[output].is_scalar:
+        raise ValueInputError(f"the program's output is {shaped[output]} per row; fit "
+                              "minimises a number per row",
+                              hint="write the per-row loss as the last statement, e.g. "
+                              "L = logsumexp(z) - sum(y * z)")
+    wanted = [next(i for i, n in enumerate(nodes) if n.op is INPUT and n.label == name)
+              for name in params]
+
+    def measure(columns: Mapping[str, Any], count: int) -> tuple[float, dict[str, Any]]:
+        values = {name: Tensor(np.asarray(columns[name], dtype=np.float64),
+                               row_shapes[name], True) for name in row_shapes}
+        for name in params:
+            value = columns[name]
+            values[name] = Tensor(value, param_shapes[name]) if _is_array(value) else \
+                Tensor.scalar(value)
+        computed = evaluate_tensors(nodes, values, program.graph.source)
+        # The seed 1/count at every row: the adjoints are of the mean loss.
+        seed = Tensor(np.full(count, 1.0 / count), SCALAR, True)
+        adjoints = gradient_tensors(nodes, computed, output, seed, wanted=wanted)
+        gradient = {}
+        for name, index in zip(params, wanted, strict=True):
+            found = adjoints.get(index)
+            gradient[name] = _zero_like(columns[name]) if found is None else found.data
+        return float(np.mean(computed[output].data)), gradient
+
+    return measure
+
+
+def group_columns(specs: Sequence[str]) -> dict[str, list[str]]:
+    """`--columns x=a,b,c` (repeatable) as {x: [a, b, c]}: a vector input
+    built from several CSV columns, in that order."""
+    groups: dict[str, list[str]] = {}
+    for spec in specs:
+        name, has_equals, listed = spec.partition("=")
+        name = name.strip()
+        columns = [c.strip() for c in listed.split(",") if c.strip()]
+        if not has_equals or not name.isidentifier() or not columns:
+            raise ValueInputError(f"--columns {spec!r} is not NAME=COLUMN,COLUMN,...",
+                                  hint="e.g. --columns x=sepal_length,sepal_width")
+        if name in groups:
+            raise ValueInputError(f"--columns names {name} twice", variable=name)
+        groups[name] = columns
+    return groups
+
+
+def stack_columns(data: dict[str, Any], groups: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The data with each group's columns stacked into one vector input per
+    row (a rows×k array), the grouped columns kept under their own names."""
+    import numpy as np
+
+    stacked = dict(data)
+    for name, columns in groups.items():
+        missing = [c for c in columns if c not in data]
+        if missing:
+            raise ValueInputError(f"--columns {name}=...: the data has no column "
+                                  f"{missing[0]}", variable=name,
+                                  hint="columns: " + ", ".join(data))
+        if name in data:
+            raise ValueInputError(f"--columns {name}=...: {name} is already a column of "
+                                  "the data", variable=name, hint="choose another name")
+        stacked[name] = np.stack([np.asarray(data[c], dtype=np.float64) for c in columns],
+                                 axis=1)
+    return stacked
+
+
+def accuracy(program: Program, data: Mapping[str, Any], final: Mapping[str, Any],
+             node: str, column: str) -> tuple[int, int]:
+    """How many rows the trained model classifies right: the largest element
+    of node `node` at the same place as the largest of `column` (one-hot
+    labels), or for numbers, both on the same side of 0.5. (right, rows)."""
+    import numpy as np
+
+    from ..core.shapes import SCALAR, Shape
+    from ..passes.tensor import Tensor, evaluate_tensors
+
+    if node not in program.graph.names:
+        raise ValueInputError(f"--accuracy {node}=...: the program has no node {node}",
+                              hint="nodes: " + ", ".join(program.node_names()))
+    if column not in data:
+        raise ValueInputError(f"--accuracy ...={column}: the data has no column {column}",
+                              hint="columns: " + ", ".join(data))
+    values = {}
+    for name, value in data.items():
+        array = np.asarray(value, dtype=np.float64)
+        shape = Shape(tuple(array.shape[1:])) if array.ndim > 1 else SCALAR
+        values[name] = Tensor(array, shape, True)
+    for name, value in final.items():
+        values[name] = Tensor(value, Shape(tuple(value.shape))) if _is_array(value) else \
+            Tensor.scalar(value)
+    with np.errstate(all="ignore"):
+        computed = evaluate_tensors(program.graph.nodes, values, program.graph.source)
+    predicted = np.asarray(computed[program.graph.names[node]].data)
+    truth = np.asarray(values[column].data)
+    rows = truth.shape[0]
+    if predicted.ndim == 1 and truth.ndim == 1:
+        right = np.sum((predicted > 0.5) == (truth > 0.5))
+    elif predicted.ndim == 2 and truth.ndim == 2 and predicted.shape == truth.shape:
+        right = np.sum(np.argmax(predicted, axis=1) == np.argmax(truth, axis=1))
+    else:
+        raise ValueInputError(f"--accuracy {node}={column}: {node} and {column} must both "
+                              "be numbers (0/1 labels) or vectors of one length (one-hot)")
+    return int(right), int(rows)
 
 
 def _check_probabilities(targets: Any, target: str) -> None:
