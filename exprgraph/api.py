@@ -299,7 +299,8 @@ class Program:
         graph = self.graph
         tensors = {name: input_tensor(name, value) for name, value in given.items()}
         node_shapes = infer_shapes(graph.nodes, self.input_shapes(
-            {name: t.shape for name, t in tensors.items()}), graph.source)
+            {name: t.shape for name, t in tensors.items()}), graph.source,
+            graph.assigned)
         for index in graph.inputs:
             if graph.nodes[index].label not in tensors:  # the scalar pass's message
                 forward_values(replace(graph, nodes=graph.nodes[:index + 1]), {})
@@ -578,7 +579,8 @@ def _node_shapes(graph: Graph, given: Mapping[str, Shape]) -> tuple[Shape, ...] 
     fail but some input is neither declared nor given: it may be a vector
     or matrix, its value will say, and the shapes are checked then."""
     try:
-        return tuple(infer_shapes(graph.nodes, {**graph.declarations, **given}, graph.source))
+        return tuple(infer_shapes(graph.nodes, {**graph.declarations, **given}, graph.source,
+                                 graph.assigned))
     except ShapeError:
         if all(name in graph.declarations or name in given for name in graph.input_names):
             raise

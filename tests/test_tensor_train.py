@@ -228,3 +228,23 @@ def test_a_vector_loss_per_row_is_refused_before_training() -> None:
                                  "--params", "w"])
     assert result.exit_code == 2, result.output
     assert "minimises a number per row" in result.output
+
+
+def test_params_take_vector_and_matrix_start_values_in_brackets() -> None:
+    """--params W=[[...]] starts fit there: one step of plain gradient descent
+    from it moves W by -lr times the mean gradient, recomputed with NumPy."""
+    result = runner.invoke(app, ["fit", "W: matrix(1, 2); L = (sum(W @ v) - y)^2",
+                                 "--data", str(SAMPLES / "line.csv"), "--columns", "v=x,x",
+                                 "--params", "W=[[0.5, 0]]", "--epochs", "1", "--lr", "0.01",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    table = np.genfromtxt(SAMPLES / "line.csv", delimiter=",", names=True)
+    v = np.stack([table["x"], table["x"]], axis=1)
+    w = np.array([[0.5, 0.0]])
+    residual = v @ w[0] - table["y"]
+    gradient = np.mean(2 * residual[:, None] * v, axis=0)
+    assert np.allclose(json.loads(result.stdout)["final"]["W"], w - 0.01 * gradient)
+    twice = runner.invoke(app, ["descend", "L = sum((w - 1)^2)", "--w", "[0, 0]",
+                                "--params", "w=[1, 2]"])
+    assert twice.exit_code == 2
+    assert "w is given two start values: [1, 2] in --params and [0, 0]" in twice.output

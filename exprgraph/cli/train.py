@@ -130,10 +130,14 @@ def descend_command(
     for name, value in chosen.items():
         if value is None:
             continue
-        if name in start and start[name] != value:
-            raise ValueInputError(f"{name} is given two start values: {value:g} in "
-                                  f"--params and {start[name]:g}",
-                                  hint=f"give it once: --params {name}={value:g}")
+        if name in start and not _same(start[name], value):
+            from ..printing.values import value_text
+
+            shown = value_text(value, full=True, one_line=True)
+            raise ValueInputError(f"{name} is given two start values: {shown} in "
+                                  f"--params and "
+                                  f"{value_text(start[name], full=True, one_line=True)}",
+                                  hint=f"give it once: --params {name}={shown}")
         start[name] = value
     if params and not chosen:
         raise ValueInputError("--params names no inputs",
@@ -161,6 +165,15 @@ def descend_command(
                    every if kept is None else trajectory.every, "step", plot, as_json)
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two start values (numbers or arrays) are equal."""
+    if hasattr(a, "shape") or hasattr(b, "shape"):
+        import numpy as np
+
+        return bool(np.shape(a) == np.shape(b) and np.array_equal(a, b))
+    return bool(a == b)
+
+
 def _start_value_hint(ctx: typer.Context, missing: list[str]) -> str:
     """How to give start values; `--set lr=0` for a name that is also an
     option of the command (`--lr 0` would set the learning rate)."""
@@ -184,7 +197,9 @@ def fit_command(
         "inputs, other columns are ignored.")],
     params: Annotated[list[str], typer.Option(
         "--params", metavar="w=0,b=0", show_default=False,
-        help="The parameters to fit and their start values (default 0).")],
+        help="The parameters to fit and their start values: w=0,b=0 or "
+        "W=[[1, 0], [0, 1]],b=[0, 0] (default: 0, or --init for a declared vector or "
+        "matrix).")],
     epochs: Annotated[int, typer.Option("--epochs", min=1, max=MAX_STEPS,
                                         help="Passes over the data (up to 1,000,000,000; "
                                         "Ctrl-C stops and prints what was reached).")

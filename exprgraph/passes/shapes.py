@@ -11,7 +11,7 @@ computing (and never shows a NumPy traceback).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from ..core import shapes
 from ..core.errors import ShapeError
@@ -21,9 +21,11 @@ from ..core.shapes import SCALAR, Shape
 from ..core.text import source_line
 
 
-def infer_shapes(nodes: Sequence[Node], inputs: Mapping[str, Shape], source: str = ""
-                 ) -> list[Shape]:
-    """The shape of every node, in order; an input absent from `inputs` is a scalar."""
+def infer_shapes(nodes: Sequence[Node], inputs: Mapping[str, Shape], source: str = "",
+                 assigned: Collection[str] = ()) -> list[Shape]:
+    """The shape of every node, in order; an input absent from `inputs` is a
+    scalar. An error names the expression with the `assigned` names as the
+    program wrote them (`y[5]`, not `(x + 1)[5]`)."""
     out: list[Shape] = []
     for node in nodes:
         if node.op is CONST:
@@ -31,7 +33,8 @@ def infer_shapes(nodes: Sequence[Node], inputs: Mapping[str, Shape], source: str
         elif node.op is INPUT:
             out.append(inputs.get(node.label, SCALAR))
         else:
-            out.append(_shape_of(nodes, len(out), [out[a] for a in node.args], source))
+            out.append(_shape_of(nodes, len(out), [out[a] for a in node.args], source,
+                                 assigned))
     return out
 
 
@@ -40,7 +43,8 @@ def is_scalar_program(shaped: Sequence[Shape]) -> bool:
     return all(shape.is_scalar for shape in shaped)
 
 
-def _shape_of(nodes: Sequence[Node], index: int, args: list[Shape], source: str) -> Shape:
+def _shape_of(nodes: Sequence[Node], index: int, args: list[Shape], source: str,
+              assigned: Collection[str] = ()) -> Shape:
     op = nodes[index].op
     try:
         if op.name == "index" and nodes[nodes[index].args[1]].op is CONST:
@@ -54,17 +58,19 @@ def _shape_of(nodes: Sequence[Node], index: int, args: list[Shape], source: str)
             shape = shapes.broadcast(shape, other, op.symbol or op.name)
         return shape
     except ShapeError as error:
-        raise _located(nodes, index, error, source) from None
+        raise _located(nodes, index, error, source, assigned) from None
 
 
-def _located(nodes: Sequence[Node], index: int, error: ShapeError, source: str
-             ) -> ShapeError:
+def _located(nodes: Sequence[Node], index: int, error: ShapeError, source: str,
+             assigned: Collection[str] = ()) -> ShapeError:
     """The error with the expression it is about in front (in the program's
     own names: `W @ x + b`, not `t1 + b`), and its place."""
     from ..printing.text import expression_text  # printing only on an error
 
     node = nodes[index]
-    return ShapeError(f"{expression_text(nodes, index)}: {error.message}",
+    named = set(assigned)
+    text = expression_text(nodes, index, by_name=lambda i: nodes[i].name in named)
+    return ShapeError(f"{text}: {error.message}",
                       hint=error.hint, line=node.line or None, column=node.column or None,
                       source_line=source_line(source, node.line) if source else None,
                       **error.details)

@@ -466,7 +466,7 @@ def _tensor_measure(program: Program, nodes: Sequence[Node], output: int,
     param_shapes = {name: Shape(tuple(np.shape(v))) if _is_array(v) else SCALAR
                     for name, v in starts.items()}
     shaped = infer_shapes(nodes, program.input_shapes({**row_shapes, **param_shapes}),
-                          program.graph.source)
+                          program.graph.source, program.graph.assigned)
     if not shaped[output].is_scalar:
         raise ValueInputError(f"the program's output is {shaped[output]} per row; fit "
                               "minimises a number per row",
@@ -625,18 +625,26 @@ def _check_columns(program: Program, data: Mapping[str, Any], params: Iterable[s
                               f"parameter ({missing[0]}=0)", variable=missing[0])
 
 
-def parse_params(items: Sequence[str]) -> dict[str, float | None]:
-    """`w=0,b=0.5` or `w,b` (from one or more --params) → names and start values."""
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """`w=0,b=0.5`, `w,b` or `W=[[1, 0], [0, 1]],b=[0, 0]` (from one or more
+    --params) → names and start values (None where none is given)."""
     from ..api import parse_value
+    from ..core.text import split_top_level
+    from ..syntax.values import looks_like_tensor, parse_tensor
 
-    found: dict[str, float | None] = {}
+    found: dict[str, Any] = {}
     for item in items:
-        for part in filter(None, (p.strip() for p in item.split(","))):
+        for part in filter(None, (p.strip() for p in split_top_level(item))):
             name, has_value, value = part.partition("=")
             name = name.strip()
             if not name.isidentifier():
                 raise ValueInputError(f"the parameter {name!r} is not a name")
             if name in found:
                 raise ValueInputError(f"the parameter {name} is named twice")
-            found[name] = parse_value(name, value) if has_value else None
+            if not has_value:
+                found[name] = None
+            elif looks_like_tensor(value):
+                found[name] = parse_tensor(name, value)[0]
+            else:
+                found[name] = parse_value(name, value)
     return found
