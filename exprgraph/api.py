@@ -578,6 +578,11 @@ def _node_shapes(graph: Graph, given: Mapping[str, Shape]) -> tuple[Shape, ...] 
     input with neither is a scalar) — or None where that makes the shapes
     fail but some input is neither declared nor given: it may be a vector
     or matrix, its value will say, and the shapes are checked then."""
+    if not graph.declarations and not given and \
+            all(node.op.shape_rule is None for node in graph.nodes):
+        # Scalar inputs and elementwise ops only: every node is a scalar (the
+        # common case, at no more than one attribute read per node).
+        return (shapes.SCALAR,) * len(graph.nodes)
     try:
         return tuple(infer_shapes(graph.nodes, {**graph.declarations, **given}, graph.source,
                                  graph.assigned))

@@ -275,8 +275,6 @@ def fit_command(
     starts = train.initial_values(compiled, list(chosen),
                                   {k: v for k, v in chosen.items() if v is not None},
                                   init_kind, seed or 0, row_shapes)
-    model_columns = {name: column for name, column in columns.items()
-                     if name in compiled.inputs or name == target}
     criteria = [train.parse_criterion(c) for c in until or []]
     if plot is not None:
         show.check_plot_path(plot)  # before training: a typo must not cost a long run
@@ -293,7 +291,7 @@ def fit_command(
         warn(show.warning_text(note))  # `warning:` alone in yellow, as before
     every, kept = _rows_kept(show_every, epochs, bool(criteria), as_json)
     with _training_progress(epochs, "epochs", as_json) as advance:
-        trajectory = train.fit(compiled, model_columns, rows, starts, lr, epochs, loss=loss,
+        trajectory = train.fit(compiled, columns, rows, starts, lr, epochs, loss=loss,
                                target=target, batch_size=batch_size, momentum=momentum,
                                until=criteria, seed=seed or 0, on_epoch=advance,
                                every=every, max_rows=kept)
