@@ -29,6 +29,7 @@ from .core.text import source_line
 from .passes.autodiff import adjoints as reverse_adjoints
 from .passes.autodiff import local_partial
 from .passes.evaluate import evaluate as forward_values
+from .passes.evaluate import missing_value
 from .passes.shapes import infer_shapes
 from .printing.text import expression_text
 from .symbolic.builder import SymbolicGradient, symbolic_gradient
@@ -88,7 +89,7 @@ class Evaluation:
         tensor input), then 0.0 for each unused given name."""
         grad = {self.graph.nodes[i].label: _or_zero(self.node_adjoints[i])
                 for i in self.graph.inputs if i not in self.undefined}
-        grad.update((name, 0.0) for name in self.unused)
+        grad.update((name, _zeros(self.given[name])) for name in self.unused)
         if self.wrt is not None:
             return {name: grad[name] for name in self.wrt if name in grad}
         return grad
@@ -218,11 +219,12 @@ class Program:
         why = f" ({'; '.join(declared)})" if declared else ""
         if self.shapes is None:
             raise ShapeError("the program needs some inputs to be vectors or matrices, so "
-                             "its symbolic derivatives are not supported yet",
+                             "its symbolic derivatives and simplification are not supported "
+                             "yet",
                              hint="eval computes its values and gradients with numbers, "
                              "given vector and matrix values")
-        raise ShapeError("symbolic derivatives of programs with vectors or matrices are not "
-                         f"supported yet{why}",
+        raise ShapeError("symbolic derivatives and simplification of programs with vectors "
+                         f"or matrices are not supported yet{why}",
                          hint="eval computes their values and gradients with numbers")
 
     @property
@@ -297,13 +299,13 @@ class Program:
         from .passes.tensor import evaluate_tensors, gradient_tensors, input_tensor
 
         graph = self.graph
+        for index in graph.inputs:  # before the shapes: a missing one is not a scalar
+            if graph.nodes[index].label not in given:
+                raise missing_value(graph.nodes[index], graph.source)
         tensors = {name: input_tensor(name, value) for name, value in given.items()}
         node_shapes = infer_shapes(graph.nodes, self.input_shapes(
             {name: t.shape for name, t in tensors.items()}), graph.source,
             graph.assigned)
-        for index in graph.inputs:
-            if graph.nodes[index].label not in tensors:  # the scalar pass's message
-                forward_values(replace(graph, nodes=graph.nodes[:index + 1]), {})
         computed = evaluate_tensors(graph.nodes, tensors, graph.source)
         upstream = None if seed is None else \
             _seed_tensor(seed, node_shapes[graph.output], graph.output_name)
@@ -523,7 +525,7 @@ def _seed_tensor(seed: Value, shape: Shape, output: str) -> Any:
 
 def _zeros(like: Value) -> Value:
     """A zero adjoint of a value's shape."""
-    if isinstance(like, float):
+    if not hasattr(like, "ndim"):
         return 0.0
     import numpy as np
 

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import exprgraph
 from exprgraph.cli import app
 
 from .oracles import central_gradient
@@ -426,3 +427,33 @@ def test_steps_narrate_the_vector_jacobian_rules_with_numbers() -> None:
     # By hand: ∂/∂x = W' 1 = [4, 6]; ∂/∂W = 1 x' = [[1, -1], [1, -1]].
     assert "@ t̅1̅ = [4, 6]" in text
     assert "@ x' = [[1, -1], [1, -1]]" in text
+
+
+# --- found by a fresh-user test ------------------------------------------------------
+
+
+def test_a_missing_value_in_a_tensor_program_names_the_missing_input() -> None:
+    result = runner.invoke(app, ["eval", "sum(x + b)", "--x", "[1, 2]"])
+    assert result.exit_code == 2
+    assert "no value given for b" in result.output
+    result = runner.invoke(app, ["eval", "sum(W @ x)", "--W", "[[1, 2], [3, 4]]"])
+    assert "no value given for x" in result.output
+
+
+@pytest.mark.parametrize("value", [[1, True], [1 + 2j, 1], np.array([1 + 1j]),
+                                   np.ma.array([1.0, 2.0], mask=[0, 1]), np.array(["a"]),
+                                   [[1, "2"]]])
+def test_values_that_are_not_real_numbers_are_refused(value: object) -> None:
+    with pytest.raises(exprgraph.ValueInputError):
+        exprgraph.compile("sum(x)").evaluate(x=value)
+
+
+def test_an_unused_vector_input_has_a_zero_gradient_of_its_shape() -> None:
+    result = exprgraph.compile("sum(x)").evaluate(x=[1, 2], y=[[1, 2], [3, 4]])
+    assert np.array_equal(result.gradient["y"], np.zeros((2, 2)))
+
+
+def test_check_refuses_a_program_declared_with_vectors() -> None:
+    result = runner.invoke(app, ["check", "x: vector(2); L = sum(x)", "--answer", "dL/dx=1"])
+    assert result.exit_code == 2
+    assert "takes numbers only so far" in result.output

@@ -248,3 +248,54 @@ def test_params_take_vector_and_matrix_start_values_in_brackets() -> None:
                                 "--params", "w=[1, 2]"])
     assert twice.exit_code == 2
     assert "w is given two start values: [1, 2] in --params and [0, 0]" in twice.output
+
+
+# --- found by a fresh-user test ------------------------------------------------------
+
+
+def test_a_start_point_outside_the_domain_is_a_math_error_naming_the_values() -> None:
+    result = runner.invoke(app, ["fit", "w: vector(2); L = log(w @ x)", "--data",
+                                 str(SAMPLES / "xor.csv"), "--columns", "x=x1,x2",
+                                 "--params", "w", "--init", "zeros"])
+    assert result.exit_code == 1, result.output
+    assert "w = [0, 0]" in result.output and "Traceback" not in result.output
+
+
+def test_accuracy_of_a_node_that_does_not_depend_on_the_data_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["fit", "w: vector(2); L = (w @ x - y)^2", "--data",
+                                 str(SAMPLES / "xor.csv"), "--columns", "x=x1,x2",
+                                 "--params", "w", "--epochs", "1", "--accuracy", "w=y"])
+    assert result.exit_code == 2, result.output
+    assert "does not depend on the data" in result.output
+
+
+def test_huge_steps_keep_json_finite_and_steps_carry_norms_not_values() -> None:
+    result = runner.invoke(app, ["descend", "A: matrix(2, 2); L = sum(exp(A)) + b^2",
+                                 "--params", "A,b", "--b", "1", "--lr", "1e300",
+                                 "--steps", "3", "--format", "json"])
+    assert "Infinity" not in result.stdout and "NaN" not in result.stdout
+    data = json.loads(result.stdout)
+    assert data["tensors"] == ["A"]
+    first = data["trajectory"][0]
+    assert set(first["params"]) == {"b"} and set(first["norms"]) == {"A"}
+    start = np.random.default_rng(0).normal(0, 0.1, (2, 2))  # --init's default, seed 0
+    assert first["norms"]["A"] == pytest.approx(float(np.linalg.norm(start)))
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--init", "zeros"], "--init has no effect"),
+    (["--seed", "3"], "--seed has no effect"),
+])
+def test_an_init_or_seed_that_changes_nothing_is_said(args: list[str], words: str) -> None:
+    result = runner.invoke(app, ["descend", "L = sum((w - 1)^2)", "--w", "[0, 0]",
+                                 "--steps", "1", *args])
+    assert result.exit_code == 0, result.output
+    assert words in result.stderr
+
+
+def test_a_column_group_cannot_also_be_a_parameter() -> None:
+    result = runner.invoke(app, ["fit", "w: vector(2); L = (sum(w) - y)^2", "--data",
+                                 str(SAMPLES / "xor.csv"), "--params", "w",
+                                 "--columns", "w=x1,x2"])
+    assert result.exit_code == 2
+    assert "cannot also be a parameter" in result.output

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+from click.core import ParameterSource
 
 from ..api import compile as compile_program
 from ..core.errors import ExprGraphError, MathError, ValueInputError
@@ -149,6 +150,7 @@ def descend_command(
                 and not compiled.graph.declarations[n].is_scalar]
     if declared:
         start.update(train.initial_values(compiled, declared, start, init_kind, seed))
+    _say_unused_init(ctx, bool(declared), init_kind)
     missing = [n for n in compiled.inputs if n not in start]
     if missing:
         raise ValueInputError(f"no start value for {', '.join(missing)}",
@@ -188,6 +190,7 @@ def _start_value_hint(ctx: typer.Context, missing: list[str]) -> str:
 @app.command("fit", cls=ProgramCommand)
 @reports_errors
 def fit_command(
+    ctx: typer.Context,
     program: Annotated[str, typer.Argument(
         help="A per-row loss such as \"(w*x + b - y)^2\", or a model with --loss and "
         "--target; '-' reads it from stdin.", show_default=False, metavar="PROGRAM")],
@@ -226,7 +229,7 @@ def fit_command(
     columns_spec: Annotated[list[str] | None, typer.Option(
         "--columns", metavar="NAME=COL,COL", show_default=False,
         help="Make a vector input NAME of several columns, in that order (repeatable): "
-        "--columns x=sepal_length,sepal_width.")] = None,
+        "--columns x=a,b,c.")] = None,
     init: InitOption = "normal:0.1",
     accuracy: Annotated[str | None, typer.Option(
         "--accuracy", metavar="NODE=COLUMN", show_default=False,
@@ -270,11 +273,18 @@ def fit_command(
     used -= set(groups)
     columns, rows = train.parse_csv(read_stdin(), "stdin", used) if data == "-" \
         else train.read_csv(data, used)
+    for name in groups:
+        if name in chosen:
+            raise ValueInputError(f"{name} is made of columns (--columns), so it cannot also "
+                                  "be a parameter", variable=name)
+        if name not in compiled.inputs and name not in (target, *(accuracy_pair or ())):
+            warn(show_warning(f"--columns {name}=...: the program does not use {name}"))
     columns = train.stack_columns(columns, groups)
     row_shapes = {name: _row_shape(column) for name, column in columns.items()}
-    starts = train.initial_values(compiled, list(chosen),
-                                  {k: v for k, v in chosen.items() if v is not None},
-                                  init_kind, seed or 0, row_shapes)
+    given = {k: v for k, v in chosen.items() if v is not None}
+    starts = train.initial_values(compiled, list(chosen), given, init_kind, seed or 0,
+                                  row_shapes)
+    randomised = any(hasattr(v, "ndim") and k not in given for k, v in starts.items())
     criteria = [train.parse_criterion(c) for c in until or []]
     if plot is not None:
         show.check_plot_path(plot)  # before training: a typo must not cost a long run
@@ -283,10 +293,12 @@ def fit_command(
         notes.append(f"--batch-size {batch_size} is not smaller than the {rows} rows of "
                      f"the data: every step uses all rows" +
                      (", so --seed has no effect" if seed is not None else ""))
-    elif seed is not None and not batch_size and not any(
-            hasattr(v, "ndim") for v in starts.values()):
+    elif seed is not None and not batch_size and (not randomised or init_kind[0] == "zeros"):
         notes.append("--seed has no effect without --batch-size or random start values: "
                      "every step uses all rows, in order")
+    if not randomised and ctx.get_parameter_source("init") is ParameterSource.COMMANDLINE:
+        notes.append("--init has no effect: no parameter is a declared vector or matrix "
+                     "without a start value")
     for note in notes:
         warn(show.warning_text(note))  # `warning:` alone in yellow, as before
     every, kept = _rows_kept(show_every, epochs, bool(criteria), as_json)
@@ -309,6 +321,23 @@ def fit_command(
                                 "right": right, "rows": total, "share": right / total}
     _show_training(trajectory, settings,
                    every if kept is None else trajectory.every, "epoch", plot, as_json)
+
+
+def _say_unused_init(ctx: typer.Context, randomised: bool, init: tuple[str, float]) -> None:
+    """Warn where descend's --init or --seed, typed, changes nothing."""
+    typed = {name for name in ("init", "seed")
+             if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE}
+    if "init" in typed and not randomised:
+        warn(show_warning("--init has no effect: no parameter is a declared vector or "
+                          "matrix without a start value"))
+    if "seed" in typed and (not randomised or init[0] == "zeros"):
+        warn(show_warning("--seed has no effect: no start value is drawn at random"))
+
+
+def show_warning(message: str) -> Any:
+    from ..render import train as show
+
+    return show.warning_text(message)
 
 
 def _accuracy_pair(text: str | None) -> tuple[str, str] | None:

@@ -79,7 +79,14 @@ def describe(shape: Shape) -> str:
         kind = "a row vector" if shape.row else "a vector"
         return f"{kind} of length {shape.dims[0]}"
     rows, columns = shape.dims
-    return f"a {rows}×{columns} matrix"
+    return f"{_article(str(rows))} {rows}×{columns} matrix"
+
+
+def _article(word: str) -> str:
+    """"an" before a vowel sound as the word is read aloud: an n×n, an 8×3, a 3×2."""
+    vowel_sound = word[:1] in "aefhilmnorsxAEFHILMNORSX" or word.startswith("8") or \
+        word in ("11", "18")
+    return "an" if vowel_sound else "a"
 
 
 def same_dim(a: Dim, b: Dim) -> bool:

@@ -58,13 +58,18 @@ def _input_value(node: Node, inputs: Mapping[str, float], source: str) -> float:
     try:
         return float(inputs[node.label])
     except KeyError:
-        raise ValueInputError(
-            f"no value given for {node.label}",
-            line=node.line or None, column=node.column or None,
-            source_line=source_line(source, node.line), variable=node.label, missing=True,
-            hint=f"give {node.label} a value, e.g. with `where {node.label}=1` after the "
-            "program",
-        ) from None
+        raise missing_value(node, source) from None
+
+
+def missing_value(node: Node, source: str) -> ValueInputError:
+    """The error for an input given no value, at its first use."""
+    return ValueInputError(
+        f"no value given for {node.label}",
+        line=node.line or None, column=node.column or None,
+        source_line=source_line(source, node.line), variable=node.label, missing=True,
+        hint=f"give {node.label} a value, e.g. with `where {node.label}=1` after the "
+        "program",
+    )
 
 
 def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source: str,

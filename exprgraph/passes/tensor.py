@@ -443,6 +443,7 @@ def input_tensor(name: str, value: Any) -> Tensor:
     if isinstance(value, (list, tuple)) and value and \
             all(isinstance(row, (list, tuple)) for row in value):
         shapes.check_rectangular(name, value)
+    _only_numbers(name, value)
     try:
         array = np.asarray(value, dtype=np.float64)
     except (ValueError, TypeError):
@@ -462,6 +463,28 @@ def input_tensor(name: str, value: Any) -> Tensor:
         raise ValueInputError(f"the value of {name} must be finite (it has inf or nan)",
                               variable=name)
     return tensor(array)
+
+
+def _only_numbers(name: str, value: Any) -> None:
+    """A ValueInputError where a value holds anything but real numbers: a
+    boolean (True is not 1 here), a complex number, text, a masked array."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise ValueInputError(f"the value of {name} is a masked array; give the numbers "
+                              "as a plain array", variable=name)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iuf":
+            raise ValueInputError(f"the value of {name} must hold real numbers, not "
+                                  f"{value.dtype} elements", variable=name)
+        return
+    if isinstance(value, (list, tuple)):
+        items = [item for row in value for item in (row if isinstance(row, (list, tuple))
+                                                   else [row])]
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (int, float, np.integer,
+                                                               np.floating)):
+                raise ValueInputError(f"the value of {name} must hold numbers, not "
+                                      f"{item!r}", variable=name,
+                                      hint="a vector is [1, 2, 3], a matrix [[1, 2], [3, 4]]")
 
 
 def all_finite(data: Any) -> bool:

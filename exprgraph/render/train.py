@@ -227,15 +227,26 @@ def trajectory_data(trajectory: Trajectory, settings: dict[str, Any]) -> dict[st
     return {
         **settings,
         "params": list(trajectory.params),
+        **({"tensors": list(trajectory.tensors)} if trajectory.tensors else {}),
         "every": trajectory.every,
-        "trajectory": [{"step": s.step, "loss": s.loss, "params": s.params,
-                        "grad_norm": s.grad_norm} for s in trajectory.steps],
+        "trajectory": [_step_data(s, trajectory.tensors) for s in trajectory.steps],
         # JSON has no inf or nan: a parameter that stopped being finite is null.
         "final": {k: _finite_data(v) for k, v in trajectory.final.items()},
         "final_loss": trajectory.final_loss,
         "stopped": trajectory.stopped,
         "message": trajectory.message,
     }
+
+
+def _step_data(step: Any, tensors: tuple[str, ...]) -> dict[str, Any]:
+    """One kept step: the numbers' values in `params`; for vector and matrix
+    parameters their norms in `norms` (a step keeps no copy of them)."""
+    data = {"step": step.step, "loss": step.loss,
+            "params": {k: _finite_data(v) for k, v in step.params.items() if k not in tensors},
+            "grad_norm": step.grad_norm}
+    if tensors:
+        data["norms"] = {k: _finite_data(step.params[k]) for k in tensors}
+    return data
 
 
 def _finite_data(value: Any) -> Any:

@@ -160,6 +160,10 @@ def check_problem(problem: CheckProblem) -> Report:
     problem as a whole; derivatives are taken per answer."""
     try:
         program = compile_program(problem.program, inputs=problem.point or {})
+        if not program.scalar:
+            raise ValueInputError("the program works on vectors or matrices: check takes "
+                                  "numbers only so far", hint="exprgraph eval shows such a "
+                                  "program's values and gradients")
         point = {**program.graph.given, **(problem.point or {})}
         evaluation = None
         if point or not program.inputs:

@@ -93,45 +93,70 @@ def descend(program: Program, start: Mapping[str, float], params: Sequence[str],
     trajectory.tensors = tuple(name for name in params if _is_array(point.get(name)))
     previous: float | None = None
     try:
-        for step in range(steps + 1):
-            try:
-                value, gradient = _value_and_gradient(program, point, params)
-            except MathError as error:
-                if step == 0:
-                    raise outside_domain(error, "the start point is", START_HINT) from None
-                mark_diverged(trajectory, step, error.message, lr, "step")
-                break
-            norm = _norm(gradient.values())
-            if not math.isfinite(norm):
-                mark_diverged(trajectory, step, f"the gradient became {norm}", lr, "step")
-                break
-            trajectory.record(Step(step, value, _recorded(point, params), norm))
-            met = criterion_met(until, value, previous, norm)
-            if met is not None or step == steps:
-                trajectory.stopped = met.quantity if met else "steps"
-                trajectory.message = f"stopped at step {step}: {met}" if met else \
-                    f"stopped after {steps} step{'s' if steps != 1 else ''}"
-                break
-            previous = value
-            moved = dict(point)
-            for name in params:
-                velocity[name] = momentum * velocity[name] + gradient[name]
-                moved[name] = moved[name] - lr * velocity[name]
-            broken = [name for name in params if not _finite(moved[name])]
-            point = moved
-            if broken:
-                mark_diverged(trajectory, step + 1, not_finite_text(broken), lr, "step")
-                break
-            if on_step:
-                on_step(step + 1)
+        with _quiet_arrays(bool(trajectory.tensors)):  # every result is checked
+            _descend_steps(program, point, params, lr, steps, until, momentum, on_step,
+                           trajectory, velocity, previous)
     except KeyboardInterrupt:
         mark_interrupted(trajectory, "step")
-        point = dict(trajectory.steps[-1].params) if trajectory.steps and \
-            not trajectory.tensors else point
+        if trajectory.steps and not trajectory.tensors:  # the last row shown
+            trajectory.final = dict(trajectory.steps[-1].params)
+    point = trajectory.final or point
     trajectory.final = {name: point[name] for name in params}
     if trajectory.steps and not trajectory.diverged:
         trajectory.final_loss = trajectory.steps[-1].loss
     return trajectory
+
+
+def _quiet_arrays(on: bool) -> Any:
+    """NumPy's overflow warnings off (training checks every number itself)."""
+    import contextlib
+
+    if not on:
+        return contextlib.nullcontext()
+    import numpy as np
+
+    return np.errstate(all="ignore")
+
+
+def _descend_steps(program: Program, point: dict[str, Any], params: Sequence[str], lr: float,
+                   steps: int, until: Sequence[Criterion], momentum: float,
+                   on_step: Callable[[int], None] | None, trajectory: Trajectory,
+                   velocity: dict[str, Any], previous: float | None) -> None:
+    """descend's loop. The point reached is kept in `trajectory.final` as it
+    moves (so Ctrl-C, raised anywhere in here, finds it there)."""
+    trajectory.final = point
+    for step in range(steps + 1):
+        try:
+            value, gradient = _value_and_gradient(program, point, params)
+        except MathError as error:
+            if step == 0:
+                raise outside_domain(error, "the start point is", START_HINT) from None
+            mark_diverged(trajectory, step, error.message, lr, "step")
+            return
+        norm = _norm(gradient.values())
+        if not math.isfinite(norm):
+            mark_diverged(trajectory, step, f"the gradient became {norm}", lr, "step")
+            return
+        trajectory.record(Step(step, value, _recorded(point, params), norm))
+        met = criterion_met(until, value, previous, norm)
+        if met is not None or step == steps:
+            trajectory.stopped = met.quantity if met else "steps"
+            trajectory.message = f"stopped at step {step}: {met}" if met else \
+                f"stopped after {steps} step{'s' if steps != 1 else ''}"
+            return
+        previous = value
+        moved = dict(point)
+        for name in params:
+            velocity[name] = momentum * velocity[name] + gradient[name]
+            moved[name] = moved[name] - lr * velocity[name]
+        broken = [name for name in params if not _finite(moved[name])]
+        point = moved
+        trajectory.final = point
+        if broken:
+            mark_diverged(trajectory, step + 1, not_finite_text(broken), lr, "step")
+            return
+        if on_step:
+            on_step(step + 1)
 
 
 def _is_array(value: Any) -> bool:
@@ -152,15 +177,21 @@ def _finite(value: Any) -> bool:
 
 def _norm(values: Iterable[Any]) -> float:
     """The norm of the whole gradient: every element of every parameter's."""
-    total = 0.0
+    parts = []
     for value in values:
         if _is_array(value):
             import numpy as np
 
-            total += float(np.sum(np.square(value)))
+            with np.errstate(all="ignore"):
+                # Scaled by the largest size first: finite for any finite elements.
+                largest = float(np.max(np.abs(value)))
+                if largest == 0.0 or not math.isfinite(largest):
+                    parts.append(largest)
+                else:
+                    parts.append(largest * float(np.sqrt(np.sum(np.square(value / largest)))))
         else:
-            total += value * value
-    return math.sqrt(total)
+            parts.append(value)
+    return math.hypot(*parts)
 
 
 def _recorded(values: Mapping[str, Any], params: Sequence[str]) -> dict[str, float]:
@@ -558,7 +589,13 @@ def accuracy(program: Program, data: Mapping[str, Any], final: Mapping[str, Any]
             Tensor.scalar(value)
     with np.errstate(all="ignore"):
         computed = evaluate_tensors(program.graph.nodes, values, program.graph.source)
-    predicted = np.asarray(computed[program.graph.names[node]].data)
+    found = computed[program.graph.names[node]]
+    if not found.batched:
+        raise ValueInputError(f"--accuracy {node}={column}: {node} does not depend on the "
+                              "data, so it is the same for every row",
+                              hint="name the node that predicts each row, such as the "
+                              "output layer z")
+    predicted = np.asarray(found.data)
     truth = np.asarray(values[column].data)
     rows = truth.shape[0]
     if predicted.ndim == 1 and truth.ndim == 1:
@@ -586,11 +623,13 @@ def _check_probabilities(targets: Any, target: str) -> None:
             hint="the target is a label (0 or 1) or a probability", variable=target)
 
 
-def _at(what: str, values: Mapping[str, float]) -> str:
-    """`what` and the values, as in "the start parameters (w = 0, b = 1)"."""
-    from ..core.numbers import format_value
+def _at(what: str, values: Mapping[str, Any]) -> str:
+    """`what` and the values, as in "the start parameters (w = 0, b = 1)"
+    (a vector or matrix in brackets, summarised when large)."""
+    from ..printing.values import value_text
 
-    return f"{what} ({', '.join(f'{k} = {format_value(v)}' for k, v in values.items())})"
+    shown = ", ".join(f"{k} = {value_text(v, one_line=True)}" for k, v in values.items())
+    return f"{what} ({shown})"
 
 
 def _check_columns(program: Program, data: Mapping[str, Any], params: Iterable[str],
