@@ -457,3 +457,23 @@ def test_check_refuses_a_program_declared_with_vectors() -> None:
     result = runner.invoke(app, ["check", "x: vector(2); L = sum(x)", "--answer", "dL/dx=1"])
     assert result.exit_code == 2
     assert "takes numbers only so far" in result.output
+
+
+def test_an_element_error_names_each_arguments_own_element() -> None:
+    """x / z with a scalar z at element [0]: x[0], but z itself; a vector added to a
+    matrix's rows at [0, 1] is the vector's element [1]."""
+    result = runner.invoke(app, ["eval", "y = x / z", "--x", "[1, 2]", "--z", "0"])
+    assert "(here x[0] = 1, z = 0)" in result.output
+    result = runner.invoke(app, ["eval", "y = W / x", "--W", "[[1, 2], [3, 4]]",
+                                 "--x", "[1, 0]"])
+    assert "at element [0, 1]" in result.output
+    assert "(here W[0, 1] = 2, x[1] = 0)" in result.output
+
+
+def test_fit_names_the_data_row_where_a_vector_program_fails(tmp_path: Path) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text("a,b\n1,2\n1,-9\n", encoding="utf-8")
+    result = runner.invoke(app, ["fit", "w: vector(2); L = log(w @ x + 1)", "--data",
+                                 str(data), "--columns", "x=a,b", "--params", "w=[0.5, 0.5]"])
+    assert result.exit_code == 1
+    assert "in row 2: the argument must be > 0" in result.output

@@ -73,20 +73,21 @@ def missing_value(node: Node, source: str) -> ValueInputError:
 
 
 def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source: str,
-               exc: BaseException, what: str = "", problem: str = "", element: str = ""
-               ) -> MathError:
+               exc: BaseException, what: str = "", problem: str = "",
+               element: Mapping[int, str] | None = None) -> MathError:
     """A MathError naming the node, its expression and the argument values.
 
     `what` replaces "node = expression" as the subject and `problem` the
     explanation drawn from the exception and the op's domain; `element`
-    (`[1]`) marks the values as one element of vector or matrix arguments.
+    maps an argument node to the element its value is of (`[1]`), for
+    vector and matrix arguments.
     """
     from ..printing.text import expression_text, node_expression  # out of the hot loop
 
     def called(index: int) -> str:
         # Nodes of a derivative have no names: show their text, sqrt(1 - x^2).
         return (nodes[index].name or nodes[index].label or expression_text(nodes, index)) \
-            + element
+            + (element or {}).get(index, "")
 
     expression = node_expression(nodes, node)
     shown = ", ".join(f"{called(a)} = {format_value(v)}"

@@ -309,7 +309,10 @@ def _element_error(nodes: Sequence[Node], node: Node, args: tuple[Tensor, ...],
     picked = [float(np.broadcast_to(a.data, data.shape)[spot]) if data.ndim else
               float(np.asarray(a.data).flat[0]) if np.size(a.data) == 1 else float("nan")
               for a in args]
-    where = f"[{', '.join(map(str, spot))}]" if spot else ""
+    # A batched value's first axis is the dataset's row; the rest is the
+    # element, and each argument's own element is the last of its indices, as
+    # NumPy broadcasts from the right (x[1] of a vector added to W's rows at [0, 1]).
+    inner = spot[1:] if result.batched else spot
     exc: BaseException = ValueError()
     if all(math.isfinite(v) for v in picked) and node.op.evaluate is not None:
         try:
@@ -317,11 +320,16 @@ def _element_error(nodes: Sequence[Node], node: Node, args: tuple[Tensor, ...],
             exc = OverflowError() if not math.isfinite(value) else ValueError()
         except (ValueError, ZeroDivisionError, OverflowError, TypeError) as error:
             exc = error
+    own = {a: f"[{', '.join(map(str, inner[len(inner) - t.shape.rank:]))}]"
+           for a, t in zip(node.args, args, strict=True) if t.shape.rank}
     error = math_error(node, nodes, picked if not node.op.vjp else [], source, exc,
-                       element=where)
-    if not where:
+                       element=own)
+    place = f" in row {spot[0] + 1}" if result.batched else ""
+    if inner:
+        place += f" at element [{', '.join(map(str, inner))}]"
+    if not place:
         return error
-    message = error.message.replace(": ", f" at element {where}: ", 1)
+    message = error.message.replace(": ", f"{place}: ", 1)
     return MathError(message, hint=error.hint, line=error.line, column=error.column,
                      source_line=error.source_line, **error.details)
 
