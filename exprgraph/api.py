@@ -169,6 +169,9 @@ class DiffEntry:
     of: str
     wrt: tuple[str, ...]
     expression: Expression
+    # For a program with vectors or matrices: the derivative's shape (a
+    # gradient has its variable's shape); None for a scalar program.
+    shape: Shape | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ class Program:
         # Whether every node is a scalar: the float passes and the symbolic
         # derivatives apply (matrix calculus is not built yet).
         self.scalar = self.shapes is not None and all(s.is_scalar for s in self.shapes)
+        self._matrix_cache: dict[tuple[Shape, ...], dict[str, tuple[Expression, Shape]]] = {}
 
     def _require_scalar(self) -> None:
         """A ShapeError where the program works on vectors or matrices: its
@@ -363,9 +367,44 @@ class Program:
     def gradient_expressions(self) -> dict[str, Expression]:
         """∂out/∂input for every input, simplified: one reverse sweep over the
         canonical forms of the simplified output, as `diff` takes any one
-        derivative, so a partial prints the same wherever it is shown."""
+        derivative, so a partial prints the same wherever it is shown. For a
+        program with vectors or matrices, the gradients in matrix notation
+        (`matrix_gradients`, at the declared shapes)."""
+        if not self.scalar and self.shapes is not None:
+            return {name: expr for name, (expr, _) in self.matrix_gradients().items()}
         found = gradient(self.expression, self.inputs)  # as `diff` differentiates it
         return dict(zip(self.inputs, found, strict=True))
+
+    def matrix_gradients(self, node_shapes: Sequence[Shape] | None = None
+                         ) -> dict[str, tuple[Expression, Shape]]:
+        """∂out/∂input for every input of a program with vectors or matrices,
+        each an expression in matrix notation (symbolic/matrix.py) with its
+        shape, the input's own. `node_shapes` are the shapes of a given
+        evaluation, where the program does not declare them. The output must
+        be a scalar."""
+        from .symbolic.matrix import matrix_gradient
+
+        node_shapes = node_shapes if node_shapes is not None else self.shapes
+        if node_shapes is None:
+            raise ShapeError("the shapes of the inputs are not known",
+                             hint="declare them (x: vector(n); W: matrix(m, n)) or give "
+                             "values")
+        key = tuple(node_shapes)
+        cached = self._matrix_cache.get(key)
+        if cached is not None:
+            return cached
+        output = self.graph.output
+        if not node_shapes[output].is_scalar:
+            raise ShapeError(f"the output {self.output} is {node_shapes[output]}: a gradient "
+                             "is of a scalar", hint="differentiate a scalar such as "
+                             f"L = sum({self.output}), or ask for the Jacobian")
+        wrt = [self.graph.names[name] for name in self.inputs]
+        builder, found = matrix_gradient(self.graph, node_shapes, output, wrt)
+        nodes = tuple(builder.nodes)
+        result = {name: (Expression(nodes, found[index]), node_shapes[index])
+                  for name, index in zip(self.inputs, wrt, strict=True)}
+        self._matrix_cache[key] = result
+        return result
 
     def derivative(self, wrt: str) -> str:
         """∂out/∂`wrt` as exprgraph text in the inputs ("0" if out does not use it)."""
@@ -410,6 +449,8 @@ class Program:
         if isinstance(wrt, str):  # diff("xy") meant the variable xy, not x then y
             wrt = (wrt,)
         check_order(order)  # before (x,) * order is built: whole, 1 to MAX_ORDER
+        if not self.scalar:
+            return self._matrix_diff(tuple(wrt), order, kind, tuple(outputs))
         if order > 1 and kind != "derivative":
             # An order never silently does nothing: say what to ask for instead.
             raise ValueInputError(f"an order above 1 does not apply to a {kind}",
@@ -468,6 +509,45 @@ class Program:
             taken = tuple(sorted(steps, key=inputs.index))
         return DiffResult("derivative", inputs,
                           (DiffEntry(name, steps, derivative(expr, taken)),))
+
+    def values_at(self, expressions: Sequence[Expression], point: Mapping[str, Value]
+                  ) -> list[Value]:
+        """Matrix expressions (from `matrix_gradients`) evaluated at `point`:
+        arrays, or a MathError for each where one cannot be computed."""
+        from .passes.tensor import evaluate_tensors, input_tensor
+
+        given = {**self.graph.given, **point}
+        tensors = {name: input_tensor(name, value) for name, value in given.items()}
+        values: list[Value] = []
+        for expr in expressions:
+            try:
+                computed = evaluate_tensors(expr.nodes[:expr.root + 1], tensors,
+                                            self.graph.source)
+                values.append(computed[expr.root].data)
+            except MathError as error:
+                values.append(error)
+        return values
+
+    def _matrix_diff(self, wrt: tuple[str, ...], order: int, kind: str,
+                     outputs: tuple[str, ...]) -> DiffResult:
+        """`diff` of a program with vectors or matrices: gradients of its
+        scalar output in matrix notation, each with its shape."""
+        if kind in ("hessian", "jacobian") or order > 1 or len(wrt) > 1:
+            what = {"hessian": "Hessians", "jacobian": "Jacobians"}.get(
+                kind, "derivatives of higher order")
+            raise ShapeError(f"{what} of programs with vectors or matrices are not built yet",
+                             hint="the gradient is: exprgraph diff PROGRAM --wrt NAME")
+        if outputs and outputs != (self.output,):
+            raise ShapeError("the gradient of a node other than the output is not built yet "
+                             "for programs with vectors or matrices",
+                             hint="make it the last statement")
+        for name in wrt:
+            self._check_input(name)
+        gradients = self.matrix_gradients()
+        names = wrt or self.inputs
+        entries = tuple(DiffEntry(self.output, (name,), gradients[name][0], gradients[name][1])
+                        for name in names)
+        return DiffResult("derivative" if wrt else "gradient", self.inputs, entries)
 
     def adjoint_expression(self, node_name: str, of: str | None = None) -> Expression:
         """∂`of`/∂`node_name` for an intermediate node (its adjoint), over the inputs."""

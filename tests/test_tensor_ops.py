@@ -132,6 +132,8 @@ CASES: dict[str, Case] = {
     "logsumexp": Case(lambda d: (_array(d, _any_shape(d), -3.0, 3.0),),
                       lambda a: math.log(math.fsum(np.exp(a).ravel()))),
     "index": Case(_index_args, lambda a, i: a[i], constants=(1,)),
+    "ones_like": Case(lambda d: (_array(d, _any_shape(d)),),
+                      lambda a: np.array([1.0 for _ in a.ravel()]).reshape(a.shape)),
 }
 
 
@@ -277,7 +279,7 @@ MISTAKES = [
     ("det", (matrix(2, 3),), "det needs a square matrix, not a 2×3 matrix"),
     ("det", (SCALAR,), "det needs a square matrix, not a scalar"),
     ("inv", (matrix(3, 2),), "inv needs a square matrix, not a 3×2 matrix"),
-    ("inv", (matrix("m", "n"),), "inv needs a square matrix, not a m×n matrix"),
+    ("inv", (matrix("m", "n"),), "inv needs a square matrix, not an m×n matrix"),
     ("logdet", (vector(2),), "logdet needs a square matrix, not a vector of length 2"),
     ("diag", (matrix(2, 3),), "diag needs a vector or a square matrix, not a 2×3 matrix"),
     ("diag", (SCALAR,), "diag needs a vector or a square matrix, not a scalar"),

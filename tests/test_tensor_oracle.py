@@ -285,6 +285,9 @@ _unary_tensor("transpose by name", "transpose", "transpose({a})", "svrm",
 _unary_tensor("sum", "sum", "sum({a})", "svrm", lambda a: a.sum())
 _unary_tensor("mean", "mean", "mean({a})", "svrm", lambda a: a.mean())
 _unary_tensor("diag of a vector (a matrix)", "diag", "diag({a})", "v", torch.diag)
+# ones_like(a) * a: ones of a's shape (its own derivative 0), times a.
+_unary_tensor("ones_like", "ones_like", "ones_like({a}) * {a}", "svrm",
+              lambda a: torch.ones_like(a) * a)
 _unary_tensor("logsumexp", "logsumexp", "logsumexp({a})", "vrm",
               lambda a: torch.logsumexp(a.reshape(-1), 0), -3, 3)
 

@@ -247,6 +247,8 @@ def _values_where_defined(program: Program, expressions: list[Any],
         undefined = MathError(f"the program is undefined here: {error.message}",
                               **error.details)
         return [undefined] * len(expressions)
+    if not program.scalar:
+        return program.values_at(expressions, point)
     return values_at(expressions, point)
 
 

@@ -180,6 +180,15 @@ INDEX = Op("index", 2, _no_scalar, (), shape_rule=shapes.index,
            forward=lambda b, x: b.index(x[0], x[1]),
            vjp=(lambda b, x, o, g: b.unindex(g, x[1], b.shape(x[0])), None))
 
+# ones_like(a): ones of a's shape (1 for a scalar), the vector or matrix a
+# sum's gradient spreads (∂ sum(W @ x)/∂x = W' @ ones_like(W @ x)). It does not
+# depend on a's values: its derivative is 0.
+ONES_LIKE = Op("ones_like", 1, lambda x: 1.0, (lambda b, args, out: b.const(0.0),),
+               partials=(lambda args, out: 0.0,), float_override=True,
+               vector=lambda np: np.ones_like, shape_rule=lambda a: a,
+               forward=lambda b, x: b.ones_like(x[0]),
+               vjp=(lambda b, x, o, g: b.mul(b.const(0.0), x[0]),))
+
 TENSOR_OPS: dict[str, Op] = {op.name: op for op in (
     MATMUL, TRANSPOSE, SUM, MEAN, DOT, OUTER, NORM, TRACE, DET, INV, LOGDET, DIAG, SOFTMAX,
-    LOGSUMEXP, INDEX)}
+    LOGSUMEXP, INDEX, ONES_LIKE)}

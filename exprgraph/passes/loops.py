@@ -108,6 +108,18 @@ def reverse(nodes: Sequence[Node], output: int, seed: T, local: Local, algebra: 
     return adjoint
 
 
+def leading_to(nodes: Sequence[Node], wanted: Iterable[int]) -> list[bool]:
+    """For each node, whether it depends on one of the `wanted` nodes (one
+    forward pass): `reverse`'s `leads`."""
+    leads = [False] * len(nodes)
+    for index in wanted:
+        leads[index] = True
+    for index, node in enumerate(nodes):
+        if not leads[index] and any(leads[a] for a in node.args):
+            leads[index] = True
+    return leads
+
+
 def forward(nodes: Sequence[Node], seeds: dict[int, T], local: Local, algebra: Combine[T], *,
             order: Iterable[int] | None = None, skip: Callable[[T], bool] | None = None,
             check: Callable[[int, T], T] | None = None) -> dict[int, T]:

@@ -27,7 +27,7 @@ from ..core.graph import Node
 from ..core.ops import CONST, INPUT, OPS, Op
 from ..core.shapes import SCALAR, Shape
 from ..core.text import source_line
-from .loops import reverse
+from .loops import leading_to, reverse
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,12 @@ class TensorAlgebra:
 
     def shape(self, a: Tensor) -> Shape:
         return a.shape
+
+    def ones_like(self, a: Tensor) -> Tensor:
+        """Ones of a's shape (1 for a scalar)."""
+        if a.shape.is_scalar and not a.batched:
+            return Tensor.scalar(1.0)
+        return Tensor(np.ones_like(a.data), a.shape, a.batched)
 
     # --- what the tensor functions' rules (core/tensor_ops.py) are built from ---
 
@@ -397,18 +403,6 @@ def gradient_tensors(nodes: Sequence[Node], values: Sequence[Tensor], output: in
     for index in failed:
         adjoints.pop(index, None)
     return adjoints
-
-
-def leading_to(nodes: Sequence[Node], wanted: Sequence[int]) -> list[bool]:
-    """For each node, whether it depends on one of the `wanted` nodes (one
-    forward pass)."""
-    leads = [False] * len(nodes)
-    for index in wanted:
-        leads[index] = True
-    for index, node in enumerate(nodes):
-        if not leads[index] and any(leads[a] for a in node.args):
-            leads[index] = True
-    return leads
 
 
 def edge_contribution(nodes: Sequence[Node], values: Sequence[Tensor], index: int,

@@ -77,6 +77,7 @@ TENSOR_LATEX = {
     "diag": r"\operatorname{{diag}}\left({0}\right)",
     "softmax": r"\operatorname{{softmax}}\left({0}\right)",
     "logsumexp": r"\operatorname{{logsumexp}}\left({0}\right)",
+    "ones_like": r"\mathbf{{1}}_{{{0}}}",
 }
 # Forms that bind like a power (parenthesised as a base): e^{x}, A^{-1}.
 _POWER_LIKE = frozenset({"exp", "inv"})

@@ -141,6 +141,9 @@ class RuleText:
     def shape(self, a: Term) -> Shape:
         return a.shape
 
+    def ones_like(self, a: Term) -> Term:
+        return self._call("ones_like", (a,), a.shape)
+
     def size(self, a: Term) -> Term:
         count = 1
         for dim in a.shape.dims:

@@ -16,14 +16,17 @@ from rich.text import Text
 
 from ..api import DiffResult, Program
 from ..core.errors import MathError
-from ..core.numbers import format_value
 from ..printing.latex import latex_name, latex_text
 from ..printing.text import INLINE_LIMIT, display_text
+from ..printing.values import plain, shape_text, value_text
 from ..symbolic.calculus import Expression
 from .layout import never_cut
 
 Value = float | MathError | None
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+# How a derivative of a vector or matrix is laid out, said wherever one is shown.
+LAYOUT = ("layout: a gradient has its variable's shape (∂f/∂W is a matrix like W; "
+          "the same-shape layout of PyTorch's .grad and MatrixCalculus.org)")
 
 
 def _runs(wrt: Sequence[str]) -> list[tuple[str, int]]:
@@ -62,7 +65,7 @@ def _value_text(value: Value) -> str:
         return ""
     if isinstance(value, MathError):
         return f"undefined: {value.message}"
-    return format_value(value)
+    return value_text(value)  # a number, or a vector or matrix in brackets
 
 
 def _cell_text(value: Value) -> str:
@@ -91,8 +94,9 @@ def value_suffix(value: Value) -> str:
     """"  (= 4)" after an expression in text output; "" when no point was given."""
     if value is None:
         return ""
-    return f"  ({_value_text(value)})" if isinstance(value, MathError) else \
-        f"  (= {_value_text(value)})"
+    if isinstance(value, MathError):
+        return f"  ({_value_text(value)})"
+    return f"  (= {value_text(value, one_line=True)})"
 
 
 def _single(program: Program) -> bool:
@@ -138,6 +142,9 @@ def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | 
     table = Table()
     table.add_column("derivative", style="bold")
     table.add_column("expression")
+    shaped = any(entry.shape is not None for entry in result.entries)
+    if shaped:
+        table.add_column("shape")
     if values is not None:
         table.add_column("value", justify="right")
     single = _single(program)  # program.inputs walks the graph: once, not per row
@@ -147,13 +154,16 @@ def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | 
         label = derivative_label(entry.of, entry.wrt, single)
         row = [label, display_text(entry.expression.nodes, entry.expression.root,
                                    taken=program.graph.names)]
+        if shaped:
+            row.append(shape_text(entry.shape) if entry.shape is not None else "")
         if values is not None:
             row.append(_cell_text(values[k]))
             labelled.append((label, values[k]))
         table.add_row(*row)
     if nonzero is None:
+        notes = [Text(LAYOUT, style="dim")] if shaped else []
         return Group(_title(f"Derivatives of {program.graph.source.strip()}"), never_cut(table),
-                     *_reasons(labelled))
+                     *notes, *_reasons(labelled))
     title = "Hessian" if result.kind == "hessian" else "Jacobian"
     if not nonzero:
         return Text(_zeros_line(result, 0))
@@ -214,9 +224,11 @@ def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | No
             "latex": latex_text(entry.expression.nodes, entry.expression.root,
                                 taken=program.graph.names),
         }
+        if entry.shape is not None:
+            item["shape"] = list(entry.shape.dims)
         if values is not None:
             value = values[k]
-            item["value"] = None if isinstance(value, MathError) else value
+            item["value"] = None if isinstance(value, MathError) else plain(value)
             if isinstance(value, MathError):
                 item["error"] = value.to_dict()
         entries.append(item)
@@ -224,9 +236,11 @@ def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | No
         "program": program.graph.source,
         "kind": result.kind,
         "inputs": list(result.inputs),
-        "at": dict(at) if at is not None else None,
+        "at": {k: plain(v) for k, v in at.items()} if at is not None else None,
         "results": entries,
     }
+    if any(entry.shape is not None for entry in result.entries):
+        data["layout"] = LAYOUT
     if result.shape is not None:
         rows, columns = result.shape
         data["rows"] = list(result.rows)

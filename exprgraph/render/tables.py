@@ -186,28 +186,36 @@ def gradient_table(program: Program, evaluation: Evaluation, max_rows: int = 0,
     table.add_column("input", style="cyan")
     table.add_column("value", justify="right")
     table.add_column(f"∂{out}/∂input", justify="right", style="bold")
-    symbolic_column = not evaluation.is_tensor
-    if symbolic_column:
-        table.add_column("symbolic")
+    table.add_column("symbolic")
     undefined = evaluation.undefined_gradient
     notes = _all_of_it()
+    formulas = _matrix_formulas(program, evaluation) if evaluation.is_tensor else {}
     for name in _limit([*program.inputs, *evaluation.unused], max_rows, table):
         slope = "undefined" if name in undefined else \
             value_text(evaluation.gradient[name], full)
         cells = [name, value_text(evaluation.given.get(name, 0.0), full), slope]
-        if symbolic_column:
-            try:
-                symbolic = program.derivative(name)
-            except ExprGraphError as exc:  # too large to print, say
-                symbolic = f"({exc.message})"
-            cells.append(notes.cell(f"∂{out}/∂{name}", symbolic))
+        try:
+            symbolic = formulas.get(name, "0") if evaluation.is_tensor else \
+                program.derivative(name)
+        except ExprGraphError as exc:  # too large to print, say
+            symbolic = f"({exc.message})"
+        cells.append(notes.cell(f"∂{out}/∂{name}", symbolic))
         table.add_row(*cells)
-    if not symbolic_column:
+    if evaluation.is_tensor:
         table.caption = ((table.caption + "\n") if table.caption else "") + \
-            "Each gradient has its input's shape. Symbolic gradients of programs with " \
-            "vectors or matrices are not built yet."
+            "Each gradient has its input's shape (the symbolic column in matrix notation)."
         table.caption_justify = "left"
     return notes.below(never_cut(table))
+
+
+def _matrix_formulas(program: Program, evaluation: Evaluation) -> dict[str, str]:
+    """The gradients in matrix notation, or for every input why there are none
+    (a vector output, a function whose matrix rule is not built yet)."""
+    try:
+        found = program.matrix_gradients(evaluation.shapes)
+    except ExprGraphError as exc:
+        return {name: f"({exc.message})" for name in program.inputs}
+    return {name: program.text(expr) for name, (expr, _) in found.items()}
 
 
 def _limit(rows: list, max_rows: int, table: Table) -> list:

@@ -32,8 +32,8 @@ added:
     nodes[i].row     (only for a row vector, a vector's transpose) true
     edges[i].vjp     the edge's vector–Jacobian rule as text (ḡ is ∂out/∂to);
                      `partial` and `partial_expr` are null there
-    derivatives  is null for each input (symbolic gradients of tensor
-                 programs are not built yet)
+    derivatives  each input's gradient in matrix notation (null where it is not
+                 built: a vector output, softmax, logsumexp, indexing)
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def evaluation_summary(program: Program, evaluation: Evaluation, derivatives: bo
         # As before partial results were shown: the first reason as `error`.
         data["error"] = next(iter(undefined.values())).to_dict()
     if derivatives and evaluation.is_tensor:
-        data["derivatives"] = {name: None for name in names}
+        data["derivatives"] = {name: None for name in names} | _matrix_texts(program,
+                                                                              evaluation)
     elif derivatives:
         data["derivatives"] = {**program.derivatives(),
                                **{name: "0" for name in evaluation.unused}}
@@ -92,6 +93,18 @@ def evaluation_summary(program: Program, evaluation: Evaluation, derivatives: bo
     data["warnings"] = [str(w) for w in graph.warnings] + \
         value_warnings(program, evaluation.given)
     return data
+
+
+def _matrix_texts(program: Program, evaluation: Evaluation) -> dict[str, str]:
+    """The gradients in matrix notation where they are built (none for a
+    vector output, or through a function whose matrix rule is not built)."""
+    from ..core.errors import ExprGraphError
+
+    try:
+        found = program.matrix_gradients(evaluation.shapes)
+    except ExprGraphError:
+        return {}
+    return {name: program.text(expr) for name, (expr, _) in found.items()}
 
 
 def node_data(program: Program, evaluation: Evaluation) -> list[dict[str, Any]]:
