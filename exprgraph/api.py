@@ -528,15 +528,64 @@ class Program:
                 values.append(error)
         return values
 
+    def _matrix_second(self, kind: str, wrt: tuple[str, ...], outputs: tuple[str, ...]
+                       ) -> DiffResult:
+        """A Jacobian (of the vector output) or a Hessian (of the scalar
+        output) with respect to one vector input, as one matrix expression."""
+        from .symbolic.matrix import matrix_gradient, matrix_jacobian
+
+        if self.shapes is None:
+            raise ShapeError("the shapes of the inputs are not known",
+                             hint="declare them (x: vector(n); W: matrix(m, n))")
+        vectors = [name for name in self.inputs
+                   if self.shapes[self.graph.names[name]].rank == 1]
+        if len(wrt) > 1:
+            raise ShapeError(f"a {kind} is with respect to one vector: name one with --wrt")
+        if not wrt and len(vectors) != 1:
+            raise ShapeError(f"name the vector to take the {kind} with respect to: --wrt "
+                             "NAME", hint="vectors: " + (", ".join(vectors) or "none"))
+        name = wrt[0] if wrt else vectors[0]
+        self._check_input(name)
+        index = self.graph.names[name]
+        out_name = outputs[0] if outputs else self.output
+        if len(outputs) > 1:
+            raise ShapeError(f"a {kind} of a program with vectors or matrices is of one output")
+        output = self.graph.names.get(out_name)
+        if output is None:
+            raise ValueInputError(f"the program has no node named {out_name}")
+        out_shape = self.shapes[output]
+        if kind == "hessian":
+            if not out_shape.is_scalar:
+                raise ShapeError(f"a Hessian is of a scalar; {out_name} is {out_shape}",
+                                 hint="the Jacobian is: --jacobian")
+            builder, found = matrix_gradient(self.graph, self.shapes, output, [index])
+            root = matrix_jacobian(builder, found[index], index)
+        else:
+            if out_shape.rank == 2:
+                raise ShapeError(f"{out_name} is {out_shape}: its Jacobian would be a "
+                                 "third-order array", hint="differentiate a vector of it")
+            from .symbolic.matrix import MatrixBuilder
+
+            builder = MatrixBuilder(self.graph, self.shapes)
+            root = matrix_jacobian(builder, output, index)
+        size = self.shapes[index].dims[0]
+        rows = size if kind == "hessian" else (out_shape.dims[0] if out_shape.rank else 1)
+        steps = (name, name) if kind == "hessian" else (name,)
+        entry = DiffEntry(out_name, steps, Expression(tuple(builder.nodes), root),
+                          shapes.matrix(rows, size))
+        return DiffResult(kind, (name,), (entry,))
+
     def _matrix_diff(self, wrt: tuple[str, ...], order: int, kind: str,
                      outputs: tuple[str, ...]) -> DiffResult:
         """`diff` of a program with vectors or matrices: gradients of its
         scalar output in matrix notation, each with its shape."""
-        if kind in ("hessian", "jacobian") or order > 1 or len(wrt) > 1:
-            what = {"hessian": "Hessians", "jacobian": "Jacobians"}.get(
-                kind, "derivatives of higher order")
-            raise ShapeError(f"{what} of programs with vectors or matrices are not built yet",
-                             hint="the gradient is: exprgraph diff PROGRAM --wrt NAME")
+        if kind in ("hessian", "jacobian"):
+            return self._matrix_second(kind, wrt, outputs)
+        if order > 1 or len(wrt) > 1:
+            raise ShapeError("derivatives of higher order of programs with vectors or "
+                             "matrices are not built yet",
+                             hint="the gradient is: exprgraph diff PROGRAM --wrt NAME; "
+                             "the Hessian: --hessian")
         if outputs and outputs != (self.output,):
             raise ShapeError("the gradient of a node other than the output is not built yet "
                              "for programs with vectors or matrices",

@@ -181,3 +181,98 @@ def test_every_printed_gradient_of_a_random_program_reads_back_as_evals(text: st
         got = np.broadcast_to(np.asarray(got, dtype=float), np.shape(numeric[name]))
         np.testing.assert_allclose(got, numeric[name], rtol=1e-8, atol=1e-10,
                                    err_msg=f"{text} | d/d{name} = {printed}")
+
+
+# --- Jacobians and Hessians -----------------------------------------------------------
+
+JACOBIANS = [
+    ("x: vector(n); W: matrix(m, n); h = tanh(W @ x)", "diag(1 - tanh(W @ x)^2) @ W"),
+    ("x: vector(n); W: matrix(m, n); b: vector(m); h = sigmoid(W @ x + b)", None),
+    ("x: vector(n); A: matrix(m, n); h = A @ x", "A"),
+    ("x: vector(n); s: scalar; h = s * x", None),
+    ("x: vector(n); h = x * x + sum(x)", None),
+    ("x: vector(n); A: matrix(n, n); h = exp(A' @ x) / 2", None),
+    ("x: vector(n); y: vector(n); h = x * y - norm(x) * y", None),
+]
+HESSIANS = [
+    ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "A' + A"),
+    ("x: vector(n); A: matrix(m, n); b: vector(m); f = sum((A @ x - b)^2)", "2*(A' @ A)"),
+    ("x: vector(n); f = sum(exp(x))", "diag(exp(x))"),
+    ("x: vector(n); f = norm(x)", None),
+    ("x: vector(n); W: matrix(m, n); f = sum(tanh(W @ x))", None),
+    ("x: vector(n); a: vector(n); f = (x' @ a)^2 + sum(log(x * x + 1))", None),
+]
+
+
+def _matrix_of(text: str, kind: str) -> tuple[exprgraph.Program, str, object]:
+    program = exprgraph.compile(text)
+    (entry,) = program.diff(["x"], kind=kind).entries
+    return program, program.text(entry.expression), entry.shape
+
+
+@pytest.mark.parametrize(("text", "closed_form"), JACOBIANS)
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_jacobian_is_one_matrix_of_rows_of_gradients(text: str, closed_form: str | None,
+                                                       seed: int) -> None:
+    program, printed, shape = _matrix_of(text, "jacobian")
+    if closed_form is not None:
+        assert printed == closed_form
+    values = _values(text, "", np.random.default_rng(seed))
+    formula = exprgraph.compile(printed)
+    got = np.asarray(formula.evaluate({k: v for k, v in values.items()
+                                       if k in formula.inputs}).value, dtype=float)
+    x = np.asarray(values["x"], dtype=float)
+    out = np.asarray(program.evaluate(values).value)
+    want = np.stack([central_gradient(
+        lambda v, i=i: float(np.asarray(program.evaluate({**values, "x": v}).value)[i]), x)
+        for i in range(out.size)])
+    assert got.shape == want.shape == (out.size, x.size)
+    assert shape.dims[1] == "n"
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=printed)
+
+
+@pytest.mark.parametrize(("text", "closed_form"), HESSIANS)
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_hessian_is_symmetric_and_the_jacobian_of_evals_gradient(
+        text: str, closed_form: str | None, seed: int) -> None:
+    program, printed, shape = _matrix_of(text, "hessian")
+    if closed_form is not None:
+        assert printed == closed_form
+    values = _values(text, "positive" if "log" in text else "", np.random.default_rng(seed))
+    formula = exprgraph.compile(printed)
+    got = np.asarray(formula.evaluate({k: v for k, v in values.items()
+                                       if k in formula.inputs}).value, dtype=float)
+    x = np.asarray(values["x"], dtype=float)
+    want = np.stack([central_gradient(
+        lambda v, i=i: float(np.asarray(program.evaluate({**values, "x": v}).gradient["x"])[i]),
+        x) for i in range(x.size)])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=printed)
+    np.testing.assert_allclose(got, got.T, rtol=1e-9, atol=1e-12)
+    assert shape.dims == ("n", "n")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=tensor_programs(), seed=st.integers(0, 2**32 - 1))
+def test_the_hessian_of_a_random_program_is_the_jacobian_of_its_gradient(text: str,
+                                                                         seed: int) -> None:
+    program = exprgraph.compile(text)
+    if "x" not in program.inputs:
+        return
+    try:
+        (entry,) = program.diff(["x"], kind="hessian").entries
+    except exprgraph.ShapeError as error:  # a matrix that depends on x: third order
+        assert "third-order" in error.message or "not built yet" in error.message
+        return
+    printed = program.text(entry.expression)
+    values = _values(text, "", np.random.default_rng(seed))
+    formula = exprgraph.compile(printed)
+    got = np.asarray(formula.evaluate({k: v for k, v in values.items()
+                                       if k in formula.inputs}).value, dtype=float)
+    x = np.asarray(values["x"], dtype=float)
+    want = np.stack([central_gradient(
+        lambda v, i=i: float(np.asarray(program.evaluate({**values, "x": v}).gradient["x"])[i]),
+        x) for i in range(x.size)])
+    got = np.broadcast_to(got, want.shape)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"{text} | {printed}")

@@ -156,13 +156,18 @@ def diff_command(
         output_format = DiffFormat.latex
     kinds = [k for k, on in (("gradient", gradient), ("hessian", hessian),
                              ("jacobian", jacobian)) if on]
-    if len(kinds) > 1 or (kinds and wrt):
+    if len(kinds) > 1:
         raise ValueInputError("choose one of --wrt, --gradient, --hessian and --jacobian")
     if order > 1 and wrt and len(wrt) > 1:
         raise ValueInputError(
             "--order repeats one variable; with several --wrt, list each step instead",
             hint="e.g. --wrt x --wrt x --wrt y for ∂³/∂y∂x²")
     compiled, values = program_and_values(ctx, program, assignments)
+    if kinds and wrt and (compiled.scalar or kinds[0] == "gradient"):
+        # With vectors, --wrt names the vector of a Jacobian or Hessian.
+        raise ValueInputError("choose one of --wrt, --gradient, --hessian and --jacobian",
+                              hint="--wrt with --hessian or --jacobian names the vector of "
+                              "a program with vectors and matrices")
     result = compiled.diff(wrt or (), order=order, kind=kinds[0] if kinds else "derivative",
                            outputs=outputs or ())
     point = _point(compiled, values)

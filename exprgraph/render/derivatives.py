@@ -27,6 +27,11 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 # How a derivative of a vector or matrix is laid out, said wherever one is shown.
 LAYOUT = ("layout: a gradient has its variable's shape (∂f/∂W is a matrix like W; "
           "the same-shape layout of PyTorch's .grad and MatrixCalculus.org)")
+LAYOUTS = {
+    "jacobian": "layout: row i is the gradient of the output's element i (m×n: the "
+                "output's length by the variable's)",
+    "hessian": "layout: row i, column j is ∂²f/∂xᵢ∂xⱼ (symmetric where f is smooth)",
+}
 
 
 def _runs(wrt: Sequence[str]) -> list[tuple[str, int]]:
@@ -161,7 +166,7 @@ def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | 
             labelled.append((label, values[k]))
         table.add_row(*row)
     if nonzero is None:
-        notes = [Text(LAYOUT, style="dim")] if shaped else []
+        notes = [Text(LAYOUTS.get(result.kind, LAYOUT), style="dim")] if shaped else []
         return Group(_title(f"Derivatives of {program.graph.source.strip()}"), never_cut(table),
                      *notes, *_reasons(labelled))
     title = "Hessian" if result.kind == "hessian" else "Jacobian"
@@ -240,7 +245,7 @@ def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | No
         "results": entries,
     }
     if any(entry.shape is not None for entry in result.entries):
-        data["layout"] = LAYOUT
+        data["layout"] = LAYOUTS.get(result.kind, LAYOUT)
     if result.shape is not None:
         rows, columns = result.shape
         data["rows"] = list(result.rows)

@@ -121,6 +121,14 @@ class MatrixBuilder(GraphBuilder):
         collected = self._collect(a, b)
         if collected is not None:
             return collected
+        if self.nodes[b].op is NEG:  # a + -b = a - b
+            return self.sub(a, self.nodes[b].args[0])
+        scale, rest = self._scaled(b)
+        number = self._number(scale)
+        if number is not None and number < 0:  # a + -2*u = a - 2*u
+            return self.sub(a, self.mul(self._constant(-number), rest))
+        if self.nodes[a].op is NEG:  # -a + b = b - a
+            return self.sub(b, self.nodes[a].args[0])
         return self._node(ADD, (a, b), self._broadcast(a, b, "+"))
 
     def sub(self, a: int, b: int) -> int:
@@ -221,6 +229,12 @@ class MatrixBuilder(GraphBuilder):
         scale = self._identity_scale(a)
         if scale is not None:
             return self.mul(scale, b)
+        diag_op = TENSOR_OPS["diag"]
+        node_a, node_b = self.nodes[a], self.nodes[b]
+        if node_a.op is diag_op and node_b.op is diag_op and \
+                self.shapes[a].rank == 2 and self.shapes[b].rank == 2 and \
+                self.shapes[node_a.args[0]].rank == 1 and self.shapes[node_b.args[0]].rank == 1:
+            return self.diag(self.mul(node_a.args[0], node_b.args[0]))  # diag(u) diag(v)
         for side in (a, b):  # scalars out of products: P @ (s * Q) = s * (P @ Q)
             node = self.nodes[side]
             if node.op is MUL and self.shapes[node.args[0]].is_scalar:
@@ -352,6 +366,14 @@ class MatrixBuilder(GraphBuilder):
         return None
 
     def diag(self, a: int) -> int:
+        node = self.nodes[a]
+        if self.shapes[a].rank == 1:
+            if node.op is NEG:  # diag(-u) = -diag(u)
+                return self.neg(self.diag(node.args[0]))
+            if node.op is MUL and self.shapes[node.args[0]].is_scalar:  # diag(s u) = s diag(u)
+                return self.mul(node.args[0], self.diag(node.args[1]))
+            if self.shapes[a].row:
+                a = self.transpose(a)
         return self._node(TENSOR_OPS["diag"], (a,), shapes.diag(self.shapes[a]))
 
     def det(self, a: int) -> int:
@@ -479,3 +501,99 @@ def matrix_gradient(graph: Graph, node_shapes: Sequence[Shape], output: int,
 
 def _no_local(index: int, position: int) -> int:
     raise AssertionError("matrix edges are vector–Jacobian products")
+
+
+def matrix_jacobian(builder: MatrixBuilder, root: int, wrt: int) -> int:
+    """∂root/∂wrt in matrix form, for a vector (or scalar) node `root` and a
+    vector input `wrt` of length n: an m×n matrix (row i: the gradient of
+    root's element i), or for a scalar root a row vector. One forward sweep
+    over the builder's nodes up to `root` (forward mode: each node's
+    Jacobian from its arguments'), the elementwise ops by their one derivative
+    rule: J(f(u)) = diag(f'(u)) @ J(u). A matrix-valued node that depends on
+    `wrt` has no matrix Jacobian (it would be a third-order array): a
+    ShapeError says so."""
+    nodes = builder.nodes
+    if builder.shapes[wrt].rank != 1:
+        raise ShapeError("a Jacobian is with respect to a vector (or a scalar's gradient "
+                         "with respect to a matrix: diff --wrt)")
+    jacobians: dict[int, int] = {wrt: builder.eye(_square_of(builder, wrt))}
+    for index in range(wrt + 1, root + 1):
+        node = nodes[index]
+        if not node.args or node.op.name == "ones_like":
+            continue
+        parts = [(position, arg) for position, arg in enumerate(node.args)
+                 if arg in jacobians]
+        if not parts:
+            continue
+        shape = builder.shapes[index]
+        if shape.rank == 2:
+            raise ShapeError(f"{nodes[index].name or 'a matrix'} depends on the variable and "
+                             "is a matrix: its Jacobian would be a third-order array",
+                             hint="differentiate a scalar of it, such as its sum")
+        total: int | None = None
+        for position, arg in parts:
+            term = _jacobian_term(builder, index, position, arg, jacobians[arg])
+            total = term if total is None else builder.add(total, term)
+        if total is not None:
+            jacobians[index] = total
+    if root not in jacobians:
+        return builder._constant(0.0)
+    return jacobians[root]
+
+
+def _square_of(builder: MatrixBuilder, vector: int) -> ShapeOf:
+    """The shape of an n×n matrix for a vector of length n, with a node to
+    hold it (outer(v, v)'s shape: only the shape is read)."""
+    outer = builder._node(TENSOR_OPS["outer"], (vector, vector),
+                          shapes.matrix(builder.shapes[vector].dims[0],
+                                        builder.shapes[vector].dims[0]))
+    return ShapeOf(builder.shapes[outer], outer)
+
+
+def _jacobian_term(builder: MatrixBuilder, index: int, position: int, arg: int,
+                   arg_jacobian: int) -> int:
+    """Node `index`'s Jacobian through its argument at `position`."""
+    node = builder.nodes[index]
+    op = node.op
+    out_shape = builder.shapes[index]
+    arg_shape = builder.shapes[arg]
+    if op is MATMUL:
+        left, right = node.args
+        other = right if position == 0 else left
+        if position == 1 and builder.shapes[left].rank == 2:
+            return builder.matmul(left, arg_jacobian)  # A @ u: A @ J(u)
+        if builder.shapes[other].rank == 1 and out_shape.is_scalar:
+            # u' @ v (a dot product): v' @ J(u), the other vector as a row.
+            row = other if builder.shapes[other].row else builder.transpose(other)
+            return builder.matmul(row, arg_jacobian)
+        if position == 0 and builder.shapes[right].rank == 2 and arg_shape.rank == 1:
+            return builder.matmul(builder.transpose(right), arg_jacobian)  # u @ A = A' u
+        raise ShapeError("the Jacobian through a product with a matrix that depends on the "
+                         "variable is not built yet")
+    if op is TRANSPOSE:
+        return arg_jacobian
+    if op is SUM:
+        if arg_shape.is_scalar:
+            return arg_jacobian
+        ones = builder.transpose(builder.ones_like(arg))
+        return builder.matmul(ones, arg_jacobian)
+    if op.vjp and op.name not in ("transpose", "sum"):
+        if op.name == "norm" and arg_shape.rank == 1:  # (u / ‖u‖)' @ J(u)
+            return builder.matmul(builder.transpose(builder.div(arg, index)), arg_jacobian)
+        if op.name == "dot":
+            other = node.args[1 - position]
+            return builder.matmul(builder.transpose(other), arg_jacobian)
+        raise ShapeError(f"the Jacobian through {op.name} is not built yet")
+    # An elementwise op: its one derivative rule, then by shapes.
+    partial = op.derivatives[position](builder, tuple(node.args), index)
+    if out_shape.is_scalar:
+        return builder.mul(partial, arg_jacobian)
+    if arg_shape.is_scalar:  # a scalar broadcast over a vector: column @ row
+        column = partial if not builder.shapes[partial].is_scalar else \
+            builder.mul(partial, builder.ones_like(index))
+        if builder.shapes[column].row:
+            column = builder.transpose(column)
+        return builder.matmul(column, arg_jacobian)
+    if builder.shapes[partial].is_scalar:
+        return builder.mul(partial, arg_jacobian)
+    return builder.matmul(builder.diag(partial), arg_jacobian)
