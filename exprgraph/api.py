@@ -332,24 +332,7 @@ class Program:
         """The inputs' shapes from their values' shapes, checked against the
         program's declarations (a ShapeError at the declaration where one
         disagrees); named dimensions bind to the first value's sizes."""
-        sizes: dict[str, int] = {}
-        shaped = dict(given)
-        for name, declared in self.graph.declarations.items():
-            if name not in given:
-                continue
-            try:
-                shapes.agree(declared, given[name], sizes, name)
-            except ShapeError as error:
-                line, column = self.graph.declared_at.get(name, (0, 0))
-                hint = error.hint or ("a vector value is written [1, 2, 3], a matrix "
-                                      "[[1, 2], [3, 4]]" if not declared.is_scalar else None)
-                raise ShapeError(error.message, hint=hint, line=line or None,
-                                 column=column or None, variable=name,
-                                 source_line=source_line(self.graph.source, line)
-                                 if line else None) from None
-        for name, declared in self.graph.declarations.items():
-            shaped.setdefault(name, shapes.bind(declared, sizes))
-        return shaped
+        return _input_shapes(self.graph, given)
 
     @cached_property
     def symbolic(self) -> SymbolicGradient:
@@ -704,6 +687,28 @@ def compile(text: str, inputs: Iterable[str] = (),  # noqa: A001 - like re.compi
     return Program(parse_program(text, frozenset(names)), shapes)
 
 
+def _input_shapes(graph: Graph, given: Mapping[str, Shape]) -> dict[str, Shape]:
+    """`Program.input_shapes` for a graph."""
+    sizes: dict[str, int] = {}
+    shaped = dict(given)
+    for name, declared in graph.declarations.items():
+        if name not in given:
+            continue
+        try:
+            shapes.agree(declared, given[name], sizes, name)
+        except ShapeError as error:
+            line, column = graph.declared_at.get(name, (0, 0))
+            hint = error.hint or ("a vector value is written [1, 2, 3], a matrix "
+                                  "[[1, 2], [3, 4]]" if not declared.is_scalar else None)
+            raise ShapeError(error.message, hint=hint, line=line or None,
+                             column=column or None, variable=name,
+                             source_line=source_line(graph.source, line)
+                             if line else None) from None
+    for name, declared in graph.declarations.items():
+        shaped.setdefault(name, shapes.bind(declared, sizes))
+    return shaped
+
+
 def _node_shapes(graph: Graph, given: Mapping[str, Shape]) -> tuple[Shape, ...] | None:
     """Every node's shape, from the declarations and the `given` shapes (an
     input with neither is a scalar) — or None where that makes the shapes
@@ -715,8 +720,8 @@ def _node_shapes(graph: Graph, given: Mapping[str, Shape]) -> tuple[Shape, ...] 
         # common case, at no more than one attribute read per node).
         return (shapes.SCALAR,) * len(graph.nodes)
     try:
-        return tuple(infer_shapes(graph.nodes, {**graph.declarations, **given}, graph.source,
-                                 graph.assigned))
+        inputs = _input_shapes(graph, given) if given else dict(graph.declarations)
+        return tuple(infer_shapes(graph.nodes, inputs, graph.source, graph.assigned))
     except ShapeError:
         if all(name in graph.declarations or name in given for name in graph.input_names):
             raise

@@ -161,9 +161,7 @@ def check_problem(problem: CheckProblem) -> Report:
     try:
         program = compile_program(problem.program, inputs=problem.point or {})
         if not program.scalar:
-            raise ValueInputError("the program works on vectors or matrices: check takes "
-                                  "numbers only so far", hint="exprgraph eval shows such a "
-                                  "program's values and gradients")
+            return _check_matrix_problem(program, problem)
         point = {**program.graph.given, **(problem.point or {})}
         evaluation = None
         if point or not program.inputs:
@@ -186,6 +184,30 @@ def check_problem(problem: CheckProblem) -> Report:
                                   f"{problem.source}|{key}")
                      for key, given in problem.pairs)
     return Report(problem.source, problem.name, verdicts, file=problem.file)
+
+
+def _check_matrix_problem(program: Program, problem: CheckProblem) -> Report:
+    """A program with vectors or matrices: each answer a gradient in matrix
+    notation, checked by sampling the declared shapes (matrix_answers.py)."""
+    from .matrix_answers import check_matrix_answer
+
+    if problem.point:
+        raise ValueInputError("check samples the declared shapes of a program with vectors "
+                              "or matrices; it takes no values (at) for it",
+                              hint="remove the values, or check with eval at that point")
+    if program.shapes is None:
+        raise ValueInputError("check needs the shapes of a program with vectors or matrices",
+                              hint="declare them: x: vector(n); W: matrix(m, n)")
+    verdicts = []
+    for key, given in problem.pairs:
+        shown = shown_answer(given)
+        try:
+            target = parse_key(program, key)
+            verdicts.append(check_matrix_answer(program, target, shown, given,
+                                                problem.tolerance, f"{problem.source}|{key}"))
+        except ExprGraphError as error:
+            verdicts.append(Verdict(key, shown, "", ERROR, verdict_reason(error)))
+    return Report(problem.source, problem.name, tuple(verdicts), file=problem.file)
 
 
 def parse_answer_option(text: str) -> tuple[str, Any]:

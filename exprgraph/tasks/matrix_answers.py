@@ -1,0 +1,208 @@
+"""Checking matrix answers: a gradient written in matrix notation, by sampling.
+
+An answer such as `"dL/dW" = "(W @ x - y) @ x'"` to a program with vectors or
+matrices is evaluated, with the program's gradient (`eval`'s numbers), at
+random values of the declared shapes: several choices of the named sizes
+(n = 2, 3, 4, ...), and symmetric positive definite square matrices where
+the program or the answer takes `inv`, `det`, `logdet` or `sqrt` of one (their
+domain). An answer that equals the gradient at every sample is correct.
+
+A wrong one is diagnosed in the words teachers use, each test on the same
+samples:
+
+- *wrong shape*: a row vector where the gradient is a vector, or other
+  sizes: the gradient has its variable's shape;
+- *correct up to transpose*: a layout slip (∂L/∂W written as W's transpose);
+- *off by a factor*: the answer is c times the gradient for one number c
+  (2, 1/2, -1: "off in sign");
+- *correct if A is symmetric*: right at samples where the square matrices
+  are symmetric (`2*A @ x` for ∂(x'Ax)/∂x), wrong in general;
+- otherwise incorrect, with the right answer in matrix notation.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from ..api import Program
+from ..api import compile as compile_program
+from ..core.errors import ExprGraphError, MathError
+from ..core.numbers import format_value
+from ..core.shapes import Shape, describe
+from .answers import CORRECT, ERROR, INCORRECT, Target, Verdict
+
+SIZE_CHOICES = (2, 3, 4)  # the named sizes are drawn from these, several times
+SAMPLES = 6
+RTOL, ATOL = 1e-7, 1e-9
+NEEDS_SPD = ("inv", "det", "logdet", "sqrt")
+
+
+def check_matrix_answer(program: Program, target: Target, shown: str, given: Any,
+                        tolerance: float, seed: str) -> Verdict:
+    """One answer to a program with vectors or matrices (module docstring)."""
+    import numpy as np
+
+    graph = program.graph
+    if target.wrt is None or target.of != graph.output:
+        return Verdict(target.key, shown, "", ERROR, "check grades gradients of the output "
+                       "of a program with vectors or matrices (dL/dW) so far")
+    wrt_name = graph.nodes[target.wrt].label
+    right = program.matrix_gradients()[wrt_name]
+    right_text = program.text(right[0])
+    if not isinstance(given, str):
+        return Verdict(target.key, shown, right_text, INCORRECT,
+                       "write a matrix answer as an expression in the program's names, "
+                       "such as (W @ x - y) @ x'")
+    try:
+        answer = compile_program(given, shapes=dict(graph.declarations))
+    except ExprGraphError as error:
+        return Verdict(target.key, shown, right_text, INCORRECT,
+                       f"the answer cannot be read: {error.message}")
+    unknown = [name for name in answer.inputs if name not in program.inputs]
+    if unknown:
+        return Verdict(target.key, shown, right_text, INCORRECT,
+                       f"the answer uses {', '.join(unknown)}, which the program does not "
+                       f"have (its inputs: {', '.join(program.inputs)})")
+    spd = any(name in (given + graph.source) for name in NEEDS_SPD)
+    rng = np.random.default_rng(zlib.crc32(seed.encode()))
+    results = []
+    for sample in range(SAMPLES):
+        values = _sample(program, rng, spd, sample)
+        try:
+            results.append(_compare(program, answer, wrt_name, values, tolerance))
+        except MathError:
+            continue  # outside a domain at this sample: another one decides
+        except ExprGraphError as error:
+            return Verdict(target.key, shown, right_text, INCORRECT, _shape_note(error, right))
+    if not results:
+        return Verdict(target.key, shown, right_text, ERROR,
+                       "no sample was inside the domain of both the program and the answer")
+    mismatch = next((r for r in results if r["shape"] is not None), None)
+    if mismatch is not None:
+        return Verdict(target.key, shown, right_text, INCORRECT, mismatch["shape"])
+    if all(r["equal"] for r in results):
+        return Verdict(target.key, shown, right_text, CORRECT)
+    try:
+        diagnosis = _diagnosis(program, answer, wrt_name, results, rng, spd, tolerance)
+    except (ExprGraphError, ValueError, ArithmeticError):  # the verdict stands without it
+        diagnosis = "incorrect: it differs from the gradient at the sampled values"
+    return Verdict(target.key, shown, right_text, INCORRECT, diagnosis)
+
+
+def _sample(program: Program, rng: Any, spd: bool, sample: int,
+            symmetric: bool = False) -> dict[str, Any]:
+    """Random values of the declared shapes, the named sizes drawn anew."""
+    import numpy as np
+
+    sizes: dict[str, int] = {}
+    values: dict[str, Any] = {}
+    for name in program.inputs:
+        shape = program.graph.declarations.get(name, Shape())
+        dims = []
+        for dim in shape.dims:
+            if isinstance(dim, str):
+                dim = sizes.setdefault(dim, SIZE_CHOICES[(sample + len(sizes)) %
+                                                         len(SIZE_CHOICES)])
+            dims.append(int(dim))
+        square = len(dims) == 2 and dims[0] == dims[1]
+        if square and spd:
+            # Diagonally dominant with a positive diagonal: invertible, det > 0,
+            # and not symmetric (inv(X) and inv(X)' differ).
+            size = dims[0]
+            value = rng.uniform(-0.5 / size, 0.5 / size, (size, size)) + 1.5 * np.eye(size)
+        else:
+            value = rng.normal(size=tuple(dims)) if dims else float(rng.normal())
+        if square and symmetric:
+            value = (value + value.T) / 2
+        values[name] = value
+    return values
+
+
+def _compare(program: Program, answer: Program, wrt: str, values: Mapping[str, Any],
+             tolerance: float) -> dict[str, Any]:
+    """The answer and the gradient at one sample, and whether they agree."""
+    import numpy as np
+
+    evaluation = program.evaluate(values)
+    want = np.asarray(evaluation.gradient[wrt], dtype=float)
+    want_shape = evaluation.shapes[program.graph.names[wrt]] if evaluation.shapes else Shape()
+    found = answer.evaluate({k: v for k, v in values.items() if k in answer.inputs})
+    got = np.asarray(found.value, dtype=float)
+    got_shape = found.shapes[answer.graph.output] if found.shapes else Shape()
+    result: dict[str, Any] = {"want": want, "got": got, "shape": None, "equal": False}
+    if got_shape.dims != want_shape.dims or got_shape.row != want_shape.row:
+        # Said in the declared sizes (n, not the 3 of this sample) where known.
+        if answer.shapes is not None and program.shapes is not None:
+            got_shape = answer.shapes[answer.graph.output]
+            want_shape = program.shapes[program.graph.names[wrt]]
+        if got.shape == want.shape and got_shape.rank == 1:
+            result["shape"] = (f"wrong shape: the answer is {describe(got_shape)}, the "
+                               f"gradient {describe(want_shape)} (it has {wrt}'s shape): "
+                               "transpose it")
+        else:
+            result["shape"] = (f"wrong shape: the answer is {describe(got_shape)}, the "
+                               f"gradient {describe(want_shape)} (it has {wrt}'s shape)")
+        return result
+    result["equal"] = bool(np.allclose(got, want, rtol=max(RTOL, tolerance), atol=ATOL))
+    return result
+
+
+def _diagnosis(program: Program, answer: Program, wrt: str, results: list[dict[str, Any]],
+               rng: Any, spd: bool, tolerance: float) -> str:
+    """Why a wrong answer is wrong, in the words teachers use."""
+    import numpy as np
+
+    if all(r["want"].ndim == 2 and r["got"].shape == r["want"].T.shape
+           and np.allclose(r["got"], r["want"].T, rtol=RTOL, atol=ATOL) for r in results):
+        return ("correct up to transpose: a layout slip (the gradient has "
+                f"{wrt}'s shape)")
+    factor = _common_factor(results)
+    if factor is not None:
+        if factor == -1:
+            return "off in sign: the answer is -1 times the gradient"
+        return f"off by a factor of {format_value(factor)}: the answer is " \
+               f"{format_value(factor)} times the gradient"
+    symmetric = []
+    for sample in range(SAMPLES):
+        values = _sample(program, rng, spd, sample, symmetric=True)
+        try:
+            symmetric.append(_compare(program, answer, wrt, values, tolerance))
+        except ExprGraphError:
+            continue
+    square = [name for name in program.inputs
+              if len(program.graph.declarations.get(name, Shape()).dims) == 2
+              and len(set(program.graph.declarations[name].dims)) == 1]
+    names = f"{' and '.join(square)} {'is' if len(square) == 1 else 'are'} symmetric"
+    if symmetric and square and all(r["equal"] for r in symmetric):
+        return f"correct if {names}, but not in general"
+    factor = _common_factor(symmetric) if symmetric and square else None
+    if factor is not None:
+        return (f"wrong even where {names}: then it is {format_value(factor)} times the "
+                "gradient (a factor is missing)")
+    return "incorrect: it differs from the gradient at the sampled values"
+
+
+def _common_factor(results: list[dict[str, Any]]) -> float | None:
+    """c where the answer is c times the gradient at every sample, else None."""
+    import numpy as np
+
+    ratios = []
+    for r in results:
+        want, got = r["want"], r["got"]
+        big = np.abs(want) > 1e-8
+        if not np.any(big):
+            return None
+        ratios.extend((got[big] / want[big]).ravel().tolist())
+    first = ratios[0]
+    if abs(first - 1) < 1e-9 or not all(abs(r - first) <= 1e-7 * max(1, abs(first))
+                                        for r in ratios):
+        return None
+    rounded = round(first * 4) / 4  # 2, 0.5, -1, 0.25: the slips that happen
+    return rounded if abs(rounded - first) < 1e-7 else first
+
+
+def _shape_note(error: ExprGraphError, right: tuple[Any, Shape]) -> str:
+    return f"the answer's shapes do not fit: {error.message} (the gradient is " \
+           f"{describe(right[1])})"
