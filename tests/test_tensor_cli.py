@@ -457,10 +457,13 @@ def test_an_unused_vector_input_has_a_zero_gradient_of_its_shape() -> None:
     assert np.array_equal(result.gradient["y"], np.zeros((2, 2)))
 
 
-def test_check_refuses_a_program_declared_with_vectors() -> None:
-    result = runner.invoke(app, ["check", "x: vector(2); L = sum(x)", "--answer", "dL/dx=1"])
-    assert result.exit_code == 2
-    assert "takes numbers only so far" in result.output
+def test_check_grades_a_vector_program_by_shape_too() -> None:
+    """∂ sum(x)/∂x is ones of x's shape: the number 1 is the wrong shape."""
+    result = runner.invoke(app, ["check", "x: vector(2); L = sum(x)", "--answer", "dL/dx=1",
+                                 "--answer", "dL/dx=ones_like(x)"])
+    assert result.exit_code == 1
+    assert "wrong shape: the answer is a scalar" in result.output
+    assert "1/2 answers correct" in result.output
 
 
 def test_an_element_error_names_each_arguments_own_element() -> None:
