@@ -383,8 +383,8 @@ class Program:
                              f"L = sum({self.output}), or ask for the Jacobian")
         wrt = [self.graph.names[name] for name in self.inputs]
         builder, found = matrix_gradient(self.graph, node_shapes, output, wrt)
-        nodes = tuple(builder.nodes)
-        result = {name: (Expression(nodes, found[index]), node_shapes[index])
+        nodes, built = tuple(builder.nodes), tuple(builder.shapes)
+        result = {name: (Expression(nodes, found[index], built), node_shapes[index])
                   for name, index in zip(self.inputs, wrt, strict=True)}
         self._matrix_cache[key] = result
         return result
@@ -554,7 +554,8 @@ class Program:
         size = self.shapes[index].dims[0]
         rows = size if kind == "hessian" else (out_shape.dims[0] if out_shape.rank else 1)
         steps = (name, name) if kind == "hessian" else (name,)
-        entry = DiffEntry(out_name, steps, Expression(tuple(builder.nodes), root),
+        entry = DiffEntry(out_name, steps, Expression(tuple(builder.nodes), root,
+                                                      tuple(builder.shapes)),
                           shapes.matrix(rows, size))
         return DiffResult(kind, (name,), (entry,))
 

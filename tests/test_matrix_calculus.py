@@ -276,3 +276,22 @@ def test_the_hessian_of_a_random_program_is_the_jacobian_of_its_gradient(text: s
         x) for i in range(x.size)])
     got = np.broadcast_to(got, want.shape)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"{text} | {printed}")
+
+
+@pytest.mark.parametrize(("text", "wrt", "latex"), [
+    ("X: matrix(n, n); f = logdet(X)", "X", r"\mathbf{X}^{-\top}"),
+    ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "x",
+     r"\left(\mathbf{A}^{\top} + \mathbf{A}\right) \mathbf{x}"),
+    ("X: matrix(n, n); y: vector(n); f = sum(exp(X @ y) * y)", "X",
+     r"\left(\mathbf{y} \odot e^{\mathbf{X} \mathbf{y}}\right) \mathbf{y}^{\top}"),
+    ("x: vector(n); s: scalar; f = s * sum(x * x)", "x", r"2 s \mathbf{x}"),
+])
+def test_latex_writes_vectors_and_matrices_bold_and_the_elementwise_product_odot(
+        text: str, wrt: str, latex: str) -> None:
+    from typer.testing import CliRunner
+
+    from exprgraph.cli import app
+
+    result = CliRunner().invoke(app, ["diff", text, "--wrt", wrt, "--latex"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == latex

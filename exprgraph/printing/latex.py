@@ -92,9 +92,14 @@ def _combine(op: Op, parts: list[Text]) -> Text:
     if op.fixity == "postfix":
         # x^\top: a superscript, so it is parenthesised as a power's base would be.
         (operand,) = parts
+        rope = operand.rope
+        if isinstance(rope, list) and rope and rope[-1] == "^{-1}":
+            return Text([*rope[:-1], "^{-\\top}"], PREC_POWER, False)  # X^{-⊤}
         wrap = operand.precedence <= PREC_POWER or operand.minus_first
         return Text([_parens(operand.rope) if wrap else operand.rope, "^{\\top}"],
                     PREC_POWER, False)
+    if op.name == "inv" and parts[0].precedence == PREC_ATOM and not parts[0].minus_first:
+        return Text([parts[0].rope, "^{-1}"], PREC_POWER, False)  # X^{-1}, no brackets
     if op.fixity == "call":
         # Fill the template's holes with markers no LaTeX contains ({2} in
         # \log_{2} is not a hole), then put the argument ropes in their place.
@@ -123,6 +128,9 @@ def _combine(op: Op, parts: list[Text]) -> Text:
     else:
         symbol = f" {op.symbol} "
     minus_first = left.minus_first and left.precedence >= prec
+    if op.name == "hadamard":
+        # Looser than a matrix product beside it: (a ⊙ b) c, never a ⊙ b c.
+        return Text([left_rope, symbol, right_rope], PREC_PRODUCT - 0.5, minus_first)
     return Text([left_rope, symbol, right_rope], PREC_SUM if prec == PREC_SUM else PREC_PRODUCT,
                 minus_first)
 
@@ -144,3 +152,36 @@ def latex_text(nodes: Sequence[Node], root: int, *, taken: Iterable[str] = (),
     if display:
         return display_text(nodes, root, taken=taken, style=LATEX)
     return expression_text(nodes, root, taken=taken, style=LATEX)
+
+
+# The elementwise (Hadamard) product of two vectors or matrices, for LaTeX only:
+# a product of two tensors written by juxtaposition would read as a matrix product.
+HADAMARD = Op("hadamard", 2, lambda a, b: a * b, (), fixity="infix", symbol="\\odot",
+              precedence=PREC_PRODUCT)
+
+
+def matrix_latex(nodes: Sequence[Node], root: int, node_shapes: Sequence[object], *,
+                 taken: Iterable[str] = ()) -> str:
+    """A matrix expression as LaTeX: vectors and matrices in bold
+    (\\mathbf{A}^\\top), and an elementwise product of two of them as
+    \\odot. `node_shapes[i]` is node i's shape (it has `is_scalar`)."""
+    from dataclasses import replace
+
+    copied = []
+    tensors: set[str] = set()
+    for index, node in enumerate(nodes):
+        if node.op is INPUT and not node_shapes[index].is_scalar:  # type: ignore[attr-defined]
+            tensors.add(node.label)
+        if node.op.name == "mul" and all(not node_shapes[a].is_scalar  # type: ignore[attr-defined]
+                                         for a in node.args):
+            node = replace(node, op=HADAMARD)
+        copied.append(node)
+
+    def leaf(node: Node, name: str) -> Text:
+        found = _leaf(node, name)
+        if node.op is INPUT and node.label in tensors:
+            return Text(f"\\mathbf{{{latex_name(node.label)}}}", PREC_ATOM, False)
+        return found
+
+    style = LATEX._replace(leaf=leaf)
+    return expression_text(copied, root, taken=taken, style=style)

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from ..api import DiffResult, Program
 from ..core.errors import MathError
-from ..printing.latex import latex_name, latex_text
+from ..printing.latex import latex_name, latex_text, matrix_latex
 from ..printing.text import INLINE_LIMIT, display_text
 from ..printing.values import plain, shape_text, value_text
 from ..symbolic.calculus import Expression
@@ -226,8 +226,7 @@ def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | No
             "wrt": list(entry.wrt),
             "label": derivative_label(entry.of, entry.wrt, single),
             "expr": program.text(entry.expression),
-            "latex": latex_text(entry.expression.nodes, entry.expression.root,
-                                taken=program.graph.names),
+            "latex": expression_latex(program, entry.expression),
         }
         if entry.shape is not None:
             item["shape"] = list(entry.shape.dims)
@@ -274,7 +273,7 @@ def diff_lines(program: Program, result: DiffResult, latex: bool,
         entry = result.entries[k]
         expr = entry.expression
         if latex:
-            body = latex_text(expr.nodes, expr.root, taken=program.graph.names)
+            body = expression_latex(program, expr)
             label = derivative_label_latex(entry.of, entry.wrt, single)
         else:
             body = program.text(expr)
@@ -287,6 +286,14 @@ def diff_lines(program: Program, result: DiffResult, latex: bool,
         # A comment in LaTeX; in text, a line no `label = expr` line can be.
         lines.append(("% " if latex else "") + _zeros_line(result, len(nonzero)))
     return "\n".join(lines)
+
+
+def expression_latex(program: Program, expr: Expression) -> str:
+    """LaTeX of a result: a matrix expression with bold vectors and matrices
+    and \\odot, an expression of numbers as always."""
+    if expr.shapes is not None:
+        return matrix_latex(expr.nodes, expr.root, expr.shapes, taken=program.graph.names)
+    return latex_text(expr.nodes, expr.root, taken=program.graph.names)
 
 
 def _latex_matrix(program: Program, result: DiffResult) -> str:

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.errors import MathError, ValueInputError
 from ..core.graph import Graph, GraphBuilder, Node
@@ -59,6 +60,9 @@ class Expression:
 
     nodes: tuple[Node, ...]
     root: int
+    # Each node's shape, for a matrix expression (symbolic/matrix.py); None
+    # for an expression of numbers.
+    shapes: tuple[Any, ...] | None = None
 
     @property
     def is_zero(self) -> bool:

@@ -172,6 +172,9 @@ class MatrixBuilder(GraphBuilder):
         inner_number = self._number(inner.args[0]) if inner.op is MUL else None
         if x is not None and inner_number is not None:  # 2 * (3 * a) = 6 * a
             return self.mul(self._constant(x * inner_number), inner.args[1])
+        if x is not None and inner.op is MUL and self.shapes[inner.args[0]].is_scalar and \
+                not self.shapes[inner.args[1]].is_scalar:  # 2 * (s * a) = (2 * s) * a
+            return self.mul(self.mul(a, inner.args[0]), inner.args[1])
         return self._node(MUL, (a, b), self._broadcast(a, b, "*"))
 
     def div(self, a: int, b: int) -> int:
