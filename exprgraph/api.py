@@ -406,14 +406,20 @@ class Program:
         return {name: self.derivative(name) for name in self.inputs}
 
     def output_expression(self, name: str | None = None) -> Expression:
-        """Node `name` (default: the output) over the inputs, simplified."""
-        self._require_scalar()
-        if name is None or name == self.output:
-            return self.expression
-        index = self.graph.names.get(name)
+        """Node `name` (default: the output) over the inputs, simplified (for
+        a program with vectors or matrices, by the matrix rules)."""
+        index = self.graph.names.get(name) if name is not None else self.graph.output
         if index is None:
             raise ValueInputError(f"the program has no node named {name}",
                                   hint="nodes: " + ", ".join(self.node_names()))
+        if not self.scalar and self.shapes is not None:
+            from .symbolic.matrix import rebuilt
+
+            builder, root = rebuilt(self.graph, self.shapes, index)
+            return Expression(tuple(builder.nodes), root, tuple(builder.shapes))
+        self._require_scalar()
+        if name is None or name == self.output:
+            return self.expression
         return expression_of(self.graph, index)
 
     def diff(self, wrt: Sequence[str] = (), *, order: int = 1, kind: str = "derivative",

@@ -295,3 +295,54 @@ def test_latex_writes_vectors_and_matrices_bold_and_the_elementwise_product_odot
     result = CliRunner().invoke(app, ["diff", text, "--wrt", wrt, "--latex"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == latex
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=tensor_programs(), seed=st.integers(0, 2**32 - 1))
+def test_simplify_of_a_random_tensor_program_keeps_its_value(text: str, seed: int) -> None:
+    program = exprgraph.compile(text)
+    simplified = program.text(program.output_expression())
+    values = _values(text, "", np.random.default_rng(seed))
+    again = exprgraph.compile(simplified)
+    got = again.evaluate({k: v for k, v in values.items() if k in again.inputs}).value
+    np.testing.assert_allclose(got, program.evaluate(values).value, rtol=1e-9, atol=1e-9,
+                               err_msg=f"{text} | {simplified}")
+
+
+# The same function written with a 2-vector and a 2×2 matrix, and in scalars.
+EXPANSIONS = [
+    ("x: vector(2); A: matrix(2, 2); f = x' @ A @ x",
+     "f = x0*(A00*x0 + A01*x1) + x1*(A10*x0 + A11*x1)"),
+    ("x: vector(2); W: matrix(2, 2); f = sum(tanh(W @ x))",
+     "f = tanh(W00*x0 + W01*x1) + tanh(W10*x0 + W11*x1)"),
+    ("x: vector(2); A: matrix(2, 2); f = logdet(A) * sum(x * x)",
+     "f = log(A00*A11 - A01*A10) * (x0^2 + x1^2)"),
+]
+
+
+@pytest.mark.parametrize(("tensor", "scalar"), EXPANSIONS)
+def test_a_matrix_derivative_agrees_with_the_scalar_expansions_symbolic_ones(
+        tensor: str, scalar: str) -> None:
+    """Each element of the matrix formula is the scalar program's symbolic
+    partial (exprgraph's scalar diff), both evaluated at one random point."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=2)
+    a = rng.normal(size=(2, 2)) + 3 * np.eye(2)  # det > 0 for logdet
+    matrix_name = "A" if "A:" in tensor else "W"
+    values = {"x": x, matrix_name: a}
+    program = exprgraph.compile(tensor)
+    scalars = exprgraph.compile(scalar)
+    point = {"x0": x[0], "x1": x[1]} | {f"{matrix_name}{i}{j}": a[i, j]
+                                        for i in range(2) for j in range(2)}
+    point = {k: v for k, v in point.items() if k in scalars.inputs}
+    for name, (expr, _) in program.matrix_gradients().items():
+        formula = exprgraph.compile(program.text(expr))
+        got = np.asarray(formula.evaluate({k: v for k, v in values.items()
+                                           if k in formula.inputs}).value, dtype=float)
+        for spot in np.ndindex(np.shape(values[name])):
+            element = name + "".join(map(str, spot))
+            partial = exprgraph.compile(scalars.derivative(element)) \
+                if element in scalars.inputs else None
+            want = 0.0 if partial is None else partial.evaluate(
+                {k: v for k, v in point.items() if k in partial.inputs}).value
+            assert got[spot] == pytest.approx(want, rel=1e-9, abs=1e-12), (name, spot)

@@ -206,26 +206,24 @@ def simplify_command(
     expr = compiled.output_expression(output)
     point = _point(compiled, values)
     (value,) = _values_where_defined(compiled, [expr], point) or (None,)
-    from ..printing.latex import latex_text
+    from ..printing.values import plain
     from ..render import derivatives as show
 
     if as_json:
         data: dict[str, Any] = {"program": compiled.graph.source,
                                 "output": output or compiled.output,
                                 "expr": compiled.text(expr),
-                                "latex": latex_text(expr.nodes, expr.root,
-                                                    taken=compiled.graph.names)}
+                                "latex": show.expression_latex(compiled, expr)}
         if point:
-            data["at"] = point
-            data["value"] = None if isinstance(value, MathError) else value
+            data["at"] = {k: plain(v) for k, v in point.items()}
+            data["value"] = None if isinstance(value, MathError) else plain(value)
             if isinstance(value, MathError):
                 data["error"] = value.to_dict()
         print_json(with_json_warnings(data, ctx, compiled, values))
     elif output_format is DiffFormat.table:
         stdout().print(show.simplify_table(compiled, expr, value))
     elif output_format is DiffFormat.latex:
-        stdout().out(latex_text(expr.nodes, expr.root, taken=compiled.graph.names),
-                     highlight=False)
+        stdout().out(show.expression_latex(compiled, expr), highlight=False)
     else:
         from ..render.derivatives import value_suffix
 

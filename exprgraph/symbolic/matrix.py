@@ -506,6 +506,38 @@ def _no_local(index: int, position: int) -> int:
     raise AssertionError("matrix edges are vector–Jacobian products")
 
 
+_REBUILT = {"add": "add", "sub": "sub", "mul": "mul", "div": "div", "pow": "pow",
+            "neg": "neg", "matmul": "matmul", "transpose": "transpose", "sum": "total",
+            "inv": "inv", "diag": "diag", "ones_like": "ones_like"}
+
+
+def rebuilt(graph: Graph, node_shapes: Sequence[Shape], root: int) -> tuple[MatrixBuilder, int]:
+    """Node `root` of a program with vectors or matrices rebuilt through the
+    simplifying constructors (the `simplify` command): one forward pass, each
+    op by its constructor (the rest as they are)."""
+    builder = MatrixBuilder(graph, node_shapes)
+    new = list(range(len(graph.nodes)))  # inputs and constants stay where they are
+    for index in range(root + 1):
+        node = graph.nodes[index]
+        if not node.args:
+            continue
+        args = [new[a] for a in node.args]
+        method = _REBUILT.get(node.op.name)
+        if method is not None:
+            new[index] = getattr(builder, method)(*args)
+        elif node.op.name in OPS:
+            new[index] = builder.apply(node.op.name, *args)
+        elif node.op.name == "mean":
+            new[index] = builder.div(builder.total(args[0]), builder.size(args[0]))
+        elif node.op.name == "dot":
+            new[index] = builder.total(builder.mul(args[0], args[1]))
+        elif node.op.name == "outer":
+            new[index] = builder.matmul(args[0], builder.transpose(args[1]))
+        else:
+            new[index] = builder._node(node.op, tuple(args), node_shapes[index])
+    return builder, new[root]
+
+
 def matrix_jacobian(builder: MatrixBuilder, root: int, wrt: int) -> int:
     """∂root/∂wrt in matrix form, for a vector (or scalar) node `root` and a
     vector input `wrt` of length n: an m×n matrix (row i: the gradient of
