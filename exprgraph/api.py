@@ -172,6 +172,9 @@ class DiffEntry:
     # For a program with vectors or matrices: the derivative's shape (a
     # gradient has its variable's shape); None for a scalar program.
     shape: Shape | None = None
+    # A matrix's derivative by a matrix, exact in index form
+    # (`∂Y_ij/∂X_kl = A_ik*B_lj`): it is no matrix, so `expression` is Y itself.
+    index_form: str | None = None
 
 
 @dataclass(frozen=True)
@@ -528,6 +531,10 @@ class Program:
                              hint="declare them (x: vector(n); W: matrix(m, n))")
         vectors = [name for name in self.inputs
                    if self.shapes[self.graph.names[name]].rank == 1]
+        out_index = self.graph.names.get(outputs[0] if outputs else self.output)
+        if kind == "jacobian" and len(wrt) == 1 and wrt[0] in self.graph.names and \
+                self.shapes[self.graph.names[wrt[0]]].rank == 2 and out_index is not None:
+            return self._index_form(wrt[0], out_index)
         if len(wrt) > 1:
             raise ShapeError(f"a {kind} is with respect to one vector: name one with --wrt")
         if not wrt and len(vectors) != 1:
@@ -564,6 +571,27 @@ class Program:
                                                       tuple(builder.shapes)),
                           shapes.matrix(rows, size))
         return DiffResult(kind, (name,), (entry,))
+
+    def _index_form(self, name: str, output: int) -> DiffResult:
+        """∂Y/∂X for matrices Y (the output) and X (`name`), exact in index
+        form: `∂Y_ij/∂X_kl = A_ik*B_lj + ...` (symbolic/matrix.py)."""
+        from .symbolic.matrix import MatrixBuilder, index_text, matrix_by_matrix
+
+        assert self.shapes is not None
+        self._check_input(name)
+        if self.shapes[output].rank != 2:
+            raise ShapeError("the derivative by a matrix is in index form for a matrix "
+                             f"output; {self.graph.nodes[output].name} is "
+                             f"{self.shapes[output]}",
+                             hint="for a scalar output, the gradient: --wrt " + name)
+        builder = MatrixBuilder(self.graph, self.shapes)
+        terms = matrix_by_matrix(builder, output, self.graph.names[name])
+        out_name = self.graph.nodes[output].name
+        text = index_text(builder, terms, out_name, name, self.text)
+        entry = DiffEntry(out_name, (name,), Expression(tuple(builder.nodes), output,
+                                                        tuple(builder.shapes)),
+                          None, text)
+        return DiffResult("jacobian", (name,), (entry,))
 
     def _matrix_diff(self, wrt: tuple[str, ...], order: int, kind: str,
                      outputs: tuple[str, ...]) -> DiffResult:

@@ -346,3 +346,46 @@ def test_a_matrix_derivative_agrees_with_the_scalar_expansions_symbolic_ones(
             want = 0.0 if partial is None else partial.evaluate(
                 {k: v for k, v in point.items() if k in partial.inputs}).value
             assert got[spot] == pytest.approx(want, rel=1e-9, abs=1e-12), (name, spot)
+
+
+# --- a matrix's derivative by a matrix, in index form ---------------------------------
+
+INDEX_FORMS = [
+    ("A: matrix(p, m); X: matrix(m, n); B: matrix(n, q); Y = A @ X @ B",
+     "∂Y_ij/∂X_kl = A_ik*B_lj"),
+    ("X: matrix(n, n); Y = X @ X", "∂Y_ij/∂X_kl = δ_ik*X_lj + X_ik*δ_lj"),
+    ("X: matrix(n, n); Y = inv(X)", "∂Y_ij/∂X_kl = -(inv(X))_ik*(inv(X))_lj"),
+    ("X: matrix(m, n); Y = X' @ X", None),
+    ("X: matrix(n, n); A: matrix(n, n); Y = X' + 2*A @ X - X @ A", None),
+]
+
+
+@pytest.mark.parametrize(("text", "printed"), INDEX_FORMS)
+def test_a_matrix_by_matrix_derivative_in_index_form_is_exact(text: str,
+                                                             printed: str | None) -> None:
+    """Every element ∂Y_ij/∂X_kl of the index form, computed from its terms'
+    factors, against central differences of Y."""
+    from exprgraph.passes.tensor import evaluate_tensors, input_tensor
+    from exprgraph.symbolic.matrix import MatrixBuilder, matrix_by_matrix
+
+    program = exprgraph.compile(text)
+    (entry,) = program.diff(["X"], kind="jacobian").entries
+    if printed is not None:
+        assert entry.index_form == printed
+    values = _values(text, "spd" if "inv" in text else "", np.random.default_rng(3))
+    builder = MatrixBuilder(program.graph, program.shapes)
+    terms = matrix_by_matrix(builder, program.graph.output, program.graph.names["X"])
+    computed = evaluate_tensors(builder.nodes, {k: input_tensor(k, v) for k, v in values.items()})
+    y = np.asarray(program.evaluate(values).value)
+    x = np.asarray(values["X"], dtype=float)
+    got = np.zeros(y.shape + x.shape)
+    for term in terms:
+        left, right = np.asarray(computed[term.left].data), np.asarray(computed[term.right].data)
+        for i, j, k, l_ in np.ndindex(got.shape):
+            a, b = (left[i, l_], right[k, j]) if term.flipped else (left[i, k], right[l_, j])
+            got[i, j, k, l_] += term.sign * a * b
+    for i, j in np.ndindex(y.shape):
+        want = central_gradient(
+            lambda v, i=i, j=j: float(np.asarray(program.evaluate({**values, "X": v}).value)[i, j]),
+            x)
+        np.testing.assert_allclose(got[i, j], want, rtol=1e-5, atol=1e-6)

@@ -27,6 +27,8 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 # How a derivative of a vector or matrix is laid out, said wherever one is shown.
 LAYOUT = ("layout: a gradient has its variable's shape (∂f/∂W is a matrix like W; "
           "the same-shape layout of PyTorch's .grad and MatrixCalculus.org)")
+INDEX_NOTE = ("index form: a matrix's derivative by a matrix has four indices, so it "
+              "prints by its elements: ∂Y_ij/∂X_kl, δ the identity's")
 LAYOUTS = {
     "jacobian": "layout: row i is the gradient of the output's element i (m×n: the "
                 "output's length by the variable's)",
@@ -157,8 +159,8 @@ def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | 
     for k in range(len(result.entries)) if nonzero is None else nonzero:
         entry = result.entries[k]
         label = derivative_label(entry.of, entry.wrt, single)
-        row = [label, display_text(entry.expression.nodes, entry.expression.root,
-                                   taken=program.graph.names)]
+        row = [label, entry.index_form or display_text(
+            entry.expression.nodes, entry.expression.root, taken=program.graph.names)]
         if shaped:
             row.append(shape_text(entry.shape) if entry.shape is not None else "")
         if values is not None:
@@ -167,6 +169,8 @@ def diff_tables(program: Program, result: DiffResult, values: Sequence[Value] | 
         table.add_row(*row)
     if nonzero is None:
         notes = [Text(LAYOUTS.get(result.kind, LAYOUT), style="dim")] if shaped else []
+        if any(entry.index_form for entry in result.entries):
+            notes.append(Text(INDEX_NOTE, style="dim"))
         return Group(_title(f"Derivatives of {program.graph.source.strip()}"), never_cut(table),
                      *notes, *_reasons(labelled))
     title = "Hessian" if result.kind == "hessian" else "Jacobian"
@@ -225,11 +229,14 @@ def diff_data(program: Program, result: DiffResult, at: Mapping[str, float] | No
             "of": entry.of,
             "wrt": list(entry.wrt),
             "label": derivative_label(entry.of, entry.wrt, single),
-            "expr": program.text(entry.expression),
-            "latex": expression_latex(program, entry.expression),
+            "expr": entry.index_form or program.text(entry.expression),
+            "latex": index_latex(entry.index_form) if entry.index_form
+            else expression_latex(program, entry.expression),
         }
         if entry.shape is not None:
             item["shape"] = list(entry.shape.dims)
+        if entry.index_form:
+            item["form"] = "index"
         if values is not None:
             value = values[k]
             item["value"] = None if isinstance(value, MathError) else plain(value)
@@ -273,10 +280,11 @@ def diff_lines(program: Program, result: DiffResult, latex: bool,
         entry = result.entries[k]
         expr = entry.expression
         if latex:
-            body = expression_latex(program, expr)
+            body = index_latex(entry.index_form) if entry.index_form \
+                else expression_latex(program, expr)
             label = derivative_label_latex(entry.of, entry.wrt, single)
         else:
-            body = program.text(expr)
+            body = entry.index_form or program.text(expr)
             label = derivative_label(entry.of, entry.wrt, single)
         line = body if len(result.entries) == 1 else f"{label} = {body}"
         if values is not None and not latex:
@@ -294,6 +302,14 @@ def expression_latex(program: Program, expr: Expression) -> str:
     if expr.shapes is not None:
         return matrix_latex(expr.nodes, expr.root, expr.shapes, taken=program.graph.names)
     return latex_text(expr.nodes, expr.root, taken=program.graph.names)
+
+
+def index_latex(text: str) -> str:
+    """An index form (`∂Y_ij/∂X_kl = A_ik*B_lj`) in LaTeX."""
+    import re
+
+    body = text.replace("∂", "\\partial ").replace("δ", "\\delta").replace("*", " ")
+    return re.sub(r"_([ijkl]{2})\b", r"_{\1}", body)
 
 
 def _latex_matrix(program: Program, result: DiffResult) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..core import shapes
 from ..core.errors import ShapeError
@@ -632,3 +633,117 @@ def _jacobian_term(builder: MatrixBuilder, index: int, position: int, arg: int,
     if builder.shapes[partial].is_scalar:
         return builder.mul(partial, arg_jacobian)
     return builder.matmul(builder.diag(partial), arg_jacobian)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexTerm:
+    """One term of ∂Y/∂X for matrices Y and X in index form: with `flipped`
+    false, ∂Y_ij/∂X_kl = left_ik · right_lj (Y's change is left @ dX @ right);
+    with it true, left_il · right_kj (left @ dX' @ right). `left` or `right`
+    may be an identity (δ), `sign` is ±1."""
+
+    left: int
+    right: int
+    flipped: bool = False
+    sign: int = 1
+
+
+def matrix_by_matrix(builder: MatrixBuilder, root: int, wrt: int) -> list[IndexTerm]:
+    """∂root/∂wrt for a matrix `root` of a matrix `wrt`, exact in index form,
+    for `root` built from `wrt` by products, transposes, sums, differences,
+    scalar multiples and inverses (forward mode: each node's change as a sum
+    of left @ dX @ right terms). Anything else (an elementwise function of a
+    matrix that depends on X) is a ShapeError, never a wrong layout."""
+    nodes = builder.nodes
+    rows = builder.eye(_square(builder, wrt, 0))
+    columns = builder.eye(_square(builder, wrt, 1))
+    tangents: dict[int, list[IndexTerm]] = {wrt: [IndexTerm(rows, columns)]}
+    for index in range(wrt + 1, root + 1):
+        node = nodes[index]
+        parts = [a for a in node.args if a in tangents]
+        if not parts or node.op.name == "ones_like":
+            continue
+        tangents[index] = _index_terms(builder, index, tangents)
+    return tangents.get(root, [])
+
+
+def _square(builder: MatrixBuilder, matrix: int, axis: int) -> ShapeOf:
+    """A square matrix's shape of `matrix`'s rows (axis 0) or columns (1), with
+    a node that has it (only the shape is read)."""
+    shape = builder.shapes[matrix]
+    size = shape.dims[axis]
+    product = builder.matmul(matrix, builder.transpose(matrix)) if axis == 0 else \
+        builder.matmul(builder.transpose(matrix), matrix)
+    return ShapeOf(shapes.matrix(size, size), product)
+
+
+def _index_terms(builder: MatrixBuilder, index: int,
+                 tangents: dict[int, list[IndexTerm]]) -> list[IndexTerm]:
+    node = builder.nodes[index]
+    op = node.op
+    args = node.args
+
+    def of(arg: int) -> list[IndexTerm]:
+        return tangents.get(arg, [])
+
+    if op is MATMUL:
+        left, right = args
+        terms = [IndexTerm(t.left, builder.matmul(t.right, right), t.flipped, t.sign)
+                 for t in of(left)]
+        terms += [IndexTerm(builder.matmul(left, t.left), t.right, t.flipped, t.sign)
+                  for t in of(right)]
+        return terms
+    if op is TRANSPOSE:
+        return [IndexTerm(builder.transpose(t.right), builder.transpose(t.left),
+                          not t.flipped, t.sign) for t in of(args[0])]
+    if op in (ADD, SUB):
+        second = -1 if op is SUB else 1
+        return of(args[0]) + [IndexTerm(t.left, t.right, t.flipped, t.sign * second)
+                              for t in of(args[1])]
+    if op is NEG:
+        return [IndexTerm(t.left, t.right, t.flipped, -t.sign) for t in of(args[0])]
+    if op is MUL and builder.shapes[args[0]].is_scalar and args[0] not in tangents:
+        return [IndexTerm(builder.mul(args[0], t.left), t.right, t.flipped, t.sign)
+                for t in of(args[1])]
+    if op is MUL and builder.shapes[args[1]].is_scalar and args[1] not in tangents:
+        return [IndexTerm(builder.mul(args[1], t.left), t.right, t.flipped, t.sign)
+                for t in of(args[0])]
+    if op.name == "inv":  # d inv(U) = -inv(U) dU inv(U)
+        return [IndexTerm(builder.matmul(index, t.left), builder.matmul(t.right, index),
+                          t.flipped, -t.sign) for t in of(args[0])]
+    raise ShapeError(f"the derivative of a matrix through {op.name} with respect to a "
+                     "matrix is not built yet (index form covers products, transposes, "
+                     "sums, scalar multiples and inverses)")
+
+
+def index_text(builder: MatrixBuilder, terms: list[IndexTerm], out: str, wrt: str,
+               text: Any) -> str:
+    """`∂Y_ij/∂X_kl = A_ik*B_lj - ...`: each term's factors subscripted, an
+    identity as δ, a factor longer than a name in brackets; `text` prints
+    a node as exprgraph text."""
+    from ..core.graph import Node  # noqa: F401 - for the type below
+
+    def factor(node: int, first: str, second: str) -> str:
+        if node in builder.identities:
+            return f"δ_{first}{second}"
+        shown = text(_expression(builder, node))
+        bare = shown.isidentifier()
+        return f"{shown}_{first}{second}" if bare else f"({shown})_{first}{second}"
+
+    parts = []
+    for term in terms:
+        left = factor(term.left, "i", "l" if term.flipped else "k")
+        right = factor(term.right, "k" if term.flipped else "l", "j")
+        parts.append(("-" if term.sign < 0 else "+", f"{left}*{right}"))
+    if not parts:
+        body = "0"
+    else:
+        body = ("-" if parts[0][0] == "-" else "") + parts[0][1] + "".join(
+            f" {sign} {product}" for sign, product in parts[1:])
+    return f"∂{out}_ij/∂{wrt}_kl = {body}"
+
+
+def _expression(builder: MatrixBuilder, node: int) -> Any:
+    from .calculus import Expression
+
+    return Expression(tuple(builder.nodes), node, tuple(builder.shapes))
