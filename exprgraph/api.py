@@ -364,11 +364,11 @@ class Program:
     def matrix_gradients(self, node_shapes: Sequence[Shape] | None = None
                          ) -> dict[str, tuple[Expression, Shape]]:
         """∂out/∂input for every input of a program with vectors or matrices,
-        each an expression in matrix notation (symbolic/matrix.py) with its
+        each an expression in matrix notation (symbolic/matrix_derivatives.py) with its
         shape, the input's own. `node_shapes` are the shapes of a given
         evaluation, where the program does not declare them. The output must
         be a scalar."""
-        from .symbolic.matrix import matrix_gradient
+        from .symbolic.matrix_derivatives import matrix_gradient
 
         node_shapes = node_shapes if node_shapes is not None else self.shapes
         if node_shapes is None:
@@ -416,7 +416,7 @@ class Program:
             raise ValueInputError(f"the program has no node named {name}",
                                   hint="nodes: " + ", ".join(self.node_names()))
         if not self.scalar and self.shapes is not None:
-            from .symbolic.matrix import rebuilt
+            from .symbolic.matrix_derivatives import rebuilt
 
             builder, root = rebuilt(self.graph, self.shapes, index)
             return Expression(tuple(builder.nodes), root, tuple(builder.shapes))
@@ -524,7 +524,7 @@ class Program:
                        ) -> DiffResult:
         """A Jacobian (of the vector output) or a Hessian (of the scalar
         output) with respect to one vector input, as one matrix expression."""
-        from .symbolic.matrix import matrix_gradient, matrix_jacobian
+        from .symbolic.matrix_derivatives import matrix_gradient, matrix_jacobian
 
         if self.shapes is None:
             raise ShapeError("the shapes of the inputs are not known",
@@ -574,8 +574,9 @@ class Program:
 
     def _index_form(self, name: str, output: int) -> DiffResult:
         """∂Y/∂X for matrices Y (the output) and X (`name`), exact in index
-        form: `∂Y_ij/∂X_kl = A_ik*B_lj + ...` (symbolic/matrix.py)."""
-        from .symbolic.matrix import MatrixBuilder, index_text, matrix_by_matrix
+        form: `∂Y_ij/∂X_kl = A_ik*B_lj + ...` (symbolic/matrix_derivatives.py)."""
+        from .symbolic.matrix import MatrixBuilder
+        from .symbolic.matrix_derivatives import index_text, matrix_by_matrix
 
         assert self.shapes is not None
         self._check_input(name)

@@ -366,7 +366,8 @@ def test_a_matrix_by_matrix_derivative_in_index_form_is_exact(text: str,
     """Every element ∂Y_ij/∂X_kl of the index form, computed from its terms'
     factors, against central differences of Y."""
     from exprgraph.passes.tensor import evaluate_tensors, input_tensor
-    from exprgraph.symbolic.matrix import MatrixBuilder, matrix_by_matrix
+    from exprgraph.symbolic.matrix import MatrixBuilder
+    from exprgraph.symbolic.matrix_derivatives import matrix_by_matrix
 
     program = exprgraph.compile(text)
     (entry,) = program.diff(["X"], kind="jacobian").entries
