@@ -76,6 +76,7 @@ class MatrixBuilder(GraphBuilder):
         self.graph = graph
         self.shapes: list[Shape] = list(node_shapes)
         self.identities: set[int] = set()  # nodes that are an identity matrix
+        self.units: dict[int, int] = {}  # e_i, the identity's row i: node → position node
 
     # --- building --------------------------------------------------------------
 
@@ -159,6 +160,10 @@ class MatrixBuilder(GraphBuilder):
             return self.neg(a)
         if y is not None:  # numbers first: 2 * x
             return self.mul(b, a)
+        if self.nodes[a].op is NEG:  # (-a) * b = -(a * b): the sign in front
+            return self.neg(self.mul(self.nodes[a].args[0], b))
+        if self.nodes[b].op is NEG:
+            return self.neg(self.mul(a, self.nodes[b].args[0]))
         dropped_a, dropped_b = self._drop_ones(a, b), self._drop_ones(b, a)
         if (dropped_a, dropped_b) != (a, b):
             return self.mul(dropped_a, dropped_b)
@@ -232,6 +237,9 @@ class MatrixBuilder(GraphBuilder):
         scale = self._identity_scale(a)
         if scale is not None:
             return self.mul(scale, b)
+        picked = self._picked(a, b)
+        if picked is not None:
+            return picked
         diag_op = TENSOR_OPS["diag"]
         node_a, node_b = self.nodes[a], self.nodes[b]
         if node_a.op is diag_op and node_b.op is diag_op and \
@@ -249,6 +257,19 @@ class MatrixBuilder(GraphBuilder):
                                 else self.matmul(a, node.args[0]))
         shape = shapes.matmul(self.shapes[a], self.shapes[b])
         return self._node(MATMUL, (a, b), shape)
+
+    def _picked(self, a: int, b: int) -> int | None:
+        """e_i' @ v = v[i], and M @ e_i = M's column i (the row i of M'): a
+        one-hot vector picks an element, or None."""
+        node_a = self.nodes[a]
+        if node_a.op is TRANSPOSE and node_a.args[0] in self.units:
+            position = self.units[node_a.args[0]]
+            if self.shapes[b].rank == 1:
+                return self.index(b, position)
+            return self.transpose(self.index(b, position))  # e_i' @ M: M's row i, as a row
+        if b in self.units and self.shapes[a].rank == 2:
+            return self.index(self.transpose(a), self.units[b])
+        return None
 
     def transpose(self, a: int) -> int:
         shape = self.shapes[a]
@@ -280,6 +301,8 @@ class MatrixBuilder(GraphBuilder):
         if self.shapes[a].is_scalar:
             return a
         node = self.nodes[a]
+        if node.op is NEG:  # sum(-a) = -sum(a)
+            return self.neg(self.total(node.args[0]))
         if node.op is MUL:
             x, y = node.args
             if self.shapes[x].rank == 1 and self.shapes[y].rank == 1 and \
@@ -397,7 +420,33 @@ class MatrixBuilder(GraphBuilder):
                           shapes.index(self.shapes[a], value if value is not None else SCALAR))
 
     def unindex(self, g: int, position: int, shape: ShapeOf | Shape) -> int:
-        raise ShapeError("the symbolic gradient of indexing is not built yet")
+        """Zeros of a's shape with g at [i]: g times the identity's row i (e_i)
+        for a vector, e_i @ g' for a matrix's row, in the language's own ops."""
+        if not isinstance(shape, ShapeOf):
+            raise AssertionError("unindex needs the node whose shape it is")
+        target = shape.shape
+        rows = target.dims[0]
+        column = self._node(TENSOR_OPS["diag"], (self._node(TENSOR_OPS["ones_like"], (
+            self._plainest_of(shapes.vector(rows), shape.node),), shapes.vector(rows)),),
+            shapes.matrix(rows, rows))
+        self.identities.add(column)
+        unit = self._node(TENSOR_OPS["index"], (column, position), shapes.vector(rows))
+        self.units[unit] = position
+        if target.rank == 1:
+            return self.mul(g, unit)
+        return self.matmul(unit, self.transpose(g))
+
+    def _plainest_of(self, shape: Shape, fallback: int) -> int:
+        """A node of `shape` to take ones_like of: an input if one has it, else
+        the diagonal of a square matrix built from `fallback`."""
+        for index in self.graph.inputs:
+            if self.shapes[index] == shape:
+                return index
+        if self.shapes[fallback] == shape:
+            return fallback
+        square = self.matmul(fallback, self.transpose(fallback)) \
+            if self.shapes[fallback].rank == 2 else fallback
+        return self._node(TENSOR_OPS["diag"], (square,), shape)
 
     def nonzero(self, a: int, message: str) -> int:
         return a
