@@ -171,6 +171,9 @@ class MatrixBuilder(GraphBuilder):
             node = self.nodes[second]
             if node.op is DIV and node.args[1] == first:  # a * (b / a) = b
                 return node.args[0]
+            outer = self.nodes[first]
+            if node.op is DIV and outer.op is MUL and outer.args[1] == node.args[1]:
+                return self.mul(outer.args[0], node.args[0])  # (s * a) * (b / a) = s * b
             if node.op is DIV and self._is(node.args[0], 1):  # a * (1 / s) = a / s
                 return self.div(first, node.args[1])
         inner = self.nodes[b]
