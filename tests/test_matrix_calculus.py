@@ -145,10 +145,12 @@ DECLARED = "x: vector(n); y: vector(n); A: matrix(n, n); B: matrix(n, n); s: sca
 VECTOR_FORMS = ["A @ {v}", "A' @ {v}", "{v} + {w}", "{v} - {w}", "tanh({v})", "s * {v}",
                 "{v} * {w}", "exp({v} / 4)", "B @ {v} + y", "sigmoid({v})", "{v} / 3",
                 "softmax({v})"]
-MATRIX_FORMS = ["A + B", "A @ B", "A'", "s * B", "outer({v}, {w})", "A * B", "{v} @ {w}'"]
+MATRIX_FORMS = ["A + B", "A @ B", "A'", "s * B", "outer({v}, {w})", "A * B", "{v} @ {w}'",
+                "A + {v}", "exp(B) * {v}", "(B - {v})'", "tanh(A @ B + {v})"]
 SCALAR_FORMS = ["sum({v})", "x' @ {v}", "{v}' @ A @ {w}", "tr({m})", "sum({m} * {m})",
                 "dot({v}, {w})", "s * sum({v})", "sum({v} * {v})", "mean({m})",
-                "{v}' @ {m} @ {w}", "{v}[1] * {w}[0]", "logsumexp({v})", "({m})[1, 0]"]
+                "{v}' @ {m} @ {w}", "{v}[1] * {w}[0]", "logsumexp({v})", "({m})[1, 0]",
+                "sum({v} @ {m})"]
 
 
 @st.composite

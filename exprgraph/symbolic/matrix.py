@@ -284,20 +284,24 @@ class MatrixBuilder(GraphBuilder):
             return node.args[0]
         if op is MATMUL:
             left, right = node.args
+            if self.shapes[left].rank == 1 and not self.shapes[left].row and \
+                    self.shapes[right].rank == 2:
+                return self.matmul(self.transpose(right), left)  # x @ A is x' A: A' x
             return self.matmul(self.transpose(right), self.transpose(left))
-        if op in (ADD, SUB):
+        broadcast = op in (ADD, SUB, MUL, DIV) and any(
+            self.shapes[arg].rank == 1 and shape.rank == 2 for arg in node.args)
+        if op in (ADD, SUB) and not broadcast:
+            # (a + b)' = a' + b' (not where a vector is added to each row: its
+            # transpose would be added to each column, which no rule reads)
             return (self.add if op is ADD else self.sub)(
                 self.transpose(node.args[0]), self.transpose(node.args[1]))
         if op is NEG:
             return self.neg(self.transpose(node.args[0]))
-        if op in (MUL, DIV) and self.shapes[node.args[1]].is_scalar:
+        if op in (MUL, DIV) and self.shapes[node.args[1]].is_scalar and not broadcast:
             left, right = node.args
             return (self.mul if op is MUL else self.div)(self.transpose(left), right)
         if op is MUL and self.shapes[node.args[0]].is_scalar:
             return self.mul(node.args[0], self.transpose(node.args[1]))
-        if op.name == "ones_like":
-            return self._node(TENSOR_OPS["ones_like"], (self.transpose(node.args[0]),),
-                              shapes.transpose(shape))
         return self._node(TRANSPOSE, (a,), shapes.transpose(shape))
 
     def total(self, a: int) -> int:
@@ -336,17 +340,13 @@ class MatrixBuilder(GraphBuilder):
         if mine.rank == target.rank == 1 and mine.dims == target.dims:
             return self.transpose(a)  # a row for a column: the same numbers
         if target.rank == 1 and mine.rank == 2:
-            # The sum of a matrix's rows: ones' @ a, as a vector.
-            ones = self._node(TENSOR_OPS["ones_like"], (self._first_column(a),),
-                              shapes.vector(mine.dims[0]))
-            return self.transpose(self.matmul(self.transpose(ones), a))
+            # A vector broadcast against a matrix's rows gets the sum of the
+            # rows: a' @ ones of a's number of rows (a vector like the target).
+            rows = shapes.vector(mine.dims[0])
+            ones = self._node(TENSOR_OPS["ones_like"], (self._plainest_of(rows, a),), rows)
+            summed = self.matmul(self.transpose(a), ones)
+            return self.transpose(summed) if target.row else summed
         return a
-
-    def _first_column(self, a: int) -> int:
-        """A node of a's number of rows as a vector: a's sum over columns
-        would do; ones_like needs only its shape."""
-        return self.matmul(a, self._node(TENSOR_OPS["ones_like"], (self.transpose(a),),
-                                         shapes.vector(self.shapes[a].dims[1])))
 
     def shape(self, a: int) -> ShapeOf:
         return ShapeOf(self.shapes[a], a)
@@ -471,12 +471,16 @@ class MatrixBuilder(GraphBuilder):
                     return self.add(keep, merged)
         left_a, left_b = self._chain(a), self._chain(b)
         if len(left_a) > 1 and len(left_b) > 1:
+            # Only where the two rests have one shape: a vector's role in a
+            # product (x @ A reads x as a row) must not change when collected.
             if left_a[-1] == left_b[-1]:  # P @ x + Q @ x = (P + Q) @ x
-                return self.matmul(self.add(self._product(left_a[:-1]),
-                                            self._product(left_b[:-1])), left_a[-1])
+                p, q = self._product(left_a[:-1]), self._product(left_b[:-1])
+                if self.shapes[p] == self.shapes[q]:
+                    return self.matmul(self.add(p, q), left_a[-1])
             if left_a[0] == left_b[0]:  # X @ P + X @ Q = X @ (P + Q)
-                return self.matmul(left_a[0], self.add(self._product(left_a[1:]),
-                                                       self._product(left_b[1:])))
+                p, q = self._product(left_a[1:]), self._product(left_b[1:])
+                if self.shapes[p] == self.shapes[q]:
+                    return self.matmul(left_a[0], self.add(p, q))
         scale_a, rest_a = self._scaled(a)
         scale_b, rest_b = self._scaled(b)
         if rest_a == rest_b and (scale_a != a or scale_b != b):
@@ -523,4 +527,7 @@ class MatrixBuilder(GraphBuilder):
             if self.nodes[right].op.name == "ones_like" and \
                     self.shapes[other] == self.shapes[right]:
                 return left
+            if self.nodes[left].op.name == "ones_like" and \
+                    self.shapes[other] == self.shapes[left]:
+                return right
         return a
