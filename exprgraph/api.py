@@ -537,15 +537,28 @@ class Program:
             return self._index_form(wrt[0], out_index)
         if len(wrt) > 1:
             raise ShapeError(f"a {kind} is with respect to one vector: name one with --wrt")
+        if wrt and wrt[0] in self.graph.names and \
+                self.shapes[self.graph.names[wrt[0]]].rank != 1:
+            what = "a matrix" if self.shapes[self.graph.names[wrt[0]]].rank == 2 else "a scalar"
+            raise ShapeError(f"a {kind} here is with respect to a vector; {wrt[0]} is {what}",
+                             hint=f"the gradient by {wrt[0]}: --wrt {wrt[0]}" if kind ==
+                             "hessian" else "a matrix output's derivative by a matrix: "
+                             f"--jacobian --wrt {wrt[0]}")
         if not wrt and len(vectors) != 1:
             raise ShapeError(f"name the vector to take the {kind} with respect to: --wrt "
                              "NAME", hint="vectors: " + (", ".join(vectors) or "none"))
         name = wrt[0] if wrt else vectors[0]
         self._check_input(name)
         index = self.graph.names[name]
+        sinks = self.graph.sinks()
+        if kind == "jacobian" and not outputs and len(sinks) > 1:
+            raise ShapeError(f"the program has several outputs ({', '.join(sinks)}): a "
+                             "Jacobian of a program with vectors or matrices is of one",
+                             hint="name it: --output " + sinks[-1])
         out_name = outputs[0] if outputs else self.output
         if len(outputs) > 1:
-            raise ShapeError(f"a {kind} of a program with vectors or matrices is of one output")
+            raise ShapeError(f"a {kind} of a program with vectors or matrices is of one output",
+                             hint="name one with --output")
         output = self.graph.names.get(out_name)
         if output is None:
             raise ValueInputError(f"the program has no node named {out_name}")

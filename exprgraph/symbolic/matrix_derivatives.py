@@ -116,7 +116,9 @@ def matrix_jacobian(builder: MatrixBuilder, root: int, wrt: int) -> int:
             continue
         shape = builder.shapes[index]
         if shape.rank == 2:
-            raise ShapeError(f"{nodes[index].name or 'a matrix'} depends on the variable and "
+            from ..printing.text import expression_text
+
+            raise ShapeError(f"{expression_text(nodes, index)} depends on the variable and "
                              "is a matrix: its Jacobian would be a third-order array",
                              hint="differentiate a scalar of it, such as its sum")
         total: int | None = None

@@ -31,10 +31,11 @@ from ..api import compile as compile_program
 from ..core.errors import ExprGraphError, MathError
 from ..core.numbers import format_value
 from ..core.shapes import Shape, describe
-from .answers import CORRECT, ERROR, INCORRECT, Target, Verdict
+from .answers import CORRECT, ERROR, INCORRECT, UNDECIDED, Target, Verdict
 
 SIZE_CHOICES = (2, 3, 4)  # the named sizes are drawn from these, several times
 SAMPLES = 6
+ATTEMPTS = 40  # samples tried to find SAMPLES inside the domains
 RTOL, ATOL = 1e-7, 1e-9
 NEEDS_SPD = ("inv", "det", "logdet", "sqrt")
 
@@ -45,9 +46,11 @@ def check_matrix_answer(program: Program, target: Target, shown: str, given: Any
     import numpy as np
 
     graph = program.graph
-    if target.wrt is None or target.of != graph.output:
+    if target.wrt is None or target.of != graph.output or \
+            graph.nodes[target.wrt].label not in program.inputs:
         return Verdict(target.key, shown, "", ERROR, "check grades gradients of the output "
-                       "of a program with vectors or matrices (dL/dW) so far")
+                       "of a program with vectors or matrices with respect to its inputs "
+                       f"(d{graph.output_name}/dNAME) so far")
     wrt_name = graph.nodes[target.wrt].label
     right = program.matrix_gradients()[wrt_name]
     right_text = program.text(right[0])
@@ -68,8 +71,11 @@ def check_matrix_answer(program: Program, target: Target, shown: str, given: Any
     spd = any(name in (given + graph.source) for name in NEEDS_SPD)
     rng = np.random.default_rng(zlib.crc32(seed.encode()))
     results = []
-    for sample in range(SAMPLES):
-        values = _sample(program, rng, spd, sample)
+    for attempt in range(ATTEMPTS):
+        if len(results) == SAMPLES:
+            break
+        # Every other attempt all positive: log and sqrt of every element.
+        values = _sample(program, rng, spd, attempt, positive=attempt % 2 == 1)
         try:
             results.append(_compare(program, answer, wrt_name, values, tolerance))
         except MathError:
@@ -77,8 +83,9 @@ def check_matrix_answer(program: Program, target: Target, shown: str, given: Any
         except ExprGraphError as error:
             return Verdict(target.key, shown, right_text, INCORRECT, _shape_note(error, right))
     if not results:
-        return Verdict(target.key, shown, right_text, ERROR,
-                       "no sample was inside the domain of both the program and the answer")
+        return Verdict(target.key, shown, right_text, UNDECIDED,
+                       f"none of {ATTEMPTS} samples was inside the domain of both the program "
+                       "and the answer")
     mismatch = next((r for r in results if r["shape"] is not None), None)
     if mismatch is not None:
         return Verdict(target.key, shown, right_text, INCORRECT, mismatch["shape"])
@@ -92,7 +99,7 @@ def check_matrix_answer(program: Program, target: Target, shown: str, given: Any
 
 
 def _sample(program: Program, rng: Any, spd: bool, sample: int,
-            symmetric: bool = False) -> dict[str, Any]:
+            symmetric: bool = False, positive: bool = False) -> dict[str, Any]:
     """Random values of the declared shapes, the named sizes drawn anew."""
     import numpy as np
 
@@ -116,6 +123,8 @@ def _sample(program: Program, rng: Any, spd: bool, sample: int,
             value = rng.normal(size=tuple(dims)) if dims else float(rng.normal())
         if square and symmetric:
             value = (value + value.T) / 2
+        if positive and not (square and spd):
+            value = np.abs(value) + 0.1
         values[name] = value
     return values
 
@@ -133,17 +142,22 @@ def _compare(program: Program, answer: Program, wrt: str, values: Mapping[str, A
     got_shape = found.shapes[answer.graph.output] if found.shapes else Shape()
     result: dict[str, Any] = {"want": want, "got": got, "shape": None, "equal": False}
     if got_shape.dims != want_shape.dims or got_shape.row != want_shape.row:
+        same_numbers = got.shape == want.shape and np.allclose(got, want, rtol=RTOL, atol=ATOL)
+        transposed = got.shape == want.T.shape and want.ndim == 2 and \
+            np.allclose(got, want.T, rtol=RTOL, atol=ATOL)
         # Said in the declared sizes (n, not the 3 of this sample) where known.
         if answer.shapes is not None and program.shapes is not None:
             got_shape = answer.shapes[answer.graph.output]
             want_shape = program.shapes[program.graph.names[wrt]]
-        if got.shape == want.shape and got_shape.rank == 1:
-            result["shape"] = (f"wrong shape: the answer is {describe(got_shape)}, the "
-                               f"gradient {describe(want_shape)} (it has {wrt}'s shape): "
-                               "transpose it")
-        else:
-            result["shape"] = (f"wrong shape: the answer is {describe(got_shape)}, the "
-                               f"gradient {describe(want_shape)} (it has {wrt}'s shape)")
+        text = (f"wrong shape: the answer is {describe(got_shape)}, the gradient "
+                f"{describe(want_shape)} (it has {wrt}'s shape)")
+        if same_numbers or transposed:
+            text = ("correct up to transpose: a layout slip — " if transposed else "") + \
+                text + ": transpose it"
+        elif _elementwise_tensors(answer):
+            text += ("; note that * (and writing side by side) multiplies elementwise: a "
+                     "matrix product is written @")
+        result["shape"] = text
         return result
     result["equal"] = bool(np.allclose(got, want, rtol=max(RTOL, tolerance), atol=ATOL))
     return result
@@ -179,8 +193,9 @@ def _diagnosis(program: Program, answer: Program, wrt: str, results: list[dict[s
         return f"correct if {names}, but not in general"
     factor = _common_factor(symmetric) if symmetric and square else None
     if factor is not None:
+        which = "a factor is missing" if abs(factor) < 1 else "it has an extra factor"
         return (f"wrong even where {names}: then it is {format_value(factor)} times the "
-                "gradient (a factor is missing)")
+                f"gradient ({which})")
     return "incorrect: it differs from the gradient at the sampled values"
 
 
@@ -201,6 +216,14 @@ def _common_factor(results: list[dict[str, Any]]) -> float | None:
         return None
     rounded = round(first * 4) / 4  # 2, 0.5, -1, 0.25: the slips that happen
     return rounded if abs(rounded - first) < 1e-7 else first
+
+
+def _elementwise_tensors(answer: Program) -> bool:
+    """Whether the answer multiplies two vectors or matrices elementwise."""
+    shapes_of = answer.shapes or ()
+    return any(node.op.name == "mul" and len(shapes_of) > max(node.args) and
+               all(not shapes_of[a].is_scalar for a in node.args)
+               for node in answer.graph.nodes)
 
 
 def _shape_note(error: ExprGraphError, right: tuple[Any, Shape]) -> str:
