@@ -24,7 +24,7 @@ from .oracles import central_gradient
 IDENTITIES = [
     ("a: vector(n); x: vector(n); f = a' @ x", "x", "", "a"),
     ("a: vector(n); x: vector(n); f = x' @ a", "x", "", "a"),
-    ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "x", "", "(A' + A) @ x"),
+    ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "x", "", "(A + A') @ x"),
     ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "A", "", "x @ x'"),
     ("a: vector(m); X: matrix(m, n); b: vector(n); f = a' @ X @ b", "X", "", "a @ b'"),
     ("a: vector(n); X: matrix(m, n); b: vector(m); f = a' @ X' @ b", "X", "", "b @ a'"),
@@ -198,7 +198,7 @@ JACOBIANS = [
     ("x: vector(n); y: vector(n); h = x * y - norm(x) * y", None),
 ]
 HESSIANS = [
-    ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "A' + A"),
+    ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "A + A'"),
     ("x: vector(n); A: matrix(m, n); b: vector(m); f = sum((A @ x - b)^2)", "2*(A' @ A)"),
     ("x: vector(n); f = sum(exp(x))", "diag(exp(x))"),
     ("x: vector(n); f = norm(x)", None),
@@ -284,7 +284,7 @@ def test_the_hessian_of_a_random_program_is_the_jacobian_of_its_gradient(text: s
 @pytest.mark.parametrize(("text", "wrt", "latex"), [
     ("X: matrix(n, n); f = logdet(X)", "X", r"\mathbf{X}^{-\top}"),
     ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "x",
-     r"\left(\mathbf{A}^{\top} + \mathbf{A}\right) \mathbf{x}"),
+     r"\left(\mathbf{A} + \mathbf{A}^{\top}\right) \mathbf{x}"),
     ("X: matrix(n, n); y: vector(n); f = sum(exp(X @ y) * y)", "X",
      r"\left(\mathbf{y} \odot e^{\mathbf{X} \mathbf{y}}\right) \mathbf{y}^{\top}"),
     ("x: vector(n); s: scalar; f = s * sum(x * x)", "x", r"2 s \mathbf{x}"),

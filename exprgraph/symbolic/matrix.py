@@ -130,6 +130,8 @@ class MatrixBuilder(GraphBuilder):
             return self.sub(a, self.mul(self._constant(-number), rest))
         if self.nodes[a].op is NEG:  # -a + b = b - a
             return self.sub(b, self.nodes[a].args[0])
+        if a > b and self._number(a) is None:
+            a, b = b, a  # one order for a sum: A + A' and A' + A are one node
         return self._node(ADD, (a, b), self._broadcast(a, b, "+"))
 
     def sub(self, a: int, b: int) -> int:
@@ -160,6 +162,8 @@ class MatrixBuilder(GraphBuilder):
             return self.neg(a)
         if y is not None:  # numbers first: 2 * x
             return self.mul(b, a)
+        if self.shapes[b].is_scalar and not self.shapes[a].is_scalar:
+            return self.mul(b, a)  # scalars first: s * x
         if self.nodes[a].op is NEG:  # (-a) * b = -(a * b): the sign in front
             return self.neg(self.mul(self.nodes[a].args[0], b))
         if self.nodes[b].op is NEG:
@@ -243,6 +247,8 @@ class MatrixBuilder(GraphBuilder):
         picked = self._picked(a, b)
         if picked is not None:
             return picked
+        if self._inverse_pair(a, b) or self._inverse_pair(b, a):  # inv(A) @ A = I
+            return self.eye(ShapeOf(shapes.matmul(self.shapes[a], self.shapes[b]), a))
         diag_op = TENSOR_OPS["diag"]
         node_a, node_b = self.nodes[a], self.nodes[b]
         if node_a.op is diag_op and node_b.op is diag_op and \
@@ -260,6 +266,16 @@ class MatrixBuilder(GraphBuilder):
                                 else self.matmul(a, node.args[0]))
         shape = shapes.matmul(self.shapes[a], self.shapes[b])
         return self._node(MATMUL, (a, b), shape)
+
+    def _inverse_pair(self, a: int, b: int) -> bool:
+        """Whether a is inv(b), or inv(c)' with b = c'."""
+        node_a, node_b = self.nodes[a], self.nodes[b]
+        if node_a.op.name == "inv":
+            return node_a.args[0] == b
+        if node_a.op is TRANSPOSE and node_b.op is TRANSPOSE:
+            inner = self.nodes[node_a.args[0]]
+            return inner.op.name == "inv" and inner.args[0] == node_b.args[0]
+        return False
 
     def _picked(self, a: int, b: int) -> int | None:
         """e_i' @ v = v[i], and M @ e_i = M's column i (the row i of M'): a
@@ -378,9 +394,12 @@ class MatrixBuilder(GraphBuilder):
         node = shape.node if isinstance(shape, ShapeOf) else None
         if node is None:
             raise AssertionError("eye needs the node whose shape it is")
-        # I = diag(ones of the diagonal's length), in the language's own ops.
-        identity = self._node(TENSOR_OPS["diag"], (self.ones_like(
-            self._node(TENSOR_OPS["diag"], (node,), shapes.diag(target))),), target)
+        # I = diag(ones of the diagonal's length), in the language's own ops,
+        # one node for each size (I + I is 2*I).
+        diagonal = shapes.diag(target)
+        ones = self._node(TENSOR_OPS["ones_like"], (self._plainest_of(
+            diagonal, self._node(TENSOR_OPS["diag"], (node,), diagonal)),), diagonal)
+        identity = self._node(TENSOR_OPS["diag"], (ones,), target)
         self.identities.add(identity)
         return identity
 
@@ -410,6 +429,8 @@ class MatrixBuilder(GraphBuilder):
 
     def inv(self, a: int) -> int:
         node = self.nodes[a]
+        if node.op.name == "inv":  # inv(inv(A)) = A
+            return node.args[0]
         if node.op is TRANSPOSE:  # inv(A') is inv(A)'
             return self.transpose(self.inv(node.args[0]))
         return self._node(TENSOR_OPS["inv"], (a,), self.shapes[a])
@@ -445,6 +466,10 @@ class MatrixBuilder(GraphBuilder):
         for index in self.graph.inputs:
             if self.shapes[index] == shape:
                 return index
+        for index in self.graph.inputs:  # the diagonal of a square input of that size
+            dims = self.shapes[index].dims
+            if len(dims) == 2 and dims[0] == dims[1] == shape.dims[0]:
+                return self._node(TENSOR_OPS["diag"], (index,), shape)
         if self.shapes[fallback] == shape:
             return fallback
         square = self.matmul(fallback, self.transpose(fallback)) \
@@ -469,6 +494,10 @@ class MatrixBuilder(GraphBuilder):
                 merged = self._collect(other, b)
                 if merged is not None:
                     return self.add(keep, merged)
+        if node_a.op is SUB:  # (p - q) + b with p and b sharing a factor
+            merged = self._collect(node_a.args[0], b)
+            if merged is not None:
+                return self.sub(merged, node_a.args[1])
         left_a, left_b = self._chain(a), self._chain(b)
         if len(left_a) > 1 and len(left_b) > 1:
             # Only where the two rests have one shape: a vector's role in a
@@ -485,7 +514,27 @@ class MatrixBuilder(GraphBuilder):
         scale_b, rest_b = self._scaled(b)
         if rest_a == rest_b and (scale_a != a or scale_b != b):
             return self.mul(self.add(scale_a, scale_b), rest_a)
+        if scale_a == scale_b and not self._is(scale_a, 1):  # s*P + s*Q = s*(P + Q)
+            return self.mul(scale_a, self.add(rest_a, rest_b))
+        # s * (P @ x) + t * (Q @ x) = (s * P + t * Q) @ x, for scalars s and t.
+        (s, p_rest), (t, q_rest) = self._scalar_factor(a), self._scalar_factor(b)
+        if s is not None or t is not None:
+            chain_a, chain_b = self._chain(p_rest), self._chain(q_rest)
+            if len(chain_a) > 1 and len(chain_b) > 1 and chain_a[-1] == chain_b[-1]:
+                p, q = self._product(chain_a[:-1]), self._product(chain_b[:-1])
+                if self.shapes[p] == self.shapes[q]:
+                    scaled_p = p if s is None else self.mul(s, p)
+                    scaled_q = q if t is None else self.mul(t, q)
+                    return self.matmul(self.add(scaled_p, scaled_q), chain_a[-1])
         return None
+
+    def _scalar_factor(self, a: int) -> tuple[int | None, int]:
+        """(s, rest) with a = s * rest for a scalar s, or (None, a)."""
+        node = self.nodes[a]
+        if node.op is MUL and self.shapes[node.args[0]].is_scalar and \
+                not self.shapes[node.args[1]].is_scalar:
+            return node.args[0], node.args[1]
+        return None, a
 
     def _chain(self, a: int) -> list[int]:
         """The factors of a product a = f1 @ f2 @ ... (one factor if a is no
