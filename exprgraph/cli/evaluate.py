@@ -142,10 +142,16 @@ def diff_command(
 ) -> None:
     """Symbolic derivatives, simplified: any order, gradient, Hessian, Jacobian.
 
+    With vectors and matrices (declared: x: vector(n); A: matrix(n, n)) the
+    derivatives are in matrix notation, a gradient having its variable's shape;
+    --wrt names the vector of a Jacobian or Hessian; values in brackets:
+    --at "x=[1, 2],A=[[1, 0], [0, 1]]".
+
     Examples:
     [bold]exprgraph diff "x^2*sin(x)"[/bold];
     [bold]exprgraph diff "x^3*y" --wrt x --wrt y[/bold];
-    [bold]exprgraph diff "x^2*y + y^3" --hessian --at x=1,y=2[/bold]
+    [bold]exprgraph diff "x^2*y + y^3" --hessian --at x=1,y=2[/bold];
+    [bold]exprgraph diff "x: vector(n); A: matrix(n, n); f = x' @ A @ x" --wrt x[/bold]
     """
     as_json = output_format is DiffFormat.json
     if latex:

@@ -160,6 +160,9 @@ HADAMARD = Op("hadamard", 2, lambda a, b: a * b, (), fixity="infix", symbol="\\o
               precedence=PREC_PRODUCT)
 
 
+FROBENIUS = Op("norm", 1, lambda a: a, (), latex=r"\left\lVert {0} \right\rVert_F")
+
+
 def matrix_latex(nodes: Sequence[Node], root: int, node_shapes: Sequence[object], *,
                  taken: Iterable[str] = ()) -> str:
     """A matrix expression as LaTeX: vectors and matrices in bold
@@ -175,12 +178,16 @@ def matrix_latex(nodes: Sequence[Node], root: int, node_shapes: Sequence[object]
         if node.op.name == "mul" and all(not node_shapes[a].is_scalar  # type: ignore[attr-defined]
                                          for a in node.args):
             node = replace(node, op=HADAMARD)
+        if node.op.name == "norm" and node_shapes[node.args[0]].rank == 2:  # type: ignore[attr-defined]
+            node = replace(node, op=FROBENIUS)  # ‖A‖_F: not the spectral norm
         copied.append(node)
 
     def leaf(node: Node, name: str) -> Text:
         found = _leaf(node, name)
         if node.op is INPUT and node.label in tensors:
-            return Text(f"\\mathbf{{{latex_name(node.label)}}}", PREC_ATOM, False)
+            # Bold the letter, not its subscript: \mathbf{W}_{2}.
+            base, underscore, rest = latex_name(node.label).partition("_")
+            return Text(f"\\mathbf{{{base}}}{underscore}{rest}", PREC_ATOM, False)
         return found
 
     style = LATEX._replace(leaf=leaf)
