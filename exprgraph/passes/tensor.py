@@ -405,6 +405,25 @@ def gradient_tensors(nodes: Sequence[Node], values: Sequence[Tensor], output: in
     return adjoints
 
 
+def gradient_without(nodes: Sequence[Node], values: Sequence[Tensor], output: int,
+                     wanted: int, dropped: int) -> Tensor | None:
+    """∂output/∂wanted as a student who forgot one step of the chain rule
+    would compute it: node `dropped` (an elementwise function) passes its
+    adjoint back unchanged, as if its derivative were 1. (`check` compares a
+    wrong answer with it.)"""
+    def edge(index: int, position: int, adjoint: Tensor) -> Tensor:
+        if index == dropped:
+            return ALGEBRA.sum_to(adjoint, values[nodes[index].args[position]].shape)
+        return edge_contribution(nodes, values, index, position, adjoint)
+
+    out = values[output]
+    seed = Tensor.scalar(1.0) if out.shape.is_scalar else Tensor(np.ones_like(out.data),
+                                                                 out.shape)
+    found = reverse(nodes, output, seed, _no_local, ALGEBRA, edge=edge,
+                    leads=leading_to(nodes, [wanted]))
+    return found.get(wanted)
+
+
 def edge_contribution(nodes: Sequence[Node], values: Sequence[Tensor], index: int,
                       position: int, adjoint: Tensor) -> Tensor:
     """What node `index` passes back to its argument at `position` from its

@@ -140,7 +140,8 @@ def _compare(program: Program, answer: Program, wrt: str, values: Mapping[str, A
     found = answer.evaluate({k: v for k, v in values.items() if k in answer.inputs})
     got = np.asarray(found.value, dtype=float)
     got_shape = found.shapes[answer.graph.output] if found.shapes else Shape()
-    result: dict[str, Any] = {"want": want, "got": got, "shape": None, "equal": False}
+    result: dict[str, Any] = {"want": want, "got": got, "shape": None, "equal": False,
+                              "values": dict(values)}
     if got_shape.dims != want_shape.dims or got_shape.row != want_shape.row:
         same_numbers = got.shape == want.shape and np.allclose(got, want, rtol=RTOL, atol=ATOL)
         transposed = got.shape == want.T.shape and want.ndim == 2 and \
@@ -178,6 +179,9 @@ def _diagnosis(program: Program, answer: Program, wrt: str, results: list[dict[s
             return "off in sign: the answer is -1 times the gradient"
         return f"off by a factor of {format_value(factor)}: the answer is " \
                f"{format_value(factor)} times the gradient"
+    forgotten = _forgotten_step(program, wrt, results, answer)
+    if forgotten is not None:
+        return forgotten
     symmetric = []
     for sample in range(SAMPLES):
         values = _sample(program, rng, spd, sample, symmetric=True)
@@ -197,6 +201,40 @@ def _diagnosis(program: Program, answer: Program, wrt: str, results: list[dict[s
         return (f"wrong even where {names}: then it is {format_value(factor)} times the "
                 f"gradient ({which})")
     return "incorrect: it differs from the gradient at the sampled values"
+
+
+def _forgotten_step(program: Program, wrt: str, results: list[dict[str, Any]],
+                    answer: Program) -> str | None:
+    """"missing a factor of the chain rule" where the answer is the gradient
+    with one elementwise function's derivative left out (tanh's 1 - h^2),
+    at every sample; else None."""
+    import numpy as np
+
+    from ..core.ops import OPS
+    from ..passes.tensor import evaluate_tensors, gradient_without, input_tensor
+    from ..printing.text import expression_text
+
+    nodes = program.graph.nodes
+    candidates = [i for i, node in enumerate(nodes)
+                  if node.op.name in OPS and node.op.arity == 1 and node.varying
+                  and node.op.name not in ("neg",)]
+    for index in candidates:
+        matched = True
+        for result in results:
+            values = result["values"]
+            tensors = {k: input_tensor(k, v) for k, v in values.items()}
+            computed = evaluate_tensors(nodes, tensors)
+            found = gradient_without(nodes, computed, program.graph.output,
+                                     program.graph.names[wrt], index)
+            if found is None or np.shape(found.data) != result["got"].shape or \
+                    not np.allclose(found.data, result["got"], rtol=RTOL, atol=ATOL):
+                matched = False
+                break
+        if matched:
+            name = nodes[index].op.name
+            return (f"missing a factor of the chain rule: the derivative of {name} at "
+                    f"{expression_text(nodes, nodes[index].args[0])} is left out")
+    return None
 
 
 def _common_factor(results: list[dict[str, Any]]) -> float | None:
