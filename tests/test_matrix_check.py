@@ -53,7 +53,7 @@ ANSWERS = [
      "missing a factor of the chain rule: the derivative of tanh at W @ x"),
     ("W: matrix(m, n); x: vector(n); y: vector(m); L = sum((sigmoid(W @ x) - y)^2)", "dL/dW",
      "2*(sigmoid(W @ x) - y) @ x'", "incorrect", "the derivative of sigmoid at W @ x"),
-    (LAYER, "df/dW", "x @ ones_like(W @ x)'", "incorrect", "differs"),
+    (LAYER, "df/dW", "x @ ones_like(W @ x)'", "incorrect", "wrong shape"),
     (INVERSE, "df/dX", "-(inv(X)' @ a @ b' @ inv(X)')", "correct", ""),
     (INVERSE, "df/dX", "-(inv(X) @ a @ b' @ inv(X))", "incorrect", "correct if X is symmetric"),
     (INVERSE, "df/dX", "-(inv(X) @ b @ a' @ inv(X))", "incorrect", "correct up to transpose"),
