@@ -62,15 +62,12 @@ def check_command(
     1 some incorrect, undecided or missing (an answer that does not parse is incorrect);
     2 a problem file, a key or the command itself is at fault.
 
-    A program with vectors or matrices (x: vector(n); W: matrix(m, n)) takes
-    gradients in matrix notation as answers, graded by sampling its declared
-    shapes (no values).
+    Vector and matrix programs take matrix answers.
 
     Examples:
     [bold]exprgraph check samples/homework.toml[/bold]
     [bold]exprgraph check "(x-3)^2" --x 1 --answer "d/dx=2*x-6"[/bold]
-    [bold]exprgraph check "x: vector(n); A: matrix(n, n); f = x' @ A @ x"
-    --answer "df/dx=(A + A') @ x"[/bold]
+    [bold]exprgraph check "x: vector(n); f = sum(x * x)" --answer "df/dx=2*x"[/bold]
     """
     from ..render.check import report_view, summary_lines
     from ..tasks import check as core
