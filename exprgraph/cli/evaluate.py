@@ -142,10 +142,10 @@ def diff_command(
 ) -> None:
     """Symbolic derivatives, simplified: any order, gradient, Hessian, Jacobian.
 
-    With vectors and matrices (declared: x: vector(n); A: matrix(n, n)) the
-    derivatives are in matrix notation, a gradient having its variable's shape;
-    --wrt names the vector of a Jacobian or Hessian; values in brackets:
-    --at "x=[1, 2],A=[[1, 0], [0, 1]]".
+    Vector and matrix programs get matrix notation.
+    A gradient has its variable's shape.
+    --wrt names a Jacobian's or Hessian's vector.
+    Values in brackets: --at "x=[1, 2],A=[[1, 0], [0, 1]]".
 
     Examples:
     [bold]exprgraph diff "x^2*sin(x)"[/bold];
