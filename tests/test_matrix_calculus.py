@@ -63,6 +63,11 @@ IDENTITIES = [
     ("x: vector(n); A: matrix(n, n); f = exp(x' @ A @ x / 10)", "A", "", None),
     ("X: matrix(n, n); a: vector(n); f = a' @ X @ X @ a", "X", "", None),
     ("x: vector(n); f = sum(x) * sum(x)", "x", "", None),
+    # x @ A reads x as a row (NumPy's habit): its transpose is the row x' @ A.
+    ("x: vector(n); A: matrix(n, m); f = sum((x @ A)^2)", "A", "", "2*(x @ (x' @ A))"),
+    ("x: vector(n); A: matrix(n, m); y: vector(m); f = sum((x @ A - y)^2)", "A", "", None),
+    ("x: vector(n); A: matrix(n, m); f = norm(x @ A)", "x", "", None),
+    ("X: matrix(m, n); b: vector(n); f = sum((b + X)^2)", "b", "", None),
 ]
 
 
@@ -144,7 +149,7 @@ def test_diff_says_its_layout_and_the_shape() -> None:
 DECLARED = "x: vector(n); y: vector(n); A: matrix(n, n); B: matrix(n, n); s: scalar; "
 VECTOR_FORMS = ["A @ {v}", "A' @ {v}", "{v} + {w}", "{v} - {w}", "tanh({v})", "s * {v}",
                 "{v} * {w}", "exp({v} / 4)", "B @ {v} + y", "sigmoid({v})", "{v} / 3",
-                "softmax({v})"]
+                "softmax({v})", "{v} @ A", "tanh({v} @ B) * {w}"]
 MATRIX_FORMS = ["A + B", "A @ B", "A'", "s * B", "outer({v}, {w})", "A * B", "{v} @ {w}'",
                 "A + {v}", "exp(B) * {v}", "(B - {v})'", "tanh(A @ B + {v})"]
 SCALAR_FORMS = ["sum({v})", "x' @ {v}", "{v}' @ A @ {w}", "tr({m})", "sum({m} * {m})",

@@ -302,7 +302,9 @@ class MatrixBuilder(GraphBuilder):
             left, right = node.args
             if self.shapes[left].rank == 1 and not self.shapes[left].row and \
                     self.shapes[right].rank == 2:
-                return self.matmul(self.transpose(right), left)  # x @ A is x' A: A' x
+                # x @ A holds the numbers of x' @ A as a vector: its transpose is
+                # the row x' @ A (A' @ x would be a column again).
+                return self.matmul(self.transpose(left), right)
             return self.matmul(self.transpose(right), self.transpose(left))
         broadcast = op in (ADD, SUB, MUL, DIV) and any(
             self.shapes[arg].rank == 1 and shape.rank == 2 for arg in node.args)
