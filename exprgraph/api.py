@@ -623,6 +623,10 @@ class Program:
                              "for programs with vectors or matrices",
                              hint="make it the last statement")
         for name in wrt:
+            if name in self.graph.names and name not in self.inputs:
+                raise ValueInputError(f"{name} is an intermediate node: for a program with "
+                                      "vectors or matrices, --wrt names an input so far",
+                                      hint="inputs: " + ", ".join(self.inputs))
             self._check_input(name)
         gradients = self.matrix_gradients()
         names = wrt or self.inputs

@@ -472,6 +472,13 @@ class MatrixBuilder(GraphBuilder):
             dims = self.shapes[index].dims
             if len(dims) == 2 and dims[0] == dims[1] == shape.dims[0]:
                 return self._node(TENSOR_OPS["diag"], (index,), shape)
+        for index in self.graph.inputs:  # of an input with that many rows: diag(X @ X')
+            dims = self.shapes[index].dims
+            if len(dims) == 2 and dims[0] == shape.dims[0]:
+                square = self._node(MATMUL, (index, self._node(
+                    TRANSPOSE, (index,), shapes.transpose(self.shapes[index]))),
+                    shapes.matrix(dims[0], dims[0]))
+                return self._node(TENSOR_OPS["diag"], (square,), shape)
         if self.shapes[fallback] == shape:
             return fallback
         square = self.matmul(fallback, self.transpose(fallback)) \
@@ -484,6 +491,12 @@ class MatrixBuilder(GraphBuilder):
     # --- collecting a shared factor ------------------------------------------------
 
     def _collect(self, a: int, b: int) -> int | None:
+        try:
+            return self._collected(a, b)
+        except ShapeError:  # a regrouped chain with no reading: leave the sum as it is
+            return None
+
+    def _collected(self, a: int, b: int) -> int | None:
         """a + b with a factor they share taken out, or None. `a` may be a
         sum already: b is collected with whichever of its terms shares a
         factor with it (b + B' @ x + B @ x is b + (B' + B) @ x)."""
@@ -553,6 +566,8 @@ class MatrixBuilder(GraphBuilder):
         return factors
 
     def _product(self, factors: list[int]) -> int:
+        """f1 @ f2 @ ...; a ShapeError where regrouping a chain with vectors
+        in it has no reading (the callers then collect nothing)."""
         result = factors[0]
         for factor in factors[1:]:
             result = self.matmul(result, factor)

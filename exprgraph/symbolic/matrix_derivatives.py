@@ -106,8 +106,11 @@ def matrix_jacobian(builder: MatrixBuilder, root: int, wrt: int) -> int:
         raise ShapeError("a Jacobian is with respect to a vector (or a scalar's gradient "
                          "with respect to a matrix: diff --wrt)")
     jacobians: dict[int, int] = {wrt: builder.eye(_square_of(builder, wrt))}
+    needed = _below(nodes, root)  # not the nodes the simplifier built and left
     for index in range(wrt + 1, root + 1):
         node = nodes[index]
+        if index not in needed:
+            continue
         if not node.args or node.op.name == "ones_like":
             continue
         parts = [(position, arg) for position, arg in enumerate(node.args)
@@ -118,9 +121,13 @@ def matrix_jacobian(builder: MatrixBuilder, root: int, wrt: int) -> int:
         if shape.rank == 2:
             from ..printing.text import expression_text
 
-            raise ShapeError(f"{expression_text(nodes, index)} depends on the variable and "
-                             "is a matrix: its Jacobian would be a third-order array",
-                             hint="differentiate a scalar of it, such as its sum")
+            if index == root:
+                raise ShapeError(f"{expression_text(nodes, index)} depends on the variable "
+                                 "and is a matrix: its Jacobian would be a third-order array",
+                                 hint="differentiate a scalar of it, such as its sum")
+            raise ShapeError(f"this goes through {expression_text(nodes, index)}, a matrix "
+                             "that depends on the variable: that is not built yet",
+                             hint="eval computes the gradient with numbers")
         total: int | None = None
         for position, arg in parts:
             term = _jacobian_term(builder, index, position, arg, jacobians[arg])
@@ -130,6 +137,18 @@ def matrix_jacobian(builder: MatrixBuilder, root: int, wrt: int) -> int:
     if root not in jacobians:
         return builder._constant(0.0)
     return jacobians[root]
+
+
+def _below(nodes: Sequence[Any], root: int) -> set[int]:
+    """The nodes `root` depends on (itself included): a stack, no recursion."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        for arg in nodes[stack.pop()].args:
+            if arg not in seen:
+                seen.add(arg)
+                stack.append(arg)
+    return seen
 
 
 def _square_of(builder: MatrixBuilder, vector: int) -> ShapeOf:
@@ -213,8 +232,11 @@ def matrix_by_matrix(builder: MatrixBuilder, root: int, wrt: int) -> list[IndexT
     rows = builder.eye(_square(builder, wrt, 0))
     columns = builder.eye(_square(builder, wrt, 1))
     tangents: dict[int, list[IndexTerm]] = {wrt: [IndexTerm(rows, columns)]}
+    needed = _below(nodes, root)
     for index in range(wrt + 1, root + 1):
         node = nodes[index]
+        if index not in needed:
+            continue
         parts = [a for a in node.args if a in tangents]
         if not parts or node.op.name == "ones_like":
             continue
