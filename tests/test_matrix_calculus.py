@@ -209,6 +209,8 @@ HESSIANS = [
     ("x: vector(n); f = norm(x)", None),
     ("x: vector(n); W: matrix(m, n); f = sum(tanh(W @ x))", None),
     ("x: vector(n); a: vector(n); f = (x' @ a)^2 + sum(log(x * x + 1))", None),
+    ("x: vector(n); A: matrix(n, n); f = (x' @ A @ x)^2", None),
+    ("x: vector(n); A: matrix(n, n); f = exp(x' @ A @ x / 10)", None),
 ]
 
 

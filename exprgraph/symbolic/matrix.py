@@ -544,9 +544,12 @@ class MatrixBuilder(GraphBuilder):
         return None
 
     def _scalar_factor(self, a: int) -> tuple[int | None, int]:
-        """(s, rest) with a = s * rest for a scalar s, or (None, a)."""
+        """(c, rest) with a = c * rest for a number c, or (None, a). Numbers
+        only: 0.5*(A' @ x) + 0.5*(A @ x) collects, but s(x)*(A' @ x) +
+        s(x)*(A @ x) keeps its matrices free of x (their Jacobian would be
+        of third order)."""
         node = self.nodes[a]
-        if node.op is MUL and self.shapes[node.args[0]].is_scalar and \
+        if node.op is MUL and self._number(node.args[0]) is not None and \
                 not self.shapes[node.args[1]].is_scalar:
             return node.args[0], node.args[1]
         return None, a
