@@ -69,54 +69,12 @@ import exprgraph
 # derivative code for some of these inputs; the warning is its business.
 warnings.filterwarnings("ignore", category=SymPyDeprecationWarning)
 
-# Copied from tests/test_matrix_calculus.py (IDENTITIES): (program, the
-# variable, how values are drawn: "spd" makes every square matrix symmetric
-# positive definite, "positive" every value > 0; the Cookbook's closed form
-# where the test checks the printed form against it). A copy, so that the
-# benchmark runs as `python benchmarks/matrix_calculus.py` without the tests.
-IDENTITIES = [
-    ("a: vector(n); x: vector(n); f = a' @ x", "x", "", "a"),
-    ("a: vector(n); x: vector(n); f = x' @ a", "x", "", "a"),
-    ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "x", "", "(A' + A) @ x"),
-    ("x: vector(n); A: matrix(n, n); f = x' @ A @ x", "A", "", "x @ x'"),
-    ("a: vector(m); X: matrix(m, n); b: vector(n); f = a' @ X @ b", "X", "", "a @ b'"),
-    ("a: vector(n); X: matrix(m, n); b: vector(m); f = a' @ X' @ b", "X", "", "b @ a'"),
-    ("X: matrix(n, n); f = tr(X)", "X", "", None),
-    ("A: matrix(n, m); X: matrix(m, n); f = tr(A @ X)", "X", "", "A'"),
-    ("A: matrix(n, m); X: matrix(m, n); f = tr(X @ A)", "X", "", "A'"),
-    ("A: matrix(p, m); X: matrix(m, n); B: matrix(n, p); f = tr(A @ X @ B)", "X", "",
-     "A' @ B'"),
-    ("A: matrix(m, n); X: matrix(m, n); f = tr(X' @ A)", "X", "", "A"),
-    ("X: matrix(m, n); f = tr(X' @ X)", "X", "", "2*X"),
-    ("X: matrix(m, n); A: matrix(n, n); f = tr(X @ A @ X')", "X", "", None),
-    ("X: matrix(n, n); f = det(X)", "X", "spd", "det(X)*inv(X)'"),
-    ("X: matrix(n, n); f = logdet(X)", "X", "spd", "inv(X)'"),
-    ("a: vector(n); X: matrix(n, n); b: vector(n); f = a' @ inv(X) @ b", "X", "spd", None),
-    ("X: matrix(n, n); f = tr(inv(X))", "X", "spd", None),
-    ("x: vector(n); f = norm(x)", "x", "positive", "x/norm(x)"),
-    ("x: vector(n); f = norm(x)^2", "x", "", None),
-    ("A: matrix(m, n); x: vector(n); b: vector(m); f = sum((A @ x - b)^2)", "x", "", None),
-    ("W: matrix(m, n); x: vector(n); y: vector(m); L = 0.5*sum((W @ x - y)^2)", "W", "",
-     "(W @ x - y) @ x'"),
-    ("W: matrix(m, n); x: vector(n); y: vector(m); L = 0.5*sum((W @ x - y)^2)", "x", "",
-     "W' @ (W @ x - y)"),
-    ("W: matrix(m, n); x: vector(n); f = sum(tanh(W @ x))", "W", "", None),
-    ("A: matrix(m, n); x: vector(n); f = sum(exp(A @ x))", "x", "", None),
-    ("a: vector(n); x: vector(n); f = (x' @ a)^2", "x", "", None),
-    ("X: matrix(m, n); b: vector(n); c: vector(n); f = b' @ X' @ X @ c", "X", "", None),
-    ("A: matrix(n, m); X: matrix(p, m); B: matrix(p, n); f = tr(A @ X' @ B)", "X", "", None),
-    ("x: vector(n); B: matrix(n, n); b: vector(n); f = x' @ B @ x + b' @ x", "x", "", None),
-    ("X: matrix(m, n); f = sum(X * X)", "X", "", "2*X"),
-    ("X: matrix(n, n); f = tr(X @ X)", "X", "", None),
-    ("x: vector(n); y: vector(n); f = dot(x, y)", "x", "", "y"),
-    ("x: vector(n); f = mean(x * x)", "x", "", None),
-    ("x: vector(n); f = sum(log(x))", "x", "positive", None),
-    ("W: matrix(m, n); b: vector(m); x: vector(n); h = sigmoid(W @ x + b); L = sum(h)", "b",
-     "", None),
-    ("x: vector(n); A: matrix(n, n); f = exp(x' @ A @ x / 10)", "A", "", None),
-    ("X: matrix(n, n); a: vector(n); f = a' @ X @ X @ a", "X", "", None),
-    ("x: vector(n); f = sum(x) * sum(x)", "x", "", None),
-]
+# The identities are the tests' (tests/test_matrix_calculus.py): (program, the
+# variable, how values are drawn, the Cookbook's closed form where the test
+# checks it). The repository root goes on the path so that
+# `python benchmarks/matrix_calculus.py` finds them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.test_matrix_calculus import IDENTITIES  # noqa: E402 - after the path
 
 # --- the same functions in SymPy ------------------------------------------------
 
@@ -569,11 +527,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if len(SYMPY_FORMS) != len(IDENTITIES):
-        sys.exit("SYMPY_FORMS and IDENTITIES differ in length")
+    if len(SYMPY_FORMS) > len(IDENTITIES):
+        sys.exit("SYMPY_FORMS has more entries than IDENTITIES")
+    if len(SYMPY_FORMS) < len(IDENTITIES):  # the tests' later identities have no SymPy form yet
+        print(f"(the first {len(SYMPY_FORMS)} of the tests' {len(IDENTITIES)} identities: "
+              "the others have no SymPy form here)")
     rng = np.random.default_rng(args.seed)
     rows = [run(text, wrt, kind, forms, args.repeats, rng)
-            for (text, wrt, kind, _), forms in zip(IDENTITIES, SYMPY_FORMS, strict=True)]
+            for (text, wrt, kind, _), forms in zip(IDENTITIES, SYMPY_FORMS, strict=False)]
     report(rows, args.repeats)
 
 

@@ -214,6 +214,20 @@ HESSIANS = [
 ]
 
 
+def _hessian_pair(program: exprgraph.Program, printed: str, values: dict
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The printed Hessian read back by eval, and central differences of
+    eval's gradient by x, at `values`."""
+    formula = exprgraph.compile(printed)
+    got = np.asarray(formula.evaluate({k: v for k, v in values.items()
+                                       if k in formula.inputs}).value, dtype=float)
+    x = np.asarray(values["x"], dtype=float)
+    want = np.stack([central_gradient(
+        lambda v, i=i: float(np.asarray(program.evaluate({**values, "x": v}).gradient["x"])[i]),
+        x) for i in range(x.size)])
+    return got, want
+
+
 def _matrix_of(text: str, kind: str) -> tuple[exprgraph.Program, str, object]:
     program = exprgraph.compile(text)
     (entry,) = program.diff(["x"], kind=kind).entries
@@ -251,13 +265,7 @@ def test_a_hessian_is_symmetric_and_the_jacobian_of_evals_gradient(
     if closed_form is not None:
         assert printed == closed_form
     values = _values(text, "positive" if "log" in text else "", np.random.default_rng(seed))
-    formula = exprgraph.compile(printed)
-    got = np.asarray(formula.evaluate({k: v for k, v in values.items()
-                                       if k in formula.inputs}).value, dtype=float)
-    x = np.asarray(values["x"], dtype=float)
-    want = np.stack([central_gradient(
-        lambda v, i=i: float(np.asarray(program.evaluate({**values, "x": v}).gradient["x"])[i]),
-        x) for i in range(x.size)])
+    got, want = _hessian_pair(program, printed, values)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=printed)
     np.testing.assert_allclose(got, got.T, rtol=1e-9, atol=1e-12)
     assert shape.dims == ("n", "n")
@@ -277,13 +285,7 @@ def test_the_hessian_of_a_random_program_is_the_jacobian_of_its_gradient(text: s
         return
     printed = program.text(entry.expression)
     values = _values(text, "", np.random.default_rng(seed))
-    formula = exprgraph.compile(printed)
-    got = np.asarray(formula.evaluate({k: v for k, v in values.items()
-                                       if k in formula.inputs}).value, dtype=float)
-    x = np.asarray(values["x"], dtype=float)
-    want = np.stack([central_gradient(
-        lambda v, i=i: float(np.asarray(program.evaluate({**values, "x": v}).gradient["x"])[i]),
-        x) for i in range(x.size)])
+    got, want = _hessian_pair(program, printed, values)
     got = np.broadcast_to(got, want.shape)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"{text} | {printed}")
 
