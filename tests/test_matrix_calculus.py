@@ -369,6 +369,7 @@ INDEX_FORMS = [
     ("X: matrix(n, n); Y = inv(X)", "∂Y_ij/∂X_kl = -(inv(X))_ik*(inv(X))_lj"),
     ("X: matrix(m, n); Y = X' @ X", None),
     ("X: matrix(n, n); A: matrix(n, n); Y = X' + 2*A @ X - X @ A", None),
+    ("X: matrix(m, n); Y = X / 2 + 3 * X", None),
 ]
 
 

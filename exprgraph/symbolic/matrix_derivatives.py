@@ -21,7 +21,7 @@ from typing import Any
 from ..core import shapes
 from ..core.errors import ShapeError
 from ..core.graph import Graph
-from ..core.ops import ADD, MUL, NEG, OPS, SUB
+from ..core.ops import ADD, DIV, MUL, NEG, OPS, SUB
 from ..core.shapes import Shape
 from ..core.tensor_ops import TENSOR_OPS
 from ..passes.loops import leading_to, reverse
@@ -284,6 +284,9 @@ def _index_terms(builder: MatrixBuilder, index: int,
                 for t in of(args[1])]
     if op is MUL and builder.shapes[args[1]].is_scalar and args[1] not in tangents:
         return [IndexTerm(builder.mul(args[1], t.left), t.right, t.flipped, t.sign)
+                for t in of(args[0])]
+    if op is DIV and builder.shapes[args[1]].is_scalar and args[1] not in tangents:
+        return [IndexTerm(builder.div(t.left, args[1]), t.right, t.flipped, t.sign)
                 for t in of(args[0])]
     if op.name == "inv":  # d inv(U) = -inv(U) dU inv(U)
         return [IndexTerm(builder.matmul(index, t.left), builder.matmul(t.right, index),
