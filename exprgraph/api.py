@@ -552,8 +552,8 @@ class Program:
         index = self.graph.names[name]
         sinks = self.graph.sinks()
         if kind == "jacobian" and not outputs and len(sinks) > 1:
-            raise ShapeError(f"the program has several outputs ({', '.join(sinks)}): a "
-                             "Jacobian of a program with vectors or matrices is of one",
+            raise ShapeError(f"the program has several outputs ({', '.join(sinks)}), and a "
+                             "Jacobian of a program with vectors or matrices is of one output",
                              hint="name it: --output " + sinks[-1])
         out_name = outputs[0] if outputs else self.output
         if len(outputs) > 1:

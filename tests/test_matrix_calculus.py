@@ -68,6 +68,9 @@ IDENTITIES = [
     ("x: vector(n); A: matrix(n, m); y: vector(m); f = sum((x @ A - y)^2)", "A", "", None),
     ("x: vector(n); A: matrix(n, m); f = norm(x @ A)", "x", "", None),
     ("X: matrix(m, n); b: vector(n); f = sum((b + X)^2)", "b", "", None),
+    # found by CI's random programs: x @ A in the middle of a product chain
+    ("x: vector(n); y: vector(n); A: matrix(n, n); B: matrix(n, n); "
+     "f = (x @ A)' @ A @ (B @ y + y)", "y", "", None),
 ]
 
 
@@ -403,3 +406,14 @@ def test_a_matrix_by_matrix_derivative_in_index_form_is_exact(text: str,
             lambda v, i=i, j=j: float(np.asarray(program.evaluate({**values, "X": v}).value)[i, j]),
             x)
         np.testing.assert_allclose(got[i, j], want, rtol=1e-5, atol=1e-6)
+
+
+def test_an_index_form_is_not_evaluated_at_a_point() -> None:
+    from typer.testing import CliRunner
+
+    from exprgraph.cli import app
+
+    result = CliRunner().invoke(app, ["diff", "X: matrix(n, n); Y = X @ X", "--jacobian",
+                                      "--wrt", "X", "--at", "X=[[1, 2], [3, 4]]"])
+    assert result.exit_code == 2
+    assert "index form is not evaluated at a point" in result.output

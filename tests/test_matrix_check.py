@@ -64,6 +64,10 @@ ANSWERS = [
      "off by a factor of 2"),
     ("x: vector(n); f = sum(log(x))", "df/dx", "1/x", "correct", ""),
     ("x: vector(n); f = sum(sqrt(x) * x)", "df/dx", "1.5*sqrt(x)", "correct", ""),
+    ("x: vector(n); A: matrix(n, n); B: matrix(n, n); f = x' @ A @ x + tr(B)", "df/dx",
+     "2*A @ x", "incorrect", "correct if A is symmetric,"),
+    ("X: matrix(n, n); A: matrix(n, n); f = tr(X' @ A @ X)", "df/dX", "2*A @ X", "incorrect",
+     "correct if A is symmetric,"),
     ("x: vector(n); A: matrix(n, n); t = A @ x; f = x' @ t", "df/dt", "x", "error",
      "with respect to its inputs"),
 ]

@@ -484,3 +484,18 @@ def test_fit_names_the_data_row_where_a_vector_program_fails(tmp_path: Path) -> 
                                  str(data), "--columns", "x=a,b", "--params", "w=[0.5, 0.5]"])
     assert result.exit_code == 1
     assert "in row 2: the argument must be > 0" in result.output
+
+
+@pytest.mark.parametrize(("program", "values"), [
+    ("sum(x)", ["--x", "[1e308, 1e308]"]),
+    ("norm(x)", ["--x", "[1e308, 1e308]"]),
+    ("x' @ x", ["--x", "[1e155, 1e155]"]),
+    ("A @ x", ["--A", "[[1e308, 1e308], [1, 1]]", "--x", "[1e10, 1]"]),
+])
+def test_a_tensor_function_that_overflows_is_a_math_error_not_a_traceback(
+        program: str, values: list[str]) -> None:
+    for extra in ([], ["--format", "json"]):
+        result = runner.invoke(app, ["eval", program, *values, *extra])
+        assert result.exit_code == 1, result.output
+        assert "too large for a float" in result.output
+        assert "Traceback" not in result.output

@@ -177,6 +177,9 @@ def diff_command(
     result = compiled.diff(wrt or (), order=order, kind=kinds[0] if kinds else "derivative",
                            outputs=outputs or ())
     point = _point(compiled, values)
+    if point is not None and any(e.index_form for e in result.entries):
+        raise ValueInputError("an index form is not evaluated at a point: it holds for every "
+                              "X, element by element", hint="leave out --at")
     results = _values_where_defined(compiled, [e.expression for e in result.entries], point)
     from ..render import derivatives as show
 

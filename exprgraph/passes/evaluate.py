@@ -90,9 +90,10 @@ def math_error(node: Node, nodes: Sequence[Node], args: Sequence[float], source:
             + (element or {}).get(index, "")
 
     expression = node_expression(nodes, node)
-    shown = ", ".join(f"{called(a)} = {format_value(v)}"
-                      for a, v in zip(node.args, args, strict=True)
-                      if nodes[a].op is not CONST)  # "here 1 = 1" says nothing
+    # No argument values for a tensor function (sum, @): they are whole arrays.
+    shown = "" if not args else ", ".join(
+        f"{called(a)} = {format_value(v)}" for a, v in zip(node.args, args, strict=True)
+        if nodes[a].op is not CONST)  # "here 1 = 1" says nothing
     if not problem:
         problem = explain_failure(node, exc, args)
     if not node.name:

@@ -312,15 +312,20 @@ def _element_error(nodes: Sequence[Node], node: Node, args: tuple[Tensor, ...],
         spot: tuple[int, ...] = ()
     else:
         spot = tuple(int(i) for i in np.argwhere(~np.isfinite(data))[0])
-    picked = [float(np.broadcast_to(a.data, data.shape)[spot]) if data.ndim else
-              float(np.asarray(a.data).flat[0]) if np.size(a.data) == 1 else float("nan")
-              for a in args]
+    # An elementwise op's arguments at that element; a tensor function's are
+    # whole arrays (not shown).
+    picked = [] if node.op.vjp else [
+        float(np.broadcast_to(a.data, data.shape)[spot]) if data.ndim else
+        float(np.asarray(a.data).flat[0]) if np.size(a.data) == 1 else float("nan")
+        for a in args]
     # A batched value's first axis is the dataset's row; the rest is the
     # element, and each argument's own element is the last of its indices, as
     # NumPy broadcasts from the right (x[1] of a vector added to W's rows at [0, 1]).
     inner = spot[1:] if result.batched else spot
     exc: BaseException = ValueError()
-    if all(math.isfinite(v) for v in picked) and node.op.evaluate is not None:
+    if node.op.vjp and all(all_finite(a.data) for a in args):
+        exc = OverflowError()  # a tensor function of finite numbers: too large a result
+    elif all(math.isfinite(v) for v in picked) and node.op.evaluate is not None:
         try:
             value = node.op.evaluate(*picked)
             exc = OverflowError() if not math.isfinite(value) else ValueError()
@@ -328,8 +333,7 @@ def _element_error(nodes: Sequence[Node], node: Node, args: tuple[Tensor, ...],
             exc = error
     own = {a: f"[{', '.join(map(str, inner[len(inner) - t.shape.rank:]))}]"
            for a, t in zip(node.args, args, strict=True) if t.shape.rank}
-    error = math_error(node, nodes, picked if not node.op.vjp else [], source, exc,
-                       element=own)
+    error = math_error(node, nodes, picked, source, exc, element=own)
     place = f" in row {spot[0] + 1}" if result.batched else ""
     if inner:
         place += f" at element [{', '.join(map(str, inner))}]"

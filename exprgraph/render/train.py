@@ -206,8 +206,10 @@ def trajectory_view(trajectory: Trajectory, show_every: int, unit: str,
     parts.append(Text(trajectory.message, style=style))
     if trajectory.diverged and trajectory.steps:
         last = trajectory.steps[-1]
+        # A step keeps a vector's or matrix's norm, not its numbers: say so.
+        shown = {(f"‖{k}‖" if k in trajectory.tensors else k): v for k, v in last.params.items()}
         parts.append(_Point(f"last point with a finite loss ({unit} {last.step})",
-                            last.params, last.loss))
+                            shown, last.loss))
     elif trajectory.final and not trajectory.diverged:
         parts.append(_Point("final", trajectory.final, trajectory.final_loss))
     if grew(losses) and not trajectory.diverged:

@@ -561,12 +561,20 @@ class MatrixBuilder(GraphBuilder):
         stack = [a]
         while stack:
             top = stack.pop()
-            if self.nodes[top].op is MATMUL:
-                left, right = self.nodes[top].args
+            node = self.nodes[top]
+            # x @ A with a (column) vector x reads x as a row: it does not
+            # associate with what stands around it, so it stays one factor.
+            if node.op is MATMUL and not self._vector_times_matrix(top):
+                left, right = node.args
                 stack.extend((right, left))
             else:
                 factors.append(top)
         return factors
+
+    def _vector_times_matrix(self, index: int) -> bool:
+        left, right = self.nodes[index].args
+        return self.shapes[left].rank == 1 and not self.shapes[left].row and \
+            self.shapes[right].rank == 2
 
     def _product(self, factors: list[int]) -> int:
         """f1 @ f2 @ ...; a ShapeError where regrouping a chain with vectors

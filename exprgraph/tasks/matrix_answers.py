@@ -99,7 +99,8 @@ def check_matrix_answer(program: Program, target: Target, shown: str, given: Any
 
 
 def _sample(program: Program, rng: Any, spd: bool, sample: int,
-            symmetric: bool = False, positive: bool = False) -> dict[str, Any]:
+            symmetric: frozenset[str] = frozenset(), positive: bool = False
+            ) -> dict[str, Any]:
     """Random values of the declared shapes, the named sizes drawn anew."""
     import numpy as np
 
@@ -121,7 +122,7 @@ def _sample(program: Program, rng: Any, spd: bool, sample: int,
             value = rng.uniform(-0.5 / size, 0.5 / size, (size, size)) + 1.5 * np.eye(size)
         else:
             value = rng.normal(size=tuple(dims)) if dims else float(rng.normal())
-        if square and symmetric:
+        if square and name in symmetric:
             value = (value + value.T) / 2
         if positive and not (square and spd):
             value = np.abs(value) + 0.1
@@ -182,17 +183,17 @@ def _diagnosis(program: Program, answer: Program, wrt: str, results: list[dict[s
     forgotten = _forgotten_step(program, wrt, results, answer)
     if forgotten is not None:
         return forgotten
-    symmetric = []
-    for sample in range(SAMPLES):
-        values = _sample(program, rng, spd, sample, symmetric=True)
-        try:
-            symmetric.append(_compare(program, answer, wrt, values, tolerance))
-        except ExprGraphError:
-            continue
     square = [name for name in program.inputs
               if len(program.graph.declarations.get(name, Shape()).dims) == 2
               and len(set(program.graph.declarations[name].dims)) == 1]
-    names = f"{' and '.join(square)} {'is' if len(square) == 1 else 'are'} symmetric"
+    symmetric = _symmetric_samples(program, answer, wrt, rng, spd, tolerance,
+                                   frozenset(square))
+    # Which matrices matter: those that alone, symmetric, make the answer right.
+    alone = [name for name in square if len(square) > 1 and all(
+        r["equal"] for r in _symmetric_samples(program, answer, wrt, rng, spd, tolerance,
+                                               frozenset({name})))]
+    named = alone or square
+    names = f"{' and '.join(named)} {'is' if len(named) == 1 else 'are'} symmetric"
     if symmetric and square and all(r["equal"] for r in symmetric):
         return f"correct if {names}, but not in general"
     factor = _common_factor(symmetric) if symmetric and square else None
@@ -235,6 +236,19 @@ def _forgotten_step(program: Program, wrt: str, results: list[dict[str, Any]],
             return (f"missing a factor of the chain rule: the derivative of {name} at "
                     f"{expression_text(nodes, nodes[index].args[0])} is left out")
     return None
+
+
+def _symmetric_samples(program: Program, answer: Program, wrt: str, rng: Any, spd: bool,
+                       tolerance: float, symmetric: frozenset[str]) -> list[dict[str, Any]]:
+    """The comparisons at samples where the matrices `symmetric` are symmetric."""
+    found = []
+    for sample in range(SAMPLES):
+        values = _sample(program, rng, spd, sample, symmetric=symmetric)
+        try:
+            found.append(_compare(program, answer, wrt, values, tolerance))
+        except ExprGraphError:
+            continue
+    return found
 
 
 def _common_factor(results: list[dict[str, Any]]) -> float | None:
