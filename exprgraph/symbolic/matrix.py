@@ -216,9 +216,12 @@ class MatrixBuilder(GraphBuilder):
         x, y = self._number(a), self._number(b)
         if x is not None and y is not None:
             try:
-                return self._constant(x ** y)
+                value = x ** y
             except (OverflowError, ZeroDivisionError):
-                pass
+                value = None  # not folded: the node says what it is
+            # (-8)^(1/3) is complex in Python: left as a node too.
+            if isinstance(value, float | int) and value == value and abs(value) != float("inf"):
+                return self._constant(float(value))
         if y == 1:
             return a
         if y == 0:

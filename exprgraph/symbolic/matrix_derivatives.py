@@ -301,8 +301,6 @@ def index_text(builder: MatrixBuilder, terms: list[IndexTerm], out: str, wrt: st
     """`∂Y_ij/∂X_kl = A_ik*B_lj - ...`: each term's factors subscripted, an
     identity as δ, a factor longer than a name in brackets; `text` prints
     a node as exprgraph text."""
-    from ..core.graph import Node  # noqa: F401 - for the type below
-
     def factor(node: int, first: str, second: str) -> str:
         if node in builder.identities:
             return f"δ_{first}{second}"
