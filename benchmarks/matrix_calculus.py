@@ -74,7 +74,7 @@ warnings.filterwarnings("ignore", category=SymPyDeprecationWarning)
 # checks it). The repository root goes on the path so that
 # `python benchmarks/matrix_calculus.py` finds them.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.test_matrix_calculus import IDENTITIES  # noqa: E402 - after the path
+from tests.test_matrix_calculus import IDENTITIES, _values  # noqa: E402 - after the path
 
 # --- the same functions in SymPy ------------------------------------------------
 
@@ -277,17 +277,8 @@ def sympy_gradient(build: Build, symbols: SimpleNamespace, wrt: str) -> tuple[An
 
 
 def random_values(text: str, kind: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Values of the sizes in SIZES, drawn as the test draws them."""
-    values: dict[str, np.ndarray] = {}
-    for name, shape in exprgraph.compile(text).graph.declarations.items():
-        dims = tuple(SIZES[d] if isinstance(d, str) else d for d in shape.dims)
-        value = rng.normal(size=dims)
-        if kind == "spd" and len(dims) == 2 and dims[0] == dims[1]:
-            value = value @ value.T + dims[0] * np.eye(dims[0])
-        if kind == "positive":
-            value = np.abs(value) + 0.5
-        values[name] = value
-    return values
+    """Values of the sizes in SIZES, drawn by the tests' own function."""
+    return _values(text, kind, rng, SIZES)  # type: ignore[return-value]
 
 
 def sympy_number(result: Any, symbols: SimpleNamespace, values: dict[str, np.ndarray]

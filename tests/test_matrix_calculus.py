@@ -74,10 +74,12 @@ IDENTITIES = [
 ]
 
 
-def _values(text: str, kind: str, rng: np.random.Generator) -> dict[str, object]:
-    """Random values of random sizes for the declared inputs."""
+def _values(text: str, kind: str, rng: np.random.Generator,
+            sizes: dict[str, int] | None = None) -> dict[str, object]:
+    """Random values for the declared inputs, of the named `sizes` (random
+    ones from 2 to 4 unless given; the benchmark draws its values here too)."""
     program = exprgraph.compile(text)
-    sizes = {name: int(rng.integers(2, 5)) for name in "mnpq"}
+    sizes = sizes or {name: int(rng.integers(2, 5)) for name in "mnpq"}
     values: dict[str, object] = {}
     for name in program.inputs:
         dims = tuple(sizes[d] if isinstance(d, str) else d
