@@ -76,7 +76,9 @@ def test_readme_has_examples_to_check() -> None:
 
 def _shown_runs() -> list[tuple[str, list[str]]]:
     """(command, lines shown) for each README block that starts `$ exprgraph ...`.
-    A block that ends with a line `...` shows only the beginning of the output."""
+    A line `...` in a block leaves out the output's middle (or its end, as
+    the block's last line): the lines before it begin the output, those after
+    it end it."""
     runs = []
     lines = README.read_text(encoding="utf-8").splitlines()
     for k, line in enumerate(lines):
@@ -103,10 +105,15 @@ def test_readme_runs_show_what_the_tool_prints_in_a_pipe(command: str, shown: li
                           capture_output=True, text=True, encoding="utf-8", env=env, cwd=ROOT,
                           timeout=120)
     printed = [line.rstrip() for line in done.stdout.splitlines()]
-    if shown and shown[-1] == "...":
-        shown = shown[:-1]
-        printed = printed[:len(shown)]
-    assert printed == [line.rstrip() for line in shown]
+    shown = [line.rstrip() for line in shown]
+    if "..." in shown:  # the lines before it begin the output, the lines after end it
+        cut = shown.index("...")
+        head, tail = shown[:cut], shown[cut + 1:]
+        assert len(printed) >= len(head) + len(tail)
+        assert printed[:len(head)] == head
+        assert printed[len(printed) - len(tail):] == tail
+        return
+    assert printed == shown
 
 
 def test_readme_has_runs_to_check() -> None:

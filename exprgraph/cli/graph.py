@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,9 @@ from .errors import report_undefined, reports_errors
 from .options import ProgramArgument, Values, values_option
 from .output import stdout
 from .values import program_and_values
+
+if TYPE_CHECKING:
+    from ..api import Program
 
 
 class GraphFormat(str, Enum):
@@ -51,6 +54,10 @@ def graph_command(
     backward: Annotated[bool, typer.Option(
         "--backward", help="Draw the gradient flow: edges reversed, labelled with the "
         "chain-rule product ∂out/∂node·∂node/∂arg.")] = False,
+    roll: Annotated[bool, typer.Option(
+        "--roll", help="For a program with a loop (for t = 1..4: ...): draw one step as a "
+        "cell, its state fed back by an edge labelled ×steps, instead of every step.")
+    ] = False,
 ) -> None:
     """Draw the computational graph, with values and gradients when given values.
 
@@ -68,6 +75,9 @@ def graph_command(
             hint="the terminal tree already shows each node's ∂out/∂node; for the "
             "gradient flow use --format dot, mermaid, svg or png")
     compiled, values = program_and_values(ctx, program, assignments)
+    if roll:
+        _draw_rolled(compiled, values, backward, output_format, output)
+        return
     # Partially: an undefined partial is drawn as such, the rest as usual.
     evaluation = compiled.evaluate_partially(values) if values or not compiled.inputs \
         else None
@@ -86,6 +96,31 @@ def graph_command(
                       binary=output_format is GraphFormat.png)
     if evaluation is not None and evaluation.undefined_gradient:
         report_undefined(evaluation, as_json=False)
+
+
+def _draw_rolled(compiled: Program, values: dict[str, Any], backward: bool,
+                 output_format: GraphFormat, output: str | None) -> None:
+    """`graph --roll`: each loop as one cell (no numbers: they differ per step)."""
+    from ..render import draw
+
+    if values:
+        raise ValueInputError("--roll draws one cell for every step of the loop, so it has "
+                              "no place for values, which differ from step to step",
+                              hint="leave out the values to draw it rolled, or leave out "
+                              "--roll to see every step with its values")
+    if backward:
+        raise ValueInputError("--roll draws the loop's structure, not the gradient flow",
+                              hint="--backward without --roll draws every step's gradients")
+    picture = draw.rolled_drawing(compiled)
+    if output_format is GraphFormat.terminal:
+        stdout().print(draw.terminal_view(picture), draw.roll_legend(picture))
+        return
+    data = draw.mermaid_text(picture).encode("utf-8") \
+        if output_format is GraphFormat.mermaid else draw.dot_text(picture).encode("utf-8")
+    if output_format in (GraphFormat.svg, GraphFormat.png):
+        data = draw.render_image(data.decode("utf-8"), output_format.value)
+    _write_output(data, None if output == "-" else output,
+                  binary=output_format is GraphFormat.png)
 
 
 GRAPH_EXTENSIONS = {".dot": GraphFormat.dot, ".gv": GraphFormat.dot,

@@ -71,6 +71,12 @@ class Graph:
     # Where each declaration is, (line, column): a value that disagrees with
     # it is reported there.
     declared_at: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Each place the program writes an operation that an earlier place already
+    # built, (node, line, column): `(x+y)*(x+y)` computes x+y once, and its
+    # second writing is here. The common subexpressions the hash-consing merged.
+    repeats: tuple[tuple[int, int, int], ...] = ()
+    # The program's `for` loops, unrolled: which nodes each step built.
+    loops: tuple[Loop, ...] = ()
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -113,11 +119,42 @@ class Graph:
                 yield i, position, arg
 
 
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """One `for` loop of a program, unrolled: `for t = 1..4: h[t] = ...`.
+
+    `steps[k]` holds the nodes step `first + k` built (a node an earlier step
+    already built, such as `w`, belongs to that step), and `assigns` the
+    names of the indexed sequences the loop assigns (`h`). `line` and
+    `column` are where the `for` is.
+    """
+
+    variable: str
+    first: int
+    last: int
+    steps: tuple[tuple[int, ...], ...]
+    assigns: tuple[str, ...]
+    line: int = 0
+    column: int = 0
+
+    @property
+    def count(self) -> int:
+        """How many steps the loop runs."""
+        return self.last - self.first + 1
+
+    def step_of(self) -> dict[int, int]:
+        """Each node the loop built, mapped to the step (the value of the loop
+        variable) that built it."""
+        return {node: self.first + k for k, nodes in enumerate(self.steps) for node in nodes}
+
+
 class GraphBuilder:
     """Appends hash-consed nodes to a node list."""
 
     def __init__(self, nodes: Iterable[Node] = ()) -> None:
         self.nodes: list[Node] = list(nodes)
+        # Where an op was written again and merged with its first node: see Graph.repeats.
+        self.repeats: list[tuple[int, int, int]] = []
         self._interned: dict[tuple[object, ...], int] = {}
         for index, node in enumerate(self.nodes):
             self._interned.setdefault(self._key(node.op, node.args, node.value, node.label), index)
@@ -146,6 +183,8 @@ class GraphBuilder:
         key = (op.name, args) if args else self._key(op, args, value, label)
         found = self._interned.get(key)
         if found is not None:
+            if args:
+                self.repeats.append((found, line, column))
             return found
         nodes = self.nodes
         varying = op is INPUT
@@ -192,6 +231,8 @@ def finish_graph(
     referenced: frozenset[str] | None = None,
     declarations: dict[str, Shape] | None = None,
     declared_at: dict[str, tuple[int, int]] | None = None,
+    repeats: Iterable[tuple[int, int, int]] = (),
+    loops: Iterable[Loop] = (),
 ) -> Graph:
     """Order `nodes` inputs first, name every node, and freeze them as a Graph.
 
@@ -241,9 +282,15 @@ def finish_graph(
 
     inputs = tuple(range(len(inputs_at)))
     alias = output_alias if output_alias and output_alias != output_node.name else ""
+    moved_repeats = tuple((new_index[node], line, column) for node, line, column in repeats)
+    moved_loops = tuple(
+        Loop(loop.variable, loop.first, loop.last,
+             tuple(tuple(new_index[node] for node in step) for step in loop.steps),
+             loop.assigns, loop.line, loop.column)
+        for loop in loops)
     return Graph(tuple(ordered), inputs, new_index[output], source, names, tuple(assigned),
                  dict(given or {}), tuple(warnings), alias, referenced, dict(declarations or {}),
-                 dict(declared_at or {}))
+                 dict(declared_at or {}), moved_repeats, moved_loops)
 
 
 def _fresh_names(taken: set[str]) -> Iterator[str]:

@@ -71,6 +71,9 @@ class DrawnEdge:
     # the target's vector–Jacobian rule for it (what flows back, ḡ = ∂out/∂target).
     shape: str = ""
     vjp: str | None = None
+    # The rolled view's edges say what they are instead ("×4" on a back-edge).
+    label: str | None = None
+    back: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,37 @@ class Drawing:
     edges: tuple[DrawnEdge, ...]
     output: int
     output_name: str
+    # The rolled view: nodes not drawn, and each loop's cell (title, nodes).
+    hidden: frozenset[int] = frozenset()
+    cells: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+
+def rolled_drawing(program: Program) -> Drawing:
+    """Each loop drawn as one cell, its state fed back by an edge labelled
+    with the number of steps (torchview's roll=True); no numbers, which
+    differ from step to step."""
+    from ..tasks.recurrence import roll
+
+    graph = program.graph
+    rolled = roll(graph)
+    nodes = []
+    for index in range(len(graph.nodes)):
+        node = rolled.nodes[index]
+        kind = "input" if node.op is INPUT else "const" if node.op is CONST else (
+            "output" if index == rolled.output else "op")
+        symbol = node.op.symbol if node.op.fixity in ("infix", "prefix") else (
+            node.op.name if node.args else "")
+        name = node.name
+        if index == rolled.output and rolled.output != graph.output:
+            name = f"{name} (last step: {graph.output_name})"
+        nodes.append(DrawnNode(index, name, kind, symbol,
+                               node_expression(rolled.nodes, node), None, None))
+    edges = tuple(DrawnEdge(edge.source, edge.target, None, None, None,
+                            label=edge.label or None, back=edge.kind == "back")
+                  for edge in rolled.edges)
+    hidden = frozenset(range(len(graph.nodes))) - rolled.shown
+    cells = tuple((cell.title, cell.nodes) for cell in rolled.cells)
+    return Drawing(tuple(nodes), edges, rolled.output, graph.output_name, hidden, cells)
 
 
 def drawing(program: Program, evaluation: Evaluation | None) -> Drawing:
@@ -133,6 +167,8 @@ def _number(value: Any, short: bool = True) -> str:
 
 
 def _edge_label(edge: DrawnEdge, drawing: Drawing, backward: bool, short: bool = False) -> str:
+    if edge.label is not None or drawing.cells:
+        return edge.label or ""
     if drawing.nodes[edge.source].kind == "const":
         return ""  # nothing is differentiated with respect to a constant
     source = drawing.nodes[edge.source].name
@@ -180,7 +216,8 @@ def terminal_view(drawing: Drawing, budget: int = TERMINAL_BUDGET,
     queued = {drawing.output}
     roots = deque([drawing.output])
     trees: list[RenderableType] = []
-    operations = sum(1 for n in drawing.nodes if n.kind != "const")
+    operations = sum(1 for n in drawing.nodes if n.kind != "const"
+                     and n.index not in drawing.hidden)
     while roots:
         if len(drawn) >= budget:
             trees.append(Text(f"… {operations - len(drawn)} more nodes not drawn: --format "
@@ -194,7 +231,8 @@ def terminal_view(drawing: Drawing, budget: int = TERMINAL_BUDGET,
             parent, edge, depth = stack.pop()
             node = drawing.nodes[edge.source]
             if node.kind == "const":
-                parent.add(Text(node.name, style="dim"))
+                parent.add(Text(f"{edge.label}  " if edge.label else "", style="dim")
+                           .append(node.name))
                 continue
             # A node shows its own shape: a tensor edge's label would repeat it.
             shown = "" if edge.shape else _edge_label(edge, drawing, False, short=True)
@@ -229,6 +267,15 @@ def _node_text(node: DrawnNode, output: str) -> Text:
     elif node.undefined:
         text.append(f"  {bar(node.name)} undefined", style="red")
     return text
+
+
+def roll_legend(drawing: Drawing) -> Text:
+    """What the rolled terminal drawing means."""
+    titles = "; ".join(title for title, _ in drawing.cells)
+    return Text(f"rolled ({titles}): one step stands for every step; ↑ h[t] on an edge "
+                "labelled ×N is the back-edge, the state fed from one step into the next; "
+                "an edge labelled t = 1 enters the first step, t = N leaves the last",
+                style="dim")
 
 
 def legend(drawing: Drawing) -> Text | None:
@@ -290,14 +337,28 @@ def dot_text(drawing: Drawing, backward: bool = False) -> str:
              '  node [shape=record, fontname="Helvetica", fontsize=11];',
              '  edge [fontname="Helvetica", fontsize=9];']
     out = drawing.output_name
+    in_cell = {node: k for k, (_, members) in enumerate(drawing.cells) for node in members}
+    node_lines: dict[int | None, list[str]] = {}
     for node in drawing.nodes:
+        if node.index in drawing.hidden:
+            continue
         names, numbers = _fields(node, out)
         label = " | ".join(_record(f) for f in names + numbers)
-        lines.append(f'  n{node.index} [label="{{ {label} }}", {_dot_style(node.kind)}];')
+        node_lines.setdefault(in_cell.get(node.index), []).append(
+            f'  n{node.index} [label="{{ {label} }}", {_dot_style(node.kind)}];')
+    lines.extend(node_lines.get(None, []))
+    for k, (title, _) in enumerate(drawing.cells):
+        # A cluster: Graphviz draws a box round the loop's cell, titled.
+        lines.append(f"  subgraph cluster_loop{k} {{")
+        lines.append(f'    label="{_record(title)}"; style="rounded,dashed"; color="#7c3aed";')
+        lines.extend("  " + line for line in node_lines.get(k, []))
+        lines.append("  }")
     for edge in drawing.edges:
         label = _edge_label(edge, drawing, backward).replace('"', '\\"')
         start, end = (edge.target, edge.source) if backward else (edge.source, edge.target)
         color = ', color="#dc2626", fontcolor="#dc2626"' if backward else ""
+        if edge.back:
+            color = ', color="#7c3aed", fontcolor="#7c3aed", style=bold, constraint=false'
         lines.append(f'  n{start} -> n{end} [label="{label}"{color}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -340,18 +401,31 @@ def mermaid_text(drawing: Drawing, backward: bool = False) -> str:
     """The graph as a Mermaid flowchart (renders on GitHub, in Markdown)."""
     lines = ["flowchart BT" if not backward else "flowchart TB"]
     out = drawing.output_name
+    in_cell = {node: k for k, (_, members) in enumerate(drawing.cells) for node in members}
+    node_lines: dict[int | None, list[str]] = {}
     for node in drawing.nodes:
+        if node.index in drawing.hidden:
+            continue
         parts, numbers = _fields(node, out)
         if numbers:
             parts.append(" · ".join(numbers))
-        lines.append(f'  n{node.index}["{"<br/>".join(_mermaid(p) for p in parts)}"]')
+        node_lines.setdefault(in_cell.get(node.index), []).append(
+            f'  n{node.index}["{"<br/>".join(_mermaid(p) for p in parts)}"]')
+    lines.extend(node_lines.get(None, []))
+    for k, (title, _) in enumerate(drawing.cells):
+        lines.append(f'  subgraph loop{k}["{_mermaid(title)}"]')
+        lines.extend("  " + line for line in node_lines.get(k, []))
+        lines.append("  end")
     for edge in drawing.edges:
         start, end = (edge.target, edge.source) if backward else (edge.source, edge.target)
         label = _edge_label(edge, drawing, backward)
-        arrow = f'-->|"{_mermaid(label)}"|' if label else "-->"
+        arrow = "-.->" if edge.back else "-->"  # a back-edge dotted
+        if label:
+            arrow += f'|"{_mermaid(label)}"|'
         lines.append(f"  n{start} {arrow} n{end}")
     for kind, (fill, border, text) in PALETTE.items():
-        members = [f"n{n.index}" for n in drawing.nodes if n.kind == kind]
+        members = [f"n{n.index}" for n in drawing.nodes if n.kind == kind
+                   and n.index not in drawing.hidden]
         if members:
             width = ",stroke-width:3px" if kind == "output" else ""
             lines.append(f"  classDef {kind} fill:{fill},stroke:{border},color:{text}{width}")

@@ -43,8 +43,11 @@ def evaluation_tables(program: Program, evaluation: Evaluation, max_rows: int = 
                      Text("No inputs, so there is nothing to differentiate.", style="dim"))
     edges = tensor_edge_table(program, evaluation, max_rows, full) if evaluation.is_tensor \
         else edge_table(program, evaluation, max_rows)
-    return Group(title, node_table(program, evaluation, max_rows, full), edges,
-                 gradient_table(program, evaluation, max_rows, full))
+    parts = [title, node_table(program, evaluation, max_rows, full), edges,
+             gradient_table(program, evaluation, max_rows, full)]
+    if program.graph.loops:
+        parts.append(through_time_table(program, evaluation, max_rows, full))
+    return Group(*parts)
 
 
 def _all_of_it() -> Notes:
@@ -64,6 +67,7 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int, full: bo
     # One cell text per node for both layouts: a long one is a note below either.
     expressions = {i: notes.cell(node.name, node_expression(graph.nodes, node))
                    for i, node in _limit(rows, max_rows, Table())}
+    steps = _step_column(program)
     tables = []
     for with_op in (True, False):
         table = Table(title="Nodes: value (forward), adjoint (backward)",
@@ -72,6 +76,8 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int, full: bo
         if with_op:
             table.add_column("op")
         table.add_column("expression" if with_op else "expr")
+        if steps is not None:
+            table.add_column(steps[0], justify="right")
         if evaluation.shapes is not None:
             table.add_column("shape")
         table.add_column("value", justify="right")
@@ -81,12 +87,59 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int, full: bo
             style = "dim" if node.op is CONST else "cyan" if node.op is INPUT else (
                 "green" if i == graph.output else None)
             shape = [] if evaluation.shapes is None else [shape_text(evaluation.shapes[i])]
-            cells = [name, *([node.op.name] if with_op else []), expressions[i], *shape,
+            step = [] if steps is None else [steps[1].get(i, "")]
+            cells = [name, *([node.op.name] if with_op else []), expressions[i], *step, *shape,
                      value_text(evaluation.node_values[i], full),
                      _adjoint_text(evaluation, i, full)]
             table.add_row(*cells, style=style)
         tables.append(never_cut(table))
     return notes.below(WideOrNarrow(tables[0], tables[1]))
+
+
+def _step_column(program: Program) -> tuple[str, dict[int, str]] | None:
+    """For a program with loops: the step column's header (the loop's
+    variable, or `step` for loops over several) and each loop node's step."""
+    from ..tasks.recurrence import step_of_nodes
+
+    if not program.graph.loops:
+        return None
+    variables = {loop.variable for loop in program.graph.loops}
+    header = next(iter(variables)) if len(variables) == 1 else "step"
+    return header, {node: str(step) for node, (_, step) in step_of_nodes(program).items()}
+
+
+def through_time_table(program: Program, evaluation: Evaluation, max_rows: int = 0,
+                       full: bool = False) -> RenderableType:
+    """Backprop through time: each input the loop's steps share, with what
+    every step passes back to it and their sum, its gradient (`max_rows`
+    rows at most; 0: all)."""
+    from ..tasks.recurrence import through_time
+
+    out = program.graph.output_name
+    shared = through_time(program, evaluation)
+    if not shared:
+        return Text("No input is used by more than one step of the loop.", style="dim")
+    variable = shared[0].variable
+    table = Table(title=f"Through time: a shared input's ∂{out}/∂input is the sum of what "
+                  "each step passes back", title_justify="left")
+    table.add_column("input", style="cyan")
+    table.add_column(variable if len({s.variable for s in shared}) == 1 else "step",
+                     justify="right")
+    table.add_column("used by")
+    table.add_column("passes back", justify="right")
+    rows: list[tuple[list[RenderableType], bool]] = []
+    for number, entry in enumerate(shared):
+        for share in entry.shares:
+            rows.append(([entry.name, "outside" if share.step is None else str(share.step),
+                          ", ".join(share.via),
+                          "undefined" if share.contribution is None else
+                          value_text(share.contribution, full)], False))
+        total = "undefined" if entry.gradient is None else value_text(entry.gradient, full)
+        rows.append(([entry.name, "sum", "", Text(f"∂{out}/∂{entry.name} = {total}",
+                                                   style="bold")], number < len(shared) - 1))
+    for cells, last_of_input in _limit(rows, max_rows, table):
+        table.add_row(*cells, end_section=last_of_input)
+    return never_cut(table)
 
 
 def edge_table(program: Program, evaluation: Evaluation, max_rows: int) -> RenderableType:

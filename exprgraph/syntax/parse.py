@@ -36,7 +36,9 @@ Tensor function names are not reserved: a scalar program may still use
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +46,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedInput
 
 from ..core.errors import ParseError, ProgramError, SourceWarning
-from ..core.graph import Graph, GraphBuilder, finish_graph
+from ..core.graph import Graph, GraphBuilder, Loop, finish_graph
 from ..core.ops import BINARY_SYMBOLS, CONST, CONSTANTS, FUNCTIONS, INPUT, MUL, NEG
 from ..core.shapes import SCALAR, Dim, Shape, matrix, vector
 from ..core.tensor_ops import INDEX, MATMUL, TRANSPOSE
@@ -70,6 +72,10 @@ from .tables import lalr_driver, lark_parser
 from .tables import write_parser_tables as write_parser_tables
 
 MAX_PROGRAM_CHARS = 2_000_000  # documented (README, Limits): ~15 s and ~0.8 GB at most
+# A loop unrolls to at most about this many nodes (documented in the README):
+# `for t = 1..1000000000: ...` is a clear error at once, not a hang.
+MAX_UNROLLED_NODES = 100_000
+_INDEX_HINT = "indices are 0-based: x[0] is the first element; W[1, 0] is row 1, column 0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,15 @@ class _ProgramState:
         self.statement_start = 0  # the node count when the current statement began
         self.declarations: dict[str, Shape] = {}
         self.declared_at: dict[str, tuple[int, int]] = {}
+        # Loops. While a loop's body is parsed, its reductions are recorded
+        # (`recording`), not run; then they are replayed once per step with the
+        # loop variable bound (`binding`). `sequences` maps each indexed name
+        # (h of h[0], h[t]) to where it was first assigned.
+        self.recording: list[tuple[Callable[..., Any], list[Any]]] | None = None
+        self.binding: tuple[str, int] | None = None
+        self.sequences: dict[str, tuple[int, int]] = {}
+        self.sequence_indices: dict[str, set[int]] = {}
+        self.loops: list[Loop] = []
 
     def own_if_constant(self, node: int) -> int:
         """`node`, or for a constant a node of its own (named by the program,
@@ -174,6 +189,77 @@ class _ProgramState:
                    hint=hint)
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """The result of a reduction recorded in a loop's body, not run yet: the
+    `k`th recorded reduction's result, once the body is replayed."""
+
+    k: int
+
+
+def _replayable(method: Callable[[Any, list[Any]], Any]) -> Callable[[Any, list[Any]], Any]:
+    """A reduce callback that, inside a loop's body, is recorded to be replayed
+    once per step instead of run now."""
+
+    @functools.wraps(method)
+    def callback(self: _Reducer, children: list[Any]) -> Any:
+        recording = self.state.recording
+        if recording is None:
+            return method(self, children)
+        recording.append((method, children))
+        return _Pending(len(recording) - 1)
+
+    return callback
+
+
+@dataclass(frozen=True, slots=True)
+class _LoopHead:
+    variable: str
+    first: int
+    last: int
+    token: Token  # the `for`
+
+    @property
+    def count(self) -> int:
+        return self.last - self.first + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Unrolled:
+    """A loop statement: the statements its steps assigned, in order."""
+
+    statements: tuple[_Statement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """One position of an index, `0` or `t-1`, worked out to a number."""
+
+    value: int
+    text: str  # as written
+    token: Token
+
+
+class _Sequence(int):
+    """The name of an indexed sequence (`h` of `h[0]`, `h[t]`): it must be indexed.
+
+    Reduce callbacks take node indices with `+index`; for a sequence that is
+    where it is used without an index (`h + 1`), and raises the error.
+    """
+
+    name: str
+    error: Exception
+
+    @classmethod
+    def named(cls, name: str, error: Exception) -> _Sequence:
+        sequence = cls(-1)
+        sequence.name, sequence.error = name, error
+        return sequence
+
+    def __pos__(self) -> int:
+        raise self.error
+
+
 class _Reducer:
     """The parser's reduce callbacks; each builds nodes in the current state.
 
@@ -183,6 +269,7 @@ class _Reducer:
 
     state: _ProgramState
 
+    @_replayable
     def number(self, children: list[Token]) -> int:
         token = children[0]
         value = float(token)
@@ -193,13 +280,21 @@ class _Reducer:
             self.state.note_underflow(token)
         return self.state.builder.constant(value)
 
+    @_replayable
     def name(self, children: list[Token]) -> int:
         token = children[0]
         name = str(token)
         state = self.state
+        if state.binding is not None and state.binding[0] == name:
+            return state.builder.constant(float(state.binding[1]))
         if name in state.assigned:
             state.referenced.add(name)
             return state.assigned[name]
+        if name in state.sequences:
+            return _Sequence.named(name, state.error(
+                ProgramError, f"{name} is an indexed sequence ({name}[0], {name}[1], ...), so "
+                "it is used one element at a time", token,
+                hint=f"write {name}[0], or {name}[t-1] in a loop over t"))
         if name in FUNCTIONS:
             raise state.error(ProgramError, f"{name} is a function, not a variable", token,
                               hint=function_as_variable_hint(name, state.rest_after(token)))
@@ -211,6 +306,7 @@ class _Reducer:
         return state.builder.intern(INPUT, label=name, line=token.line or 0,
                                     column=token.column or 0)
 
+    @_replayable
     def call(self, children: list[Any]) -> int:
         token: Token = children[0]
         args = tuple([+arg for arg in children[1:]])
@@ -238,6 +334,7 @@ class _Reducer:
         message, hint = unknown_function(name, state.rest_after(token), name in state.assigned)
         return state.error(ProgramError, message, token, hint=hint)
 
+    @_replayable
     def binary(self, children: list[Any]) -> int:
         left, token, right = children
         op = MATMUL if token == "@" else BINARY_SYMBOLS[str(token)]
@@ -247,6 +344,7 @@ class _Reducer:
             return _Quotient.at(node, token)
         return node
 
+    @_replayable
     def implicit_times(self, children: list[int]) -> int:
         left, right = children
         state = self.state
@@ -261,43 +359,96 @@ class _Reducer:
         where = state.builder.nodes[right]
         return state.builder.intern(MUL, (+left, +right), line=where.line, column=where.column)
 
+    @_replayable
     def group(self, children: list[int]) -> int:
         # A parenthesised quotient is a plain factor: (1/2)x is meant.
         return +children[0]
 
+    @_replayable
     def transpose(self, children: list[Any]) -> int:
         operand, token = children
         return self.state.builder.intern(TRANSPOSE, (+operand,), line=token.line or 0,
                                          column=token.column or 0)
 
+    @_replayable
     def index(self, children: list[Any]) -> int:
-        """x[i] or W[i, j]: index(index(W, i), j), each position a constant node."""
-        node = +children[0]
+        """x[i] or W[i, j]: index(index(W, i), j), each position a constant node;
+        h[t-1] of an indexed sequence h: the node h[t-1] names."""
+        base = children[0]
+        positions: list[_Index] = children[1:]
         state = self.state
-        negative: Token | None = None
-        for token in children[1:]:
-            if token == "-":
-                negative = token
-                continue
-            at = negative or token
-            text = f"-{token}" if negative is not None else str(token)
-            negative = None
-            if at is not token or not token.isdigit() or int(token) >= 2**53:
+        if type(base) is _Sequence:
+            node = self._element(base.name, positions[0])
+            positions = positions[1:]
+        else:
+            node = +base
+        for position in positions:
+            if position.value < 0:
                 raise state.error(ProgramError, f"an index must be a whole number >= 0, not "
-                                  f"{text}", at, hint="indices are 0-based: x[0] is the first "
-                                  "element; W[1, 0] is row 1, column 0")
-            position = state.builder.constant(float(int(token)))
-            node = state.builder.intern(INDEX, (node, position), line=at.line or 0,
-                                        column=at.column or 0)
+                                  f"{position.text}{self._at_step(position)}", position.token,
+                                  hint=_INDEX_HINT)
+            constant = state.builder.constant(float(position.value))
+            node = state.builder.intern(INDEX, (node, constant), line=position.token.line or 0,
+                                        column=position.token.column or 0)
         return node
 
+    def _element(self, name: str, position: _Index) -> int:
+        """The node of `name[position]`, an element of an indexed sequence assigned earlier."""
+        state = self.state
+        key = f"{name}[{position.value}]"
+        if key in state.assigned:
+            state.referenced.add(key)
+            return state.assigned[key]
+        known = sorted(state.sequence_indices[name])
+        have = _index_ranges(name, known)
+        raise state.error(ProgramError, f"{key} is not assigned before this use"
+                          f"{self._at_step(position)}", position.token,
+                          hint=f"so far the program assigns {have}")
+
+    def _at_step(self, position: _Index) -> str:
+        """`" (t-1 with t = 1)"` for a position that uses the loop variable, else ""."""
+        binding = self.state.binding
+        if binding is None or position.text.isdigit():
+            return ""
+        return f" ({position.text} with {binding[0]} = {binding[1]})"
+
+    @_replayable
+    def position(self, children: list[Token]) -> _Index:
+        """One index position: a whole number, or the loop variable plus or minus one."""
+        state = self.state
+        first = children[0]
+        text = "".join(children)
+        binding = state.binding
+        if first == "-" or first[:1].isdigit() or first[:1] == ".":
+            if first == "-" or not first.isdigit() or int(first) >= 2**53:
+                raise state.error(ProgramError, f"an index must be a whole number >= 0, not "
+                                  f"{text}", first, hint=_INDEX_HINT)
+            return _Index(int(first), text, first)
+        if binding is None or binding[0] != first:
+            loop = f" or the loop variable {binding[0]}" if binding is not None else ""
+            raise state.error(ProgramError, f"an index must be a whole number{loop}, not {text}",
+                              first, hint=_INDEX_HINT + (
+                                  "; a loop's variable indexes its body: "
+                                  "for t = 1..4: h[t] = h[t-1] + x[t-1]" if binding is None
+                                  else ""))
+        value = binding[1]
+        if len(children) == 3:
+            offset = children[2]
+            if not offset.isdigit() or int(offset) >= 2**53:
+                raise state.error(ProgramError, f"an index must be a whole number, not {text}",
+                                  offset, hint=f"write {first}-1 or {first}+1")
+            value += int(offset) if children[1] == "+" else -int(offset)
+        return _Index(value, text, first)
+
+    @_replayable
     def unary(self, children: list[Any]) -> int:
         token, operand = children
         if str(token) == "+":
             return operand
-        return self.state.builder.intern(NEG, (operand,), line=token.line or 0,
+        return self.state.builder.intern(NEG, (+operand,), line=token.line or 0,
                                          column=token.column or 0)
 
+    @_replayable
     def assign(self, children: list[Any]) -> _Statement:
         token, node = children
         name = str(token)
@@ -311,6 +462,11 @@ class _Reducer:
             raise state.error(ProgramError, f"{name} is assigned twice",
                               token, hint=f"first assigned at {first}; "
                               "every name is assigned once")
+        if name in state.sequences:
+            first = _place(state.sequences[name], where[0])
+            raise state.error(ProgramError, f"{name} is an indexed sequence, so it cannot also "
+                              "be assigned as a whole", token, hint=f"{name}[...] is first "
+                              f"assigned at {first}; rename one of them")
         if name in state.declarations:
             first = _place(state.declared_at[name], where[0])
             raise state.error(ProgramError, f"{name} is declared as an input, so it cannot be "
@@ -327,10 +483,142 @@ class _Reducer:
         state.statement_start = len(state.builder.nodes)
         return _Statement(name, node, *where)
 
+    @_replayable
+    def assign_indexed(self, children: list[Any]) -> _Statement:
+        """`h[0] = ...`, `h[t] = ...`: one element of the indexed sequence h,
+        an ordinary node named `h[0]`."""
+        token: Token = children[0]
+        positions: list[_Index] = children[1:-1]
+        node = children[-1]
+        name = str(token)
+        state = self.state
+        where = (token.line or 0, token.column or 0)
+        if len(positions) != 1:
+            raise state.error(ProgramError, f"an indexed name takes one index, as in {name}[0] "
+                              f"or {name}[t]", positions[1].token)
+        position = positions[0]
+        if position.value < 0:
+            raise state.error(ProgramError, f"an index must be a whole number >= 0, not "
+                              f"{position.text}{self._at_step(position)}", position.token,
+                              hint=_INDEX_HINT)
+        if name in FUNCTIONS:
+            raise state.error(ProgramError, f"{name} is a function and cannot be assigned",
+                              token, hint="choose another name")
+        for taken, places, what in ((state.assigned, state.assigned_at, "assigned as a whole"),
+                                    (state.declarations, state.declared_at, "declared as an input"),
+                                    (state.first_use, state.first_use, "used as an input")):
+            if name in taken:
+                first = _place(places[name], where[0])
+                raise state.error(ProgramError, f"{name} is {what}, so {name}[{position.value}] "
+                                  "cannot be assigned", token,
+                                  hint=f"see {first}; rename one of them")
+        key = f"{name}[{position.value}]"
+        if key in state.assigned:
+            first = _place(state.assigned_at[key], where[0])
+            raise state.error(ProgramError, f"{key} is assigned twice{self._at_step(position)}",
+                              token, hint=f"first assigned at {first}; every name is "
+                              "assigned once")
+        node = state.own_if_constant(+node)
+        state.sequences.setdefault(name, where)
+        state.sequence_indices.setdefault(name, set()).add(position.value)
+        state.assigned[key] = node
+        state.assigned_at[key] = where
+        state.statement_start = len(state.builder.nodes)
+        return _Statement(key, node, *where)
+
+    def bound(self, children: list[Token]) -> tuple[int, Token]:
+        """A loop bound: a whole number, maybe negative."""
+        token = children[-1]
+        if not token.isdigit() or int(token) >= 2**53:
+            raise self.state.error(ProgramError, f"a loop bound must be a whole number, not "
+                                   f"{''.join(children)}", token, hint="for t = 1..4: ...")
+        return (-int(token) if len(children) == 2 else int(token)), children[0]
+
+    def loop_head(self, children: list[Any]) -> _LoopHead:
+        """`for t = 1..4:`: from here to the end of the statement, record the
+        body's reductions (see `loop`)."""
+        keyword, variable, (first, _), _dots, (last, last_token) = children
+        state = self.state
+        if state.recording is not None:
+            raise state.error(ProgramError, "a loop inside a loop is not supported", keyword,
+                              hint="write the inner loop as its own loop, after this one")
+        if str(variable) in FUNCTIONS:
+            raise state.error(ProgramError, f"{variable} is a function, not a loop variable",
+                              variable, hint="for t = 1..4: ...")
+        if last < first:
+            raise state.error(ProgramError, f"the loop {first}..{last} runs no steps: the first "
+                              "bound is larger than the last", last_token,
+                              hint=f"both bounds are included: for {variable} = {last}..{first} "
+                              "counts up")
+        steps = last - first + 1
+        if steps > MAX_UNROLLED_NODES:
+            raise state.error(ProgramError, f"the loop runs {steps:,} steps; a loop unrolls to "
+                              f"at most {MAX_UNROLLED_NODES:,} nodes", keyword,
+                              hint="loops are unrolled into the graph, one node per "
+                              "operation and step; use fewer steps")
+        state.recording = []
+        return _LoopHead(str(variable), first, last, keyword)
+
+    def loop(self, children: list[Any]) -> _Unrolled:
+        """A loop's statement: replay its body's recorded reductions once per
+        step, the loop variable bound to the step, so the body's nodes are
+        built as if the statement were written out step by step."""
+        head: _LoopHead = children[0]
+        state = self.state
+        recording = state.recording
+        state.recording = None
+        assert recording is not None
+        if recording[-1][0].__name__ != "assign_indexed":
+            raise state.error(ProgramError, "a loop's body assigns an element of an indexed "
+                              "sequence", head.token, hint=f"for {head.variable} = "
+                              f"{head.first}..{head.last}: h[{head.variable}] = "
+                              f"tanh(w*h[{head.variable}-1] + x[{head.variable}-1])")
+        builder = state.builder
+        statements: list[_Statement] = []
+        steps: list[tuple[int, ...]] = []
+        start = len(builder.nodes)
+        for step in range(head.first, head.last + 1):
+            before = len(builder.nodes)
+            if before - start > MAX_UNROLLED_NODES:
+                # Checked as it unrolls: the nodes a step builds are known only
+                # then (a step may share most of them with the one before).
+                per_step = (before - start) / (step - head.first)
+                raise state.error(
+                    ProgramError, f"the loop would unroll to about "
+                    f"{per_step * head.count:,.0f} nodes; the limit is "
+                    f"{MAX_UNROLLED_NODES:,}", head.token,
+                    hint="loops are unrolled into the graph, one node per operation and "
+                    "step; use fewer steps or a shorter body")
+            statements.append(self._replay(recording, head.variable, step))
+            # A step's leaves (inputs, constants) belong to no step: only its operations.
+            steps.append(tuple(k for k in range(before, len(builder.nodes))
+                               if builder.nodes[k].op is not INPUT
+                               and builder.nodes[k].op is not CONST))
+        assigns = tuple(dict.fromkeys(s.name.partition("[")[0] for s in statements if s.name))
+        state.loops.append(Loop(head.variable, head.first, head.last, tuple(steps), assigns,
+                                head.token.line or 0, head.token.column or 0))
+        return _Unrolled(tuple(statements))
+
+    def _replay(self, recording: list[tuple[Callable[..., Any], list[Any]]], variable: str,
+                step: int) -> Any:
+        """Run the recorded reductions with `variable` = `step`; the last one's result."""
+        state = self.state
+        state.binding = (variable, step)
+        results: list[Any] = []
+        try:
+            for method, children in recording:
+                results.append(method(self, [results[child.k] if type(child) is _Pending
+                                             else child for child in children]))
+        finally:
+            state.binding = None
+        return results[-1]
+
+    @_replayable
     def declare(self, children: list[Token]) -> _Declaration:
         """`s: scalar`: the input s has this shape."""
         return self._declare(children[0], children[1], None)
 
+    @_replayable
     def declare_sized(self, children: list[Token]) -> _Declaration:
         """`x: vector(n)`, `W: matrix(m, n)`: the input has this shape."""
         return self._declare(children[0], children[1], children[2:])
@@ -342,6 +630,11 @@ class _Reducer:
         if name in FUNCTIONS:
             raise state.error(ProgramError, f"{name} is a function and cannot be declared",
                               token, hint="choose another name")
+        if name in state.sequences:
+            first = _place(state.sequences[name], where[0])
+            raise state.error(ProgramError, f"{name} is an indexed sequence, so it cannot be "
+                              "declared", token, hint=f"{name}[...] is assigned at {first}; only "
+                              "inputs are declared")
         if name in state.declarations:
             first = _place(state.declared_at[name], where[0])
             raise state.error(ProgramError, f"{name} is declared twice", token,
@@ -381,8 +674,9 @@ class _Reducer:
             return SCALAR
         return vector(dims[0]) if len(dims) == 1 else matrix(dims[0], dims[1])
 
+    @_replayable
     def bare(self, children: list[int]) -> _Statement:
-        node = self.state.builder.nodes[children[0]]
+        node = self.state.builder.nodes[+children[0]]
         # Only the last statement may be bare, so a constant here is the output.
         return _Statement(None, self.state.own_if_constant(+children[0]), node.line,
                           node.column)
@@ -445,8 +739,12 @@ class _Reducer:
             self.state.given = children[-1].values
             children = children[:-1]
         # Declarations build no node and are no output.
-        statements: list[_Statement] = [statement for statement in children
-                                        if type(statement) is _Statement]
+        statements: list[_Statement] = []
+        for statement in children:
+            if type(statement) is _Statement:
+                statements.append(statement)
+            elif type(statement) is _Unrolled:
+                statements.extend(statement.statements)
         for statement in statements[:-1]:
             if statement.name is None:
                 raise ProgramError(
@@ -464,6 +762,15 @@ def _place(first: tuple[int, int], line: int) -> str:
     if first[0] == line:
         return f"column {first[1]} of this line"
     return f"line {first[0]}, column {first[1]}"
+
+
+def _index_ranges(name: str, indices: list[int]) -> str:
+    """`h[0] to h[3]` or `h[0], h[2]` for the sorted indices of a sequence."""
+    if not indices:
+        return f"no element of {name}"
+    if indices == list(range(indices[0], indices[-1] + 1)) and len(indices) > 2:
+        return f"{name}[{indices[0]}] to {name}[{indices[-1]}]"
+    return ", ".join(f"{name}[{k}]" for k in indices)
 
 
 _reducer = _Reducer()
@@ -535,7 +842,8 @@ def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
                         tuple(warnings), output_alias=last.name or "",
                         referenced=frozenset(state.referenced),
                         declarations=dict(state.declarations),
-                        declared_at=dict(state.declared_at))
+                        declared_at=dict(state.declared_at),
+                        repeats=state.builder.repeats, loops=state.loops)
 
 
 def _unused_declarations(state: _ProgramState) -> list[SourceWarning]:

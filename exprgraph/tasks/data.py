@@ -90,6 +90,8 @@ def evaluation_summary(program: Program, evaluation: Evaluation, derivatives: bo
         data["nodes"] = node_data(program, evaluation)
         data["edges"] = [edge_data(program, evaluation, i, position)
                          for i, position, _ in graph.edges()]
+        if graph.loops:
+            data["through_time"] = through_time_data(program, evaluation)
     data["warnings"] = [str(w) for w in graph.warnings] + \
         value_warnings(program, evaluation.given)
     return data
@@ -122,12 +124,31 @@ def node_data(program: Program, evaluation: Evaluation) -> list[dict[str, Any]]:
         }
         for i, node in enumerate(nodes)
     ]
+    if program.graph.loops:
+        from .recurrence import step_of_nodes
+
+        for node, (_, step) in step_of_nodes(program).items():
+            found[node]["step"] = step  # the loop variable's value where a loop built it
     if evaluation.shapes is not None:
         for entry, shape in zip(found, evaluation.shapes, strict=True):
             entry["shape"] = _dims(shape)
             if shape.row:
                 entry["row"] = True  # a vector's transpose: the same numbers, a row
     return found
+
+
+def through_time_data(program: Program, evaluation: Evaluation) -> dict[str, Any]:
+    """Backprop through time: for each input two or more loop steps use, what
+    each step passes back (`step` null: outside the loop) and the sum, its
+    gradient."""
+    from .recurrence import through_time
+
+    return {entry.name: {
+        "variable": entry.variable,
+        "steps": [{"step": share.step, "used_by": list(share.via),
+                   "contribution": plain(share.contribution)} for share in entry.shares],
+        "gradient": plain(entry.gradient),
+    } for entry in through_time(program, evaluation)}
 
 
 def _dims(shape: Shape) -> list[Any]:

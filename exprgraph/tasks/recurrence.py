@@ -1,0 +1,289 @@
+"""Backprop through time made visible: a shared input's gradient, step by step.
+
+A `for` loop is unrolled as it is parsed (syntax/parse.py), so a recurrence is
+an ordinary graph in which the weight `w` feeds one node per step. Its
+adjoint is the sum of what each of those edges passes back: that sum is
+backprop through time, and nothing else. `through_time` groups those edge
+contributions by the step (`Graph.loops`) of the node they reach, so a table
+can show ∂L/∂w = Σ over steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..api import Evaluation, Program
+from ..core.errors import ProgramError
+from ..core.graph import Graph, Loop, Node
+from ..core.ops import CONST
+from ..printing.text import node_expression
+
+
+@dataclass(frozen=True, slots=True)
+class StepShare:
+    """What one step (None: outside every loop) passes back to an input."""
+
+    step: int | None
+    via: tuple[str, ...]  # the nodes of that step that use the input, by name
+    contribution: Any  # a float or an array; None where a factor is undefined
+
+
+@dataclass(frozen=True, slots=True)
+class SharedInput:
+    """An input used in more than one step, and its gradient, step by step."""
+
+    name: str
+    variable: str  # the loop's variable, `t`
+    shares: tuple[StepShare, ...]
+    gradient: Any  # ∂out/∂input: the sum of the shares (None where undefined)
+
+
+def step_of_nodes(program: Program) -> dict[int, tuple[str, int]]:
+    """Each node a loop built, mapped to (the loop's variable, its step)."""
+    found: dict[int, tuple[str, int]] = {}
+    for loop in program.graph.loops:
+        for node, step in loop.step_of().items():
+            found.setdefault(node, (loop.variable, step))
+    return found
+
+
+def through_time(program: Program, evaluation: Evaluation) -> list[SharedInput]:
+    """The inputs that nodes of two or more steps use, each with what every
+    step passes back to it; empty for a program without loops."""
+    graph = program.graph
+    if not graph.loops:
+        return []
+    steps = step_of_nodes(program)
+    uses: dict[int, dict[int | None, list[tuple[int, int]]]] = {}
+    for node, position, arg in graph.edges():
+        if graph.nodes[arg].op.name == "input":
+            step = steps.get(node, (None, None))[1]
+            uses.setdefault(arg, {}).setdefault(step, []).append((node, position))
+    found = []
+    for arg, by_step in sorted(uses.items()):
+        if len([step for step in by_step if step is not None]) < 2:
+            continue
+        variable = next(steps[node][0] for step, edges in by_step.items() if step is not None
+                        for node, _ in edges)
+        ordered = sorted(by_step.items(), key=lambda item: (item[0] is None, item[0] or 0))
+        shares = tuple(StepShare(step, tuple(_named_expression(program, node)
+                                             for node, _ in edges),
+                                 _sum([evaluation.contribution(node, position)
+                                       for node, position in edges]))
+                       for step, edges in ordered)
+        name = graph.nodes[arg].label
+        gradient = None if name in evaluation.undefined_gradient else evaluation.gradient[name]
+        found.append(SharedInput(name, variable, shares, gradient))
+    return found
+
+
+def _named_expression(program: Program, node: int) -> str:
+    """`t1 = w*h[0]`: a node's name and what it computes."""
+    nodes = program.graph.nodes
+    return f"{nodes[node].name} = {node_expression(nodes, nodes[node])}"
+
+
+def _sum(parts: list[Any]) -> Any:
+    """The sum of contributions; None if any is None (undefined)."""
+    if any(part is None for part in parts):
+        return None
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+# --- the rolled view ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RolledEdge:
+    """An edge of the rolled picture, arg → node, with what it means.
+
+    kind: "forward" (as in the graph), "back" (the loop's state flowing from
+    one step into the next: the back-edge), "enter" (a value from before the
+    loop that only the first step reads: the initial state) or "leave" (a
+    step's value that the rest of the program reads).
+    """
+
+    source: int
+    target: int
+    kind: str
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RolledCell:
+    """One loop drawn as one cell: the nodes of one step, standing for all."""
+
+    title: str  # "for t = 1..4"
+    nodes: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rolled:
+    """The graph with each loop rolled into one cell (torchview's `roll=True`).
+
+    `nodes` are copies of the graph's nodes (same indices) renamed for the
+    cell, h[2] → h[t], h[1] → h[t-1], x[1] → x[t-1]; `shown` are the ones
+    drawn; `edges` replace the graph's edges.
+    """
+
+    nodes: tuple[Node, ...]
+    shown: frozenset[int]
+    cells: tuple[RolledCell, ...]
+    edges: tuple[RolledEdge, ...]
+    output: int  # the output, or its counterpart in a cell where a step computes it
+
+
+def roll(graph: Graph) -> Rolled:
+    """Each loop of `graph` as one cell with a back-edge (×steps) for its
+    state. The cell is the loop's second step, so that its state comes from a
+    step (the first) rather than from the initial values; a node of the first
+    step that the third uses too (`w*2` in every step) is loop-invariant,
+    computed once, and drawn outside the cell. Raises ProgramError for a
+    program without a loop of two or more steps."""
+    loops = [loop for loop in graph.loops if loop.count >= 2]
+    if not loops:
+        raise ProgramError("the program has no loop of two or more steps to roll",
+                           hint="a loop reads: for t = 1..4: h[t] = tanh(w*h[t-1] + x[t-1])")
+    nodes = list(graph.nodes)
+    hidden: set[int] = set()
+    replaced: dict[tuple[int, int], RolledEdge | None] = {}  # (target, source) → new edge
+    cells = []
+    output = graph.output
+    for loop in loops:
+        cell, mate = _roll_loop(graph, loop, nodes, hidden, replaced)
+        cells.append(cell)
+        output = mate.get(output, output)
+    edges: list[RolledEdge] = []
+    seen: set[tuple[int, int, str]] = set()
+    for target, _position, source in graph.edges():
+        if (target, source) in replaced:
+            edge = replaced[(target, source)]
+        elif target in hidden or source in hidden:
+            edge = None
+        else:
+            edge = RolledEdge(source, target, "forward")
+        if edge is not None and (edge.source, edge.target, edge.kind) not in seen:
+            seen.add((edge.source, edge.target, edge.kind))
+            edges.append(edge)
+    # A leaf no drawn edge uses any more (a step's index position) goes too.
+    used = {edge.source for edge in edges}
+    hidden.update(i for i, node in enumerate(graph.nodes)
+                  if not node.args and i not in used and i != output)
+    shown = frozenset(range(len(graph.nodes))) - hidden
+    return Rolled(tuple(nodes), shown, tuple(cells), tuple(edges), output)
+
+
+def _roll_loop(graph: Graph, loop: Loop, nodes: list[Node], hidden: set[int],
+               replaced: dict[tuple[int, int], RolledEdge | None]
+               ) -> tuple[RolledCell, dict[int, int]]:
+    """Roll one loop: rename its cell's nodes in `nodes`, hide the other
+    steps' nodes, and record in `replaced` the edges that change. Also
+    returns each hidden step node's counterpart in the cell, where known."""
+    var, count = loop.variable, loop.count
+    cell_step = loop.first + 1
+    cell, previous = loop.steps[1], loop.steps[0]
+    later = set(loop.steps[2]) if count >= 3 else set()
+    step_of = loop.step_of()
+    uses: dict[int, set[int]] = {}
+    for target, _position, source in graph.edges():
+        uses.setdefault(source, set()).add(target)
+    # A first-step node the third step uses as well is the same in every step.
+    invariant = {n for n in previous if uses.get(n, set()) & later} if count >= 3 else set()
+    # The cell's counterpart of a node of another step: by position in its
+    # step where the steps built the same number of nodes, else by name.
+    by_name = {_step_free(nodes[n].name, var, cell_step): n for n in cell}
+
+    def counterpart(node: int) -> int | None:
+        step = step_of[node]
+        # Steps build the same nodes in the same order, but for the invariant
+        # ones, which only the first step builds.
+        nodes_of_step = [n for n in loop.steps[step - loop.first] if n not in invariant]
+        if len(nodes_of_step) == len(cell) and node in nodes_of_step:
+            return cell[nodes_of_step.index(node)]
+        return by_name.get(_step_free(nodes[node].name, var, step))
+
+    variant = [n for n in previous if n not in invariant]
+    first_mate = dict(zip(cell, variant, strict=True)) if len(cell) == len(variant) else {}
+
+    def varies(node: int, position: int) -> bool:
+        """Whether argument `position` of cell node `node` is a constant that
+        differs from step to step: the loop variable (`+ t`, `x[t-1]`)."""
+        arg = graph.nodes[graph.nodes[node].args[position]]
+        mate = first_mate.get(node)
+        if arg.op is not CONST or mate is None:
+            return False
+        other = graph.nodes[graph.nodes[mate].args[position]]
+        return other.op is CONST and other.value != arg.value
+
+    for node in cell:
+        nodes[node] = _renamed_for_cell(nodes, node, var, cell_step, step_of, varies)
+    for k, step_nodes in enumerate(loop.steps):
+        if k != 1:
+            hidden.update(n for n in step_nodes if n not in invariant)
+    for target, position, source in graph.edges():
+        in_loop_target = step_of.get(target)
+        in_loop_source = step_of.get(source)
+        if target in cell and source in previous and source not in invariant:
+            mate = counterpart(source)
+            replaced[(target, source)] = None if mate is None else RolledEdge(
+                mate, target, "back", f"×{count}")
+        elif target in cell and varies(target, position):
+            replaced[(target, source)] = None  # the loop variable: x[t-1], + t
+        elif in_loop_target == loop.first and counterpart(target) is not None \
+                and varies(counterpart(target), position):  # type: ignore[arg-type]
+            replaced[(target, source)] = None  # the first step's x[0], + 1
+        elif in_loop_target == loop.first and in_loop_source is None:
+            mate = counterpart(target)
+            if mate is not None and mate not in uses.get(source, set()):
+                replaced[(target, source)] = RolledEdge(source, mate, "enter",
+                                                        f"{var} = {loop.first}")
+        elif in_loop_target is None and in_loop_source is not None \
+                and source not in invariant and in_loop_source != cell_step:
+            mate = counterpart(source)
+            replaced[(target, source)] = None if mate is None else RolledEdge(
+                mate, target, "leave", f"{var} = {in_loop_source}")
+        elif in_loop_target is None and in_loop_source == cell_step:
+            replaced[(target, source)] = RolledEdge(source, target, "leave",
+                                                    f"{var} = {cell_step}")
+    mates = {node: mate for node in step_of if node in hidden
+             for mate in [counterpart(node)] if mate is not None}
+    return RolledCell(f"for {var} = {loop.first}..{loop.last}", cell), mates
+
+
+def _step_free(name: str, var: str, step: int) -> str:
+    """`h[2]` at step 2 → `h[t]`, `h[1]` → `h[t-1]`: a name without its step."""
+    if not name.endswith("]") or "[" not in name:
+        return name
+    base, _, index = name[:-1].partition("[")
+    if not index.lstrip("-").isdigit():
+        return name
+    offset = int(index) - step
+    return f"{base}[{var}{'' if offset == 0 else f'{offset:+d}'}]"
+
+
+def _renamed_for_cell(nodes: list[Node], node: int, var: str, step: int,
+                      step_of: dict[int, int], varies: Callable[[int, int], bool]) -> Node:
+    """A cell node renamed without its step, its arguments too (as its
+    expression shows them): a copy, the graph's node is untouched."""
+    original = nodes[node]
+    renamed = replace(original, name=_step_free(original.name, var, step))
+    args = list(original.args)
+    for position, arg in enumerate(args):
+        before = nodes[arg]
+        if varies(node, position):
+            offset = int(before.value or 0) - step
+            name = var if offset == 0 else f"{var}{offset:+d}"
+        elif arg in step_of and step_of[arg] != step:
+            name = _step_free(before.name, var, step)
+        else:
+            continue
+        if name != before.name:
+            # A private copy, appended, so the expression reads the step-free name.
+            nodes.append(replace(before, name=name))
+            args[position] = len(nodes) - 1
+    return replace(renamed, args=tuple(args)) if args != list(original.args) else renamed

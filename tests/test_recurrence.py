@@ -1,0 +1,263 @@
+"""Loops: `for t = 1..4: h[t] = ...` unrolled into ordinary nodes (syntax/parse.py),
+backprop through time (tasks/recurrence.py) and the rolled drawing.
+
+Oracles: the same recurrence written out by hand, step by step, with the
+text built here by string formatting (not by the parser's unrolling); the
+same recurrence with a separate copy of the weight per step (w1, ..., w4),
+whose gradients are the per-step shares a shared weight's gradient sums; and
+central differences. PyTorch's autograd on the same recurrence is in
+tests/test_recurrence_oracle.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import exprgraph
+from exprgraph.cli import app
+from exprgraph.core.errors import ProgramError
+from exprgraph.core.numbers import format_value
+from exprgraph.syntax.parse import MAX_UNROLLED_NODES, parse_program, parse_with
+from exprgraph.tasks.recurrence import roll, through_time
+
+runner = CliRunner()
+
+ISSUE_PROGRAM = """h[0] = 0
+for t = 1..4: h[t] = tanh(w*h[t-1] + u*x[t-1])
+L = (h[4] - y)^2"""
+
+
+def _by_hand(steps: int, weight: str = "w") -> str:
+    """The issue's recurrence over `steps` steps, one statement per step, with
+    the weight named `weight.format(t=step)` (w, or w1, w2, ...)."""
+    lines = ["h0 = 0"]
+    for t in range(1, steps + 1):
+        lines.append(f"h{t} = tanh({weight.format(t=t)}*h{t - 1} + u*x{t - 1})")
+    lines.append(f"L = (h{steps} - y)^2")
+    return "\n".join(lines)
+
+
+def _scalar_values(xs: list[float], w: float, u: float, y: float) -> dict[str, float]:
+    return {"w": w, "u": u, "y": y, **{f"x{k}": value for k, value in enumerate(xs)}}
+
+
+def _run(*args: str) -> Any:
+    return runner.invoke(app, list(args))
+
+
+finite = st.floats(-1.5, 1.5, allow_nan=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(xs=st.lists(finite, min_size=4, max_size=4), w=finite, u=finite, y=finite)
+def test_the_unrolled_loop_equals_the_program_written_out_by_hand(
+        xs: list[float], w: float, u: float, y: float) -> None:
+    looped = exprgraph.compile(ISSUE_PROGRAM).evaluate(
+        {"w": w, "u": u, "y": y, "x": np.array(xs)})
+    by_hand = exprgraph.compile(_by_hand(4)).evaluate(_scalar_values(xs, w, u, y))
+    assert looped.value == pytest.approx(by_hand.value, rel=1e-12, abs=1e-15)
+    for name in ("w", "u", "y"):
+        assert looped.gradient[name] == pytest.approx(by_hand.gradient[name], rel=1e-9,
+                                                      abs=1e-15)
+    expected_x = [by_hand.gradient[f"x{k}"] for k in range(4)]
+    assert np.allclose(looped.gradient["x"], expected_x, rtol=1e-9, atol=1e-15)
+
+
+@settings(max_examples=30, deadline=None)
+@given(xs=st.lists(finite, min_size=4, max_size=4), w=finite, u=finite, y=finite)
+def test_a_shared_weights_share_per_step_is_the_gradient_of_its_copy_in_that_step(
+        xs: list[float], w: float, u: float, y: float) -> None:
+    """Backprop through time: ∂L/∂w is the sum over steps, and the share of
+    step t is ∂L/∂w_t for a program whose step t has its own copy w_t."""
+    program = exprgraph.compile(ISSUE_PROGRAM)
+    evaluation = program.evaluate({"w": w, "u": u, "y": y, "x": np.array(xs)})
+    shared = {entry.name: entry for entry in through_time(program, evaluation)}
+    copies = exprgraph.compile(_by_hand(4, "w{t}")).evaluate(
+        {**_scalar_values(xs, 0.0, u, y), **{f"w{t}": w for t in range(1, 5)}})
+    shares = {share.step: share.contribution for share in shared["w"].shares}
+    assert sorted(shares) == [1, 2, 3, 4]
+    for t in range(1, 5):
+        assert shares[t] == pytest.approx(copies.gradient[f"w{t}"], rel=1e-9, abs=1e-15)
+    assert shared["w"].gradient == pytest.approx(evaluation.gradient["w"])
+
+
+def test_the_gradient_agrees_with_central_differences() -> None:
+    program = exprgraph.compile(ISSUE_PROGRAM)
+    values = {"w": 0.7, "u": -0.4, "y": 0.2, "x": np.array([0.5, -1.0, 0.3, 0.9])}
+    gradient = program.evaluate(values).gradient
+    step = 1e-6
+    for name in ("w", "u", "y"):
+        up = program.evaluate({**values, name: values[name] + step}).value
+        down = program.evaluate({**values, name: values[name] - step}).value
+        assert gradient[name] == pytest.approx((up - down) / (2 * step), rel=1e-6, abs=1e-10)
+
+
+def test_vector_states_match_the_loop_written_out() -> None:
+    looped = """h[0] = h0
+for t = 1..3: h[t] = tanh(W @ h[t-1] + U @ X[t-1] + t)
+L = sum(h[3]^2)"""
+    by_hand = "\n".join(["g0 = h0", *[f"g{t} = tanh(W @ g{t - 1} + U @ X[{t - 1}] + {t})"
+                                      for t in range(1, 4)], "L = sum(g3^2)"])
+    rng = np.random.default_rng(7)
+    values = {"W": rng.normal(size=(2, 2)), "U": rng.normal(size=(2, 3)),
+              "X": rng.normal(size=(3, 3)), "h0": rng.normal(size=2)}
+    first = exprgraph.compile(looped).evaluate(values)
+    second = exprgraph.compile(by_hand).evaluate(values)
+    assert first.value == pytest.approx(second.value, rel=1e-12)
+    for name in values:
+        assert np.allclose(first.gradient[name], second.gradient[name], rtol=1e-10, atol=1e-14)
+
+
+def test_indexed_names_are_ordinary_nodes_and_each_step_records_its_nodes() -> None:
+    graph = parse_program(ISSUE_PROGRAM)
+    for t in range(5):
+        assert f"h[{t}]" in graph.names
+    (loop,) = graph.loops
+    assert (loop.variable, loop.first, loop.last, loop.assigns) == ("t", 1, 4, ("h",))
+    steps = loop.step_of()
+    for t in range(1, 5):
+        assert steps[graph.names[f"h[{t}]"]] == t
+    # Inputs and constants belong to no step; every step builds the same operations.
+    assert all(graph.nodes[n].args for step in loop.steps for n in step)
+    assert len({len(step) for step in loop.steps}) == 1
+
+
+def test_the_fast_parser_and_lark_agree_on_loops() -> None:
+    for text in (ISSUE_PROGRAM, "a[0] = 1; for k = -2..3: a[k+3] = a[k+2]*2 + k",
+                 "h[0]=x; for t=1..2: h[t] = h[t-1]^2\nL = h[2]"):
+        fast = parse_with(text, frozenset(), fast=True)
+        slow = parse_with(text, frozenset(), fast=False)
+        assert [(n.name, n.op.name, n.args) for n in fast.nodes] == \
+            [(n.name, n.op.name, n.args) for n in slow.nodes]
+        assert fast.loops == slow.loops
+
+
+def test_the_loop_variable_is_a_value_in_the_body_and_bounds_may_be_negative() -> None:
+    value = exprgraph.compile("a[0] = 1; for k = -2..3: a[k+3] = a[k+2]*2 + k").evaluate({}).value
+    expected = 1.0
+    for k in range(-2, 4):
+        expected = expected * 2 + k
+    assert value == expected
+
+
+@pytest.mark.parametrize(("program", "message", "place"), [
+    ("h[0]=0; for t = 1..4: h[t] = h[t-2]+1", "h[-1] is not assigned before this use "
+     "(t-2 with t = 1)", "t-2]"),
+    ("h[0]=0; for t = 1..3: h[t] = h[t+1]", "h[2] is not assigned before this use "
+     "(t+1 with t = 1)", "t+1]"),
+    ("for t = 5..1: h[t]=1", "runs no steps", "1: h"),
+    ("h[0]=1; y = h*2", "h is an indexed sequence", "h*2"),
+    ("for t = 1..3: y = t", "a loop's body assigns an element", "for"),
+    ("h[0]=1; h[0]=2", "h[0] is assigned twice", "h[0]=2"),
+    ("x[i]+1", "an index must be a whole number, not i", "i]"),
+    ("for t = 1..3: for s = 1..2: h[t] = 1", "a loop inside a loop", "for s"),
+    ("y = h[0]; h[0] = 1", "h is used as an input, so h[0] cannot be assigned", "h[0] = 1"),
+    ("for t = 1.5..3: h[t]=1", "a loop bound must be a whole number", "1.5"),
+    ("h[0]=1; h = 2", "h is an indexed sequence, so it cannot also be assigned", "h = 2"),
+    ("h[0]=1; h: scalar", "h is an indexed sequence, so it cannot be declared", "h: s"),
+    ("for sin = 1..2: h[sin] = 1", "sin is a function", "sin ="),
+    ("h[0, 1] = 2", "an indexed name takes one index", "1]"),
+    (f"for t = 1..{MAX_UNROLLED_NODES + 1}: h[t] = 1", "a loop unrolls to at most", "for"),
+    ("h[0]=0; for t=1..30000: h[t] = sin(h[t-1])+cos(h[t-1])*x",
+     "the loop would unroll to about", "for"),
+])
+def test_loop_mistakes_are_errors_at_their_place(program: str, message: str, place: str) -> None:
+    with pytest.raises(ProgramError) as caught:
+        parse_program(program)
+    assert message in caught.value.message
+    assert caught.value.column == program.index(place) + 1
+    result = _run("eval", program, "--x", "1")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_eval_shows_steps_and_the_sum_over_steps() -> None:
+    result = runner.invoke(app, ["eval", ISSUE_PROGRAM, "--w", "0.5", "--u", "1", "--x",
+                                 "[1, 2, 3, 4]", "--y", "0.3"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "Through time" in result.output
+    evaluation = exprgraph.compile(ISSUE_PROGRAM).evaluate(
+        {"w": 0.5, "u": 1.0, "x": np.array([1.0, 2, 3, 4]), "y": 0.3})
+    assert f"∂L/∂w = {format_value(evaluation.gradient['w'])}" in result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("┃ node"))
+    row = next(line for line in result.output.splitlines() if line.startswith("│ h[3] "))
+    columns = [cell.strip() for cell in header.split("┃")]
+    assert row.split("│")[columns.index("t")].strip() == "3"  # its step, under the column t
+
+
+def test_eval_json_has_each_nodes_step_and_the_shares_per_step() -> None:
+    result = _run("eval", ISSUE_PROGRAM, "--w", "0.5", "--u", "1", "--x", "[1, 2, 3, 4]",
+                  "--y", "0.3", "--format", "json")
+    data = json.loads(result.stdout)
+    steps = {node["name"]: node.get("step") for node in data["nodes"]}
+    assert steps["h[2]"] == 2 and steps["w"] is None and steps["L"] is None
+    shares = data["through_time"]["w"]
+    assert [row["step"] for row in shares["steps"]] == [1, 2, 3, 4]
+    assert math.fsum(row["contribution"] for row in shares["steps"]) == \
+        pytest.approx(data["gradient"]["w"], rel=1e-12)
+    assert shares["gradient"] == data["gradient"]["w"]
+
+
+def test_the_rolled_view_is_one_cell_with_a_back_edge_per_state() -> None:
+    graph = parse_program(ISSUE_PROGRAM)
+    rolled = roll(graph)
+    (cell,) = rolled.cells
+    assert cell.title == "for t = 1..4"
+    assert len(cell.nodes) == len(graph.loops[0].steps[1])  # one step's operations
+    back = [edge for edge in rolled.edges if edge.kind == "back"]
+    assert len(back) == 1 and back[0].label == "×4"
+    assert rolled.nodes[back[0].source].name == "h[t]"
+    assert rolled.nodes[back[0].target].args  # fed into an operation of the cell
+    names = {rolled.nodes[i].name for i in rolled.shown}
+    assert {"h[t]", "w", "u", "x", "y", "h[0]", "L"} <= names
+    assert not names & {"h[1]", "h[2]", "h[3]", "h[4]"}  # the other steps are rolled up
+    entering = [edge for edge in rolled.edges if edge.kind == "enter"]
+    assert [rolled.nodes[e.source].name for e in entering] == ["h[0]"]
+    leaving = [edge for edge in rolled.edges if edge.kind == "leave"]
+    assert [edge.label for edge in leaving] == ["t = 4"]
+
+
+def test_a_loop_invariant_node_is_drawn_once_outside_the_cell() -> None:
+    rolled = roll(parse_program("h[0]=1; for t=1..5: h[t] = h[t-1]*(w*2) + c"))
+    (cell,) = rolled.cells
+    invariant = [i for i in rolled.shown if rolled.nodes[i].name == "t1"]
+    assert invariant and invariant[0] not in cell.nodes
+
+
+@pytest.mark.parametrize("fmt", ["dot", "mermaid"])
+def test_graph_roll_writes_a_cluster_and_a_labelled_back_edge(fmt: str) -> None:
+    result = _run("graph", ISSUE_PROGRAM, "--roll", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt == "dot":
+        assert "subgraph cluster_loop0" in result.stdout and 'label="×4"' in result.stdout
+    else:
+        assert 'subgraph loop0["for t = 1..4"]' in result.stdout
+        assert '-.->|"×4"|' in result.stdout
+    assert "h[3]" not in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["x + 1", "--roll"], "no loop of two or more steps"),
+    ([ISSUE_PROGRAM, "--roll", "--w", "1"], "no place for values"),
+    ([ISSUE_PROGRAM, "--roll", "--backward", "--format", "dot"], "not the gradient flow"),
+])
+def test_graph_roll_refuses_what_it_cannot_show(args: list[str], message: str) -> None:
+    result = _run("graph", *args)
+    assert result.exit_code == 2
+    assert message in result.output.replace("\n", " ")
+
+
+def test_the_unrolled_graph_draws_every_step() -> None:
+    result = _run("graph", ISSUE_PROGRAM, "--format", "dot", "--x", "[1, 2, 3, 4]", "--w", "1",
+                  "--u", "1", "--y", "0")
+    assert result.exit_code == 0, result.output
+    for t in range(5):
+        assert f"h[{t}]" in result.stdout
