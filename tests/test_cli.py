@@ -174,3 +174,12 @@ def test_python_dash_m_runs_the_cli() -> None:
                             check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["gradient"] == {"x": 3.0, "y": 2.0}
+
+
+def test_another_commands_option_is_not_suggested_as_itself() -> None:
+    """`descend --wrt w` once said "did you mean --wrt?" about --wrt itself;
+    descend's way to choose what moves is --params."""
+    result = runner.invoke(app, ["descend", "(w - 1)^2", "--w", "0", "--wrt", "w"])
+    assert result.exit_code == 2
+    assert "did you mean --wrt" not in result.output
+    assert "--params" in result.output

@@ -182,7 +182,9 @@ def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
         option = f"--{name}"
         # One- and two-letter names are everyday variables (a, w, lr): no guesses.
         close_own = close_option(option, own) if len(name) >= 3 else None
-        close_other = close_option(option, list(others)) if len(name) >= 3 else None
+        # An exact match is no guess: `did you mean --wrt?` about --wrt itself helps nobody.
+        close_other = close_option(option, [o for o in others if o != option]) \
+            if len(name) >= 3 else None
         same = SAME_MEANING.get((command, option))
         if close_other and not same:  # descend --epoch: fit's --epochs, so --steps
             meant = close_other.removeprefix("did you mean ").removesuffix("?")
@@ -242,6 +244,7 @@ STRICT = {"descend"}
 
 # Options of one command that another command spells differently.
 SAME_MEANING = {("descend", "--epochs"): "--steps", ("fit", "--steps"): "--epochs",
+                ("descend", "--wrt"): "--params", ("fit", "--wrt"): "--params",
                 ("simplify", "--latex"): "--format latex"}
 
 
