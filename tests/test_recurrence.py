@@ -261,3 +261,12 @@ def test_the_unrolled_graph_draws_every_step() -> None:
     assert result.exit_code == 0, result.output
     for t in range(5):
         assert f"h[{t}]" in result.stdout
+
+
+def test_steps_overline_an_indexed_name_but_not_its_index() -> None:
+    result = _run("eval", "h[0] = 0; for t = 1..2: h[t] = w*h[t-1] + x; L = h[2]", "--w", "2",
+                  "--x", "1", "--steps")
+    assert result.exit_code == 0, result.output
+    overline = "\u0305"
+    assert f"h{overline}[1] = " in result.output
+    assert f"[{overline}" not in result.output

@@ -176,8 +176,10 @@ OVERLINE = "\u0305"  # combining overline: x̅ is the adjoint of x
 
 
 def bar(name: str) -> str:
-    """The adjoint symbol of a node: its name overlined, `x̅`, `o̅u̅t̅`."""
-    return "".join(char + OVERLINE for char in name)
+    """The adjoint symbol of a node: its name overlined, `x̅`, `o̅u̅t̅`; an
+    indexed name's index stays as it is, `h̅[2]`."""
+    base, bracket, index = name.partition("[")
+    return "".join(char + OVERLINE for char in base) + bracket + index
 
 
 def legend(output: str, edges: bool = False) -> str:
