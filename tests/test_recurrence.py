@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 import exprgraph
 from exprgraph.cli import app
-from exprgraph.core.errors import ProgramError
+from exprgraph.core.errors import ParseError, ProgramError
 from exprgraph.core.numbers import format_value
 from exprgraph.syntax.parse import MAX_UNROLLED_NODES, parse_program, parse_with
 from exprgraph.tasks.recurrence import roll, through_time
@@ -155,7 +155,8 @@ def test_the_loop_variable_is_a_value_in_the_body_and_bounds_may_be_negative() -
      "(t+1 with t = 1)", "t+1]"),
     ("for t = 5..1: h[t]=1", "runs no steps", "1: h"),
     ("h[0]=1; y = h*2", "h is an indexed sequence", "h*2"),
-    ("for t = 1..3: y = t", "a loop's body assigns an element", "for"),
+    ("for t = 1..3: y = t", "each statement of a loop's body assigns an element", "for"),
+    ("for t = 1..3: h[t] = 1, y = t", "each statement of a loop's body assigns", "for"),
     ("h[0]=1; h[0]=2", "h[0] is assigned twice", "h[0]=2"),
     ("x[i]+1", "an index must be a whole number, not i", "i]"),
     ("for t = 1..3: for s = 1..2: h[t] = 1", "a loop inside a loop", "for s"),
@@ -170,7 +171,7 @@ def test_the_loop_variable_is_a_value_in_the_body_and_bounds_may_be_negative() -
      "the loop would unroll to about", "for"),
 ])
 def test_loop_mistakes_are_errors_at_their_place(program: str, message: str, place: str) -> None:
-    with pytest.raises(ProgramError) as caught:
+    with pytest.raises((ProgramError, ParseError)) as caught:
         parse_program(program)
     assert message in caught.value.message
     assert caught.value.column == program.index(place) + 1
@@ -270,3 +271,22 @@ def test_steps_overline_an_indexed_name_but_not_its_index() -> None:
     overline = "\u0305"
     assert f"h{overline}[1] = " in result.output
     assert f"[{overline}" not in result.output
+
+
+def test_a_body_of_several_statements_separated_by_commas() -> None:
+    looped = ("h[0] = 0\nfor t = 1..3: a[t] = w*h[t-1] + x[t-1], h[t] = tanh(a[t]) + a[t]/4\n"
+              "L = h[3]^2")
+    by_hand = "\n".join(["g0 = 0", *[f"b{t} = w*g{t - 1} + x{t - 1}\ng{t} = tanh(b{t}) + b{t}/4"
+                                     for t in range(1, 4)], "L = g3^2"])
+    values = {"w": 0.8, "x": np.array([0.3, -1.2, 0.5])}
+    first = exprgraph.compile(looped).evaluate(values)
+    second = exprgraph.compile(by_hand).evaluate(
+        {"w": 0.8, **{f"x{k}": float(v) for k, v in enumerate(values["x"])}})
+    assert first.value == pytest.approx(second.value, rel=1e-12)
+    assert first.gradient["w"] == pytest.approx(second.gradient["w"], rel=1e-10)
+    graph = parse_program(looped)
+    assert {"a[1]", "a[3]", "h[3]"} <= set(graph.names)
+    assert graph.loops[0].assigns == ("a", "h")
+    for fast in (True, False):
+        again = parse_with(looped, frozenset(), fast=fast)
+        assert [n.name for n in again.nodes] == [n.name for n in graph.nodes]

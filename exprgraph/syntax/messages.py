@@ -116,11 +116,23 @@ _LOOKALIKES = {
 # --- syntax errors: Lark's exception to our ParseError ----------------------------
 
 
+# `for t = 1..3: for s = ...`: a loop head followed at once by another.
+_NESTED_LOOP = re.compile(r"\bfor[ \t]+[A-Za-z_]\w*[ \t]*=[^:;\n]*:[ \t]*(for)\b")
+
+
 def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
     """Lark's syntax error `exc` in the program `source`, as the `ParseError` users see."""
     line, column = max(exc.line, 1) if exc.line else 1, max(exc.column, 1) if exc.column else 1
     quoted = source_line(source, line) or ""
     hint = None
+    nested = _NESTED_LOOP.search(source)
+    if nested is not None:
+        # The grammar has no loop inside a loop (the inner loop's `for` then
+        # reads as a name, and the error would be about something else).
+        line, column = _position(source, nested.start(1))
+        return ParseError("a loop inside a loop is not supported", line=line, column=column,
+                          source_line=source_line(source, line) or "",
+                          hint="write the inner loop as its own loop, after this one")
     if isinstance(exc, UnexpectedCharacters):
         char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
         message = f"unexpected character {char!r}"

@@ -539,9 +539,6 @@ class _Reducer:
         body's reductions (see `loop`)."""
         keyword, variable, (first, _), _dots, (last, last_token) = children
         state = self.state
-        if state.recording is not None:
-            raise state.error(ProgramError, "a loop inside a loop is not supported", keyword,
-                              hint="write the inner loop as its own loop, after this one")
         if str(variable) in FUNCTIONS:
             raise state.error(ProgramError, f"{variable} is a function, not a loop variable",
                               variable, hint="for t = 1..4: ...")
@@ -564,15 +561,17 @@ class _Reducer:
         step, the loop variable bound to the step, so the body's nodes are
         built as if the statement were written out step by step."""
         head: _LoopHead = children[0]
+        body: list[_Pending] = children[1:]
         state = self.state
         recording = state.recording
         state.recording = None
         assert recording is not None
-        if recording[-1][0].__name__ != "assign_indexed":
-            raise state.error(ProgramError, "a loop's body assigns an element of an indexed "
-                              "sequence", head.token, hint=f"for {head.variable} = "
-                              f"{head.first}..{head.last}: h[{head.variable}] = "
-                              f"tanh(w*h[{head.variable}-1] + x[{head.variable}-1])")
+        if any(recording[part.k][0].__name__ != "assign_indexed" for part in body):
+            raise state.error(ProgramError, "each statement of a loop's body assigns an "
+                              "element of an indexed sequence", head.token,
+                              hint=f"for {head.variable} = {head.first}..{head.last}: "
+                              f"h[{head.variable}] = tanh(w*h[{head.variable}-1] + "
+                              f"x[{head.variable}-1])")
         builder = state.builder
         statements: list[_Statement] = []
         steps: list[tuple[int, ...]] = []
@@ -589,7 +588,8 @@ class _Reducer:
                     f"{MAX_UNROLLED_NODES:,}", head.token,
                     hint="loops are unrolled into the graph, one node per operation and "
                     "step; use fewer steps or a shorter body")
-            statements.append(self._replay(recording, head.variable, step))
+            results = self._replay(recording, head.variable, step)
+            statements.extend(results[part.k] for part in body)
             # A step's leaves (inputs, constants) belong to no step: only its operations.
             steps.append(tuple(k for k in range(before, len(builder.nodes))
                                if builder.nodes[k].op is not INPUT
@@ -600,8 +600,8 @@ class _Reducer:
         return _Unrolled(tuple(statements))
 
     def _replay(self, recording: list[tuple[Callable[..., Any], list[Any]]], variable: str,
-                step: int) -> Any:
-        """Run the recorded reductions with `variable` = `step`; the last one's result."""
+                step: int) -> list[Any]:
+        """Run the recorded reductions with `variable` = `step`; their results."""
         state = self.state
         state.binding = (variable, step)
         results: list[Any] = []
@@ -611,7 +611,7 @@ class _Reducer:
                                              else child for child in children]))
         finally:
             state.binding = None
-        return results[-1]
+        return results
 
     @_replayable
     def declare(self, children: list[Token]) -> _Declaration:
