@@ -155,8 +155,17 @@ def test_the_loop_variable_is_a_value_in_the_body_and_bounds_may_be_negative() -
      "(t+1 with t = 1)", "t+1]"),
     ("for t = 5..1: h[t]=1", "runs no steps", "1: h"),
     ("h[0]=1; y = h*2", "h is an indexed sequence", "h*2"),
-    ("for t = 1..3: y = t", "each statement of a loop's body assigns an element", "for"),
-    ("for t = 1..3: h[t] = 1, y = t", "each statement of a loop's body assigns", "for"),
+    ("for t = 1..3: y = t", "a loop's body must assign an element", "y ="),
+    ("for t = 1..3: h[t] = 1, y = t", "a loop's body must assign an element", "y ="),
+    ("for t = 1..3: h[t] = h[t-1] + 1", "h[0] is not assigned before this use (t-1 with t = 1)",
+     "t-1]"),
+    ("t = 3; h[0] = 0; for t = 1..4: h[t] = h[t-1] + t", "t is assigned already", "t = 1"),
+    ("for h = 1..4: h[h] = 1", "h is the loop's variable", "h[h]"),
+    ("h[0] = 0; for t = 1..2: t = 3, h[t] = 1", "a loop's body must assign", "t = 3"),
+    ("2*for + for", "for is a keyword", "for +"),
+    ("for t = 1...4: h[t] = 1", "a range has two dots, not three", ".4"),
+    ("for t = 1..99999999999999999999999: h[t] = 1", "is too large", "999"),
+    ("h[99999999999999999999] = 0", "the index 99999999999999999999 is too large", "999"),
     ("h[0]=1; h[0]=2", "h[0] is assigned twice", "h[0]=2"),
     ("x[i]+1", "an index must be a whole number, not i", "i]"),
     ("for t = 1..3: for s = 1..2: h[t] = 1", "a loop inside a loop", "for s"),
@@ -290,3 +299,44 @@ def test_a_body_of_several_statements_separated_by_commas() -> None:
     for fast in (True, False):
         again = parse_with(looped, frozenset(), fast=fast)
         assert [n.name for n in again.nodes] == [n.name for n in graph.nodes]
+
+
+def test_a_long_vector_loop_has_matrix_gradients_without_deep_recursion() -> None:
+    """500 steps once raised RecursionError while collecting the sum over steps."""
+    steps = 600
+    program = exprgraph.compile(
+        f"h[0] = 0; for t = 1..{steps}: h[t] = tanh(w*h[t-1] + u*x[t-1]); L = h[{steps}]")
+    values = {"w": 0.5, "u": 0.1, "x": np.linspace(-1, 1, steps)}
+    evaluation = program.evaluate(values)
+    formulas = program.matrix_gradients(evaluation.shapes)
+    assert set(formulas) == {"w", "u", "x"}
+
+
+@pytest.mark.parametrize("program", [
+    "h[0]=0; for t = 1..3: h[t] = h[t-1] + w; for s = 4..6: h[s] = h[s-1]*w; L = h[6]",
+    "h[0]=0; for t = 1..3: h[t] = h[t-1] + w; L = h[3] + h[1]",
+    "for t = 1..3: h[t] = w*x[t-1]; L = h[1] + h[2] + h[3]",
+    "h[0]=1; for t=1..5: h[t] = h[t-1]*(w*2) + c",
+])
+def test_every_rolled_edge_joins_drawn_nodes_and_every_read_shows(program: str) -> None:
+    graph = parse_program(program)
+    rolled = roll(graph)
+    for edge in rolled.edges:
+        assert edge.source in rolled.shown and edge.target in rolled.shown
+    # Each value read after its loop reaches its reader, labelled with its step.
+    for target, _, source in graph.edges():
+        # (A hidden leaf is a step's index position, shown in the cell as t-1.)
+        if target in rolled.shown and source not in rolled.shown and graph.nodes[source].args:
+            assert any(edge.target == target and edge.label for edge in rolled.edges), \
+                graph.nodes[target].name
+    result = _run("graph", program, "--roll", "--format", "dot")
+    declared = {line.split()[0] for line in result.stdout.splitlines()
+                if "[label=\"{" in line}
+    used = {part for line in result.stdout.splitlines() if "->" in line
+            for part in line.split()[:3:2]}
+    assert used <= declared
+
+
+def test_rolling_a_loop_that_reads_two_steps_back_is_refused() -> None:
+    with pytest.raises(ProgramError, match="read only the step before"):
+        roll(parse_program("h[0]=0; h[1]=1; for t = 2..5: h[t] = h[t-1] + h[t-2]*w; L = h[5]"))

@@ -97,6 +97,7 @@ def rolled_drawing(program: Program) -> Drawing:
 
     graph = program.graph
     rolled = roll(graph)
+    cells = tuple((cell.title, cell.nodes) for cell in rolled.cells)
     nodes = []
     for index in range(len(graph.nodes)):
         node = rolled.nodes[index]
@@ -107,13 +108,14 @@ def rolled_drawing(program: Program) -> Drawing:
         name = node.name
         if index == rolled.output and rolled.output != graph.output:
             name = f"{name} (last step: {graph.output_name})"
-        nodes.append(DrawnNode(index, name, kind, symbol,
-                               node_expression(rolled.nodes, node), None, None))
+        in_cell = any(index in members for _, members in cells)
+        # A cell node reads step-free names (h[t-1]); any other, the program's.
+        nodes.append(DrawnNode(index, name, kind, symbol, node_expression(
+            rolled.nodes if in_cell else graph.nodes, node), None, None))
     edges = tuple(DrawnEdge(edge.source, edge.target, None, None, None,
                             label=edge.label or None, back=edge.kind == "back")
                   for edge in rolled.edges)
     hidden = frozenset(range(len(graph.nodes))) - rolled.shown
-    cells = tuple((cell.title, cell.nodes) for cell in rolled.cells)
     return Drawing(tuple(nodes), edges, rolled.output, graph.output_name, hidden, cells)
 
 

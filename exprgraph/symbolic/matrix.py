@@ -65,6 +65,9 @@ class ShapeOf:
     def dims(self) -> tuple[shapes.Dim, ...]:
         return self.shape.dims
 
+# How deep into a sum `_collect` looks for a term sharing a factor.
+COLLECT_DEPTH = 16
+
 
 class MatrixBuilder(GraphBuilder):
     """Node constructors with shapes that simplify as they build (module
@@ -493,13 +496,17 @@ class MatrixBuilder(GraphBuilder):
 
     # --- collecting a shared factor ------------------------------------------------
 
-    def _collect(self, a: int, b: int) -> int | None:
+    def _collect(self, a: int, b: int, depth: int = 0) -> int | None:
+        # Only the last few terms of a long sum are searched: a gradient that
+        # sums 500 steps' terms must neither recurse 500 deep nor cost n².
+        if depth > COLLECT_DEPTH:
+            return None
         try:
-            return self._collected(a, b)
+            return self._collected(a, b, depth)
         except ShapeError:  # a regrouped chain with no reading: leave the sum as it is
             return None
 
-    def _collected(self, a: int, b: int) -> int | None:
+    def _collected(self, a: int, b: int, depth: int) -> int | None:
         """a + b with a factor they share taken out, or None. `a` may be a
         sum already: b is collected with whichever of its terms shares a
         factor with it (b + B' @ x + B @ x is b + (B' + B) @ x)."""
@@ -509,11 +516,11 @@ class MatrixBuilder(GraphBuilder):
         if node_a.op is ADD:
             for keep, other in ((node_a.args[0], node_a.args[1]),
                                 (node_a.args[1], node_a.args[0])):
-                merged = self._collect(other, b)
+                merged = self._collect(other, b, depth + 1)
                 if merged is not None:
                     return self.add(keep, merged)
         if node_a.op is SUB:  # (p - q) + b with p and b sharing a factor
-            merged = self._collect(node_a.args[0], b)
+            merged = self._collect(node_a.args[0], b, depth + 1)
             if merged is not None:
                 return self.sub(merged, node_a.args[1])
         left_a, left_b = self._chain(a), self._chain(b)

@@ -51,6 +51,9 @@ _TERMINAL_WORDS = {
     "RSQB": "']'",
     "EQUAL": "'='",
     "WHERE": "'where'",
+    "FOR": "'for' (a loop)",
+    "DOTDOT": "'..' (a range: 1..4)",
+    "INDEXED_NAME": "an indexed name (h[t] = ...)",
     "_SEP": "';' or a new line",
     "$END": "the end of the input",
 }
@@ -116,6 +119,9 @@ _LOOKALIKES = {
 # --- syntax errors: Lark's exception to our ParseError ----------------------------
 
 
+# A loop head with nothing after its ':' on the line.
+_LOOP_HEAD_ALONE = re.compile(r"\bfor[ \t]+[A-Za-z_]\w*[ \t]*=[^:;\n]*:[ \t]*(#.*)?\Z")
+
 # `for t = 1..3: for s = ...`: a loop head followed at once by another.
 _NESTED_LOOP = re.compile(r"\bfor[ \t]+[A-Za-z_]\w*[ \t]*=[^:;\n]*:[ \t]*(for)\b")
 
@@ -165,6 +171,14 @@ def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
         if token.type == "EQUAL":
             hint = ("only a single name can be assigned: name = expression (functions "
                     "cannot be defined)")
+        if _LOOP_HEAD_ALONE.search(source_line(source, line) or ""):
+            hint = ("a loop's body goes on the same line as its head: "
+                    "for t = 1..4: h[t] = h[t-1] + x[t-1]")
+        elif token.type == "DOTDOT" or "DOTDOT" in set(exc.accepts or exc.expected or ()):
+            hint = "a loop reads: for t = 1..4: h[t] = ..., its bounds whole numbers"
+        if str(token) == "for" or re.search(r"(^|[;\s])for[ \t]*(=|$)",
+                                            (source_line(source, line) or "")[:column]):
+            hint = "for is a keyword: it starts a loop, for t = 1..4: h[t] = ..."
     elif isinstance(exc, UnexpectedEOF):
         message = "unexpected end of input"
         line, column = _end_position(source)

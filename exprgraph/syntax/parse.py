@@ -75,6 +75,9 @@ MAX_PROGRAM_CHARS = 2_000_000  # documented (README, Limits): ~15 s and ~0.8 GB 
 # A loop unrolls to at most about this many nodes (documented in the README):
 # `for t = 1..1000000000: ...` is a clear error at once, not a hang.
 MAX_UNROLLED_NODES = 100_000
+# Words the language reserves (lexed as names where the grammar expects no keyword).
+_KEYWORDS = {"for": "for starts a loop: for t = 1..4: h[t] = h[t-1] + x[t-1]; rename the "
+             "variable", "where": "where starts the values after a program: x*y where x=1, y=2"}
 _INDEX_HINT = "indices are 0-based: x[0] is the first element; W[1, 0] is row 1, column 0"
 
 
@@ -287,6 +290,9 @@ class _Reducer:
         state = self.state
         if state.binding is not None and state.binding[0] == name:
             return state.builder.constant(float(state.binding[1]))
+        if name in _KEYWORDS:
+            raise state.error(ProgramError, f"{name} is a keyword, not a variable", token,
+                              hint=_KEYWORDS[name])
         if name in state.assigned:
             state.referenced.add(name)
             return state.assigned[name]
@@ -420,9 +426,12 @@ class _Reducer:
         text = "".join(children)
         binding = state.binding
         if first == "-" or first[:1].isdigit() or first[:1] == ".":
-            if first == "-" or not first.isdigit() or int(first) >= 2**53:
+            if first == "-" or not first.isdigit():
                 raise state.error(ProgramError, f"an index must be a whole number >= 0, not "
                                   f"{text}", first, hint=_INDEX_HINT)
+            if int(first) >= 2**53:
+                raise state.error(ProgramError, f"the index {text} is too large", first,
+                                  hint=_INDEX_HINT)
             return _Index(int(first), text, first)
         if binding is None or binding[0] != first:
             loop = f" or the loop variable {binding[0]}" if binding is not None else ""
@@ -434,9 +443,12 @@ class _Reducer:
         value = binding[1]
         if len(children) == 3:
             offset = children[2]
-            if not offset.isdigit() or int(offset) >= 2**53:
+            if not offset.isdigit():
                 raise state.error(ProgramError, f"an index must be a whole number, not {text}",
                                   offset, hint=f"write {first}-1 or {first}+1")
+            if int(offset) >= 2**53:
+                raise state.error(ProgramError, f"the index {text} is too large", offset,
+                                  hint=_INDEX_HINT)
             value += int(offset) if children[1] == "+" else -int(offset)
         return _Index(value, text, first)
 
@@ -457,6 +469,12 @@ class _Reducer:
         if name in FUNCTIONS:
             raise state.error(ProgramError, f"{name} is a function and cannot be assigned",
                               token, hint="choose another name")
+        if name in _KEYWORDS:
+            raise state.error(ProgramError, f"{name} is a keyword and cannot be assigned",
+                              token, hint=_KEYWORDS[name])
+        if state.binding is not None and state.binding[0] == name:
+            raise state.error(ProgramError, f"{name} is the loop's variable and cannot be "
+                              "assigned in its body", token, hint="choose another name")
         if name in state.assigned:
             first = _place(state.assigned_at[name], where[0])
             raise state.error(ProgramError, f"{name} is assigned twice",
@@ -529,9 +547,16 @@ class _Reducer:
     def bound(self, children: list[Token]) -> tuple[int, Token]:
         """A loop bound: a whole number, maybe negative."""
         token = children[-1]
-        if not token.isdigit() or int(token) >= 2**53:
+        if token.startswith("."):  # `1...4` lexes as 1, .., .4
+            raise self.state.error(ProgramError, "a range has two dots, not three", token,
+                                   hint="for t = 1..4: ... runs t = 1, 2, 3, 4")
+        if not token.isdigit():
             raise self.state.error(ProgramError, f"a loop bound must be a whole number, not "
                                    f"{''.join(children)}", token, hint="for t = 1..4: ...")
+        if int(token) >= 2**53:
+            raise self.state.error(ProgramError, f"the loop bound {''.join(children)} is too "
+                                   f"large: a loop unrolls to at most {MAX_UNROLLED_NODES:,} "
+                                   "nodes", token, hint="use fewer steps")
         return (-int(token) if len(children) == 2 else int(token)), children[0]
 
     def loop_head(self, children: list[Any]) -> _LoopHead:
@@ -539,9 +564,19 @@ class _Reducer:
         body's reductions (see `loop`)."""
         keyword, variable, (first, _), _dots, (last, last_token) = children
         state = self.state
-        if str(variable) in FUNCTIONS:
-            raise state.error(ProgramError, f"{variable} is a function, not a loop variable",
+        name = str(variable)
+        if name in FUNCTIONS or name in _KEYWORDS:
+            what = "a function" if name in FUNCTIONS else "a keyword"
+            raise state.error(ProgramError, f"{name} is {what}, not a loop variable",
                               variable, hint="for t = 1..4: ...")
+        for taken, places, what in ((state.assigned, state.assigned_at, "assigned"),
+                                    (state.sequences, state.sequences, "an indexed sequence"),
+                                    (state.first_use, state.first_use, "used as an input")):
+            if name in taken:
+                first = _place(places[name], variable.line or 0)
+                raise state.error(ProgramError, f"{name} is {what} already, so it cannot be "
+                                  "the loop's variable", variable,
+                                  hint=f"see {first}; choose another name for the loop variable")
         if last < first:
             raise state.error(ProgramError, f"the loop {first}..{last} runs no steps: the first "
                               "bound is larger than the last", last_token,
@@ -566,12 +601,29 @@ class _Reducer:
         recording = state.recording
         state.recording = None
         assert recording is not None
-        if any(recording[part.k][0].__name__ != "assign_indexed" for part in body):
-            raise state.error(ProgramError, "each statement of a loop's body assigns an "
-                              "element of an indexed sequence", head.token,
-                              hint=f"for {head.variable} = {head.first}..{head.last}: "
-                              f"h[{head.variable}] = tanh(w*h[{head.variable}-1] + "
-                              f"x[{head.variable}-1])")
+        for part in body:
+            method, parts = recording[part.k]
+            if method.__name__ != "assign_indexed":
+                where = parts[0] if method.__name__ in ("assign", "declare", "declare_sized") \
+                    else head.token
+                raise state.error(ProgramError, "a loop's body must assign an element of an "
+                                  "indexed sequence", where,
+                                  hint=f"for {head.variable} = {head.first}..{head.last}: "
+                                  f"h[{head.variable}] = tanh(w*h[{head.variable}-1] + "
+                                  f"x[{head.variable}-1])")
+        # The sequences the body assigns are known before it runs, so that
+        # h[t-1] at the first step finds h a sequence (h[0] missing), not an input.
+        for part in body:
+            target: Token = recording[part.k][1][0]
+            name = str(target)
+            if name == head.variable:
+                raise state.error(ProgramError, f"{name} is the loop's variable, so it cannot "
+                                  "also be the sequence the loop assigns", target,
+                                  hint="for t = 1..4: h[t] = ...")
+            if name not in state.first_use and name not in state.assigned \
+                    and name not in state.declarations and name not in FUNCTIONS:
+                state.sequences.setdefault(name, (target.line or 0, target.column or 0))
+                state.sequence_indices.setdefault(name, set())
         builder = state.builder
         statements: list[_Statement] = []
         steps: list[tuple[int, ...]] = []

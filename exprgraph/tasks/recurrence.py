@@ -154,21 +154,34 @@ def roll(graph: Graph) -> Rolled:
     replaced: dict[tuple[int, int], RolledEdge | None] = {}  # (target, source) → new edge
     cells = []
     output = graph.output
+    mates: dict[int, tuple[int, str]] = {}  # a hidden step node → its cell node, its step
     for loop in loops:
-        cell, mate = _roll_loop(graph, loop, nodes, hidden, replaced)
+        cell, found = _roll_loop(graph, loop, nodes, hidden, replaced)
         cells.append(cell)
-        output = mate.get(output, output)
+        mates.update(found)
+    output = mates.get(output, (output, ""))[0]
     edges: list[RolledEdge] = []
-    seen: set[tuple[int, int, str]] = set()
+    seen: set[tuple[int, int, str, str]] = set()
     for target, _position, source in graph.edges():
         if (target, source) in replaced:
             edge = replaced[(target, source)]
+        elif source in hidden and source in mates and target not in hidden:
+            # A step's value read after its loop (by another loop, say).
+            edge = RolledEdge(mates[source][0], target, "leave", mates[source][1])
         elif target in hidden or source in hidden:
             edge = None
         else:
             edge = RolledEdge(source, target, "forward")
-        if edge is not None and (edge.source, edge.target, edge.kind) not in seen:
-            seen.add((edge.source, edge.target, edge.kind))
+        if edge is not None and edge.source in hidden and edge.source in mates:
+            # The first step of one loop reads the last of another: h[3] → h[s-1].
+            mate, label = mates[edge.source]
+            edge = RolledEdge(mate, edge.target, edge.kind,
+                              f"{label}, {edge.label}" if edge.label else label)
+        if edge is None or edge.source in hidden or edge.target in hidden:
+            continue
+        key = (edge.source, edge.target, edge.kind, edge.label)
+        if key not in seen:
+            seen.add(key)
             edges.append(edge)
     # A leaf no drawn edge uses any more (a step's index position) goes too.
     used = {edge.source for edge in edges}
@@ -250,9 +263,40 @@ def _roll_loop(graph: Graph, loop: Loop, nodes: list[Node], hidden: set[int],
         elif in_loop_target is None and in_loop_source == cell_step:
             replaced[(target, source)] = RolledEdge(source, target, "leave",
                                                     f"{var} = {cell_step}")
-    mates = {node: mate for node in step_of if node in hidden
+    if count >= 3:
+        _check_one_step_back(graph, loop, cell, previous, invariant, varies)
+    mates = {node: (mate, f"{var} = {step_of[node]}") for node in step_of if node in hidden
              for mate in [counterpart(node)] if mate is not None}
     return RolledCell(f"for {var} = {loop.first}..{loop.last}", cell), mates
+
+
+def _check_one_step_back(graph: Graph, loop: Loop, cell: tuple[int, ...],
+                         previous: tuple[int, ...], invariant: set[int],
+                         varies: Callable[[int, int], bool]) -> None:
+    """Refuse to roll a loop whose steps do not repeat the cell one step on:
+    a step that reads two steps back (h[t-2]), or differs in shape."""
+    following = [n for n in loop.steps[2] if n not in invariant]
+    before = [n for n in previous if n not in invariant]
+    refusal = ProgramError(
+        f"graph --roll draws a loop whose steps each read only the step before; this "
+        f"loop's steps read further back (as h[{loop.variable}-2] does) or differ",
+        hint="draw it unrolled: leave out --roll")
+    if len(following) != len(cell) or len(before) != len(cell):
+        raise refusal
+    position_in_cell = {node: k for k, node in enumerate(cell)}
+    position_before = {node: k for k, node in enumerate(before)}
+    for k, node in enumerate(cell):
+        mate = following[k]
+        for position, (arg, arg_next) in enumerate(zip(graph.nodes[node].args,
+                                                       graph.nodes[mate].args, strict=True)):
+            if arg in position_in_cell:
+                same = arg_next == following[position_in_cell[arg]]
+            elif arg in position_before:
+                same = arg_next == cell[position_before[arg]]
+            else:
+                same = arg_next == arg or varies(node, position)
+            if not same:
+                raise refusal
 
 
 def _step_free(name: str, var: str, step: int) -> str:
