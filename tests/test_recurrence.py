@@ -238,7 +238,7 @@ def test_the_rolled_view_is_one_cell_with_a_back_edge_per_state() -> None:
 def test_a_loop_invariant_node_is_drawn_once_outside_the_cell() -> None:
     rolled = roll(parse_program("h[0]=1; for t=1..5: h[t] = h[t-1]*(w*2) + c"))
     (cell,) = rolled.cells
-    invariant = [i for i in rolled.shown if rolled.nodes[i].name == "t1"]
+    invariant = [i for i in rolled.shown if rolled.nodes[i].name == "v1"]
     assert invariant and invariant[0] not in cell.nodes
 
 
@@ -340,3 +340,39 @@ def test_every_rolled_edge_joins_drawn_nodes_and_every_read_shows(program: str) 
 def test_rolling_a_loop_that_reads_two_steps_back_is_refused() -> None:
     with pytest.raises(ProgramError, match="read only the step before"):
         roll(parse_program("h[0]=0; h[1]=1; for t = 2..5: h[t] = h[t-1] + h[t-2]*w; L = h[5]"))
+
+
+@settings(max_examples=20, deadline=None)
+@given(xs=st.lists(finite, min_size=3, max_size=3), w=finite)
+def test_a_node_computed_once_for_every_step_splits_its_share_by_step(
+        xs: list[float], w: float) -> None:
+    """w^2 is one node that every step uses; step t's share of ∂L/∂w counts its
+    use of w^2 too: the gradient of step t's own copy of w."""
+    program = exprgraph.compile(
+        "h[0] = 0; for t = 1..3: h[t] = tanh(w*h[t-1] + w^2*x[t-1]); L = h[3]")
+    evaluation = program.evaluate({"w": w, "x": np.array(xs)})
+    (shared,) = [e for e in through_time(program, evaluation) if e.name == "w"]
+    copies = exprgraph.compile("\n".join(
+        ["g0 = 0", *[f"g{t} = tanh(w{t}*g{t - 1} + w{t}^2*x{t - 1})" for t in range(1, 4)],
+         "L = g3"])).evaluate({**{f"w{t}": w for t in range(1, 4)},
+                              **{f"x{k}": v for k, v in enumerate(xs)}})
+    shares = {share.step: share.contribution for share in shared.shares}
+    assert set(shares) == {1, 2, 3}
+    for t in range(1, 4):
+        assert shares[t] == pytest.approx(copies.gradient[f"w{t}"], rel=1e-9, abs=1e-14)
+
+
+def test_the_through_time_table_keeps_each_inputs_sum_when_rows_are_limited() -> None:
+    result = _run("eval", "h[0] = 0; for t = 1..120: h[t] = tanh(w*h[t-1] + u); L = h[120]",
+                  "--w", "0.5", "--u", "0.1", "--max-rows", "10")
+    assert result.exit_code == 0
+    assert "∂L/∂w = " in result.output and "∂L/∂u = " in result.output
+    assert "116 more steps not shown" in result.output
+
+
+def test_unnamed_nodes_do_not_read_as_steps_of_a_loop_over_t() -> None:
+    graph = parse_program(ISSUE_PROGRAM)
+    generated = [n.name for n in graph.nodes if n.name not in graph.assigned and n.args]
+    assert generated and all(name.startswith("v") for name in generated)
+    other = parse_program("h[0] = 0; for k = 1..2: h[k] = h[k-1] + x; L = h[2]*2 + 1")
+    assert any(n.name.startswith("t") and n.name[1:].isdigit() for n in other.nodes)

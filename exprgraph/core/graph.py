@@ -14,7 +14,8 @@ Node names: an input is named by its variable, a constant by its text
 others are `aliases`. A constant the program assigns (`a = 1`) is a node of
 its own, named like an operation, so `b = a + 1` reads `a + 1`. An operation
 the program does not name gets `t1`, `t2`, ... in topological order, skipping
-any name the program uses; an unnamed output, even a bare constant, is `out`
+any name the program uses (`v1`, `v2`, ... where a loop's variable is `t`,
+so that t3 does not read as "t = 3"); an unnamed output, even a bare constant, is `out`
 (unless the program uses that name).
 """
 
@@ -233,6 +234,7 @@ def finish_graph(
     declared_at: dict[str, tuple[int, int]] | None = None,
     repeats: Iterable[tuple[int, int, int]] = (),
     loops: Iterable[Loop] = (),
+    fresh_prefix: str = "t",
 ) -> Graph:
     """Order `nodes` inputs first, name every node, and freeze them as a Graph.
 
@@ -274,7 +276,7 @@ def finish_graph(
     if not output_node.name and OUTPUT_NAME not in names:
         output_node.name = OUTPUT_NAME
         names[OUTPUT_NAME] = new_index[output]
-    fresh = _fresh_names(set(names))
+    fresh = _fresh_names(set(names), fresh_prefix)
     for node_index, node in enumerate(ordered):
         if not node.name:
             node.name = next(fresh)
@@ -293,11 +295,11 @@ def finish_graph(
                  dict(declared_at or {}), moved_repeats, moved_loops)
 
 
-def _fresh_names(taken: set[str]) -> Iterator[str]:
-    """t1, t2, ... skipping names in `taken`."""
+def _fresh_names(taken: set[str], prefix: str = "t") -> Iterator[str]:
+    """t1, t2, ... (or another prefix) skipping names in `taken`."""
     counter = 0
     while True:
         counter += 1
-        candidate = f"t{counter}"
+        candidate = f"{prefix}{counter}"
         if candidate not in taken:
             yield candidate

@@ -127,18 +127,28 @@ def through_time_table(program: Program, evaluation: Evaluation, max_rows: int =
                      justify="right")
     table.add_column("used by")
     table.add_column("passes back", justify="right")
-    rows: list[tuple[list[RenderableType], bool]] = []
+    # Each input's first and last steps and always its sum, within max_rows.
+    per_input = max(4, max_rows // len(shared) - 1) if max_rows > 0 else 0
     for number, entry in enumerate(shared):
-        for share in entry.shares:
-            rows.append(([entry.name, "outside" if share.step is None else str(share.step),
+        shares = list(entry.shares)
+        left_out = 0
+        if per_input and len(shares) > per_input:
+            left_out = len(shares) - per_input
+            shares = shares[:per_input // 2] + [None] + shares[len(shares) - per_input // 2:]
+        for share in shares:
+            if share is None:
+                table.add_row(entry.name, "…", Text(f"{left_out} more steps not shown "
+                                                     "(--max-rows 0 shows all)", style="dim"),
+                              "")
+                continue
+            table.add_row(entry.name, "outside" if share.step is None else str(share.step),
                           ", ".join(share.via),
                           "undefined" if share.contribution is None else
-                          value_text(share.contribution, full)], False))
+                          value_text(share.contribution, full))
         total = "undefined" if entry.gradient is None else value_text(entry.gradient, full)
-        rows.append(([entry.name, "sum", "", Text(f"∂{out}/∂{entry.name} = {total}",
-                                                   style="bold")], number < len(shared) - 1))
-    for cells, last_of_input in _limit(rows, max_rows, table):
-        table.add_row(*cells, end_section=last_of_input)
+        table.add_row(entry.name, "sum", "", Text(f"∂{out}/∂{entry.name} = {total}",
+                                                   style="bold"),
+                      end_section=number < len(shared) - 1)
     return never_cut(table)
 
 

@@ -155,6 +155,7 @@ class _ProgramState:
         self.binding: tuple[str, int] | None = None
         self.sequences: dict[str, tuple[int, int]] = {}
         self.sequence_indices: dict[str, set[int]] = {}
+        self.marked: set[int] = set()  # nodes a step's index built (x[t-1]): the step's own
         self.loops: list[Loop] = []
 
     def own_if_constant(self, node: int) -> int:
@@ -396,6 +397,8 @@ class _Reducer:
             constant = state.builder.constant(float(position.value))
             node = state.builder.intern(INDEX, (node, constant), line=position.token.line or 0,
                                         column=position.token.column or 0)
+            if state.binding is not None and position.token == state.binding[0]:
+                state.marked.add(node)  # x[t-1]: a node of this step
         return node
 
     def _element(self, name: str, position: _Index) -> int:
@@ -628,6 +631,11 @@ class _Reducer:
         statements: list[_Statement] = []
         steps: list[tuple[int, ...]] = []
         start = len(builder.nodes)
+        varying = _varying_reductions(recording, head.variable)
+        # The nodes that differ from step to step. A node no step's value or
+        # variable reaches (w^2 in every step) is built once, by the first
+        # step, and belongs to none: it is computed before the loop.
+        dependent: set[int] = set()
         for step in range(head.first, head.last + 1):
             before = len(builder.nodes)
             if before - start > MAX_UNROLLED_NODES:
@@ -642,10 +650,22 @@ class _Reducer:
                     "step; use fewer steps or a shorter body")
             results = self._replay(recording, head.variable, step)
             statements.extend(results[part.k] for part in body)
+            dependent.update(+result for k, result in enumerate(results)
+                             if varying[k] and isinstance(result, int))
+            dependent.update(+s.node for s in results if type(s) is _Statement
+                             and s.name and s.name.partition("[")[0] in state.sequences)
+            dependent.update(state.marked)
+            state.marked.clear()
             # A step's leaves (inputs, constants) belong to no step: only its operations.
-            steps.append(tuple(k for k in range(before, len(builder.nodes))
-                               if builder.nodes[k].op is not INPUT
-                               and builder.nodes[k].op is not CONST))
+            built = []
+            for k in range(before, len(builder.nodes)):
+                node = builder.nodes[k]
+                if node.op is INPUT or node.op is CONST:
+                    continue
+                if k in dependent or any(arg in dependent for arg in node.args):
+                    dependent.add(k)
+                    built.append(k)
+            steps.append(tuple(built))
         assigns = tuple(dict.fromkeys(s.name.partition("[")[0] for s in statements if s.name))
         state.loops.append(Loop(head.variable, head.first, head.last, tuple(steps), assigns,
                                 head.token.line or 0, head.token.column or 0))
@@ -816,6 +836,26 @@ def _place(first: tuple[int, int], line: int) -> str:
     return f"line {first[0]}, column {first[1]}"
 
 
+def _fresh_prefix(loops: list[Loop]) -> str:
+    """The letter of unnamed nodes' names: t (t1, t2, ...), unless a loop's
+    variable is t, whose t3 would read as the step t = 3."""
+    variables = {loop.variable for loop in loops}
+    return next(prefix for prefix in ("t", "v", "n", "k") if prefix not in variables)
+
+
+def _varying_reductions(recording: list[tuple[Callable[..., Any], list[Any]]],
+                        variable: str) -> list[bool]:
+    """For each recorded reduction, whether its result can differ from step to
+    step: it reads the loop variable (as a value or in an index) or such a result."""
+    varying: list[bool] = []
+    for method, children in recording:
+        name = method.__name__
+        reads_variable = (name == "name" or name == "position") and children[0] == variable
+        varying.append(reads_variable or any(type(child) is _Pending and varying[child.k]
+                                             for child in children))
+    return varying
+
+
 def _index_ranges(name: str, indices: list[int]) -> str:
     """`h[0] to h[3]` or `h[0], h[2]` for the sorted indices of a sequence."""
     if not indices:
@@ -895,7 +935,8 @@ def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
                         referenced=frozenset(state.referenced),
                         declarations=dict(state.declarations),
                         declared_at=dict(state.declared_at),
-                        repeats=state.builder.repeats, loops=state.loops)
+                        repeats=state.builder.repeats, loops=state.loops,
+                        fresh_prefix=_fresh_prefix(state.loops))
 
 
 def _unused_declarations(state: _ProgramState) -> list[SourceWarning]:

@@ -51,32 +51,104 @@ def step_of_nodes(program: Program) -> dict[int, tuple[str, int]]:
 
 def through_time(program: Program, evaluation: Evaluation) -> list[SharedInput]:
     """The inputs that nodes of two or more steps use, each with what every
-    step passes back to it; empty for a program without loops."""
+    step passes back to it; empty for a program without loops.
+
+    A node built once for every step (`w^2` in each step's body: the same
+    node) passes back the sum of what the steps pass to it; that sum is split
+    by step here, so each step's share of w counts its use of w^2 as well.
+    """
     graph = program.graph
     if not graph.loops:
         return []
     steps = step_of_nodes(program)
-    uses: dict[int, dict[int | None, list[tuple[int, int]]]] = {}
-    for node, position, arg in graph.edges():
-        if graph.nodes[arg].op.name == "input":
-            step = steps.get(node, (None, None))[1]
-            uses.setdefault(arg, {}).setdefault(step, []).append((node, position))
-    found = []
-    for arg, by_step in sorted(uses.items()):
-        if len([step for step in by_step if step is not None]) < 2:
+    nodes = graph.nodes
+    consumers: dict[int, list[tuple[int, int]]] = {}
+    for target, position, source in graph.edges():
+        consumers.setdefault(source, []).append((target, position))
+    back = _PassBack(program, evaluation)
+    # For each node outside the loops, its adjoint split by the step it comes
+    # from (None: from outside every loop), and the nodes it came through.
+    split: dict[int, dict[int | None, Any]] = {}
+    via: dict[int, dict[int | None, list[str]]] = {}
+    for v in range(len(nodes) - 1, -1, -1):
+        if v in steps or not nodes[v].varying:
             continue
-        variable = next(steps[node][0] for step, edges in by_step.items() if step is not None
-                        for node, _ in edges)
-        ordered = sorted(by_step.items(), key=lambda item: (item[0] is None, item[0] or 0))
-        shares = tuple(StepShare(step, tuple(_named_expression(program, node)
-                                             for node, _ in edges),
-                                 _sum([evaluation.contribution(node, position)
-                                       for node, position in edges]))
-                       for step, edges in ordered)
-        name = graph.nodes[arg].label
+        parts: dict[int | None, Any] = {}
+        names: dict[int | None, list[str]] = {}
+        for target, position in consumers.get(v, []):
+            if target in steps:
+                found = {steps[target][1]: evaluation.contribution(target, position)}
+                label = _named_expression(program, target)
+                for step in found:
+                    names.setdefault(step, []).append(label)
+            else:
+                found = {step: back.through(target, position, part)
+                         for step, part in split.get(target, {}).items()}
+                label = f"{_named_expression(program, target)} (computed once)"
+                for step in found:
+                    if step is not None and label not in names.get(step, []):
+                        names.setdefault(step, []).append(label)
+                    elif step is None:
+                        names.setdefault(None, []).append(label)
+            for step, part in found.items():
+                parts[step] = _sum([parts[step], part]) if step in parts else part
+        if v == graph.output:
+            parts[None] = _sum([parts[None], evaluation.node_adjoints[v]]) \
+                if None in parts else evaluation.node_adjoints[v]
+        split[v], via[v] = parts, names
+    found_inputs = []
+    for arg in graph.inputs:
+        parts = split.get(arg, {})
+        if len([step for step in parts if step is not None]) < 2:
+            continue
+        variable = _variable_of(program, [step for step in parts if step is not None][0])
+        ordered = sorted(parts.items(), key=lambda item: (item[0] is None, item[0] or 0))
+        shares = tuple(StepShare(step, tuple(dict.fromkeys(via[arg].get(step, []))), part)
+                       for step, part in ordered)
+        name = nodes[arg].label
         gradient = None if name in evaluation.undefined_gradient else evaluation.gradient[name]
-        found.append(SharedInput(name, variable, shares, gradient))
-    return found
+        found_inputs.append(SharedInput(name, variable, shares, gradient))
+    return found_inputs
+
+
+def _variable_of(program: Program, step: int) -> str:
+    """The variable of the loop that runs `step` (the first such loop)."""
+    for loop in program.graph.loops:
+        if loop.first <= step <= loop.last:
+            return loop.variable
+    return program.graph.loops[0].variable
+
+
+class _PassBack:
+    """What an edge passes back to its argument for a part of its node's
+    adjoint: the scalar local partial times it, or the op's vector–Jacobian
+    product of it."""
+
+    def __init__(self, program: Program, evaluation: Evaluation) -> None:
+        self.program = program
+        self.evaluation = evaluation
+        self._tensors: list[Any] | None = None
+
+    def through(self, node: int, position: int, part: Any) -> Any:
+        if part is None:
+            return None
+        evaluation = self.evaluation
+        if not evaluation.is_tensor:
+            partial = evaluation.local_partial(node, position)
+            return None if partial is None else part * partial
+        from ..core.errors import ExprGraphError
+        from ..passes.tensor import Tensor, edge_contribution
+
+        assert evaluation.shapes is not None
+        if self._tensors is None:
+            self._tensors = [Tensor(v, s) for v, s in zip(evaluation.node_values,
+                                                          evaluation.shapes, strict=True)]
+        try:
+            found = edge_contribution(self.program.graph.nodes, self._tensors, node, position,
+                                      Tensor(part, evaluation.shapes[node]))
+        except ExprGraphError:
+            return None
+        return getattr(found, "data", found)
 
 
 def _named_expression(program: Program, node: int) -> str:
