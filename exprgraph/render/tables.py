@@ -113,7 +113,7 @@ def through_time_table(program: Program, evaluation: Evaluation, max_rows: int =
     """Backprop through time: each input the loop's steps share, with what
     every step passes back to it and their sum, its gradient (`max_rows`
     rows at most; 0: all)."""
-    from ..tasks.recurrence import through_time
+    from ..tasks.recurrence import StepShare, through_time
 
     out = program.graph.output_name
     shared = through_time(program, evaluation)
@@ -130,11 +130,11 @@ def through_time_table(program: Program, evaluation: Evaluation, max_rows: int =
     # Each input's first and last steps and always its sum, within max_rows.
     per_input = max(4, max_rows // len(shared) - 1) if max_rows > 0 else 0
     for number, entry in enumerate(shared):
-        shares = list(entry.shares)
+        shares: list[StepShare | None] = list(entry.shares)
         left_out = 0
         if per_input and len(shares) > per_input:
             left_out = len(shares) - per_input
-            shares = shares[:per_input // 2] + [None] + shares[len(shares) - per_input // 2:]
+            shares = [*shares[:per_input // 2], None, *shares[len(shares) - per_input // 2:]]
         for share in shares:
             if share is None:
                 table.add_row(entry.name, "…", Text(f"{left_out} more steps not shown "

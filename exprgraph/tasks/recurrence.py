@@ -101,7 +101,7 @@ def through_time(program: Program, evaluation: Evaluation) -> list[SharedInput]:
         parts = split.get(arg, {})
         if len([step for step in parts if step is not None]) < 2:
             continue
-        variable = _variable_of(program, [step for step in parts if step is not None][0])
+        variable = _variable_of(program, next(step for step in parts if step is not None))
         ordered = sorted(parts.items(), key=lambda item: (item[0] is None, item[0] or 0))
         shares = tuple(StepShare(step, tuple(dict.fromkeys(via[arg].get(step, []))), part)
                        for step, part in ordered)
