@@ -376,3 +376,12 @@ def test_unnamed_nodes_do_not_read_as_steps_of_a_loop_over_t() -> None:
     assert generated and all(name.startswith("v") for name in generated)
     other = parse_program("h[0] = 0; for k = 1..2: h[k] = h[k-1] + x; L = h[2]*2 + 1")
     assert any(n.name.startswith("t") and n.name[1:].isdigit() for n in other.nodes)
+
+
+@pytest.mark.parametrize(("answer", "verdict"), [
+    ("2*(y - h[4])", "✓ correct"), ("2*(h[4] - y)", "✗"), ("2*(y - h[3])", "✗")])
+def test_check_reads_an_answer_in_the_programs_indexed_names(answer: str, verdict: str) -> None:
+    result = _run("check", "h[0]=0; for t=1..4: h[t]=tanh(w*h[t-1]+u*t); L=(h[4]-y)^2",
+                  "--answer", f"dL/dy={answer}")
+    assert verdict in result.output
+    assert "not a name of the program" not in result.output

@@ -151,18 +151,44 @@ def compose(builder: GraphBuilder, names: Mapping[str, int], graph: Graph) -> in
     """Append `graph`'s nodes to `builder`, its inputs bound to the nodes that
     `names` gives (so an answer may say `c + d` for nodes of a program);
     the index of its output. A name `names` lacks is a ValueInputError."""
-    index: list[int] = []
+    index: list[int | None] = []  # None: a name the program lacks, unless indexed (h[4])
+
+    def unknown(label: str) -> ValueInputError:
+        return ValueInputError(f"{label} is not a name of the program",
+                               hint="known names: " + ", ".join(names))
+
     for node in graph.nodes:
         if node.op is INPUT:
-            if node.label not in names:
-                raise ValueInputError(f"{node.label} is not a name of the program",
-                                      hint="known names: " + ", ".join(names))
-            index.append(names[node.label])
+            index.append(names.get(node.label))
         elif node.op is CONST:
             index.append(builder.constant(node.value or 0.0, node.label))
         else:
-            index.append(builder.intern(node.op, tuple(index[a] for a in node.args)))
-    return index[graph.output]
+            element = _element_name(graph, node)
+            if element is not None and element in names:
+                index.append(names[element])  # h[4]: an element of a program's sequence
+                continue
+            args = []
+            for a in node.args:
+                found = index[a]
+                if found is None:
+                    raise unknown(graph.nodes[a].label)
+                args.append(found)
+            index.append(builder.intern(node.op, tuple(args)))
+    result = index[graph.output]
+    if result is None:
+        raise unknown(graph.nodes[graph.output].label)
+    return result
+
+
+def _element_name(graph: Graph, node: Node) -> str | None:
+    """`h[4]` for the node h[4] of an answer, where h is a bare name: the name
+    of an element of an indexed sequence, which a program may assign."""
+    if node.op.name != "index":
+        return None
+    base, position = (graph.nodes[a] for a in node.args)
+    if base.op is not INPUT or position.op is not CONST:
+        return None
+    return f"{base.label}[{int(position.value or 0)}]"
 
 
 def is_zero(nodes: Sequence[Node], root: int) -> bool:
