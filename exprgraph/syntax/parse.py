@@ -76,8 +76,10 @@ MAX_PROGRAM_CHARS = 2_000_000  # documented (README, Limits): ~15 s and ~0.8 GB 
 # `for t = 1..1000000000: ...` is a clear error at once, not a hang.
 MAX_UNROLLED_NODES = 100_000
 # Words the language reserves (lexed as names where the grammar expects no keyword).
+# `where` is one too, but a `where` read as a name gets the parse error's own,
+# more precise message (an operand missing before it).
 _KEYWORDS = {"for": "for starts a loop: for t = 1..4: h[t] = h[t-1] + x[t-1]; rename the "
-             "variable", "where": "where starts the values after a program: x*y where x=1, y=2"}
+             "variable"}
 _INDEX_HINT = "indices are 0-based: x[0] is the first element; W[1, 0] is row 1, column 0"
 
 
