@@ -239,14 +239,25 @@ class LalrDriver:
         if keep is None:  # every child kept as it is (most rules)
             children = popped
         else:
-            children = []
-            for index, splice in keep:
+            rest = keep
+            if callback is _Splice and keep and keep[0] == (0, True) \
+                    and type(popped[0]) is _Splice:
+                # A left-recursive list (`statement*`): grow it in place. A new
+                # list per item would copy all the items before it, n² for n
+                # statements.
+                children = popped[0]
+                rest = keep[1:]
+            else:
+                children = []
+            for index, splice in rest:
                 if splice:
                     children.extend(popped[index])
                 else:
                     children.append(popped[index])
         if unit and len(children) == 1:
             values.append(children[0])
+        elif type(children) is _Splice:
+            values.append(children)
         else:
             values.append(callback(children))
         stack.append(self.states[stack[-1]][origin][1])
