@@ -12,6 +12,7 @@ their commands to `app`, in the order `exprgraph --help` lists them:
     evaluate     eval, diff, simplify
     check        check
     graph        graph
+    plan         plan
     train        descend, fit
     batch        batch
 """
@@ -19,11 +20,12 @@ their commands to `app`, in the order `exprgraph --help` lists them:
 from .application import app, run
 
 # Imported for their commands, in the order `--help` lists them (eval, diff,
-# simplify, check, graph, descend, fit, batch): not sorted by name.
+# simplify, check, graph, plan, descend, fit, batch): not sorted by name.
 # isort: off
 from . import evaluate  # noqa: F401
 from . import check  # noqa: F401
 from . import graph  # noqa: F401
+from . import plan  # noqa: F401
 from . import train  # noqa: F401
 from . import batch  # noqa: F401
 # isort: on

@@ -1,7 +1,7 @@
 """The Typer application, its entry point `run` and the faults around any command.
 
 `app` is the `exprgraph` group; the command modules (`evaluate`, `check`,
-`graph`, `train`, `batch`) add their commands to it when `exprgraph.cli` is
+`graph`, `plan`, `train`, `batch`) add their commands to it when `exprgraph.cli` is
 imported, in the order `--help` lists them. `run`, the console script, turns
 what can go wrong outside a command into a message and an exit status: a
 closed standard stream, running out of memory, output that can no longer be
