@@ -619,3 +619,25 @@ def test_long_lists_are_cut_unless_full() -> None:
     assert "→ … 29 more … →" in cut  # the critical path's middle
     whole = " ".join(runner.invoke(app, ["plan", text, "--full"]).stdout.split())
     assert "…" not in whole and "not shown" not in whole
+
+
+@pytest.mark.parametrize("program", ["c = -0; atan2(x - c, z)", "atan2(x - (-0), z)",
+                                     "atan2((-0) + x, z)", "atan2(x - 0*(-1), z)"])
+def test_folding_keeps_a_negative_zero_where_its_sign_decides(program: str) -> None:
+    """atan2(-0, -1) = -π but atan2(0, -1) = π: folding -0 to the constant 0 once
+    changed the optimised program's value (found by a fresh-user test)."""
+    result = CliRunner().invoke(app, ["plan", program, "--x", "-0.0", "--z", "-1",
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    check = json.loads(result.stdout)["check"]
+    assert check["agree"] is True
+    original = exprgraph.compile(program).evaluate({"x": -0.0, "z": -1.0}).value
+    assert check["value"] == original
+
+
+def test_sizes_are_in_decimal_units_and_warnings_always_present() -> None:
+    result = CliRunner().invoke(app, ["plan", "x: vector(1000); sum(x)"],
+                                env={"COLUMNS": "100"})
+    assert "1,001 elements, 8.01 kB" in result.output  # 8 * 1,001 = 8,008 bytes
+    data = json.loads(CliRunner().invoke(app, ["plan", "x+y", "--format", "json"]).stdout)
+    assert data["warnings"] == []

@@ -51,9 +51,14 @@ def plan_command(
     compiled, values = program_and_values(ctx, program, assignments)
     result = plan(compiled, values)
     if as_json:
-        print_json(with_json_warnings(plan_data(result), ctx, compiled, values))
+        data = with_json_warnings(plan_data(result), ctx, compiled, values)
+        data.setdefault("warnings", [])  # always present, as in eval's JSON
+        print_json(data)
     else:
         stdout().print(plan_view(result, full))
+    if result.check is not None and result.check.agree is False:
+        # The optimisation changed the result: a defect, and never a success.
+        raise typer.Exit(1)
     error = result.check.error if result.check is not None else None
     if error is not None:
         # The plan stands; the values are where the program is undefined.

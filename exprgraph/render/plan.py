@@ -44,6 +44,7 @@ README):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -259,11 +260,12 @@ def _peak_text(peak: Peak) -> str:
 
 
 def _elements(count: int) -> str:
-    return f"{count:,} elements, {_bytes(8 * count)}"
+    return f"{count:,} element{'' if count == 1 else 's'}, {_bytes(8 * count)}"
 
 
 def _bytes(count: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+    """Bytes in decimal units, as disks and NumPy's nbytes readers expect: 8,008 B is 8.01 kB."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if count >= size:
             return f"{count / size:.3g} {unit}"
     return f"{count} B"
@@ -337,7 +339,8 @@ def _checkpoint_table(rows: Sequence[CheckpointRow]) -> RenderableType:
         table.add_row(f"{row.k:,}", _peak_text(row.stored), _peak_text(row.peak),
                       f"{row.recomputed:,}", f"{row.extra_cost:.0f}%")
     table.caption = (
-        "k = 1 stores what the backward pass reads. Otherwise the forward pass keeps each "
+        "k = 1 stores what the backward pass reads, and the output. Otherwise the forward "
+        "pass keeps each "
         "k-th value, the values later segments read, the inputs and the last segment; "
         "before the backward steps of a segment, the values they read are computed again "
         "from those. Extra cost: operations recomputed per operation of the forward pass.")
@@ -358,7 +361,18 @@ def check_view(plan: Plan) -> list[RenderableType]:
                       "program is undefined there (see below).")]
     graph = plan.program.graph
     at = ", ".join(f"{k} = {value_text(v, one_line=True)}" for k, v in check.values.items())
-    verdict = "the same value and gradient" if check.agree else \
-        "a DIFFERENT value or gradient (please report this)"
-    return [Text(f"Check at {at}: the optimised program gives {verdict}: "
-                 f"{graph.output_name} = {value_text(check.optimised_value, one_line=True)}.")]
+    if check.agree:
+        return [Text(f"Check at {at}: the optimised program gives the same value and "
+                     f"gradient: {graph.output_name} = "
+                     f"{value_text(check.optimised_value, one_line=True)}.")]
+    return [Text(f"Check at {at}: the optimised program gives a DIFFERENT value or "
+                 f"gradient (a defect; please report it): {graph.output_name} = "
+                 f"{_signed(check.value)} as written, "
+                 f"{_signed(check.optimised_value)} optimised.", style="bold red")]
+
+
+def _signed(value: object) -> str:
+    """A value for the check's verdict, -0 shown as -0 (the sign can be the difference)."""
+    if isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0:
+        return "-0"
+    return value_text(value, one_line=True)

@@ -260,6 +260,10 @@ def _folded_value(op: Op, args: list[Node]) -> float | None:
         value = float(op.evaluate(*[arg.value for arg in args]))
     except (ValueError, ZeroDivisionError, OverflowError, TypeError):
         return None
+    if value == 0 and math.copysign(1.0, value) < 0:
+        # -0 would become the constant 0 (the graph's constants do not tell
+        # their zeros apart), and atan2(-0, -1) = -π is not atan2(0, -1) = π.
+        return None
     return value if math.isfinite(value) else None
 
 
