@@ -641,3 +641,9 @@ def test_sizes_are_in_decimal_units_and_warnings_always_present() -> None:
     assert "1,001 elements, 8.01 kB" in result.output  # 8 * 1,001 = 8,008 bytes
     data = json.loads(CliRunner().invoke(app, ["plan", "x+y", "--format", "json"]).stdout)
     assert data["warnings"] == []
+
+
+def test_an_input_that_rules_remove_is_reported() -> None:
+    data = json.loads(runner.invoke(app, ["plan", "x/x + y", "--format", "json"]).stdout)
+    assert any(change["kind"] == "dead" and change["nodes"] == ["x"]
+               for change in data["changes"])

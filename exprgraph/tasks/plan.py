@@ -240,10 +240,27 @@ def optimise(graph: Graph, shapes: Sequence[Shape] | None = None) -> Optimisatio
     changes += _fold_changes(graph, live, folded, statements)
     changes.sort(key=lambda c: (CHANGE_KINDS.index(c.kind), c.line, c.column))
     optimised = _finished(graph, built, new, origin, own)
+    changes += _inputs_simplified_away(graph, optimised, changes)
     operations = sum(1 for node in nodes if node.op.arity)
     return Optimisation(optimised, tuple(changes), operations + len(graph.repeats), count,
                         operations, len(optimised.nodes),
                         sum(1 for node in optimised.nodes if node.op.arity))
+
+
+def _inputs_simplified_away(graph: Graph, optimised: Graph, changes: list[Change]
+                            ) -> list[Change]:
+    """A change for each input the optimised program no longer reads because
+    rules removed its uses (x/x + y reads no x), not because it was dead."""
+    kept = set(optimised.input_names)
+    reported = {name for change in changes if change.kind == "dead" for name in change.nodes}
+    found = []
+    for index in graph.inputs:
+        node = graph.nodes[index]
+        if node.label not in kept and node.name not in reported:
+            found.append(Change("dead", (), (node.name,), node.line, node.column,
+                                f"input {node.name} is no longer read once the rules above "
+                                "are applied: the optimised program does not need its value"))
+    return found
 
 
 def _shape(shapes: Sequence[Shape] | None, index: int) -> Shape | None:
