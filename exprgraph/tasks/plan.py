@@ -478,6 +478,10 @@ def _merged_changes(graph: Graph, statements: list[tuple[str, ...]]) -> list[Cha
     again: dict[int, list[tuple[int, int]]] = {}
     for index, line, column in graph.repeats:
         again.setdefault(index, []).append((line, column))
+    users: dict[int, list[int]] = {}
+    for target, _position, source in graph.edges():
+        if source in again:
+            users.setdefault(source, []).append(target)
     changes = []
     for index in sorted(again):
         node = nodes[index]
@@ -487,6 +491,9 @@ def _merged_changes(graph: Graph, statements: list[tuple[str, ...]]) -> list[Cha
             name = finder.at(line, column)
             if name is not None:
                 touched[name] = None
+        # Every statement that reads it (in a loop, each step's: h[1], ..., h[4]).
+        for user in users.get(index, []):
+            touched.update(dict.fromkeys(statements[user]))
         times = len(places)
         changes.append(Change("merged", tuple(touched), (node.name,), node.line, node.column,
                               f"{node.name} = {node_expression(nodes, node)} is written "
