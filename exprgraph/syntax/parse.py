@@ -160,6 +160,19 @@ class _ProgramState:
         self.marked: set[int] = set()  # nodes a step's index built (x[t-1]): the step's own
         self.loops: list[Loop] = []
 
+    def taken(self, name: str, kinds: tuple[str, ...]) -> tuple[str, tuple[int, int]] | None:
+        """The first of `kinds` that `name` already is, and where: "assigned"
+        (or "assigned as a whole"), "declared as an input", "an indexed
+        sequence", "used as an input"; None if it is none of them."""
+        for kind in kinds:
+            places = {"assigned": self.assigned_at, "assigned as a whole": self.assigned_at,
+                      "declared as an input": self.declared_at,
+                      "an indexed sequence": self.sequences,
+                      "used as an input": self.first_use}[kind]
+            if name in places:
+                return kind, places[name]
+        return None
+
     def own_if_constant(self, node: int) -> int:
         """`node`, or for a constant a node of its own (named by the program,
         not shared with the same literal elsewhere)."""
@@ -527,14 +540,13 @@ class _Reducer:
         if name in FUNCTIONS:
             raise state.error(ProgramError, f"{name} is a function and cannot be assigned",
                               token, hint="choose another name")
-        for taken, places, what in ((state.assigned, state.assigned_at, "assigned as a whole"),
-                                    (state.declarations, state.declared_at, "declared as an input"),
-                                    (state.first_use, state.first_use, "used as an input")):
-            if name in taken:
-                first = _place(places[name], where[0])
-                raise state.error(ProgramError, f"{name} is {what}, so {name}[{position.value}] "
-                                  "cannot be assigned", token,
-                                  hint=f"see {first}; rename one of them")
+        taken = state.taken(name, ("assigned as a whole", "declared as an input",
+                                   "used as an input"))
+        if taken is not None:
+            what, place = taken
+            raise state.error(ProgramError, f"{name} is {what}, so {name}[{position.value}] "
+                              "cannot be assigned", token,
+                              hint=f"see {_place(place, where[0])}; rename one of them")
         key = f"{name}[{position.value}]"
         if key in state.assigned:
             first = _place(state.assigned_at[key], where[0])
@@ -574,14 +586,13 @@ class _Reducer:
             what = "a function" if name in FUNCTIONS else "a keyword"
             raise state.error(ProgramError, f"{name} is {what}, not a loop variable",
                               variable, hint="for t = 1..4: ...")
-        for taken, places, what in ((state.assigned, state.assigned_at, "assigned"),
-                                    (state.sequences, state.sequences, "an indexed sequence"),
-                                    (state.first_use, state.first_use, "used as an input")):
-            if name in taken:
-                first = _place(places[name], variable.line or 0)
-                raise state.error(ProgramError, f"{name} is {what} already, so it cannot be "
-                                  "the loop's variable", variable,
-                                  hint=f"see {first}; choose another name for the loop variable")
+        taken = state.taken(name, ("assigned", "an indexed sequence", "used as an input"))
+        if taken is not None:
+            what, place = taken
+            raise state.error(ProgramError, f"{name} is {what} already, so it cannot be the "
+                              "loop's variable", variable, hint=f"see "
+                              f"{_place(place, variable.line or 0)}; choose another name for "
+                              "the loop variable")
         if last < first:
             raise state.error(ProgramError, f"the loop {first}..{last} runs no steps: the first "
                               "bound is larger than the last", last_token,
