@@ -385,3 +385,18 @@ def test_check_reads_an_answer_in_the_programs_indexed_names(answer: str, verdic
                   "--answer", f"dL/dy={answer}")
     assert verdict in result.output
     assert "not a name of the program" not in result.output
+
+
+def test_a_program_without_loops_does_not_load_the_loop_code() -> None:
+    """Start-up is what every command pays: eval of a scalar program must not
+    import the recurrence module (it once did, from the node table)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom exprgraph.cli import app\n"
+            "try:\n    app(['eval', '(x+y)*z', '--x', '1', '--y', '3', '--z', '-3'])\n"
+            "except SystemExit:\n    pass\n"
+            "print('LOADED' if 'exprgraph.tasks.recurrence' in sys.modules else 'NOT LOADED')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip().endswith("NOT LOADED"), done.stdout[-300:] + done.stderr[-300:]

@@ -99,10 +99,10 @@ def node_table(program: Program, evaluation: Evaluation, max_rows: int, full: bo
 def _step_column(program: Program) -> tuple[str, dict[int, str]] | None:
     """For a program with loops: the step column's header (the loop's
     variable, or `step` for loops over several) and each loop node's step."""
-    from ..tasks.recurrence import step_of_nodes
-
     if not program.graph.loops:
         return None
+    from ..tasks.recurrence import step_of_nodes  # only for loops: not at every start-up
+
     variables = {loop.variable for loop in program.graph.loops}
     header = next(iter(variables)) if len(variables) == 1 else "step"
     return header, {node: str(step) for node, (_, step) in step_of_nodes(program).items()}
