@@ -173,6 +173,15 @@ class _ProgramState:
                 return kind, places[name]
         return None
 
+    def record_assignment(self, name: str, node: int, where: tuple[int, int]) -> _Statement:
+        """`name = node` at `where`: the name is bound (to a constant of its
+        own where the node is a constant) and the next statement begins."""
+        node = self.own_if_constant(node)
+        self.assigned[name] = node
+        self.assigned_at[name] = where
+        self.statement_start = len(self.builder.nodes)
+        return _Statement(name, node, *where)
+
     def own_if_constant(self, node: int) -> int:
         """`node`, or for a constant a node of its own (named by the program,
         not shared with the same literal elsewhere)."""
@@ -513,11 +522,7 @@ class _Reducer:
             raise state.error(ProgramError, f"{name} is used before it is assigned",
                               token, hint=f"first used at {first}; "
                               "assign it before using it, or rename one of them")
-        node = state.own_if_constant(+node)
-        state.assigned[name] = node
-        state.assigned_at[name] = where
-        state.statement_start = len(state.builder.nodes)
-        return _Statement(name, node, *where)
+        return state.record_assignment(name, +node, where)
 
     @_replayable
     def assign_indexed(self, children: list[Any]) -> _Statement:
@@ -553,13 +558,9 @@ class _Reducer:
             raise state.error(ProgramError, f"{key} is assigned twice{self._at_step(position)}",
                               token, hint=f"first assigned at {first}; every name is "
                               "assigned once")
-        node = state.own_if_constant(+node)
         state.sequences.setdefault(name, where)
         state.sequence_indices.setdefault(name, set()).add(position.value)
-        state.assigned[key] = node
-        state.assigned_at[key] = where
-        state.statement_start = len(state.builder.nodes)
-        return _Statement(key, node, *where)
+        return state.record_assignment(key, +node, where)
 
     def bound(self, children: list[Token]) -> tuple[int, Token]:
         """A loop bound: a whole number, maybe negative."""
