@@ -8,10 +8,8 @@
 See `exprgraph.api` for the API and the README for the language.
 """
 
-# The README's paths from before the layers (exprgraph.calculus.derivative,
-# exprgraph.simplify.SYMBOLIC_SECONDS) work as attributes after `import exprgraph`.
-from . import calculus, simplify  # noqa: F401 - aliases of the moved modules
-from .api import Evaluation, Program, compile  # noqa: A004 - exprgraph.compile, like re.compile
+from typing import TYPE_CHECKING, Any
+
 from .core.errors import (
     ExpressionTooLargeError,
     ExprGraphError,
@@ -21,6 +19,11 @@ from .core.errors import (
     ShapeError,
     ValueInputError,
 )
+
+if TYPE_CHECKING:
+    from . import calculus as calculus
+    from . import simplify as simplify
+    from .api import Evaluation, Program, compile  # noqa: A004 - exprgraph.compile, like re.compile
 
 __version__ = "0.1.0"
 
@@ -37,3 +40,30 @@ __all__ = [
     "__version__",
     "compile",
 ]
+
+
+# The API and the README's old module paths (exprgraph.calculus.derivative,
+# exprgraph.simplify.SYMBOLIC_SECONDS) load on first use (PEP 562), not at
+# `import exprgraph`: every `import exprgraph.<anything>` runs this file first,
+# and a one-shot command should not pay for modules it does not run.
+_LAZY_API = {"Evaluation", "Program", "compile"}
+_LAZY_MODULES = {"calculus", "simplify"}
+
+
+def __getattr__(name: str) -> Any:
+    """`exprgraph.compile`, `.Program`, `.Evaluation`, `.calculus` and `.simplify`, imported
+    when first asked for."""
+    import importlib
+
+    if name in _LAZY_API:
+        value = getattr(importlib.import_module(".api", __name__), name)
+    elif name in _LAZY_MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_API, *_LAZY_MODULES})

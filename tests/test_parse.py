@@ -485,7 +485,7 @@ def test_shipped_tables_parse_like_tables_built_from_the_grammar(
 
 
 @pytest.mark.parametrize("tables", ["", "{", '{"format": 1}', "[]",
-                                    '{"format": 1, "grammar_sha256": "0"}'])
+                                    '{"format": 2, "grammar": "start: x"}'])
 def test_unusable_tables_fall_back_to_the_grammar(monkeypatch: pytest.MonkeyPatch,
                                                   tables: str) -> None:
     from exprgraph.syntax import parse

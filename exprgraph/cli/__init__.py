@@ -1,8 +1,9 @@
 """The `exprgraph` command: the Typer `app` and its entry point `run`.
 
 `exprgraph.cli:run` is the console script and `exprgraph.cli:app` the Typer
-application (both from `application.py`). Importing the command modules adds
-their commands to `app`, in the order `exprgraph --help` lists them:
+application with every command (both from `application.py`). Importing the
+command modules adds their commands to `app`, in the order `exprgraph --help`
+lists them:
 
     application  the app, `run` and the faults around any command
     options      the options several commands share, declared once
@@ -17,17 +18,27 @@ their commands to `app`, in the order `exprgraph --help` lists them:
     batch        batch
 """
 
-from .application import app, run
+from typing import TYPE_CHECKING, Any
 
-# Imported for their commands, in the order `--help` lists them (eval, diff,
-# simplify, check, graph, plan, descend, fit, batch): not sorted by name.
-# isort: off
-from . import evaluate  # noqa: F401
-from . import check  # noqa: F401
-from . import graph  # noqa: F401
-from . import plan  # noqa: F401
-from . import train  # noqa: F401
-from . import batch  # noqa: F401
-# isort: on
+from .application import run
+
+if TYPE_CHECKING:
+    from .application import app
 
 __all__ = ["app", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    """`exprgraph.cli.app`, with every command loaded, on first use (PEP 562).
+
+    The console script imports this package for `run`, which loads only the
+    command its command line names; importing every command module here would
+    make each one-shot command pay for all nine.
+    """
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .application import app, load_commands
+
+    load_commands()
+    globals()["app"] = app
+    return app

@@ -1,8 +1,10 @@
 """The Typer application, its entry point `run` and the faults around any command.
 
 `app` is the `exprgraph` group; the command modules (`evaluate`, `check`,
-`graph`, `plan`, `train`, `batch`) add their commands to it when `exprgraph.cli` is
-imported, in the order `--help` lists them. `run`, the console script, turns
+`graph`, `plan`, `train`, `batch`) add their commands to it when imported, in
+the order `--help` lists them: all of them by `load_commands()` (what
+`exprgraph.cli.app` does), only the one a command line names by `run`, so that
+a one-shot command imports and builds just itself. `run`, the console script, turns
 what can go wrong outside a command into a message and an exit status: a
 closed standard stream, running out of memory, output that can no longer be
 written (a full disk, a closed pipe).
@@ -108,6 +110,55 @@ def values_command(name: str) -> Any:
     return app.command(name, context_settings=TAKES_VALUES, cls=ProgramCommand)
 
 
+# Each command's module, in the order `--help` lists the commands.
+COMMAND_MODULES = {
+    "eval": "evaluate", "diff": "evaluate", "simplify": "evaluate", "check": "check",
+    "graph": "graph", "plan": "plan", "descend": "train", "fit": "train", "batch": "batch",
+}
+
+# The group's own options; any other option before the command is an error
+# Click reports, with every command loaded.
+_GROUP_OPTIONS = {"--help", "--version"}
+
+
+def load_commands(names: set[str] | None = None) -> None:
+    """Import the modules of the commands `names` (all, if None): importing adds
+    their commands to `app`."""
+    import importlib
+
+    for command, module in COMMAND_MODULES.items():
+        if names is None or command in names:
+            importlib.import_module(f".{module}", __package__)
+
+
+def named_command(args: list[str]) -> str | None:
+    """The command a command line names (`eval` in `--version eval ...`), or None
+    where it names none this app has (`--help`, a typo, no arguments)."""
+    for token in args:
+        if token in _GROUP_OPTIONS:
+            continue
+        return token if token in COMMAND_MODULES else None
+    return None
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app that runs the command line `args`: the group with just the command
+    it names, or with every command where it names none (so that `--help` lists
+    them all and a typo gets its suggestion). Building a command costs Typer a
+    look at every parameter's type hints; building nine for one was a fifth of
+    a one-shot `eval`."""
+    import copy
+
+    command = named_command(args)
+    if command is None:
+        load_commands()
+        return app
+    load_commands({command})
+    only = copy.copy(app)  # `app` itself stays whole for anyone else holding it
+    only.registered_commands = [c for c in app.registered_commands if c.name == command]
+    return only
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"exprgraph {__version__}")
@@ -134,10 +185,11 @@ def run() -> Any:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     code: Any = 0
+    _defer_rich_extras()
     _stand_in_for_closed_streams()
     fall_back_where_symbols_are_missing()
     try:
-        app()
+        app_for(sys.argv[1:])()
     except SystemExit as done:
         code = done.code
     except MemoryError:
@@ -153,6 +205,58 @@ def run() -> Any:
             raise
         _output_failed(error)
     sys.exit(code)
+
+
+# Modules typer.rich_utils imports at its top for one class each, which our
+# help never uses: Markdown renders help written in rich_markup_mode="markdown"
+# (ours is "rich") and pulls in markdown-it; Traceback draws an unexpected
+# crash and pulls in Pygments. Together they were half the CPU time of
+# `exprgraph --help` and of every usage error.
+_DEFERRED_CLASSES = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
+
+
+def _defer_rich_extras() -> None:
+    """Let Typer's help and error formatting start without the modules in
+    `_DEFERRED_CLASSES`: each is a stand-in until its class is used (called, or
+    asked for an attribute such as `Traceback.from_exception`), which imports
+    the real module and hands over to it."""
+    for module_name, class_name in _DEFERRED_CLASSES.items():
+        if module_name not in sys.modules:
+            sys.modules[module_name] = _stand_in_module(module_name, class_name)
+
+
+def _stand_in_module(module_name: str, class_name: str) -> Any:
+    """A module object standing in for `module_name`, whose one class
+    `class_name` imports the real module when first used."""
+    import importlib
+    import types
+
+    def real_module() -> types.ModuleType:
+        if sys.modules.get(module_name) is stand_in:
+            del sys.modules[module_name]
+        return importlib.import_module(module_name)
+
+    def real_class() -> Any:
+        return getattr(real_module(), class_name)
+
+    class StandIn(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):  # `from m import x` asks for __path__: not a package
+                raise AttributeError(name)
+            return getattr(real_module(), name)
+
+    class Forwarding(type):  # Traceback.from_exception(...): the real class's
+        def __getattr__(cls, name: str) -> Any:
+            return getattr(real_class(), name)
+
+    def construct(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return real_class()(*args, **kwargs)
+
+    # A class, not a function: typer.rich_utils writes `Markdown | Text` in annotations.
+    stand_in_class = Forwarding(class_name, (), {"__new__": construct})
+    stand_in = StandIn(module_name, f"Stands in for {module_name} until it is used.")
+    setattr(stand_in, class_name, stand_in_class)
+    return stand_in
 
 
 def _stand_in_for_closed_streams() -> None:

@@ -7,14 +7,13 @@ reported by `@reports_errors`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from click.core import ParameterSource
 
-from ..api import Program
 from ..core.errors import MathError, ValueInputError
-from ..symbolic.calculus import MAX_ORDER, values_at
+from ..core.limits import MAX_ORDER
 from .application import values_command
 from .errors import report_undefined, reports_errors
 from .options import (
@@ -28,6 +27,11 @@ from .options import (
 )
 from .output import print_json, stderr, stdout
 from .values import print_warnings, program_and_values, seed_value, with_json_warnings
+
+# The API and the symbolic layer are imported by the commands that run, not
+# here: `exprgraph --help` imports every command module and runs none of them.
+if TYPE_CHECKING:
+    from ..api import Program
 
 
 @values_command("eval")
@@ -261,6 +265,8 @@ def _values_where_defined(program: Program, expressions: list[Any],
         return [undefined] * len(expressions)
     if not program.scalar:
         return program.values_at(expressions, point)
+    from ..symbolic.calculus import values_at
+
     return values_at(expressions, point)
 
 

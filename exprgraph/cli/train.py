@@ -13,7 +13,6 @@ import click
 import typer
 from click.core import ParameterSource
 
-from ..api import compile as compile_program
 from ..core.errors import ExprGraphError, MathError, ValueInputError
 from .application import PROGRAM_MARK, ProgramCommand, app, values_command
 from .errors import reports_errors
@@ -261,6 +260,8 @@ def fit_command(
     if program == "-" and data == "-":
         raise ValueInputError("the program and the data cannot both come from stdin",
                               hint="give one of them as text or a file: --data FILE.csv")
+    from ..api import compile as compile_program
+
     compiled = compile_program(read_stdin() if program == "-" else program)
     chosen = train.parse_params(params)
     groups = train.group_columns(columns_spec or [])

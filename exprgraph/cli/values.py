@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..api import Program, parse_value, value_warnings
-from ..api import compile as compile_program
 from ..core.errors import ExprGraphError, ValueInputError
 from ..core.text import did_you_mean, split_top_level
-from ..syntax.values import looks_like_tensor, parse_tensor
 from .application import PROGRAM_MARK
 from .output import warn
+
+# The API is imported where a program is compiled, not here: `exprgraph --help`
+# imports every command module, and so this one, and compiles nothing.
+if TYPE_CHECKING:
+    from ..api import Program
 
 
 def program_and_values(ctx: typer.Context, program: str, assignments: list[str] | None,
@@ -41,6 +43,10 @@ def program_and_values(ctx: typer.Context, program: str, assignments: list[str] 
 def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: list[str] | None,
                          warn_unused: bool = True) -> tuple[Program, dict[str, float]]:
     """`program_and_values` for a command line whose program is one of `tokens`."""
+    from ..api import compile as compile_program
+    from ..api import parse_value
+    from ..syntax.values import looks_like_tensor, parse_tensor
+
     try:
         from_set: set[str] = set()  # typed as --set NAME=VALUE: surely no option
         text, raw = program_and_value_texts(tokens, assignments or [], from_set)
@@ -90,6 +96,9 @@ def compiled_from_tokens(ctx: typer.Context, tokens: list[str], assignments: lis
 
 def seed_value(text: str) -> Any:
     """The value typed for `--seed`: a number, vector or matrix."""
+    from ..api import parse_value
+    from ..syntax.values import looks_like_tensor, parse_tensor
+
     if looks_like_tensor(text):
         return parse_tensor("--seed", text)[0]
     return parse_value("--seed", text)
@@ -98,6 +107,8 @@ def seed_value(text: str) -> Any:
 def _warn_underflow(name: str, text: str) -> list[str]:
     """Say so on stderr where a value typed as --NAME has a number that reads
     as 0; the warnings said."""
+    from ..api import compile as compile_program
+
     said = [f"--{name} {text}: {warning.message}"
             for warning in compile_program(text).graph.warnings if warning.kind == "underflow"]
     for warning in said:
@@ -109,6 +120,8 @@ def print_warnings(ctx: typer.Context, compiled: Program, values: dict[str, floa
     """On stderr: text that is valid but probably not meant (`1/2x`), and
     values the program does not use (but not twice for a name that already
     got a hint that it looks like an option)."""
+    from ..api import value_warnings
+
     for source_warning in compiled.graph.warnings:
         warn(source_warning)
     hinted = ctx.meta.get("hinted", set())
@@ -121,6 +134,8 @@ def json_warnings(ctx: typer.Context, compiled: Program, values: dict[str, float
                   ) -> list[str]:
     """The warnings `print_warnings` says, as JSON's `warnings` strings: the
     program's text, options a --NAME looks like, unused values."""
+    from ..api import value_warnings
+
     hinted = ctx.meta.get("hinted", set())
     return [str(w) for w in compiled.graph.warnings] + ctx.meta.get("underflows", []) + \
         list(ctx.meta.get("hints", {}).values()) + \
@@ -332,6 +347,8 @@ def _with_parse_hint(error: ValueInputError, text: str) -> ValueInputError:
     (`write 3 for ３`) where it has none."""
     if error.hint is None:
         try:
+            from ..api import compile as compile_program
+
             compile_program(text)
         except ExprGraphError as parse_error:
             error.hint = parse_error.hint

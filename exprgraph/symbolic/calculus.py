@@ -38,7 +38,7 @@ __all__ = ["MAX_ORDER", "SYMBOLIC_NODE_BUDGET", "Expression", "check_order", "de
 
 # The highest order of a derivative: beyond it results are astronomically large
 # or all zero, and the order itself costs memory before any work starts.
-MAX_ORDER = 100
+from ..core.limits import MAX_ORDER
 
 
 def check_order(order: int) -> int:

@@ -17,14 +17,16 @@ source text (and Lark's exception) and returns words.
 from __future__ import annotations
 
 import re
-
-from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING
 
 from ..core.errors import ParseError
 from ..core.ops import FUNCTIONS, Op
 from ..core.tensor_ops import TENSOR_OPS
 from ..core.text import bracket_end, closest, did_you_mean, source_line, split_top_level
+
+if TYPE_CHECKING:  # imported at run time only by parse_error: a syntax error
+    from lark import Token
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
 # The names a program may call: the scalar functions of the op table, then the
 # tensor functions (all of TENSOR_OPS but matmul and index, written @ and x[i]).
@@ -128,6 +130,8 @@ _NESTED_LOOP = re.compile(r"\bfor[ \t]+[A-Za-z_]\w*[ \t]*=[^:;\n]*:[ \t]*(for)\b
 
 def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
     """Lark's syntax error `exc` in the program `source`, as the `ParseError` users see."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     line, column = max(exc.line, 1) if exc.line else 1, max(exc.column, 1) if exc.column else 1
     quoted = source_line(source, line) or ""
     hint = None

@@ -40,10 +40,7 @@ import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from lark import Lark, Token
-from lark.exceptions import UnexpectedInput
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ParseError, ProgramError, SourceWarning
 from ..core.graph import Graph, GraphBuilder, Loop, finish_graph
@@ -69,6 +66,9 @@ from .messages import (
 from .tables import build_tables as build_tables
 from .tables import grammar_text as grammar_text
 from .tables import lalr_driver, lark_parser
+
+if TYPE_CHECKING:  # Lark is imported only for text the fast driver gives up on
+    from lark import Lark, Token
 from .tables import write_parser_tables as write_parser_tables
 
 MAX_PROGRAM_CHARS = 2_000_000  # documented (README, Limits): ~15 s and ~0.8 GB at most
@@ -926,6 +926,8 @@ def parse_with(text: str, inputs: frozenset[str], fast: bool) -> Graph:
                 raise Fallback
             last = _get_fast_parser().parse(text)
         except Fallback:
+            from lark.exceptions import UnexpectedInput
+
             state = _ProgramState(text, inputs)
             _reducer.state = state
             try:
