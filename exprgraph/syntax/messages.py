@@ -16,6 +16,7 @@ source text (and Lark's exception) and returns words.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -122,10 +123,14 @@ _LOOKALIKES = {
 
 
 # A loop head with nothing after its ':' on the line.
-_LOOP_HEAD_ALONE = re.compile(r"\bfor[ \t]+[A-Za-z_]\w*[ \t]*=[^:;\n]*:[ \t]*(#.*)?\Z")
+# The patterns of error messages are compiled when an error first needs them
+# (`_compiled`), not at import: a program without an error never does.
+_compiled = functools.cache(re.compile)
+
+_LOOP_HEAD_ALONE = r"\bfor[ \t]+[A-Za-z_]\w*[ \t]*=[^:;\n]*:[ \t]*(#.*)?\Z"
 
 # `for t = 1..3: for s = ...`: a loop head followed at once by another.
-_NESTED_LOOP = re.compile(r"\bfor[ \t]+[A-Za-z_]\w*[ \t]*=[^:;\n]*:[ \t]*(for)\b")
+_NESTED_LOOP = r"\bfor[ \t]+[A-Za-z_]\w*[ \t]*=[^:;\n]*:[ \t]*(for)\b"
 
 
 def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
@@ -135,7 +140,7 @@ def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
     line, column = max(exc.line, 1) if exc.line else 1, max(exc.column, 1) if exc.column else 1
     quoted = source_line(source, line) or ""
     hint = None
-    nested = _NESTED_LOOP.search(source)
+    nested = _compiled(_NESTED_LOOP).search(source)
     if nested is not None:
         # The grammar has no loop inside a loop (the inner loop's `for` then
         # reads as a name, and the error would be about something else).
@@ -175,7 +180,7 @@ def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
         if token.type == "EQUAL":
             hint = ("only a single name can be assigned: name = expression (functions "
                     "cannot be defined)")
-        if _LOOP_HEAD_ALONE.search(source_line(source, line) or ""):
+        if _compiled(_LOOP_HEAD_ALONE).search(source_line(source, line) or ""):
             hint = ("a loop's body goes on the same line as its head: "
                     "for t = 1..4: h[t] = h[t-1] + x[t-1]")
         elif token.type == "DOTDOT" or "DOTDOT" in set(exc.accepts or exc.expected or ()):
@@ -200,7 +205,7 @@ def parse_error(exc: UnexpectedInput, source: str) -> ParseError:
 
 
 # An operator, then `where NAME` up to an unexpected '=': the operand is missing.
-_WHERE_AFTER_OPERATOR = re.compile(r"([-+*/^(,])[ \t]*(where)[ \t]+[A-Za-z_]\w*[ \t]*\Z")
+_WHERE_AFTER_OPERATOR = r"([-+*/^(,])[ \t]*(where)[ \t]+[A-Za-z_]\w*[ \t]*\Z"
 
 
 def _where_after_operator(source: str, token: Token) -> tuple[str, int] | None:
@@ -209,7 +214,7 @@ def _where_after_operator(source: str, token: Token) -> tuple[str, int] | None:
     start = getattr(token, "start_pos", None)
     if token.type != "EQUAL" or start is None:
         return None
-    found = _WHERE_AFTER_OPERATOR.search(source, max(0, start - 200), start)
+    found = _compiled(_WHERE_AFTER_OPERATOR).search(source, max(0, start - 200), start)
     return (found.group(1), found.start(2)) if found else None
 
 
@@ -269,7 +274,7 @@ def _character_hint(char: str, rest: str) -> str | None:
     return None
 
 
-_GREEK = re.compile(r"GREEK (?:(SMALL|CAPITAL) LETTER (\w+)|(\w+) SYMBOL)$")
+_GREEK = r"GREEK (?:(SMALL|CAPITAL) LETTER (\w+)|(\w+) SYMBOL)$"
 
 
 def _ascii_name(letter: str) -> str | None:
@@ -279,7 +284,7 @@ def _ascii_name(letter: str) -> str | None:
     name = unicodedata.name(letter, "")
     if name == "MICRO SIGN":  # µ, which keyboards give for μ
         return "mu"
-    match = _GREEK.match(name)
+    match = _compiled(_GREEK).match(name)
     if match is None:
         return None
     case, word = (match.group(1), match.group(2)) if match.group(2) else ("SMALL", match.group(3))
@@ -390,13 +395,13 @@ def arity_hint(name: str, rest: str) -> str | None:
     return None
 
 
-_POWER_OF_CALL = re.compile(r"\s*(?:\^|\*\*)\s*(-?\s*[\w.]+)\s*(?=\()")
-_BARE_ARGUMENT = re.compile(r"[ \t]+([A-Za-z_]\w*|\d+\.?\d*)\s*(?:$|[-+*/^);,\n#])")
+_POWER_OF_CALL = r"\s*(?:\^|\*\*)\s*(-?\s*[\w.]+)\s*(?=\()"
+_BARE_ARGUMENT = r"[ \t]+([A-Za-z_]\w*|\d+\.?\d*)\s*(?:$|[-+*/^);,\n#])"
 
 
 def function_as_variable_hint(name: str, rest: str) -> str:
     """Advice for a function name used without its call: `sin^2(x)`, `sin x`."""
-    power = _POWER_OF_CALL.match(rest)
+    power = _compiled(_POWER_OF_CALL).match(rest)
     if power is not None:
         exponent = power.group(1).replace(" ", "")
         group = _one_line(_parenthesised(rest[power.end():]))
@@ -405,7 +410,7 @@ def function_as_variable_hint(name: str, rest: str) -> str:
             return (f"for 1/{name}{group} write {name}{group}^-1"
                     + (f"; for the inverse function write {inverse}{group}" if inverse else ""))
         return f"the power goes after the call: write {name}{group}^{exponent}"
-    bare = _BARE_ARGUMENT.match(rest)
+    bare = _compiled(_BARE_ARGUMENT).match(rest)
     if bare is not None:
         return f"put the argument in parentheses: {name}({bare.group(1)})"
     return f"call it with its argument in parentheses, e.g. {name}(x)"

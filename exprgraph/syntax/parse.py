@@ -39,7 +39,6 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ParseError, ProgramError, SourceWarning
@@ -83,17 +82,27 @@ _KEYWORDS = {"for": "for starts a loop: for t = 1..4: h[t] = h[t-1] + x[t-1]; re
 _INDEX_HINT = "indices are 0-based: x[0] is the first element; W[1, 0] is row 1, column 0"
 
 
-@dataclass(frozen=True, slots=True)
+# The parser's own records below are plain classes with __slots__, not
+# dataclasses: a dataclass costs about 0.6 ms to define (it compiles its
+# methods at import), and these seven were a tenth of a one-shot command's own
+# start-up. Nothing compares or prints them.
+
+
 class _Where:
-    values: dict[str, Any]  # a float, or an array for a vector or matrix
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values  # a float, or an array for a vector or matrix
 
 
-@dataclass(frozen=True, slots=True)
 class _Declaration:
     """`name: shape`, a statement that builds no node."""
 
-    name: str
-    shape: Shape
+    __slots__ = ("name", "shape")
+
+    def __init__(self, name: str, shape: Shape) -> None:
+        self.name = name
+        self.shape = shape
 
 
 # A declaration's kinds of shape, with how many sizes each takes.
@@ -101,12 +110,14 @@ _SHAPE_KINDS = {"scalar": 0, "vector": 1, "matrix": 2}
 _SHAPE_HINT = "declare x: scalar, x: vector(n) or W: matrix(m, n), with sizes names or numbers"
 
 
-@dataclass(frozen=True, slots=True)
 class _Statement:
-    name: str | None  # None for a bare expression
-    node: int
-    line: int
-    column: int
+    __slots__ = ("column", "line", "name", "node")
+
+    def __init__(self, name: str | None, node: int, line: int, column: int) -> None:
+        self.name = name  # None for a bare expression
+        self.node = node
+        self.line = line
+        self.column = column
 
 
 class _Quotient(int):
@@ -217,12 +228,14 @@ class _ProgramState:
                    hint=hint)
 
 
-@dataclass(frozen=True, slots=True)
 class _Pending:
     """The result of a reduction recorded in a loop's body, not run yet: the
     `k`th recorded reduction's result, once the body is replayed."""
 
-    k: int
+    __slots__ = ("k",)
+
+    def __init__(self, k: int) -> None:
+        self.k = k
 
 
 def _replayable(method: Callable[[Any, list[Any]], Any]) -> Callable[[Any, list[Any]], Any]:
@@ -240,32 +253,38 @@ def _replayable(method: Callable[[Any, list[Any]], Any]) -> Callable[[Any, list[
     return callback
 
 
-@dataclass(frozen=True, slots=True)
 class _LoopHead:
-    variable: str
-    first: int
-    last: int
-    token: Token  # the `for`
+    __slots__ = ("first", "last", "token", "variable")
+
+    def __init__(self, variable: str, first: int, last: int, token: Token) -> None:
+        self.variable = variable
+        self.first = first
+        self.last = last
+        self.token = token  # the `for`
 
     @property
     def count(self) -> int:
         return self.last - self.first + 1
 
 
-@dataclass(frozen=True, slots=True)
 class _Unrolled:
     """A loop statement: the statements its steps assigned, in order."""
 
-    statements: tuple[_Statement, ...]
+    __slots__ = ("statements",)
+
+    def __init__(self, statements: tuple[_Statement, ...]) -> None:
+        self.statements = statements
 
 
-@dataclass(frozen=True, slots=True)
 class _Index:
     """One position of an index, `0` or `t-1`, worked out to a number."""
 
-    value: int
-    text: str  # as written
-    token: Token
+    __slots__ = ("text", "token", "value")
+
+    def __init__(self, value: int, text: str, token: Token) -> None:
+        self.value = value
+        self.text = text  # as written
+        self.token = token
 
 
 class _Sequence(int):

@@ -1,0 +1,106 @@
+"""A one-shot command imports only what it runs (issue 17's start-up goal).
+
+Each test runs the console script's `run()` in a fresh interpreter and lists
+the modules it imported. Timing is benchmarks/startup.py's job; these check
+the causes it found, each of which cost a one-shot command a tenth or more of
+its CPU time: Lark (needed only for a syntax error's message), the whole API
+through `exprgraph/__init__`, all nine commands for one, markdown-it and
+Pygments through typer.rich_utils for `--help`, and hashlib and
+importlib.resources for the parse tables.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EVAL = ["eval", "(x+y)*z", "--x", "1", "--y", "3", "--z", "-3"]
+
+# Imports the test process itself must not pass on: run each in a clean interpreter.
+_RUN = """
+import atexit, json, sys
+listing, args = sys.argv[1], sys.argv[2:]
+atexit.register(lambda: open(listing, "w").write(json.dumps(sorted(sys.modules))))
+sys.argv = ["exprgraph", *args]
+from exprgraph.cli import run
+run()
+"""
+
+
+def imported_by(args: list[str], tmp_path: Path) -> tuple[set[str], subprocess.CompletedProcess]:
+    """The modules a run of `exprgraph ARGS` imported, and the finished process."""
+    listing = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", _RUN, str(listing), *args],
+                          capture_output=True, text=True, timeout=120,
+                          env={"COLUMNS": "80", "PATH": "", "PYTHONIOENCODING": "utf-8"})
+    return set(json.loads(listing.read_text())), done
+
+
+def _loaded(modules: set[str], package: str) -> bool:
+    return any(m == package or m.startswith(package + ".") for m in modules)
+
+
+NEVER_FOR_A_ONE_SHOT = ["lark", "markdown_it", "pygments", "hashlib", "importlib.resources",
+                        "numpy"]
+
+
+@pytest.mark.parametrize("args", [EVAL, [*EVAL, "--format", "json"], ["--help"],
+                                  ["eval", "--help"], ["diff", "x^2", "--wrt", "x"]],
+                         ids=["eval", "eval-json", "help", "eval-help", "diff"])
+def test_a_one_shot_command_imports_none_of_the_costly_extras(args: list[str],
+                                                              tmp_path: Path) -> None:
+    modules, done = imported_by(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    assert [p for p in NEVER_FOR_A_ONE_SHOT if _loaded(modules, p)] == []
+
+
+def test_help_imports_no_api_and_no_command_runs_its_own_core(tmp_path: Path) -> None:
+    modules, done = imported_by(["--help"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    # Every command is listed, from its module ...
+    for command in ("eval", "diff", "simplify", "check", "graph", "plan", "descend", "fit",
+                    "batch"):
+        assert f" {command} " in done.stdout
+    # ... but none of the layers under the CLI is imported to list them.
+    heavy = ["exprgraph.api", "exprgraph.syntax", "exprgraph.symbolic", "exprgraph.passes",
+             "exprgraph.tasks"]
+    assert [p for p in heavy if _loaded(modules, p)] == []
+
+
+def test_eval_loads_only_its_own_command_module(tmp_path: Path) -> None:
+    modules, done = imported_by(EVAL, tmp_path)
+    assert done.returncode == 0, done.stderr
+    others = ["exprgraph.cli.check", "exprgraph.cli.graph", "exprgraph.cli.plan",
+              "exprgraph.cli.train", "exprgraph.cli.batch"]
+    assert [m for m in others if m in modules] == []
+
+
+def test_a_syntax_error_still_gets_lark_s_message(tmp_path: Path) -> None:
+    # Lark is imported when the fast driver gives up, and only then.
+    modules, done = imported_by(["eval", "x +* y", "--x", "1", "--y", "2"], tmp_path)
+    assert done.returncode != 0
+    assert "lark" in modules
+    assert "unexpected '*'" in done.stderr
+
+
+def test_a_mistyped_command_is_suggested_once(tmp_path: Path) -> None:
+    _, done = imported_by(["evl", "x"], tmp_path)
+    assert done.returncode == 2
+    assert "No such command 'evl'" in done.stderr
+    assert done.stderr.count("Did you mean 'eval'?") == 1
+
+
+def test_the_package_imports_its_api_on_first_use() -> None:
+    code = ("import sys, exprgraph\n"
+            "before = 'exprgraph.api' in sys.modules\n"
+            "value = exprgraph.compile('(x+y)*z').evaluate(x=1, y=3, z=-3).value\n"
+            "print(before, value, exprgraph.calculus.derivative.__module__,"
+            " 'compile' in dir(exprgraph))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.split() == ["False", "-12.0", "exprgraph.symbolic.calculus", "True"]
