@@ -38,7 +38,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -120,8 +120,16 @@ def solve(problem: Problem, options: Options = Options()) -> dict[str, Any]:
     """The result of one problem: eval's JSON keys plus `source`, or `{source, error}`."""
     if problem.error is not None:
         return {"source": problem.source, "program": problem.program, "error": problem.error}
+    return solve_with(lambda: compile_program(problem.program, inputs=problem.values),
+                      problem, options)
+
+
+def solve_with(compiled_program: Callable[[], Program], problem: Problem,
+               options: Options = Options()) -> dict[str, Any]:
+    """`solve`, with the problem's program compiled by `compiled_program` (a
+    program compiled already, for `shared`): its errors are the problem's."""
     try:
-        compiled = compile_program(problem.program, inputs=problem.values)
+        compiled = compiled_program()
         values = {**compiled.graph.given, **problem.values}
         if problem.file:
             _check_problem_table(compiled, problem, values)
@@ -223,8 +231,12 @@ def _located(error: ExprGraphError, problem: Problem) -> dict[str, Any]:
 
 
 def solve_all(problems: Sequence[Problem], options: Options) -> list[dict[str, Any]]:
-    """`solve` for a chunk of problems (the unit of work of a worker process)."""
-    return [solve(problem, options) for problem in problems]
+    """`solve` for a chunk of problems (the unit of work of a worker process),
+    in order; problems that share a program are compiled once and evaluated
+    together (`shared.solve_chunk`), with the same results."""
+    from .shared import solve_chunk
+
+    return solve_chunk(problems, options, solve)
 
 
 def run(problems: Iterable[Problem], options: Options = Options(), jobs: int = 1
