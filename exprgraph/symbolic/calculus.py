@@ -12,6 +12,7 @@ built once.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import sys
@@ -70,16 +71,22 @@ class Expression:
         node = self.nodes[self.root]
         return node.op is CONST and node.value == 0.0
 
+    @functools.cached_property
+    def _below_root(self) -> tuple[list[Node], int]:
+        """The nodes the root needs, numbered from 0, and the root's number:
+        worked out once, as `check` evaluates an expression at many points."""
+        needed = nodes_below(self.nodes, [self.root])
+        local = {index: position for position, index in enumerate(needed)}
+        return [_renumbered(self.nodes[i], local) for i in needed], local[self.root]
+
     def value(self, point: Mapping[str, float]) -> float:
         """The expression's value at `point`; MathError where it is undefined,
         or where float rounding may have taken more than MAX_LOST_DIGITS of its
         digits (the terms of a high derivative cancel: the 30th derivative
         of sigmoid(x) at 2 sums terms near 1e33 to about 1e15)."""
-        needed = nodes_below(self.nodes, [self.root])
-        local = {index: position for position, index in enumerate(needed)}
-        subset = [_renumbered(self.nodes[i], local) for i in needed]
+        subset, root = self._below_root
         values = evaluate_nodes(subset, point)
-        value = values[local[self.root]]
+        value = values[root]
         bound = rounding_error_bound(subset, values)
         if bound > max(RELIABLE_RELATIVE_ERROR * abs(value), RELIABLE_ABSOLUTE_ERROR):
             digits = 0 if value == 0.0 or bound >= abs(value) \

@@ -8,22 +8,23 @@ An answer key names what is answered:
 - `d/da`: the same for the program's output (and `dg/da` too, when the output
   is a bare expression and the program has no node g).
 
-A constant answer (a number, or a string without input or node names:
-"1/3", "-3", "sqrt(2)/4", "e") is a number written exactly: where the problem
-has a point it is compared there, with a relative tolerance (default 1e-4) and
-an absolute floor of 1e-10 near 0. Any other answer is an expression: it may
-use the program's inputs and node names, each meaning what it means in the
-program (`e` the program assigns is that node, not Euler's number). It is
-checked at the problem's point (if any), then by sampling, with a seed fixed
-by the source and key (same file, same verdicts): each input cycles through
-the RANGES, keeping only points where the program and the right answer are
-defined; the answer must be defined and agree within the tolerance at 8 such
-points. A constant answer to a problem without a point is compared the same
-way (`pi/2` for `atan(x) + atan(1/x)` is incorrect: that is -pi/2 for x < 0).
-An answer equal after simplifying but undefined where the right one is
-defined (`sqrt(x)^2` for `x`) is incorrect: simplifying only explains an
-agreement, it never overrules the sampling. Fewer than 8 points found means
-*undecided* (unless the answer is identical after simplifying), never a guess.
+A constant answer (a number, or a string without input or node names: "1/3",
+"-3", "sqrt(2)/4", "e") is a number written exactly: where the problem has a
+point it is compared there, with a relative tolerance (default 1e-4) and an
+absolute floor of 1e-10 near 0. Any other answer is an expression: it may use
+the program's inputs and node names, each meaning what it means in the program
+(`e` the program assigns is that node, not Euler's number). It is checked at
+the problem's point (if any), then by sampling, with a seed fixed by the
+program and key (same problem, same verdicts, in every student's file): each
+input cycles through the RANGES, keeping only points where the program and the
+right answer are defined; the answer must be defined and agree within the
+tolerance at 8 such points. A constant answer to a problem without a point is
+compared the same way (`pi/2` for `atan(x) + atan(1/x)` is incorrect: that is
+-pi/2 for x < 0). An answer equal after simplifying but undefined where the
+right one is defined (`sqrt(x)^2` for `x`) is incorrect: simplifying only
+explains an agreement, it never overrules the sampling. Fewer than 8 points
+found means *undecided* (unless the answer is identical after simplifying),
+never a guess.
 
 Whose fault: a key that names no node is an `error` verdict (the problem
 file's); an answer that cannot be read is `incorrect`, with the reason (the
@@ -37,6 +38,7 @@ every name above is importable from here.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +161,7 @@ def check_problem(problem: CheckProblem) -> Report:
     """Check every answer of a problem. Only the forward pass is needed for the
     problem as a whole; derivatives are taken per answer."""
     try:
-        program = compile_program(problem.program, inputs=problem.point or {})
+        program = _compiled(problem.program, frozenset(problem.point or {}))
         if not program.scalar:
             return _check_matrix_problem(program, problem)
         point = {**program.graph.given, **(problem.point or {})}
@@ -180,10 +182,49 @@ def check_problem(problem: CheckProblem) -> Report:
                                     values, [None] * len(values), unused)
     except ExprGraphError as error:
         return Report(problem.source, problem.name, (), error.to_dict(), problem.file)
-    verdicts = tuple(check_answer(program, evaluation, key, given, problem.tolerance,
-                                  f"{problem.source}|{key}")
+    verdicts = tuple(_checked(program, evaluation, problem, key, given)
                      for key, given in problem.pairs)
     return Report(problem.source, problem.name, verdicts, file=problem.file)
+
+
+# A class hands in the same programs and, mostly, the same answers: each program
+# is compiled once (per process), and each verdict worked out once, by all it
+# depends on. The sampling seed comes from the program and the key, not the
+# file, so two students' equal answers get the same verdict and the same
+# feedback, whatever their files are called.
+CACHE_SIZE = 256  # compiled programs kept
+VERDICT_CACHE_SIZE = 8192  # verdicts kept
+_programs: OrderedDict[tuple[str, frozenset[str]], Program] = OrderedDict()
+_verdicts: OrderedDict[tuple[Any, ...], Verdict] = OrderedDict()
+
+
+def _compiled(text: str, names: frozenset[str]) -> Program:
+    """`compile_program(text, inputs=names)`, once per text and names."""
+    key = (text, names)
+    program = _programs.get(key)
+    if program is None:
+        program = _programs[key] = compile_program(text, inputs=names)
+        if len(_programs) > CACHE_SIZE:
+            _programs.popitem(last=False)
+    else:
+        _programs.move_to_end(key)
+    return program
+
+
+def _checked(program: Program, evaluation: Evaluation | None, problem: CheckProblem,
+             key: str, given: Any) -> Verdict:
+    """`check_answer`, remembered by the program, the point, the key, the answer
+    (its type and text: `1` and `"1"` are different answers) and the tolerance."""
+    point = tuple(sorted((name, float(value)) for name, value in (problem.point or {}).items()))
+    memo = (problem.program, point, key, type(given).__name__, repr(given), problem.tolerance)
+    verdict = _verdicts.get(memo)
+    if verdict is None:
+        verdict = check_answer(program, evaluation, key, given, problem.tolerance,
+                               f"{problem.program}|{key}")
+        _verdicts[memo] = verdict
+        if len(_verdicts) > VERDICT_CACHE_SIZE:
+            _verdicts.popitem(last=False)
+    return verdict
 
 
 def _check_matrix_problem(program: Program, problem: CheckProblem) -> Report:

@@ -4,7 +4,7 @@ Part of checking answers (`check.py` tells the whole story and the rules):
 `check_number` compares a constant answer with the right number at the
 point; `check_expression` compares an expression with the right answer (a
 symbolic derivative, or the node's expression) at the point, then at
-SAMPLES sampled points, with a seed fixed by the source and key. The right
+SAMPLES sampled points, with a seed fixed by the program and key. The right
 answer is written in the program's own names for the table.
 """
 
