@@ -104,3 +104,22 @@ def test_the_package_imports_its_api_on_first_use() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=60)
     assert done.stdout.split() == ["False", "-12.0", "exprgraph.symbolic.calculus", "True"]
+
+
+@pytest.mark.parametrize("args", [["--help"], [], ["evl", "x"], ["--bogus"]],
+                         ids=["help", "no-arguments", "typo", "bad-option"])
+def test_the_listing_shows_what_the_whole_app_shows(args: list[str]) -> None:
+    # `exprgraph --help` (and a command line naming no command) runs a group
+    # whose commands have their help texts but no parameters: it must print
+    # exactly what the group of whole commands prints.
+    from typer.testing import CliRunner
+
+    from exprgraph.cli import app
+    from exprgraph.cli.application import app_for
+
+    runner = CliRunner()
+    whole = runner.invoke(app, args, prog_name="exprgraph", env={"COLUMNS": "80"})
+    listing = runner.invoke(app_for(args), args, prog_name="exprgraph", env={"COLUMNS": "80"})
+    assert app_for(args) is not app
+    assert (listing.exit_code, listing.output) == (whole.exit_code, whole.output)
+    assert whole.output.strip()

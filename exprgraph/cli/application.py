@@ -155,11 +155,42 @@ def app_for(args: list[str]) -> typer.Typer:
     command = named_command(args)
     if command is None:
         load_commands()
-        return app
+        if any(token in COMMAND_MODULES for token in args):
+            return app  # a command after something else (`-- eval`): Click decides
+        return _listing()
     load_commands({command})
     only = copy.copy(app)  # `app` itself stays whole for anyone else holding it
     only.registered_commands = [c for c in app.registered_commands if c.name == command]
     return only
+
+
+def _listing() -> typer.Typer:
+    """The group as `exprgraph --help` lists it, and as a mistyped command name
+    meets it: every command with its help text but none of its parameters,
+    which only its own help and its run need (building the nine commands'
+    parameters was half the CPU time of `exprgraph --help`). Used only where
+    the command line names no command, so no command can run from it."""
+    import copy
+
+    from typer.models import CommandInfo
+
+    listing = copy.copy(app)
+    listing.registered_commands = [
+        CommandInfo(info.name, callback=_listed(info.callback), help=info.help,
+                    short_help=info.short_help, epilog=info.epilog, hidden=info.hidden,
+                    deprecated=info.deprecated, rich_help_panel=info.rich_help_panel)
+        for info in app.registered_commands]
+    return listing
+
+
+def _listed(callback: Any) -> Any:
+    """A stand-in for a command's function with its docstring (the help text
+    the listing shows) and no parameters."""
+    def listed() -> None:  # pragma: no cover - never run: see _listing
+        raise RuntimeError("a listed command ran")
+
+    listed.__doc__ = getattr(callback, "__doc__", None)
+    return listed
 
 
 def _version(value: bool) -> None:
