@@ -670,7 +670,8 @@ def test_running_out_of_memory_is_a_message_not_a_traceback(
     def exhausted() -> None:
         raise MemoryError
 
-    monkeypatch.setattr(cli, "app", exhausted)
+    # The app a command line runs (`app_for`) is the one that runs out.
+    monkeypatch.setattr(cli, "app_for", lambda args: exhausted)
     with pytest.raises(SystemExit) as done:
         cli.run()
     assert done.value.code == 1
