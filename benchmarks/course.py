@@ -23,6 +23,13 @@ in the same run (asserts nothing):
    problems with 5 expression answers (some wrong, some written differently),
    one TOML file per student in a folder. Timed: `exprgraph check DIR --format
    json` as a command; reported in students per second.
+
+`--memory N` instead writes an N-line course-shaped file (1,000,000 for the
+issue's goal of at most 300 MB) and prints the peak resident memory of
+`exprgraph batch` over it in every output format, with one process and with
+`--jobs 2` (the largest of the main process and its workers, as the kernel
+reports it for waited-for children), and with `--scheduler local:2` where
+Dask's distributed is installed.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import random
 import subprocess
 import sys
@@ -210,6 +218,36 @@ def write_class(folder: Path, students: int, seed: int) -> None:
         (folder / f"student{student:05d}.toml").write_text("\n".join(parts), encoding="utf-8")
 
 
+def peak_memory(args: list[str]) -> tuple[float, float, int]:
+    """Peak resident memory (MB, the largest process), wall seconds and exit
+    status of `exprgraph ARGS`, output discarded."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "exprgraph", *args],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    return usage.ru_maxrss / 1024, time.perf_counter() - start, os.waitstatus_to_exitcode(status)
+
+
+def measure_memory(count: int, seed: int) -> None:
+    """Peak memory of `batch` over a `count`-line course file, per format and runner."""
+    programs = max(1, count // 5000)
+    lines = course_lines(programs, count // programs, seed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "course.expr"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        del lines
+        runners = [["--jobs", "1"], ["--jobs", "2"]]
+        if importlib.util.find_spec("distributed") is not None:
+            runners.append(["--scheduler", "local:2"])
+        print(f"batch over {count:,} lines ({programs} programs): peak memory (largest process)")
+        for fmt in ("table", "jsonl", "csv"):
+            for runner in runners:
+                megabytes, seconds, status = peak_memory(
+                    ["batch", str(path), "--format", fmt, *runner])
+                print(f"  --format {fmt:<5} {' '.join(runner):<20} {megabytes:8.1f} MB "
+                      f"{seconds:7.1f} s  exit {status}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--programs", type=int, default=200)
@@ -218,7 +256,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--sample", type=int, default=2000,
                         help="lines timed one at a time (the old path is slow)")
+    parser.add_argument("--memory", type=int, metavar="LINES",
+                        help="peak memory of batch over a file of LINES lines, instead")
     args = parser.parse_args()
+    if args.memory:
+        measure_memory(args.memory, args.seed)
+        return
     with tempfile.TemporaryDirectory() as folder:
         lines = course_lines(args.programs, args.points, args.seed)
         path = Path(folder) / "course.expr"

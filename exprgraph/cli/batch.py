@@ -7,9 +7,13 @@ goes to stderr in every format.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +31,16 @@ class BatchFormat(str, Enum):
     csv = "csv"
 
 
+def _jobs(value: str) -> int | str:
+    """`--jobs`: auto or a whole number >= 1."""
+    from ..tasks.workers import parse_jobs
+
+    try:
+        return parse_jobs(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{error}, e.g. --jobs 4 or --jobs auto") from None
+
+
 @app.command("batch")
 @reports_errors
 def batch_command(
@@ -38,8 +52,15 @@ def batch_command(
         "--format", case_sensitive=False,
         help="table: a table per file and a summary; jsonl: one JSON object per problem, "
         "in input order; csv: one row per problem and input.")] = BatchFormat.table,
-    jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", min=1, help="Worker processes (use more cores).")] = 1,
+    jobs: Annotated[str, typer.Option(
+        "--jobs", "-j", callback=_jobs, metavar="auto|N",
+        help="Worker processes: auto uses every core once the batch is big enough to "
+        "gain (one process for a small one); N uses N (at most one per core).")] = "auto",
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="ADDRESS", show_default=False,
+        help="Run on a Dask cluster: the scheduler's tcp://HOST:8786, or local[:N] for N "
+        "workers on this machine (pip install 'exprgraph\\[dask]'). Results come back in "
+        "input order.")] = None,
     derivatives: Annotated[bool, typer.Option(
         "--derivatives", help="Include symbolic derivatives (they cost more than numbers).")
     ] = False,
@@ -52,8 +73,10 @@ def batch_command(
     """Evaluate every problem in problem files: value and gradient of each.
 
     One bad problem never stops the batch. The summary goes to stderr in every
-    format. Exit status: 0 all ok, 1 a problem failed, 2 a file could not be
-    read or parsed.
+    format. Results come in input order, whatever runs them: this process,
+    --jobs worker processes, or a Dask cluster (--scheduler). Exit status: 0
+    all ok, 1 a problem failed, 2 a file could not be read or parsed (or the
+    command line or the cluster is at fault).
 
     Example: [bold]exprgraph batch samples/ --format jsonl > results.jsonl[/bold]
     """
@@ -63,6 +86,7 @@ def batch_command(
 
     from ..render import batch as show
     from ..tasks import batch as core
+    from ..tasks.workers import Aside, jobs_for
 
     started = time.perf_counter()
     tally = show.Tally()
@@ -78,38 +102,88 @@ def batch_command(
                   f"{output_format.value} (it does with --format {use})")
     options = core.Options(derivatives=derivatives and output_format is not BatchFormat.table,
                            nodes=nodes and output_format is BatchFormat.jsonl)
-    out = stdout()
     ascii_only = not writes_utf(sys.stdout)  # JSON lines escape what the output cannot carry
     progress = _LazyProgress(started, output_format is not BatchFormat.table
                              and sys.stdout.isatty())
+    # Every file's problems in one stream, so that the workers stay busy from
+    # one file to the next; the files' starts, ends and faults travel in it as
+    # asides, each handled here in its place.
+    table: show.FileTable | None = None
+    given = ctx.get_parameter_source("jobs") is not ParameterSource.DEFAULT
+    stream = core.run(_problems(paths), options, jobs_for(jobs if given else None, scheduler),
+                      scheduler)
     try:
-        for found in core.discover(paths):
-            if isinstance(found, core.FileError):
-                report_error(found, output_format is BatchFormat.jsonl, tally)
-                continue
-            # Only the rows the table shows are kept: a long line file streams.
-            table = show.FileTable(str(found), max_rows)
-            try:
-                for result in core.run(core.read_problems(found), options, jobs):
-                    tally.add(result)
-                    progress.advance()
-                    # Machine formats go straight to stdout: Rich costs per line.
-                    if output_format is BatchFormat.table:
-                        table.add(result)
-                    elif output_format is BatchFormat.jsonl:
-                        sys.stdout.write(json.dumps(result, ensure_ascii=ascii_only) + "\n")
-                    else:
-                        sys.stdout.write(show.csv_text([result], header=tally.problems == 1))
-            except core.FileError as error:
-                report_error(error, output_format is BatchFormat.jsonl, tally)
-            if output_format is BatchFormat.table and len(table):
-                progress.pause()
-                out.print(table.renderable())
+        with contextlib.closing(stream):
+            for result in stream:
+                if isinstance(result, Aside):
+                    table = _file_event(result.value, table, output_format, max_rows, tally,
+                                        progress)
+                    continue
+                tally.add(result)
+                progress.advance()
+                # Machine formats go straight to stdout: Rich costs per line.
+                if table is not None:
+                    table.add(result)
+                elif output_format is BatchFormat.jsonl:
+                    sys.stdout.write(json.dumps(result, ensure_ascii=ascii_only) + "\n")
+                else:
+                    sys.stdout.write(show.csv_text([result], header=tally.problems == 1))
     finally:
         progress.stop()
     # On stderr in every format: stdout stays pure JSON lines or CSV.
     stderr().print(tally.line(time.perf_counter() - started))
     raise typer.Exit(2 if tally.file_errors else 1 if tally.failed else 0)
+
+
+@dataclass(frozen=True)
+class _FileStarts:
+    """The problems of a file follow (a new table)."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class _FileEnds:
+    """A file's problems are all in (its table is printed)."""
+
+    path: Path
+
+
+def _problems(paths: list[str]) -> Iterator[Any]:
+    """Every problem of every file, in order, with asides where a file starts
+    or ends and in place of a file (or the rest of one) that cannot be read."""
+    from ..tasks import batch as core
+    from ..tasks.workers import Aside
+
+    for found in core.discover(paths):
+        if isinstance(found, core.FileError):
+            yield Aside(found)
+            continue
+        yield Aside(_FileStarts(found))
+        try:
+            yield from core.read_problems(found)
+        except core.FileError as error:
+            yield Aside(error)
+        yield Aside(_FileEnds(found))
+
+
+def _file_event(event: Any, table: Any, output_format: BatchFormat, max_rows: int,
+                tally: Any, progress: _LazyProgress) -> Any:
+    """Handle a file's start, end or fault in its place; the table of the file
+    being read (None in the machine formats)."""
+    from ..render import batch as show
+
+    if isinstance(event, _FileStarts):
+        # Only the rows the table shows are kept: a long line file streams.
+        return show.FileTable(str(event.path), max_rows) if (
+            output_format is BatchFormat.table) else None
+    if isinstance(event, _FileEnds):
+        if table is not None and len(table):
+            progress.pause()
+            stdout().print(table.renderable())
+        return None
+    report_error(event, output_format is BatchFormat.jsonl, tally)
+    return table
 
 
 class _LazyProgress:

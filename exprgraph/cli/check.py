@@ -8,8 +8,11 @@ undecided or missing, 2 a file, key or the command line itself at fault.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from click.core import ParameterSource
@@ -28,6 +31,16 @@ def _below_one(value: float) -> float:
     if value >= 1.0:
         raise typer.BadParameter("a relative tolerance must be below 1, e.g. 1e-3")
     return value
+
+
+def _jobs(value: str) -> int | str:
+    """`--jobs`: auto or a whole number >= 1."""
+    from ..tasks.workers import parse_jobs
+
+    try:
+        return parse_jobs(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{error}, e.g. --jobs 4 or --jobs auto") from None
 
 
 @values_command("check")
@@ -54,13 +67,23 @@ def check_command(
         "--format", case_sensitive=False,
         help="table: a table per problem, with how wrong answers are obtained, and a score "
         "per file; json: one JSON object per problem, one per line.")] = OutputFormat.table,
+    jobs: Annotated[str, typer.Option(
+        "--jobs", "-j", callback=_jobs, metavar="auto|N",
+        help="Worker processes for problem files: auto uses every core once there are "
+        "enough problems to gain (one process for a few); N uses N (at most one per core)."
+    )] = "auto",
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="ADDRESS", show_default=False,
+        help="Check problem files on a Dask cluster: the scheduler's tcp://HOST:8786, or "
+        "local[:N] for N workers on this machine (pip install 'exprgraph\\[dask]'). "
+        "Reports come back in input order.")] = None,
 ) -> None:
     """Check answers: node values and derivatives, numbers or expressions.
 
     Exit status:
     0 every answer correct;
     1 some incorrect, undecided or missing (an answer that does not parse is incorrect);
-    2 a problem file, a key or the command itself is at fault.
+    2 a problem file, a key, the command itself or a --scheduler cluster is at fault.
 
     Vector and matrix programs take matrix answers.
 
@@ -73,7 +96,6 @@ def check_command(
     from ..tasks import check as core
 
     as_json = output_format is OutputFormat.json
-    bad = False
     scores: list[core.FileScore] = []
 
     def show(report: core.Report) -> None:
@@ -82,19 +104,14 @@ def check_command(
         else:
             stdout().print(report_view(report))
 
-    def no_answers(path: str) -> None:
-        # A problem file without a single answer is said, never skipped silently.
-        message = f"{path} has no answers to check"
-        hint = 'add a [problem.answers] table below a problem, with lines such as "d/dx" = 3'
-        if as_json:
-            print_json({"source": path, "file": path,
-                        "error": {"kind": "no_answers", "message": message, "hint": hint}})
-        else:
-            warn(f"{message} ({hint})")
-
     # --tolerance given overrides the files' own; by default each file sets its own.
     override = ctx.get_parameter_source("tolerance") is not ParameterSource.DEFAULT
+    jobs_given = ctx.get_parameter_source("jobs") is not ParameterSource.DEFAULT
     if answers:
+        for name, used in (("--jobs", jobs_given), ("--scheduler", scheduler is not None)):
+            if used:
+                warn(f"{name} has no effect with --answer (one program is checked here; "
+                     "it does with problem files)")
         compiled, values = compiled_from_tokens(ctx, [*targets, *ctx.args], assignments)
         text = compiled.graph.source
         given = [core.parse_answer_option(a) for a in answers]
@@ -107,68 +124,131 @@ def check_command(
     else:
         targets = [t.removeprefix(PROGRAM_MARK) for t in targets]
         _refuse_values_without_answers(ctx, targets, assignments)
-        from dataclasses import replace
+        from ..tasks import check_run
+        from ..tasks.workers import Aside, jobs_for
 
-        from ..tasks.batch import discover
-        from ..tasks.problems import EMPTY_FOLDER
-
-        # A folder contributes its problem sets; line files have no answers.
-        named = {Path(t) for t in targets}
-        for target in targets:
-            checked_any = False
-            for found in discover([target]):
-                if isinstance(found, FileError) and found.details.get("reason") == EMPTY_FOLDER:
-                    continue  # said below as check sees it: no problem sets with answers
-                if isinstance(found, FileError):
-                    bad = checked_any = True
-                    report_error(found, as_json)
-                    scores.append(core.FileScore(str(found.details.get("file", "")),
-                                                 errors=1, unreadable=True,
-                                                 fault=_fault_of(found)))
+        # Every file's problems in one stream, checked here, by worker processes
+        # or on a cluster; what happens to the files travels in it as asides,
+        # each handled here in its place, and every report is printed here, in order.
+        stream = check_run.run(_problems(targets, tolerance if override else None),
+                               jobs_for(jobs if jobs_given else None, scheduler), scheduler)
+        current: core.FileScore | None = None  # the score of the file being checked
+        with contextlib.closing(stream):
+            for item in stream:
+                if isinstance(item, Aside):
+                    current = _file_event(item.value, current, scores, as_json)
                     continue
-                if found.suffix != ".toml" and found not in named:
-                    continue
-                checked_any = True
-                try:
-                    checked = core.read_check_file(found)
-                except ExprGraphError as error:
-                    bad = True
-                    report_error(error, as_json)
-                    scores.append(core.FileScore(
-                        str(found), errors=1, unreadable=True,
-                        fault=_fault_of(error) if found.suffix == ".toml"
-                        else "not_a_problem_file"))
-                    continue
-                score = core.FileScore(str(found), unanswered=checked.unanswered,
-                                       no_answers=not checked.has_answers)
-                scores.append(score)
-                if score.no_answers:
-                    no_answers(str(found))
-                for problem in checked.problems:
-                    if isinstance(problem, ExprGraphError):
-                        score.errors += 1
-                        report_error(problem, as_json)
-                        continue
-                    if override:
-                        problem = replace(problem, tolerance=tolerance)
-                    report = core.check_problem(problem)
-                    score.add(report)
-                    show(report)
-            if not checked_any:  # a folder of line files only: nothing to check
-                bad = True
-                report_error(FileError(f"no problem sets with answers in {target}",
-                                       file=target, hint="check reads .toml problem "
-                                       "sets; line files (.expr) have no answers",
-                                       reason=EMPTY_FOLDER),
-                             as_json)
-                scores.append(core.FileScore(target, errors=1, unreadable=True,
-                                             fault="no_problem_files"))
+                assert current is not None
+                current.add(item)
+                show(item)
     if not as_json:
         for line in summary_lines(scores, several=len(scores) > 1):
             stderr().print(line)
-    bad = bad or any(s.errors for s in scores)
+    bad = any(s.errors for s in scores)
     wrong = any(s.correct < s.total or s.no_answers for s in scores)
     raise typer.Exit(2 if bad else 1 if wrong else 0)
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A file, folder or target that gives nothing to check: said, scored as an error."""
+
+    error: ExprGraphError
+    path: str
+    fault: str
+
+
+@dataclass(frozen=True)
+class _FileStarts:
+    """A problem set's problems follow; `score` tallies them."""
+
+    score: Any  # core.FileScore
+
+
+@dataclass(frozen=True)
+class _BadProblem:
+    """A problem of the file being read that cannot be checked."""
+
+    error: ExprGraphError
+
+
+def _problems(targets: list[str], tolerance: float | None) -> Iterator[Any]:
+    """The problems to check, in order, with asides for what happens to the
+    files: where one starts, a problem in it that is malformed, a file or
+    folder that cannot be read. `tolerance` (given) overrides the files'."""
+    from dataclasses import replace
+
+    from ..tasks import check as core
+    from ..tasks.batch import discover
+    from ..tasks.problems import EMPTY_FOLDER
+    from ..tasks.workers import Aside
+
+    # A folder contributes its problem sets; line files have no answers.
+    named = {Path(t) for t in targets}
+    for target in targets:
+        checked_any = False
+        for found in discover([target]):
+            if isinstance(found, FileError) and found.details.get("reason") == EMPTY_FOLDER:
+                continue  # said below as check sees it: no problem sets with answers
+            if isinstance(found, FileError):
+                checked_any = True
+                yield Aside(_Unreadable(found, str(found.details.get("file", "")),
+                                        _fault_of(found)))
+                continue
+            if found.suffix != ".toml" and found not in named:
+                continue
+            checked_any = True
+            try:
+                checked = core.read_check_file(found)
+            except ExprGraphError as error:
+                yield Aside(_Unreadable(error, str(found), _fault_of(error)
+                                        if found.suffix == ".toml" else "not_a_problem_file"))
+                continue
+            yield Aside(_FileStarts(core.FileScore(str(found), unanswered=checked.unanswered,
+                                                   no_answers=not checked.has_answers)))
+            for problem in checked.problems:
+                if isinstance(problem, ExprGraphError):
+                    yield Aside(_BadProblem(problem))
+                elif tolerance is not None:
+                    yield replace(problem, tolerance=tolerance)
+                else:
+                    yield problem
+        if not checked_any:  # a folder of line files only: nothing to check
+            yield Aside(_Unreadable(
+                FileError(f"no problem sets with answers in {target}", file=target,
+                          hint="check reads .toml problem sets; line files (.expr) have "
+                          "no answers", reason=EMPTY_FOLDER),
+                target, "no_problem_files"))
+
+
+def _file_event(event: Any, score: Any, scores: list[Any], as_json: bool) -> Any:
+    """Say and count what happened to a file, in its place; the score of the
+    file whose problems come next."""
+    from ..tasks import check as core
+
+    if isinstance(event, _FileStarts):
+        scores.append(event.score)
+        if event.score.no_answers:
+            _no_answers(event.score.path, as_json)
+        return event.score
+    if isinstance(event, _BadProblem):
+        score.errors += 1
+        report_error(event.error, as_json)
+        return score
+    report_error(event.error, as_json)
+    scores.append(core.FileScore(event.path, errors=1, unreadable=True, fault=event.fault))
+    return score
+
+
+def _no_answers(path: str, as_json: bool) -> None:
+    """A problem file without a single answer is said, never skipped silently."""
+    message = f"{path} has no answers to check"
+    hint = 'add a [problem.answers] table below a problem, with lines such as "d/dx" = 3'
+    if as_json:
+        print_json({"source": path, "file": path,
+                    "error": {"kind": "no_answers", "message": message, "hint": hint}})
+    else:
+        warn(f"{message} ({hint})")
 
 
 def _refuse_values_without_answers(ctx: typer.Context, targets: list[str],

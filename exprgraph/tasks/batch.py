@@ -33,16 +33,9 @@ work forever.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -239,78 +232,24 @@ def solve_all(problems: Sequence[Problem], options: Options) -> list[dict[str, A
     return solve_chunk(problems, options, solve)
 
 
-def run(problems: Iterable[Problem], options: Options = Options(), jobs: int = 1
-        ) -> Iterator[dict[str, Any]]:
-    """Results in input order; with jobs > 1, worker processes solve chunks
-    while at most 2·jobs chunks are in flight, so memory stays bounded."""
-    # More workers than cores only add processes (--jobs 300 for two lines).
-    jobs = min(jobs, os.cpu_count() or 1)
-    if jobs <= 1:
-        for problem in problems:
-            yield solve(problem, options)
-        return
-    iterator = iter(problems)
-    pending: deque[tuple[list[Problem], Future[list[dict[str, Any]]] | None]] = deque()
-    pool = _pool(jobs)
-    try:
-        while True:
-            while len(pending) < 2 * jobs:
-                chunk = list(islice(iterator, CHUNK))
-                if not chunk:
-                    break
-                pending.append((chunk, _submit(pool, chunk, options)))
-            if not pending:
-                return
-            chunk, future = pending.popleft()
-            try:
-                if future is None:
-                    raise BrokenProcessPool("the pool broke before this chunk was sent")
-                results = future.result()
-            except BrokenProcessPool:
-                # A worker died (killed, out of memory), breaking the whole pool:
-                # this chunk is solved again alone, problem by problem if need be,
-                # so only the problem that kills a worker fails; the chunks after
-                # it go to a fresh pool. Nothing is lost, nothing printed twice.
-                pool.shutdown(wait=False, cancel_futures=True)
-                results = _solve_apart(chunk, options)
-                pool = _pool(jobs)
-                pending = deque((waiting, _submit(pool, waiting, options))
-                                for waiting, _ in pending)
-            yield from results
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+def run(problems: Iterable[Problem], options: Options = Options(), jobs: int | str = 1,
+        scheduler: str | None = None) -> Iterator[dict[str, Any]]:
+    """Results in input order: `workers.ordered_map` over `solve_all`, in chunks.
 
+    `jobs`: 1 solves here; N uses N worker processes (at most one per core),
+    with at most 2·N chunks in flight, so memory stays bounded; "auto" starts
+    here and uses every core once the input proves big. `scheduler`: the
+    chunks run on a Dask cluster instead (`tcp://HOST:8786`, or `local`). A
+    problem that kills its worker fails alone, named. A `workers.Aside` among
+    the problems is yielded as it is, in its place (the CLI marks files so)."""
+    from .workers import Task, Work, ordered_map
 
-def _submit(pool: ProcessPoolExecutor, chunk: list[Problem], options: Options
-            ) -> Future[list[dict[str, Any]]] | None:
-    """The chunk sent to the pool, or None if the pool is already broken."""
-    try:
-        return pool.submit(solve_all, chunk, options)
-    except BrokenProcessPool:
-        return None
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=jobs, initializer=_end_with_parent)
-
-
-def _solve_apart(chunk: list[Problem], options: Options) -> list[dict[str, Any]]:
-    """`chunk`'s results from a worker of its own; where that worker dies too,
-    each problem in a worker of its own, and a problem that kills even that
-    one fails with the reason."""
-    with _pool(1) as alone:
-        try:
-            return alone.submit(solve_all, chunk, options).result()
-        except BrokenProcessPool:
-            pass
-    results: list[dict[str, Any]] = []
-    for problem in chunk:
-        with _pool(1) as alone:
-            try:
-                results.extend(alone.submit(solve_all, [problem], options).result())
-            except BrokenProcessPool:
-                results.append(_worker_died(problem))
-    return results
+    # 256 problems a chunk here, 64 to a worker process, 256 to a cluster's
+    # task (~0.1 s of work: Dask's cost per task is milliseconds); "auto"
+    # starts a pool once 512 problems are still to come (or after 0.5 s of work).
+    work = Work(Task(solve_all, (options,)), died=_worker_died, name="exprgraph-batch",
+                chunk=CHUNK, serial_chunk=256, cluster_chunk=256, big=512)
+    yield from ordered_map(work, problems, jobs=jobs, scheduler=scheduler)
 
 
 def _worker_died(problem: Problem) -> dict[str, Any]:
@@ -318,19 +257,3 @@ def _worker_died(problem: Problem) -> dict[str, Any]:
         "the worker process solving this problem died (killed, or out of memory)",
         hint="run it alone, or with --jobs 1, to see why")
     return {"source": problem.source, "program": problem.program, "error": error.to_dict()}
-
-
-def _end_with_parent() -> None:
-    """In a worker process: end it once the process that started it is gone.
-
-    A batch killed by SIGPIPE (`| head -1`) cannot shut its pool down, and its
-    workers would wait for work forever. A daemon thread notices that the
-    parent changed (the orphan is adopted) and ends the worker at once."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
