@@ -246,3 +246,32 @@ def test_an_item_that_kills_every_worker_fails_alone() -> None:
                             cluster_chunk=8)
         results = list(workers.ordered_map(work, range(40), scheduler=own.scheduler_address))
     assert results == [f"{k} died" if k == 17 else 2 * k for k in range(40)]
+
+
+def test_dask_s_own_warnings_and_task_tracebacks_stay_off_stderr(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A tester saw Dask's version-mismatch table, and asyncio's "Task exception
+    # was never retrieved" traceback after every worker was lost, on stderr:
+    # the errors exprgraph reports are the only text a user should see.
+    import asyncio
+    import logging
+    import warnings
+
+    from distributed.versions import VersionMismatchWarning
+
+    from exprgraph.tasks import workers
+
+    workers._import_distributed()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        workers._import_distributed()
+        warnings.warn("numpy differs", VersionMismatchWarning, stacklevel=1)
+    assert caught == []
+    assert logging.getLogger("asyncio").getEffectiveLevel() >= logging.CRITICAL
+    loop = asyncio.new_event_loop()
+    try:
+        loop.call_exception_handler({"message": "Task exception was never retrieved",
+                                     "exception": RuntimeError("lost")})
+    finally:
+        loop.close()
+    assert "Traceback" not in capsys.readouterr().err

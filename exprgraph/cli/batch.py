@@ -59,8 +59,8 @@ def batch_command(
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", metavar="ADDRESS", show_default=False,
         help="Run on a Dask cluster: the scheduler's tcp://HOST:8786, or local[:N] for N "
-        "workers on this machine (pip install 'exprgraph\\[dask]'). Results come back in "
-        "input order.")] = None,
+        "workers on this machine (it needs the dask extra: see the README). Results come "
+        "back in input order.")] = None,
     derivatives: Annotated[bool, typer.Option(
         "--derivatives", help="Include symbolic derivatives (they cost more than numbers).")
     ] = False,

@@ -75,8 +75,8 @@ def check_command(
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", metavar="ADDRESS", show_default=False,
         help="Check problem files on a Dask cluster: the scheduler's tcp://HOST:8786, or "
-        "local[:N] for N workers on this machine (pip install 'exprgraph\\[dask]'). "
-        "Reports come back in input order.")] = None,
+        "local[:N] for N workers on this machine (it needs the dask extra: see the "
+        "README). Reports come back in input order.")] = None,
 ) -> None:
     """Check answers: node values and derivatives, numbers or expressions.
 

@@ -437,6 +437,17 @@ def _import_distributed() -> Any:
     for name in ["distributed", *logging.root.manager.loggerDict]:
         if name.startswith("distributed.") or name == "distributed":
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    # When every worker is lost, Dask's client leaves a gather's task with an
+    # exception nobody retrieves, and asyncio logs it with a traceback; the
+    # loss is ours to report, as an error.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    import warnings
+
+    from distributed.versions import VersionMismatchWarning
+
+    # Dask warns, with a table, where a worker's packages differ from this
+    # process's; the check at connect says what matters (exprgraph itself).
+    warnings.filterwarnings("ignore", category=VersionMismatchWarning)
     return distributed
 
 
