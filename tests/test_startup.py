@@ -123,3 +123,15 @@ def test_the_listing_shows_what_the_whole_app_shows(args: list[str]) -> None:
     assert app_for(args) is not app
     assert (listing.exit_code, listing.output) == (whole.exit_code, whole.output)
     assert whole.output.strip()
+
+
+def test_another_command_s_option_is_named_though_only_one_command_is_built(
+        tmp_path: Path) -> None:
+    # `run` builds only the command a line names; an unused --NAME that is
+    # another command's option must still be said to be that (it was not,
+    # for a while: the other commands' options were not there to look at).
+    _, done = imported_by(["eval", "x", "--x", "1", "--wrt", "x"], tmp_path)
+    assert done.returncode == 2
+    assert "--wrt is an option of exprgraph diff, not of eval" in done.stderr
+    _, done = imported_by(["descend", "(x-3)^2", "--x", "0", "--epochs", "5"], tmp_path)
+    assert "did you mean --steps?" in done.stderr

@@ -18,7 +18,7 @@ import typer
 
 from ..core.errors import ExprGraphError, ValueInputError
 from ..core.text import did_you_mean, split_top_level
-from .application import PROGRAM_MARK
+from .application import COMMAND_MODULES, PROGRAM_MARK
 from .output import warn
 
 # The API is imported where a program is compiled, not here: `exprgraph --help`
@@ -188,6 +188,8 @@ def mistyped_options(ctx: typer.Context, used: set[str], values: dict[str, Any]
     giving a point's values to a program that does not use them all is normal
     (a derivative evaluated where its function was, `eval "x" --a 2 --x 3`).
     """
+    if all(name in used for name in values):
+        return {}  # the common case: no need to look at any command's options
     own, others = option_names(ctx)
     command = ctx.info_name or ""
     hints: dict[str, str] = {}
@@ -268,7 +270,17 @@ def option_names(ctx: typer.Context) -> tuple[list[str], dict[str, list[str]]]:
     own = [o for param in ctx.command.params for o in param.opts if o.startswith("--")]
     others: dict[str, list[str]] = {}
     group = ctx.find_root().command
-    for name, command in getattr(group, "commands", {}).items():
+    commands = getattr(group, "commands", {})
+    if len(commands) < len(COMMAND_MODULES):
+        # `run` built only the command the line names (start-up); the others'
+        # options are built here, where a --NAME needs them.
+        import typer.main
+
+        from .application import app, load_commands
+
+        load_commands()
+        commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name, command in commands.items():
         if name == ctx.info_name:
             continue
         for param in command.params:
