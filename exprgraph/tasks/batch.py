@@ -136,6 +136,12 @@ def solve_with(compiled_program: Callable[[], Program], problem: Problem,
     except MemoryError:  # this problem's, not the batch's: the rest still run
         error = ExpressionTooLargeError("ran out of memory solving this problem")
         return {"source": problem.source, "program": problem.program, "error": error.to_dict()}
+    return finished(data, problem)
+
+
+def finished(data: dict[str, Any], problem: Problem) -> dict[str, Any]:
+    """A problem's result `data` as a batch reports it: only the partials its
+    `wrt` asks for, then its `source`."""
     if problem.wrt is not None:
         keep = set(problem.wrt)
         for key in ("gradient", "derivatives"):

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from ..api import Program
 from ..api import compile as compile_program
 from ..core.errors import ExprGraphError
+from .batch import finished  # batch imports this module only inside solve_all
 
 if TYPE_CHECKING:
     from ..passes.rows import Rows
@@ -227,13 +228,7 @@ class _Template:
         if self.derivatives is not None:
             data["derivatives"] = dict(self.derivatives)
         data["warnings"] = list(self.warnings)
-        if problem.wrt is not None:
-            keep = set(problem.wrt)
-            for key in ("gradient", "derivatives"):
-                if key in data:
-                    data[key] = {k: v for k, v in data[key].items() if k in keep}
-        data["source"] = problem.source
-        return data
+        return finished(data, problem)
 
 
 def _floats(column: Any, count: int) -> list[float]:
