@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from exprgraph.cli import app
+from tests.test_batch import _processes_with
 
 from .test_jobs import SAMPLES, check_folder, lines_file, same_run, untimed
 
@@ -208,18 +209,7 @@ def test_a_local_cluster_runs_check_and_leaves_no_process_behind() -> None:
 
 def _multiprocessing_helpers() -> set[int]:
     """Live processes started by multiprocessing (fork servers, workers, trackers)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        if b"multiprocessing" in command and state.rpartition(")")[2].split()[:1] != ["Z"]:
-            found.add(int(entry.name))
-    return found
+    return set(_processes_with("multiprocessing"))
 
 
 def _dies_on_marker(chunk: list[int]) -> list[int]:
