@@ -208,6 +208,17 @@ def test_without_distributed_the_scheduler_says_how_to_install_it(
     assert json_run.exit_code == 2
 
 
+def test_without_distributed_a_misspelt_local_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "lcoal" reads as a host name; without Dask installed the user should still
+    # learn that they probably meant `local`, not only how to install Dask.
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    result = runner.invoke(app, ["batch", str(SAMPLES / "corpus.expr"), "--scheduler", "lcoal"])
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert "did you mean --scheduler local?" in message
+    assert "pip install 'exprgraph[dask]'" in message
+
+
 @pytest.mark.parametrize(("text", "url"), [
     ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"),
     ("10.0.0.5:9000", "tcp://10.0.0.5:9000"),

@@ -421,13 +421,17 @@ def parse_address(text: str) -> Address:
     return Address(cleaned, scheme=scheme.lower(), host=host, port=int(port))
 
 
-def _import_distributed() -> Any:
+def _import_distributed(address: Address) -> Any:
     try:
         import distributed
     except ImportError as error:
+        hint = INSTALL_HINT
+        if not address.local and _close_to_local(address.host):
+            # `lcoal` reads as a host name: the typo matters more than the install.
+            hint = f"did you mean --scheduler local? To use a cluster, {INSTALL_HINT}"
         raise ToolMissingError(
             "--scheduler runs the work on a Dask cluster, and Dask's distributed "
-            f"package is not installed ({error})", hint=INSTALL_HINT, tool="distributed"
+            f"package is not installed ({error})", hint=hint, tool="distributed"
         ) from None
     import logging
 
@@ -469,7 +473,7 @@ class _Cluster(_Backend):
 
     def __post_init__(self) -> None:
         self.address = parse_address(self.text)
-        distributed = _import_distributed()
+        distributed = _import_distributed(self.address)
         started["cluster"] += 1
         # A key unique to this run and chunk: two runs sharing a scheduler never
         # share a result; Dask's name for the tasks is the prefix (`exprgraph-batch`).
