@@ -35,3 +35,8 @@ def test_wheel_carries_the_grammar_inside_the_package(tmp_path: Path) -> None:
     assert "exprgraph/syntax/parser_tables.json" in names
     packaged = zipfile.ZipFile(wheel).read("exprgraph/grammar/expr.lark").decode()
     assert packaged == (ROOT / "grammar" / "expr.lark").read_text(encoding="utf-8")
+    # The licence pyproject.toml names ships with the wheel, word for word.
+    (licence,) = [name for name in names if name.endswith(".dist-info/licenses/LICENSE")]
+    assert zipfile.ZipFile(wheel).read(licence).decode() == \
+        (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "MIT License" in (ROOT / "LICENSE").read_text(encoding="utf-8")
