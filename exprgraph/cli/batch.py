@@ -8,7 +8,6 @@ goes to stderr in every format.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,9 +17,10 @@ from typing import Annotated, Any
 
 import typer
 
+from ..core.errors import ExprGraphError
 from .application import app
 from .errors import report_error, reports_errors
-from .output import stderr, stdout, warn, writes_utf
+from .output import JsonResults, stderr, stdout, warn
 
 
 class BatchFormat(str, Enum):
@@ -28,7 +28,13 @@ class BatchFormat(str, Enum):
 
     table = "table"
     jsonl = "jsonl"
+    json = "json"
     csv = "csv"
+
+    @property
+    def machine(self) -> bool:
+        """JSON, either kind: every result as an object (nodes, derivatives)."""
+        return self in (BatchFormat.jsonl, BatchFormat.json)
 
 
 def _jobs(value: str) -> int | str:
@@ -51,7 +57,8 @@ def batch_command(
     output_format: Annotated[BatchFormat, typer.Option(
         "--format", case_sensitive=False,
         help="table: a table per file and a summary; jsonl: one JSON object per problem, "
-        "in input order; csv: one row per problem and input.")] = BatchFormat.table,
+        "in input order; json: the same objects in one document, {results: [...], summary}; "
+        "csv: one row per problem and input.")] = BatchFormat.table,
     jobs: Annotated[str, typer.Option(
         "--jobs", "-j", callback=_jobs, metavar="auto|N",
         help="Worker processes: auto uses every core once the batch is big enough to "
@@ -91,8 +98,9 @@ def batch_command(
     started = time.perf_counter()
     tally = show.Tally()
     # An option the format cannot show is said, not silently dropped (nor computed).
-    shown_by = {"derivatives": (derivatives, (BatchFormat.jsonl, BatchFormat.csv)),
-                "nodes": (nodes, (BatchFormat.jsonl,)),
+    shown_by = {"derivatives": (derivatives, (BatchFormat.jsonl, BatchFormat.json,
+                                              BatchFormat.csv)),
+                "nodes": (nodes, (BatchFormat.jsonl, BatchFormat.json)),
                 "max_rows": (ctx.get_parameter_source("max_rows") is not ParameterSource.DEFAULT,
                              (BatchFormat.table,))}
     for name, (given, formats) in shown_by.items():
@@ -101,8 +109,9 @@ def batch_command(
             warn(f"--{name.replace('_', '-')} has no effect with --format "
                   f"{output_format.value} (it does with --format {use})")
     options = core.Options(derivatives=derivatives and output_format is not BatchFormat.table,
-                           nodes=nodes and output_format is BatchFormat.jsonl)
-    ascii_only = not writes_utf(sys.stdout)  # JSON lines escape what the output cannot carry
+                           nodes=nodes and output_format.machine)
+    results = JsonResults(document=output_format is BatchFormat.json) if (
+        output_format.machine) else None
     progress = _LazyProgress(started, output_format is not BatchFormat.table
                              and sys.stdout.isatty())
     # Every file's problems in one stream, so that the workers stay busy from
@@ -116,20 +125,31 @@ def batch_command(
         with contextlib.closing(stream):
             for result in stream:
                 if isinstance(result, Aside):
-                    table = _file_event(result.value, table, output_format, max_rows, tally,
-                                        progress)
+                    table = _file_event(result.value, table, output_format, results,
+                                        max_rows, tally, progress)
                     continue
                 tally.add(result)
                 progress.advance()
                 # Machine formats go straight to stdout: Rich costs per line.
                 if table is not None:
                     table.add(result)
-                elif output_format is BatchFormat.jsonl:
-                    sys.stdout.write(json.dumps(result, ensure_ascii=ascii_only) + "\n")
+                elif results is not None:
+                    results.add(result)
                 else:
                     sys.stdout.write(show.csv_text([result], header=tally.problems == 1))
+    except ExprGraphError as error:
+        if results is None or not results.document:
+            raise
+        # The document is open: end it with the error, so that it stays JSON.
+        results.close({"summary": tally.summary(), "error": error.to_dict()})
+        from ..render.errors import error_text
+
+        stderr().print(error_text(error))
+        raise typer.Exit(error.exit_code) from None
     finally:
         progress.stop()
+    if results is not None:
+        results.close({"summary": tally.summary()})
     # On stderr in every format: stdout stays pure JSON lines or CSV.
     stderr().print(tally.line(time.perf_counter() - started))
     raise typer.Exit(2 if tally.file_errors else 1 if tally.failed else 0)
@@ -167,8 +187,9 @@ def _problems(paths: list[str]) -> Iterator[Any]:
         yield Aside(_FileEnds(found))
 
 
-def _file_event(event: Any, table: Any, output_format: BatchFormat, max_rows: int,
-                tally: Any, progress: _LazyProgress) -> Any:
+def _file_event(event: Any, table: Any, output_format: BatchFormat,
+                results: JsonResults | None, max_rows: int, tally: Any,
+                progress: _LazyProgress) -> Any:
     """Handle a file's start, end or fault in its place; the table of the file
     being read (None in the machine formats)."""
     from ..render import batch as show
@@ -182,7 +203,7 @@ def _file_event(event: Any, table: Any, output_format: BatchFormat, max_rows: in
             progress.pause()
             stdout().print(table.renderable())
         return None
-    report_error(event, output_format is BatchFormat.jsonl, tally)
+    report_error(event, results, tally)
     return table
 
 

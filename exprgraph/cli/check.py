@@ -20,9 +20,16 @@ from click.core import ParameterSource
 from ..core.errors import ExprGraphError, FileError, ValueInputError
 from .application import PROGRAM_MARK, values_command
 from .errors import report_error, reports_errors
-from .options import OutputFormat, Values, values_option
-from .output import print_json, stderr, stdout, warn
+from .options import CheckFormat, Values, values_option
+from .output import JsonResults, stderr, stdout, warn
 from .values import close_option, compiled_from_tokens, option_names
+
+# `check --format json` printed JSON Lines, which `batch` calls jsonl; it still
+# does, and says so once per run, until `json` becomes one JSON document here
+# too (as in every other command).
+DEPRECATED_JSON = ("check --format json is deprecated; it prints JSON Lines as before, which "
+                   "is --format jsonl. A future version makes --format json one JSON "
+                   "document, as in batch.")
 
 
 def _below_one(value: float) -> float:
@@ -63,10 +70,11 @@ def check_command(
     tolerance: Annotated[float, typer.Option(
         "--tolerance", min=0.0, max=1.0, callback=_below_one,
         help="Relative tolerance. Given, it overrides every problem file's own.")] = 1e-4,
-    output_format: Annotated[OutputFormat, typer.Option(
+    output_format: Annotated[CheckFormat, typer.Option(
         "--format", case_sensitive=False,
         help="table: a table per problem, with how wrong answers are obtained, and a score "
-        "per file; json: one JSON object per problem, one per line.")] = OutputFormat.table,
+        "per file; jsonl: one JSON object per problem, one per line (json: the same, a "
+        "deprecated name).")] = CheckFormat.table,
     jobs: Annotated[str, typer.Option(
         "--jobs", "-j", callback=_jobs, metavar="auto|N",
         help="Worker processes for problem files: auto uses every core once there are "
@@ -95,12 +103,14 @@ def check_command(
     from ..render.check import report_view, summary_lines
     from ..tasks import check as core
 
-    as_json = output_format is OutputFormat.json
+    if output_format is CheckFormat.json:
+        warn(DEPRECATED_JSON)
+    results = JsonResults(document=False) if output_format is not CheckFormat.table else None
     scores: list[core.FileScore] = []
 
     def show(report: core.Report) -> None:
-        if as_json:
-            print_json(report.to_dict())
+        if results is not None:
+            results.add(report.to_dict())
         else:
             stdout().print(report_view(report))
 
@@ -136,12 +146,12 @@ def check_command(
         with contextlib.closing(stream):
             for item in stream:
                 if isinstance(item, Aside):
-                    current = _file_event(item.value, current, scores, as_json)
+                    current = _file_event(item.value, current, scores, results)
                     continue
                 assert current is not None
                 current.add(item)
                 show(item)
-    if not as_json:
+    if results is None:
         for line in summary_lines(scores, several=len(scores) > 1):
             stderr().print(line)
     bad = any(s.errors for s in scores)
@@ -221,7 +231,7 @@ def _problems(targets: list[str], tolerance: float | None) -> Iterator[Any]:
                 target, "no_problem_files"))
 
 
-def _file_event(event: Any, score: Any, scores: list[Any], as_json: bool) -> Any:
+def _file_event(event: Any, score: Any, scores: list[Any], results: JsonResults | None) -> Any:
     """Say and count what happened to a file, in its place; the score of the
     file whose problems come next."""
     from ..tasks import check as core
@@ -229,23 +239,23 @@ def _file_event(event: Any, score: Any, scores: list[Any], as_json: bool) -> Any
     if isinstance(event, _FileStarts):
         scores.append(event.score)
         if event.score.no_answers:
-            _no_answers(event.score.path, as_json)
+            _no_answers(event.score.path, results)
         return event.score
     if isinstance(event, _BadProblem):
         score.errors += 1
-        report_error(event.error, as_json)
+        report_error(event.error, results)
         return score
-    report_error(event.error, as_json)
+    report_error(event.error, results)
     scores.append(core.FileScore(event.path, errors=1, unreadable=True, fault=event.fault))
     return score
 
 
-def _no_answers(path: str, as_json: bool) -> None:
+def _no_answers(path: str, results: JsonResults | None) -> None:
     """A problem file without a single answer is said, never skipped silently."""
     message = f"{path} has no answers to check"
     hint = 'add a [problem.answers] table below a problem, with lines such as "d/dx" = 3'
-    if as_json:
-        print_json({"source": path, "file": path,
+    if results is not None:
+        results.add({"source": path, "file": path,
                     "error": {"kind": "no_answers", "message": message, "hint": hint}})
     else:
         warn(f"{message} ({hint})")

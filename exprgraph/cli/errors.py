@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 
 from ..core.errors import ExprGraphError, MathError
-from .output import print_json, stderr
+from .output import JsonResults, print_json, stderr
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -29,7 +29,8 @@ def reports_errors(command: Command) -> Command:
     """Decorate a command so that our errors end it with a message and exit status.
 
     JSON is chosen by the command's `output_format` parameter (its value
-    `json`), as the command received it. The wrapper keeps the command's
+    `json`, or a format that says `errors_as_json`, such as check's `jsonl`),
+    as the command received it. The wrapper keeps the command's
     signature and docstring (`functools.wraps`), which Typer reads for the
     options and the help.
     """
@@ -39,7 +40,9 @@ def reports_errors(command: Command) -> Command:
         try:
             return command(*args, **kwargs)
         except ExprGraphError as error:
-            _fail(error, as_json=getattr(kwargs.get("output_format"), "value", None) == "json")
+            chosen = kwargs.get("output_format")
+            as_json = getattr(chosen, "errors_as_json", getattr(chosen, "value", None) == "json")
+            _fail(error, as_json=as_json)
 
     return reporting  # type: ignore[return-value]
 
@@ -60,15 +63,16 @@ def _fail(error: ExprGraphError, as_json: bool) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
-def report_error(error: ExprGraphError, as_json: bool, tally: Any = None) -> None:
+def report_error(error: ExprGraphError, results: JsonResults | None, tally: Any = None) -> None:
     """An error that does not stop the command (a bad file or problem): a
-    JSON line `{source, error}`, or a message on stderr; counted in `tally`."""
+    result `{source, error}` among the JSON `results`, or without them a
+    message on stderr; counted in `tally`."""
     result = {"source": error.details.get("source", error.details.get("file", "")),
               "error": error.to_dict()}
     if tally is not None:
         tally.add(result)
-    if as_json:
-        print_json(result)
+    if results is not None:
+        results.add(result)
     else:
         from ..render.errors import error_text
 

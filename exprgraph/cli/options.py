@@ -23,6 +23,21 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class CheckFormat(str, Enum):
+    """How `check` prints its reports. `json` is the old name of `jsonl` (JSON
+    Lines, as `batch` calls them), kept working with a deprecation note: it is
+    to become one JSON document, as `json` is in every other command."""
+
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+
+    @property
+    def errors_as_json(self) -> bool:
+        """A command-stopping error is a JSON line too (as it always was with json)."""
+        return self is not CheckFormat.table
+
+
 class DiffFormat(str, Enum):
     """How `diff` and `simplify` print their results."""
 

@@ -111,3 +111,42 @@ def print_json(data: dict[str, Any]) -> None:
     # Where the output cannot carry every character, JSON escapes them (\u2202):
     # still the same data, not a stand-in.
     stdout().out(json.dumps(data, ensure_ascii=not writes_utf(sys.stdout)), highlight=False)
+
+
+class JsonResults:
+    """Results on standard output as they come: JSON Lines (one object per line),
+    or one JSON document `{"results": [...], ...}`.
+
+    The document is written item by item too, so a million problems cost no
+    more memory than in JSON Lines; `close` adds the fields that are known
+    only at the end (a summary). Everything goes through `sys.stdout`, the
+    stream the JSON lines of `batch` always took (Rich costs per line).
+    """
+
+    def __init__(self, document: bool, key: str = "results") -> None:
+        self.document = document
+        self.key = key
+        self.count = 0
+        self.closed = False
+        self.ascii_only = not writes_utf(sys.stdout)  # escape what the output cannot carry
+
+    def add(self, data: dict[str, Any]) -> None:
+        """Write one result."""
+        text = json.dumps(data, ensure_ascii=self.ascii_only)
+        if not self.document:
+            sys.stdout.write(text + "\n")
+        elif self.count:
+            sys.stdout.write(",\n  " + text)
+        else:
+            sys.stdout.write(f'{{"{self.key}": [\n  ' + text)
+        self.count += 1
+
+    def close(self, fields: dict[str, Any] | None = None) -> None:
+        """End the document with `fields` after the results (JSON Lines: nothing)."""
+        if not self.document or self.closed:
+            return
+        self.closed = True
+        head = f'{{"{self.key}": [' if not self.count else "\n]"
+        rest = "".join(f", {json.dumps(name)}: {json.dumps(value, ensure_ascii=self.ascii_only)}"
+                       for name, value in (fields or {}).items())
+        sys.stdout.write(head + ("]" if not self.count else "") + rest + "}\n")

@@ -61,6 +61,12 @@ class Tally:
         self.problems += 1
         self.failed += "error" in result
 
+    def summary(self) -> dict[str, Any]:
+        """The counts as `batch --format json` ends its document with them."""
+        return {"problems": self.problems, "ok": self.problems - self.failed,
+                "failed": self.failed, "file_errors": self.file_errors,
+                "faults": dict(self.faults)}
+
     def line(self, seconds: float) -> Text:
         """`N problems, N ok, N failed in T s`, then what went wrong with
         paths (`; 1 file malformed, 1 path not found`)."""
