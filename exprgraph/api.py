@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -24,6 +24,7 @@ from .core import shapes
 from .core.errors import ExprGraphError, MathError, ShapeError, ValueInputError
 from .core.graph import Graph, Node
 from .core.ops import CONST, INPUT
+from .core.records import Record
 from .core.shapes import Shape
 from .core.text import source_line
 from .passes.autodiff import adjoints as reverse_adjoints
@@ -48,8 +49,12 @@ from .syntax.parse import parse_program
 Value = Any  # a float, or a float64 NumPy array for a vector or matrix
 
 
-@dataclass(frozen=True)
-class Evaluation:
+# Evaluation, DiffEntry and DiffResult are plain classes rather than frozen
+# dataclasses, for start-up (see core/records.py): immutable, and equal to
+# another of the same fields, as they were.
+
+
+class Evaluation(Record):
     """The forward and backward pass of a program at one point.
 
     `node_values[i]` and `node_adjoints[i]` follow `graph.nodes`; an adjoint is
@@ -57,21 +62,38 @@ class Evaluation:
     given names the program does not use (their gradient is 0).
     """
 
+    # No __slots__: the cached properties below keep their values in __dict__.
+    _fields = ("graph", "given", "node_values", "node_adjoints", "unused", "undefined",
+               "shapes", "seed", "wrt")
     graph: Graph
     given: dict[str, Value]
     node_values: list[Value]
     node_adjoints: list[Value | None]
     unused: tuple[str, ...]
     # Node index -> why its adjoint is undefined (only from `evaluate_partially`).
-    undefined: Mapping[int, MathError] = field(default_factory=dict)
+    undefined: Mapping[int, MathError]
     # Each node's shape where some value is a vector or matrix (None: every
     # value is a float). Tensor values and adjoints are float64 NumPy arrays.
-    shapes: tuple[Shape, ...] | None = None
+    shapes: tuple[Shape, ...] | None
     # The upstream gradient of a tensor output, where one was given (else
     # the adjoints are of the sum of the output's elements).
-    seed: Value | None = None
+    seed: Value | None
     # The inputs the backward pass was asked for (None: every input).
-    wrt: tuple[str, ...] | None = None
+    wrt: tuple[str, ...] | None
+
+    def __init__(self, graph: Graph, given: dict[str, Value], node_values: list[Value],
+                 node_adjoints: list[Value | None], unused: tuple[str, ...],
+                 undefined: Mapping[int, MathError] | None = None,
+                 shapes: tuple[Shape, ...] | None = None, seed: Value | None = None,
+                 wrt: tuple[str, ...] | None = None) -> None:
+        # Immutable: the fields go straight into __dict__, past Record.__setattr__.
+        vars(self).update(graph=graph, given=given, node_values=node_values,
+                          node_adjoints=node_adjoints, unused=unused,
+                          undefined={} if undefined is None else undefined, shapes=shapes,
+                          seed=seed, wrt=wrt)
+
+    def __repr__(self) -> str:
+        return f"<Evaluation of {self.graph.output_name}>"
 
     @property
     def value(self) -> Value:
@@ -162,34 +184,58 @@ def _or_zero(adjoint: Value | None) -> Value:
 DIFF_KINDS = ("derivative", "gradient", "hessian", "jacobian")
 
 
-@dataclass(frozen=True)
-class DiffEntry:
+class DiffEntry(Record):
     """One derivative: of output `of`, successively with respect to `wrt`."""
 
+    __slots__ = _fields = ("of", "wrt", "expression", "shape", "index_form")
     of: str
     wrt: tuple[str, ...]
     expression: Expression
     # For a program with vectors or matrices: the derivative's shape (a
     # gradient has its variable's shape); None for a scalar program.
-    shape: Shape | None = None
+    shape: Shape | None
     # A matrix's derivative by a matrix, exact in index form
     # (`∂Y_ij/∂X_kl = A_ik*B_lj`): it is no matrix, so `expression` is Y itself.
-    index_form: str | None = None
+    index_form: str | None
+
+    def __init__(self, of: str, wrt: tuple[str, ...], expression: Expression,
+                 shape: Shape | None = None, index_form: str | None = None) -> None:
+        _set = object.__setattr__
+        _set(self, "of", of)
+        _set(self, "wrt", wrt)
+        _set(self, "expression", expression)
+        _set(self, "shape", shape)
+        _set(self, "index_form", index_form)
+
+    def __repr__(self) -> str:
+        return f"<DiffEntry of {self.of} by {', '.join(self.wrt)}>"
 
 
-@dataclass(frozen=True)
-class DiffResult:
+class DiffResult(Record):
     """What `Program.diff` computed: a list of derivatives, or a matrix of them.
 
     For "hessian" and "jacobian", `entries` is the matrix in row-major order,
     `shape` its (rows, columns) and `rows` the row labels (inputs or outputs).
     """
 
+    __slots__ = _fields = ("kind", "inputs", "entries", "shape", "rows")
     kind: str
     inputs: tuple[str, ...]
     entries: tuple[DiffEntry, ...]
-    shape: tuple[int, int] | None = None
-    rows: tuple[str, ...] = ()
+    shape: tuple[int, int] | None
+    rows: tuple[str, ...]
+
+    def __init__(self, kind: str, inputs: tuple[str, ...], entries: tuple[DiffEntry, ...],
+                 shape: tuple[int, int] | None = None, rows: tuple[str, ...] = ()) -> None:
+        _set = object.__setattr__
+        _set(self, "kind", kind)
+        _set(self, "inputs", inputs)
+        _set(self, "entries", entries)
+        _set(self, "shape", shape)
+        _set(self, "rows", rows)
+
+    def __repr__(self) -> str:
+        return f"<DiffResult {self.kind} of {len(self.entries)} entries>"
 
 
 _ORDER_HINTS = {

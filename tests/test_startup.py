@@ -135,3 +135,54 @@ def test_another_command_s_option_is_named_though_only_one_command_is_built(
     assert "--wrt is an option of exprgraph diff, not of eval" in done.stderr
     _, done = imported_by(["descend", "(x-3)^2", "--x", "0", "--epochs", "5"], tmp_path)
     assert "did you mean --steps?" in done.stderr
+
+
+_COLLECTOR = """
+import atexit, gc, json, sys
+listing, args = sys.argv[1], sys.argv[2:]
+seen = {"at_import": gc.isenabled()}
+from exprgraph.cli import application
+resume = application._resume_collecting
+
+def resuming():  # the first call: when the command starts
+    seen.setdefault("before", gc.isenabled())
+    resume()
+    seen.setdefault("after", gc.isenabled())
+    seen.setdefault("frozen", gc.get_freeze_count() > 0)
+
+application._resume_collecting = resuming
+atexit.register(lambda: open(listing, "w").write(json.dumps(seen)))
+sys.argv = ["exprgraph", *args]
+from exprgraph.cli import run
+run()
+"""
+
+
+def test_the_collector_is_off_only_while_a_command_starts(tmp_path: Path) -> None:
+    # `run` turns the cyclic garbage collector off while Typer, Rich and the
+    # command's modules are imported (its passes over their objects were a
+    # tenth of a one-shot command's CPU time), and back on, with what exists
+    # frozen, once the command starts: a long batch needs it.
+    listing = tmp_path / "collector.json"
+    done = subprocess.run([sys.executable, "-c", _COLLECTOR, str(listing), *EVAL],
+                          capture_output=True, text=True, timeout=120,
+                          env={"COLUMNS": "80", "PATH": "", "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(listing.read_text()) == {"at_import": True, "before": False,
+                                               "after": True, "frozen": True}
+
+
+def test_running_in_process_leaves_the_collector_as_it_was() -> None:
+    # `application.run` itself (as a test or an embedding program calls it)
+    # neither turns the collector off nor leaves it off.
+    code = ("import gc, sys\n"
+            "sys.argv = ['exprgraph', '--version']\n"
+            "from exprgraph.cli import application\n"
+            "try:\n"
+            "    application.run()\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(gc.isenabled())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.split()[-1] == "True"

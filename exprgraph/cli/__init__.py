@@ -1,7 +1,8 @@
 """The `exprgraph` command: the Typer `app` and its entry point `run`.
 
-`exprgraph.cli:run` is the console script and `exprgraph.cli:app` the Typer
-application with every command (both from `application.py`). Importing the
+`exprgraph.cli:run` is the console script (`application.run`, started with
+the garbage collector off: see `run` below) and `exprgraph.cli:app` the Typer
+application with every command (from `application.py`). Importing the
 command modules adds their commands to `app`, in the order `exprgraph --help`
 lists them:
 
@@ -20,12 +21,30 @@ lists them:
 
 from typing import TYPE_CHECKING, Any
 
-from .application import run
-
 if TYPE_CHECKING:
     from .application import app
 
 __all__ = ["app", "run"]
+
+
+def run() -> Any:
+    """Entry point of the console script: `application.run`, with the cyclic
+    garbage collector off until the command line's command starts.
+
+    Starting is importing Typer, Click, Rich and the command's modules: tens of
+    thousands of objects (modules, classes, functions) that live to the end.
+    The collector's passes over them while they were made found a few hundred
+    objects to free and cost a one-shot command a tenth of its CPU time. So it
+    is off from here (before Typer is imported) until the command starts,
+    where `application` freezes what exists then and turns it back on for the
+    command's own work (a batch of a million lines needs it).
+    """
+    import gc
+
+    gc.disable()
+    from .application import run as run_application
+
+    return run_application(collector_paused=True)
 
 
 def __getattr__(name: str) -> Any:

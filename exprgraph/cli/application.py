@@ -14,7 +14,8 @@ name with the Typer object `exprgraph.cli.app` that tests and the entry point
 import.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer compiles annotations written
+# as strings (see evaluate.py), and `main` below is built on every run.
 
 import contextlib
 import errno
@@ -208,11 +209,39 @@ def main(
 
     Example: [bold]exprgraph eval "(x+y)*z" --x 1 --y 3 --z -3[/bold]
     """
+    # Click runs this when the command line has named a command, just before
+    # that command parses its options and runs.
+    _resume_collecting()
 
 
-def run() -> Any:
-    """Entry point of the console script."""
+# Whether `run` was started with the cyclic garbage collector off (see
+# `exprgraph.cli.run`), to be turned back on when the command starts.
+_collector_paused = False
+
+
+def _resume_collecting() -> None:
+    """Turn the garbage collector back on for the command's own work, if the
+    entry point turned it off for the start-up: first freezing what exists
+    now (modules, classes, the app), all of which lives to the end, so that
+    no collection passes over it again (`gc.freeze`, as its documentation
+    suggests: off early, freeze, then on)."""
+    global _collector_paused
+
+    if _collector_paused:
+        import gc
+
+        _collector_paused = False
+        gc.freeze()
+        gc.enable()
+
+
+def run(collector_paused: bool = False) -> Any:
+    """Entry point of the console script (by way of `exprgraph.cli.run`, which
+    passes `collector_paused=True`: it turned the garbage collector off)."""
     import signal
+
+    global _collector_paused
+    _collector_paused = collector_paused
 
     # A closed pipe (`exprgraph batch ... | head -1`) ends us quietly, as it
     # ends other Unix tools, not with a traceback or exit status 1.
@@ -239,6 +268,7 @@ def run() -> Any:
             raise
         _output_failed(error)
     _skip_the_last_collections()
+    _resume_collecting()  # for a caller in the same process, where no command started
     sys.exit(code)
 
 

@@ -5,7 +5,10 @@ asks the core for the result and hands it to `render`; our errors are
 reported by `@reports_errors`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads a command's parameters
+# from its annotations, and as strings it compiles each one, twice per
+# build (inspect.signature and get_type_hints), a millisecond of a one-shot
+# `eval` (issue 17's start-up goal). Written as objects, they cost nothing then.
 
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -250,7 +253,7 @@ def simplify_command(
         raise typer.Exit(value.exit_code)
 
 
-def _values_where_defined(program: Program, expressions: list[Any],
+def _values_where_defined(program: "Program", expressions: list[Any],
                            point: dict[str, float] | None) -> list[Any] | None:
     """The expressions' values at `point` (None without one). Where the program
     itself is undefined, so is every result: `diff "log(x)" --at x=-1` has no
@@ -270,7 +273,7 @@ def _values_where_defined(program: Program, expressions: list[Any],
     return values_at(expressions, point)
 
 
-def _point(program: Program, values: dict[str, float]) -> dict[str, float] | None:
+def _point(program: "Program", values: dict[str, float]) -> dict[str, float] | None:
     """The values as a point to evaluate results at (None when none given);
     every input needs a value then."""
     if not values:

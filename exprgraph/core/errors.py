@@ -8,9 +8,13 @@ source position (1-based line and column) and the offending source line.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
+
+from .records import Record
+
+if TYPE_CHECKING:
+    import re
 
 EXIT_MATH = 1
 EXIT_USAGE = 2
@@ -18,7 +22,15 @@ EXIT_USAGE = 2
 # A name or token a message quotes is cut to this many characters (a 1,000,000-
 # character unknown function name must not make a 1 MB error message).
 QUOTE_LIMIT = 60
-_LONG_WORD = re.compile(rf"\w{{{QUOTE_LIMIT + 1},}}")
+
+
+@functools.cache
+def _long_word() -> re.Pattern[str]:
+    # Compiled when a long message first needs it, not at import: a one-shot
+    # command that warns of nothing needs no regex here (issue 17's start-up).
+    import re
+
+    return re.compile(rf"\w{{{QUOTE_LIMIT + 1},}}")
 
 
 def shortened(text: str, limit: int = QUOTE_LIMIT) -> str:
@@ -29,7 +41,9 @@ def shortened(text: str, limit: int = QUOTE_LIMIT) -> str:
 def shorten_quoted(message: str) -> str:
     """`message` with every name or number in it longer than QUOTE_LIMIT
     characters shortened (`aaaa…`): what every error and warning does."""
-    return _LONG_WORD.sub(lambda m: shortened(m.group()), message)
+    if len(message) <= QUOTE_LIMIT:
+        return message  # no word in it can be longer
+    return _long_word().sub(lambda m: shortened(m.group()), message)
 
 
 class ExprGraphError(Exception):
@@ -130,25 +144,35 @@ class ExpressionTooLargeError(ExprGraphError):
     exit_code = EXIT_MATH
 
 
-@dataclass(frozen=True, slots=True)
-class SourceWarning:
+# A plain class rather than a frozen dataclass, for start-up: see core/records.py.
+class SourceWarning(Record):
     """Something in the program that is valid but probably not what was meant.
 
     Not an exception: the program still compiles; a front end shows these
     (the CLI on stderr, JSON under `warnings`). `kind` is stable, for JSON.
+    Immutable, and equal to another with the same fields.
     """
 
+    __slots__ = _fields = ("kind", "message", "line", "column", "source_line", "hint")
     kind: str
     message: str
     line: int
     column: int
-    source_line: str = ""
-    hint: str | None = None
+    source_line: str
+    hint: str | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "message", shorten_quoted(self.message))
-        if self.hint:
-            object.__setattr__(self, "hint", shorten_quoted(self.hint))
+    def __init__(self, kind: str, message: str, line: int, column: int, source_line: str = "",
+                 hint: str | None = None) -> None:
+        _set = object.__setattr__
+        _set(self, "kind", kind)
+        _set(self, "message", shorten_quoted(message))
+        _set(self, "line", line)
+        _set(self, "column", column)
+        _set(self, "source_line", source_line)
+        _set(self, "hint", shorten_quoted(hint) if hint else hint)
+
+    def __repr__(self) -> str:
+        return f"<SourceWarning {self.kind} at {self.line}:{self.column}>"
 
     def __str__(self) -> str:
         """One line: the message, where, and the hint."""

@@ -22,62 +22,128 @@ so that t3 does not read as "t = 3"); an unnamed output, even a bare constant, i
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import SourceWarning
 from .numbers import format_number
 from .ops import CONST, INPUT, Op
+from .records import Record
 from .shapes import Shape
 
 OUTPUT_NAME = "out"
 
 
-@dataclass(slots=True, eq=False)
-class Node:
-    """One node: an op applied to earlier nodes (indices into the node list)."""
+# Node, Graph and Loop are plain classes with __slots__ and their own
+# __init__, for start-up (see core/records.py). Node and Graph keep
+# `@dataclass(init=False, repr=False, eq=False)`, which only records their
+# fields and generates no method: the tasks copy them with `dataclasses.replace`.
 
+
+@dataclass(init=False, repr=False, eq=False)
+class Node:
+    """One node: an op applied to earlier nodes (indices into the node list).
+    Compared by identity; `name`, `aliases` and `args` are set while the
+    graph is built (`finish_graph`)."""
+
+    __slots__ = ("aliases", "args", "column", "label", "line", "name", "op", "value", "varying")
     op: Op
     args: tuple[int, ...]
-    value: float | None = None  # constants only
-    label: str = ""  # inputs: the variable; constants: their text
-    name: str = ""  # display name, final once the graph is built
-    aliases: tuple[str, ...] = ()  # immutable: most nodes share the one empty tuple
-    line: int = 0  # where the node first occurs in the source (1-based; 0: unknown)
-    column: int = 0
-    varying: bool = False  # depends on an input; constants never get adjoints
+    value: float | None  # constants only
+    label: str  # inputs: the variable; constants: their text
+    name: str  # display name, final once the graph is built
+    aliases: tuple[str, ...]  # immutable: most nodes share the one empty tuple
+    line: int  # where the node first occurs in the source (1-based; 0: unknown)
+    column: int
+    varying: bool  # depends on an input; constants never get adjoints
+
+    def __init__(self, op: Op, args: tuple[int, ...], value: float | None = None,
+                 label: str = "", name: str = "", aliases: tuple[str, ...] = (),
+                 line: int = 0, column: int = 0, varying: bool = False) -> None:
+        self.op = op
+        self.args = args
+        self.value = value
+        self.label = label
+        self.name = name
+        self.aliases = aliases
+        self.line = line
+        self.column = column
+        self.varying = varying
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name or self.label or '?'}: {self.op.name}{list(self.args)}>"
 
 
-@dataclass(frozen=True, slots=True)
-class Graph:
-    """A finished graph: nodes (inputs first), the output, and name lookup."""
+@dataclass(init=False, repr=False, eq=False)
+class Graph(Record):
+    """A finished graph: nodes (inputs first), the output, and name lookup.
+    Immutable (its nodes are not), and equal to a graph with equal fields."""
 
+    __slots__ = _fields = ("nodes", "inputs", "output", "source", "names", "assigned", "given",
+                           "warnings", "output_alias", "referenced", "declarations",
+                           "declared_at", "repeats", "loops")
     nodes: tuple[Node, ...]
     inputs: tuple[int, ...]
     output: int
-    source: str = ""
-    names: dict[str, int] = field(default_factory=dict)
-    assigned: tuple[str, ...] = ()  # the names the program assigns, in order
-    given: dict[str, Any] = field(default_factory=dict)  # `where` values (arrays for tensors)
+    source: str
+    names: dict[str, int]
+    assigned: tuple[str, ...]  # the names the program assigns, in order
+    given: dict[str, Any]  # `where` values (arrays for tensors)
     # Valid but probably unintended text (`1/2x`), in source order; shown, never raised.
-    warnings: tuple[SourceWarning, ...] = ()
+    warnings: tuple[SourceWarning, ...]
     # The name the last statement assigns when its node has another name
     # (`f = x`: the output is x's node, and it is called f).
-    output_alias: str = ""
+    output_alias: str
     # The assigned names a later statement uses by name (None: not known).
-    referenced: frozenset[str] | None = None
+    referenced: frozenset[str] | None
     # The shapes the program declares for its inputs (`x: vector(n)`), in
     # program order; an input not declared is a scalar unless its value says otherwise.
-    declarations: dict[str, Shape] = field(default_factory=dict)
+    declarations: dict[str, Shape]
     # Where each declaration is, (line, column): a value that disagrees with
     # it is reported there.
-    declared_at: dict[str, tuple[int, int]] = field(default_factory=dict)
+    declared_at: dict[str, tuple[int, int]]
     # Each place the program writes an operation that an earlier place already
     # built, (node, line, column): `(x+y)*(x+y)` computes x+y once, and its
     # second writing is here. The common subexpressions the hash-consing merged.
-    repeats: tuple[tuple[int, int, int], ...] = ()
+    repeats: tuple[tuple[int, int, int], ...]
     # The program's `for` loops, unrolled: which nodes each step built.
-    loops: tuple[Loop, ...] = ()
+    loops: tuple[Loop, ...]
+
+    def __init__(
+        self,
+        nodes: tuple[Node, ...],
+        inputs: tuple[int, ...],
+        output: int,
+        source: str = "",
+        names: dict[str, int] | None = None,
+        assigned: tuple[str, ...] = (),
+        given: dict[str, Any] | None = None,
+        warnings: tuple[SourceWarning, ...] = (),
+        output_alias: str = "",
+        referenced: frozenset[str] | None = None,
+        declarations: dict[str, Shape] | None = None,
+        declared_at: dict[str, tuple[int, int]] | None = None,
+        repeats: tuple[tuple[int, int, int], ...] = (),
+        loops: tuple[Loop, ...] = (),
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "nodes", nodes)
+        _set(self, "inputs", inputs)
+        _set(self, "output", output)
+        _set(self, "source", source)
+        _set(self, "names", {} if names is None else names)
+        _set(self, "assigned", assigned)
+        _set(self, "given", {} if given is None else given)
+        _set(self, "warnings", warnings)
+        _set(self, "output_alias", output_alias)
+        _set(self, "referenced", referenced)
+        _set(self, "declarations", {} if declarations is None else declarations)
+        _set(self, "declared_at", {} if declared_at is None else declared_at)
+        _set(self, "repeats", repeats)
+        _set(self, "loops", loops)
+
+    def __repr__(self) -> str:
+        return f"<Graph of {len(self.nodes)} nodes, output {self.output_name}>"
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -120,23 +186,38 @@ class Graph:
                 yield i, position, arg
 
 
-@dataclass(frozen=True, slots=True)
-class Loop:
+class Loop(Record):
     """One `for` loop of a program, unrolled: `for t = 1..4: h[t] = ...`.
 
     `steps[k]` holds the nodes step `first + k` built (a node an earlier step
     already built, such as `w`, belongs to that step), and `assigns` the
     names of the indexed sequences the loop assigns (`h`). `line` and
-    `column` are where the `for` is.
+    `column` are where the `for` is. Immutable; equal to a loop with equal fields.
     """
 
+    __slots__ = _fields = ("variable", "first", "last", "steps", "assigns", "line", "column")
     variable: str
     first: int
     last: int
     steps: tuple[tuple[int, ...], ...]
     assigns: tuple[str, ...]
-    line: int = 0
-    column: int = 0
+    line: int
+    column: int
+
+    def __init__(self, variable: str, first: int, last: int,
+                 steps: tuple[tuple[int, ...], ...], assigns: tuple[str, ...], line: int = 0,
+                 column: int = 0) -> None:
+        _set = object.__setattr__
+        _set(self, "variable", variable)
+        _set(self, "first", first)
+        _set(self, "last", last)
+        _set(self, "steps", steps)
+        _set(self, "assigns", assigns)
+        _set(self, "line", line)
+        _set(self, "column", column)
+
+    def __repr__(self) -> str:
+        return f"<Loop {self.variable} = {self.first}..{self.last}>"
 
     @property
     def count(self) -> int:

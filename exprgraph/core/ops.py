@@ -49,10 +49,11 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .float_rules import compile_float_rule
+from .records import Record
 
 
 class Builder(Protocol):
@@ -77,39 +78,101 @@ PREC_POWER = 4
 PREC_ATOM = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One primitive operation; see the module docstring for the fields."""
+# Op is a plain class with __slots__ and its own __init__, for start-up (see
+# core/records.py); `@dataclass(init=False, repr=False, eq=False)` only records
+# its fields, for `dataclasses.fields` and `replace`, and generates no method.
+# Ops are compared by identity: each is one entry of the table (every pass
+# asks `node.op is INPUT`), and no two entries have the same fields.
+@dataclass(init=False, repr=False, eq=False)
+class Op(Record):
+    """One primitive operation; see the module docstring for the fields. Immutable."""
 
+    __slots__ = _fields = (
+        "name", "arity", "evaluate", "derivatives", "fixity", "symbol", "precedence",
+        "right_assoc", "domain", "domain_at", "latex", "vector", "samples", "parity", "sign",
+        "inverse", "shape_rule", "forward", "vjp", "partials", "float_override")
     name: str
     arity: int
     evaluate: Callable[..., float]
     derivatives: tuple[Callable[..., Any], ...]  # the rule, against the Builder protocol
-    fixity: str = "call"  # "infix", "prefix", "call" or "leaf"
-    symbol: str = ""
-    precedence: int = PREC_ATOM
-    right_assoc: bool = False
-    domain: str = ""  # what the arguments must satisfy, for error messages
+    fixity: str  # "infix", "prefix", "call" or "leaf"
+    symbol: str
+    precedence: int
+    right_assoc: bool
+    domain: str  # what the arguments must satisfy, for error messages
     # Where the domain has several conditions: the one the arguments break.
-    domain_at: Callable[[Sequence[float]], str] | None = None
-    latex: str = ""  # LaTeX template over the arguments {0}, {1}; "" for operators
-    vector: Callable[[Any], Callable[..., Any]] | None = None  # numpy module → array function
-    samples: tuple[tuple[float, ...], ...] = ()  # test points; () → DEFAULT_SAMPLES[arity]
+    domain_at: Callable[[Sequence[float]], str] | None
+    latex: str  # LaTeX template over the arguments {0}, {1}; "" for operators
+    vector: Callable[[Any], Callable[..., Any]] | None  # numpy module → array function
+    samples: tuple[tuple[float, ...], ...]  # test points; () → DEFAULT_SAMPLES[arity]
     # Facts the simplifier's rules read (symbolic/rules.py), checked at the
     # samples by the op-table test:
-    parity: str = ""  # "odd": f(-x) = -f(x), so sin(-x) → -sin(x); "even": f(-x) = f(x)
-    sign: str = ""  # "positive" (> 0) or "nonnegative" (>= 0) wherever it is defined
-    inverse: str = ""  # g with f(g(a)) = a for every real a: log(exp(a)) → a
+    parity: str  # "odd": f(-x) = -f(x), so sin(-x) → -sin(x); "even": f(-x) = f(x)
+    sign: str  # "positive" (> 0) or "nonnegative" (>= 0) wherever it is defined
+    inverse: str  # g with f(g(a)) = a for every real a: log(exp(a)) → a
     # Tensor ops (core/tensor_ops.py): the result's shape from the arguments'
     # (core/shapes.py), the value as built by an algebra, f(b, args), and each
     # argument's vector–Jacobian product, vjp[i](b, args, out, g) = ḡ_i.
-    shape_rule: Callable[..., Any] | None = None
-    forward: Callable[..., Any] | None = None
-    vjp: tuple[Callable[..., Any], ...] = ()
+    shape_rule: Callable[..., Any] | None
+    forward: Callable[..., Any] | None
+    vjp: tuple[Callable[..., Any], ...]
     # The rule as float functions f(args, out): compiled from `derivatives` at
     # import unless given by hand (then `float_override` says so).
-    partials: tuple[Callable[[Sequence[float], float], float], ...] = ()
-    float_override: bool = False
+    partials: tuple[Callable[[Sequence[float], float], float], ...]
+    float_override: bool
+
+    def __init__(
+        self,
+        name: str,
+        arity: int,
+        evaluate: Callable[..., float],
+        derivatives: tuple[Callable[..., Any], ...],
+        fixity: str = "call",
+        symbol: str = "",
+        precedence: int = PREC_ATOM,
+        right_assoc: bool = False,
+        domain: str = "",
+        domain_at: Callable[[Sequence[float]], str] | None = None,
+        latex: str = "",
+        vector: Callable[[Any], Callable[..., Any]] | None = None,
+        samples: tuple[tuple[float, ...], ...] = (),
+        parity: str = "",
+        sign: str = "",
+        inverse: str = "",
+        shape_rule: Callable[..., Any] | None = None,
+        forward: Callable[..., Any] | None = None,
+        vjp: tuple[Callable[..., Any], ...] = (),
+        partials: tuple[Callable[[Sequence[float], float], float], ...] = (),
+        float_override: bool = False,
+    ) -> None:
+        _set = object.__setattr__
+        _set(self, "name", name)
+        _set(self, "arity", arity)
+        _set(self, "evaluate", evaluate)
+        _set(self, "derivatives", derivatives)
+        _set(self, "fixity", fixity)
+        _set(self, "symbol", symbol)
+        _set(self, "precedence", precedence)
+        _set(self, "right_assoc", right_assoc)
+        _set(self, "domain", domain)
+        _set(self, "domain_at", domain_at)
+        _set(self, "latex", latex)
+        _set(self, "vector", vector)
+        _set(self, "samples", samples)
+        _set(self, "parity", parity)
+        _set(self, "sign", sign)
+        _set(self, "inverse", inverse)
+        _set(self, "shape_rule", shape_rule)
+        _set(self, "forward", forward)
+        _set(self, "vjp", vjp)
+        _set(self, "partials", partials)
+        _set(self, "float_override", float_override)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<Op {self.name}>"
 
 
 # Test points for an op defined on all reals, none of them a kink (0, a tie)
@@ -246,6 +309,47 @@ def _s_one_minus_square(b: Builder, x: Any) -> Any:
     return b.sub(b.const(1.0), b.pow(x, b.const(2.0)))
 
 
+# --- LaTeX templates and array versions of the table's entries -----------------
+
+# A function's LaTeX template over its arguments {0}, {1}.
+_LATEX = {
+    "sin": r"\sin\left({0}\right)", "cos": r"\cos\left({0}\right)",
+    "tan": r"\tan\left({0}\right)", "asin": r"\arcsin\left({0}\right)",
+    "acos": r"\arccos\left({0}\right)", "atan": r"\arctan\left({0}\right)",
+    "sinh": r"\sinh\left({0}\right)", "cosh": r"\cosh\left({0}\right)",
+    "tanh": r"\tanh\left({0}\right)", "exp": r"e^{{{0}}}", "log": r"\ln\left({0}\right)",
+    "log2": r"\log_{{2}}\left({0}\right)", "log10": r"\log_{{10}}\left({0}\right)",
+    "sqrt": r"\sqrt{{{0}}}", "abs": r"\left|{0}\right|", "sigmoid": r"\sigma\left({0}\right)",
+    "min": r"\min\left({0}, {1}\right)", "max": r"\max\left({0}, {1}\right)",
+}
+
+
+def _default_latex(name: str, arity: int) -> str:
+    r"""\operatorname{name}\left({0}, {1}, ...\right): every argument, so a function
+    without its own template can never drop one."""
+    holes = ", ".join(f"{{{k}}}" for k in range(arity))
+    return rf"\operatorname{{{{{name}}}}}\left({holes}\right)"
+
+
+# Array versions, for evaluating a graph over many rows at once (`passes/vector.py`).
+# Each takes the numpy module, so nothing here imports numpy until it is used.
+_VECTOR: dict[str, Callable[[Any], Callable[..., Any]]] = {
+    "add": lambda np: np.add, "sub": lambda np: np.subtract, "mul": lambda np: np.multiply,
+    "div": lambda np: np.divide, "pow": lambda np: np.power, "neg": lambda np: np.negative,
+    "sin": lambda np: np.sin, "cos": lambda np: np.cos, "tan": lambda np: np.tan,
+    "asin": lambda np: np.arcsin, "acos": lambda np: np.arccos, "atan": lambda np: np.arctan,
+    "sinh": lambda np: np.sinh, "cosh": lambda np: np.cosh, "tanh": lambda np: np.tanh,
+    "exp": lambda np: np.exp, "log": lambda np: np.log, "log2": lambda np: np.log2,
+    "log10": lambda np: np.log10, "sqrt": lambda np: np.sqrt, "abs": lambda np: np.abs,
+    "sigmoid": lambda np: lambda x: np.exp(-np.logaddexp(0.0, -x)),
+    "relu": lambda np: lambda x: np.maximum(x, 0.0),
+    "softplus": lambda np: lambda x: np.logaddexp(0.0, x),
+    "sign": lambda np: np.sign, "step": lambda np: lambda x: np.where(np.greater(x, 0), 1.0, 0.0),
+    "min": lambda np: np.minimum, "max": lambda np: np.maximum,
+    "atan2": lambda np: np.arctan2, "hypot": lambda np: np.hypot,
+}
+
+
 # --- the table ---------------------------------------------------------------
 
 # Test points for functions of a restricted domain (see `sample_points`).
@@ -253,14 +357,24 @@ _INSIDE_UNIT = ((-0.8,), (-0.3,), (0.2,), (0.9,))
 _POSITIVE = ((0.05,), (0.4,), (1.0,), (3.0,), (250.0,))
 
 
+def _entry(name: str, arity: int, fn: Callable[..., float], derivatives: Any,
+           **kw: Any) -> Op:
+    """An entry of the table, with its array version (`_VECTOR`) and, for a
+    function, its LaTeX template (`_LATEX`, else `\\operatorname`). Its float
+    partials are compiled from its rules below, once every entry exists."""
+    if kw.get("fixity", "call") == "call":
+        kw["latex"] = _LATEX.get(name) or _default_latex(name, arity)
+    return Op(name, arity, fn, derivatives, vector=_VECTOR[name], **kw)
+
+
 def _binary(name: str, symbol: str, prec: int, fn: Callable[..., float], derivatives: Any,
             **kw: Any) -> Op:
-    return Op(name, 2, fn, derivatives, fixity="infix", symbol=symbol, precedence=prec, **kw)
+    return _entry(name, 2, fn, derivatives, fixity="infix", symbol=symbol, precedence=prec, **kw)
 
 
 def _function(name: str, fn: Callable[..., float], derivative: Callable[..., Any],
               **kw: Any) -> Op:
-    return Op(name, 1, fn, (derivative,), **kw)
+    return _entry(name, 1, fn, (derivative,), **kw)
 
 
 ADD = _binary("add", "+", PREC_SUM, operator.add, (_s_one, _s_one))
@@ -285,8 +399,8 @@ POW = _binary(
     # A positive base: ∂/∂y = x^y·log x needs it.
     samples=((0.7, 1.3), (2.1, -0.4), (1.5, 2.0), (3.0, 0.5), (0.2, -2.0)),
 )
-NEG = Op("neg", 1, operator.neg, (_s_minus_one,), fixity="prefix", symbol="-",
-         precedence=PREC_UNARY)
+NEG = _entry("neg", 1, operator.neg, (_s_minus_one,), fixity="prefix", symbol="-",
+             precedence=PREC_UNARY)
 
 FUNCTION_OPS: tuple[Op, ...] = (
     _function("sin", math.sin, lambda b, x, o: b.apply("cos", x[0]), parity="odd"),
@@ -330,77 +444,38 @@ FUNCTION_OPS: tuple[Op, ...] = (
     # 1 for x > 0, else 0: relu's derivative.
     _function("step", _step, _s_zero, sign="nonnegative"),
     # At a tie each argument gets derivative 0.5.
-    Op("min", 2, min, (_s_half_tie(0, 1, -1.0), _s_half_tie(0, 1, 1.0))),
-    Op("max", 2, max, (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0))),
+    _entry("min", 2, min, (_s_half_tie(0, 1, -1.0), _s_half_tie(0, 1, 1.0))),
+    _entry("max", 2, max, (_s_half_tie(0, 1, 1.0), _s_half_tie(0, 1, -1.0))),
     # The angle of the point (x, y), in (-pi, pi]. atan2(0, 0) is 0, as in C
     # and NumPy; its partials are 0/0 there, so a gradient at the origin is a
     # math error naming the node (the angle has no limit there).
-    Op("atan2", 2, math.atan2,
-       (lambda b, x, o: b.div(x[1], _s_square_sum(b, x)),
-        lambda b, x, o: b.neg(b.div(x[0], _s_square_sum(b, x)))),
-       partials=(_atan2_by_y, _atan2_by_x), float_override=True),
+    _entry("atan2", 2, math.atan2,
+           (lambda b, x, o: b.div(x[1], _s_square_sum(b, x)),
+            lambda b, x, o: b.neg(b.div(x[0], _s_square_sum(b, x)))),
+           partials=(_atan2_by_y, _atan2_by_x), float_override=True),
     # sqrt(x² + y²) without overflow; like sqrt at 0, its partials at the
     # origin (a cone's tip) are an error rather than a chosen value.
-    Op("hypot", 2, math.hypot, (lambda b, x, o: b.div(x[0], o), lambda b, x, o: b.div(x[1], o))),
+    _entry("hypot", 2, math.hypot,
+           (lambda b, x, o: b.div(x[0], o), lambda b, x, o: b.div(x[1], o))),
 )
-
-_LATEX = {
-    "sin": r"\sin\left({0}\right)", "cos": r"\cos\left({0}\right)",
-    "tan": r"\tan\left({0}\right)", "asin": r"\arcsin\left({0}\right)",
-    "acos": r"\arccos\left({0}\right)", "atan": r"\arctan\left({0}\right)",
-    "sinh": r"\sinh\left({0}\right)", "cosh": r"\cosh\left({0}\right)",
-    "tanh": r"\tanh\left({0}\right)", "exp": r"e^{{{0}}}", "log": r"\ln\left({0}\right)",
-    "log2": r"\log_{{2}}\left({0}\right)", "log10": r"\log_{{10}}\left({0}\right)",
-    "sqrt": r"\sqrt{{{0}}}", "abs": r"\left|{0}\right|", "sigmoid": r"\sigma\left({0}\right)",
-    "min": r"\min\left({0}, {1}\right)", "max": r"\max\left({0}, {1}\right)",
-}
-
-
-def _default_latex(op: Op) -> str:
-    r"""\operatorname{name}\left({0}, {1}, ...\right): every argument, so a function
-    without its own template can never drop one."""
-    holes = ", ".join(f"{{{k}}}" for k in range(op.arity))
-    return rf"\operatorname{{{{{op.name}}}}}\left({holes}\right)"
-
-
-FUNCTION_OPS = tuple(replace(op, latex=_LATEX.get(op.name) or _default_latex(op))
-                     for op in FUNCTION_OPS)
-
-# Array versions, for evaluating a graph over many rows at once (`passes/vector.py`).
-# Each takes the numpy module, so nothing here imports numpy until it is used.
-_VECTOR: dict[str, Callable[[Any], Callable[..., Any]]] = {
-    "add": lambda np: np.add, "sub": lambda np: np.subtract, "mul": lambda np: np.multiply,
-    "div": lambda np: np.divide, "pow": lambda np: np.power, "neg": lambda np: np.negative,
-    "sin": lambda np: np.sin, "cos": lambda np: np.cos, "tan": lambda np: np.tan,
-    "asin": lambda np: np.arcsin, "acos": lambda np: np.arccos, "atan": lambda np: np.arctan,
-    "sinh": lambda np: np.sinh, "cosh": lambda np: np.cosh, "tanh": lambda np: np.tanh,
-    "exp": lambda np: np.exp, "log": lambda np: np.log, "log2": lambda np: np.log2,
-    "log10": lambda np: np.log10, "sqrt": lambda np: np.sqrt, "abs": lambda np: np.abs,
-    "sigmoid": lambda np: lambda x: np.exp(-np.logaddexp(0.0, -x)),
-    "relu": lambda np: lambda x: np.maximum(x, 0.0),
-    "softplus": lambda np: lambda x: np.logaddexp(0.0, x),
-    "sign": lambda np: np.sign, "step": lambda np: lambda x: np.where(np.greater(x, 0), 1.0, 0.0),
-    "min": lambda np: np.minimum, "max": lambda np: np.maximum,
-    "atan2": lambda np: np.arctan2, "hypot": lambda np: np.hypot,
-}
-ADD, SUB, MUL, DIV, POW, NEG = (replace(op, vector=_VECTOR[op.name])
-                                for op in (ADD, SUB, MUL, DIV, POW, NEG))
-FUNCTION_OPS = tuple(replace(op, vector=_VECTOR[op.name]) for op in FUNCTION_OPS)
-
 
 # --- the rules compiled to float functions (core/float_rules.py) ---------------
 
 
-def _with_float_partials(ops: tuple[Op, ...]) -> tuple[Op, ...]:
-    evaluate = {op.name: op.evaluate for op in ops}
-    return tuple(op if op.float_override or not op.arity else replace(
-        op, partials=tuple(compile_float_rule(rule, op.arity, evaluate)
-                           for rule in op.derivatives)) for op in ops)
+def _with_float_partials(table: tuple[Op, ...]) -> None:
+    """Give each entry its rules as float functions (`partials`), unless it has
+    them by hand. In place, as a dataclass's __post_init__ would: an entry is
+    finished here, before anything reads it, and a rule may apply any entry
+    (sin's applies cos), so all of them exist first. (Not rebuilt with
+    `dataclasses.replace`: that cost a one-shot command's start-up.)"""
+    evaluate = {op.name: op.evaluate for op in table}
+    for op in table:
+        if op.arity and not op.float_override:
+            object.__setattr__(op, "partials", tuple(
+                compile_float_rule(rule, op.arity, evaluate) for rule in op.derivatives))
 
 
-(INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG, *_functions) = _with_float_partials(
-    (INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG, *FUNCTION_OPS))
-FUNCTION_OPS = tuple(_functions)
+_with_float_partials((INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG, *FUNCTION_OPS))
 
 OPS: dict[str, Op] = {op.name: op for op in (INPUT, CONST, ADD, SUB, MUL, DIV, POW, NEG,
                                                *FUNCTION_OPS)}

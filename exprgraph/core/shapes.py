@@ -25,19 +25,37 @@ words a learner reads: "cannot multiply a 3×2 matrix by a vector of length 3".
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from .errors import ShapeError
+from .records import Record
 
 Dim = int | str  # a size, or the name of one from a declaration
 
 
-@dataclass(frozen=True, slots=True)
-class Shape:
-    """The shape of a value; `row` marks a row vector (a vector's transpose)."""
+# A plain class rather than a frozen dataclass, for start-up: see core/records.py.
+class Shape(Record):
+    """The shape of a value; `row` marks a row vector (a vector's transpose).
+    Immutable; equal shapes are equal (and hash alike)."""
 
-    dims: tuple[Dim, ...] = ()
-    row: bool = False
+    __slots__ = _fields = ("dims", "row")
+    dims: tuple[Dim, ...]
+    row: bool
+
+    def __init__(self, dims: tuple[Dim, ...] = (), row: bool = False) -> None:
+        object.__setattr__(self, "dims", dims)
+        object.__setattr__(self, "row", row)
+
+    # Record's equality and hash, written out: shapes are compared often.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.dims == other.dims and self.row == other.row  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.dims, self.row))
+
+    def __repr__(self) -> str:
+        return f"<Shape {describe(self)}>"
 
     @property
     def rank(self) -> int:

@@ -190,5 +190,5 @@ def matrix_latex(nodes: Sequence[Node], root: int, node_shapes: Sequence[object]
             return Text(f"\\mathbf{{{base}}}{underscore}{rest}", PREC_ATOM, False)
         return found
 
-    style = LATEX._replace(leaf=leaf)
+    style = LATEX.with_leaf(leaf)
     return expression_text(copied, root, taken=taken, style=style)

@@ -19,7 +19,7 @@ to a name once (`t1 = sin(x); t2 = sin(t1); cos(t2)*cos(t1)*cos(x)`), which
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..core.graph import Node
 from ..core.ops import CONST, INPUT, PREC_ATOM, PREC_SUM, PREC_UNARY, Op
@@ -34,22 +34,50 @@ DISPLAY_INLINE = 160  # ... and only in results longer than this (short ones rea
 Rope = str | list[Any]
 
 
-class Text(NamedTuple):
+# Text and Style are plain classes rather than NamedTuples, for start-up: a
+# NamedTuple compiles its __new__ when it is defined (a third of a ms each).
+class Text:
     """A printed subexpression: its rope, outermost precedence, leading '-'."""
 
+    __slots__ = ("minus_first", "precedence", "rope")
     rope: Rope
     precedence: int
     minus_first: bool
 
+    def __init__(self, rope: Rope, precedence: int, minus_first: bool) -> None:
+        self.rope = rope
+        self.precedence = precedence
+        self.minus_first = minus_first
 
-class Style(NamedTuple):
+    def __repr__(self) -> str:
+        return f"<Text {flatten(self.rope)!r}>"
+
+
+class Style:
     """How leaves, operations and bound names print: plain text or LaTeX."""
 
+    __slots__ = ("binding", "combine", "leaf", "name", "separator")
     leaf: Callable[[Node, str], Text]
     combine: Callable[[Op, list[Text]], Text]
     name: Callable[[str], str]
     binding: Callable[[str, str], str]
     separator: str
+
+    def __init__(self, leaf: Callable[[Node, str], Text],
+                 combine: Callable[[Op, list[Text]], Text], name: Callable[[str], str],
+                 binding: Callable[[str, str], str], separator: str) -> None:
+        self.leaf = leaf
+        self.combine = combine
+        self.name = name
+        self.binding = binding
+        self.separator = separator
+
+    def with_leaf(self, leaf: Callable[[Node, str], Text]) -> Style:
+        """This style with its leaves printed by `leaf`."""
+        return Style(leaf, self.combine, self.name, self.binding, self.separator)
+
+    def __repr__(self) -> str:
+        return f"<Style separated by {self.separator!r}>"
 
 
 def expression_text(

@@ -16,10 +16,9 @@ simplifier, where they are shown (`calculus.simplified`, and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..core.graph import Graph, GraphBuilder
 from ..core.ops import ADD, DIV, MUL, NEG, OPS, POW, SUB
+from ..core.records import Record
 from ..passes.loops import reverse
 
 
@@ -66,19 +65,30 @@ class SymbolicBuilder(GraphBuilder):
         return self.intern(OPS[op_name], args)
 
 
-@dataclass(frozen=True)
-class SymbolicGradient:
+# A plain class rather than a frozen dataclass, for start-up: see core/records.py.
+class SymbolicGradient(Record):
     """Symbolic reverse mode over a graph.
 
     `builder.nodes` holds the original nodes followed by the derivative nodes;
     `adjoint[i]` is the node for ∂out/∂(node i), for every node i the output
     depends on; `local[(i, k)]` is the node for ∂(node i)/∂(its k-th argument),
-    for every argument that depends on an input.
+    for every argument that depends on an input. Immutable.
     """
 
+    __slots__ = _fields = ("builder", "adjoint", "local")
     builder: SymbolicBuilder
     adjoint: dict[int, int]
     local: dict[tuple[int, int], int]
+
+    def __init__(self, builder: SymbolicBuilder, adjoint: dict[int, int],
+                 local: dict[tuple[int, int], int]) -> None:
+        _set = object.__setattr__
+        _set(self, "builder", builder)
+        _set(self, "adjoint", adjoint)
+        _set(self, "local", local)
+
+    def __repr__(self) -> str:
+        return f"<SymbolicGradient of {len(self.builder.nodes)} nodes>"
 
     def derivative(self, index: int) -> int:
         """The node of ∂out/∂(node `index`): the constant 0 where it does not matter."""

@@ -18,12 +18,12 @@ import numbers
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import MathError, ValueInputError
 from ..core.graph import Graph, GraphBuilder, Node
 from ..core.ops import ADD, CONST, INPUT, SUB
+from ..core.records import Record
 from ..passes.evaluate import evaluate_nodes
 from . import simplify
 from .simplify import (
@@ -55,15 +55,26 @@ def check_order(order: int) -> int:
     return order
 
 
-@dataclass(frozen=True)
-class Expression:
-    """Node `root` of the node list `nodes`."""
+# A plain class rather than a frozen dataclass, for start-up: see core/records.py.
+class Expression(Record):
+    """Node `root` of the node list `nodes`. Immutable, and equal to an
+    expression of the same nodes, root and shapes."""
 
+    # No __slots__: the cached property below keeps its value in __dict__.
+    _fields = ("nodes", "root", "shapes")
     nodes: tuple[Node, ...]
     root: int
     # Each node's shape, for a matrix expression (symbolic/matrix.py); None
     # for an expression of numbers.
-    shapes: tuple[Any, ...] | None = None
+    shapes: tuple[Any, ...] | None
+
+    def __init__(self, nodes: tuple[Node, ...], root: int,
+                 shapes: tuple[Any, ...] | None = None) -> None:
+        # Immutable: the fields go straight into __dict__, past Record.__setattr__.
+        vars(self).update(nodes=nodes, root=root, shapes=shapes)
+
+    def __repr__(self) -> str:
+        return f"<Expression: node {self.root} of {len(self.nodes)}>"
 
     @property
     def is_zero(self) -> bool:

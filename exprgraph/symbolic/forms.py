@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from ..core.errors import CoefficientOverflowError
 from ..core.graph import GraphBuilder, Node
@@ -37,12 +36,30 @@ _SIMPLE_DENOMINATORS = (2, 3, 4, 6, 7, 8, 9, 11, 12, 16)
 POSITIVE, NONNEGATIVE = "positive", "nonnegative"
 
 
-@dataclass(slots=True)
+# A plain class rather than a dataclass, for start-up (a dataclass compiles
+# its methods at import; see core/records.py).
 class Form:
-    """const + Σ coefficient·monomial; an empty monomial never appears."""
+    """const + Σ coefficient·monomial; an empty monomial never appears.
+    Mutable (the algebra builds forms in place), equal to a form of the same
+    constant and terms, and so not hashable."""
 
-    const: float = 0.0
-    terms: dict[Monomial, float] = field(default_factory=dict)
+    __slots__ = ("const", "terms")
+    const: float
+    terms: dict[Monomial, float]
+
+    def __init__(self, const: float = 0.0, terms: dict[Monomial, float] | None = None) -> None:
+        self.const = const
+        self.terms = {} if terms is None else terms
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.const, self.terms) == (other.const, other.terms)  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Form {self.const} + {len(self.terms)} terms>"
 
     def copy(self) -> Form:
         """A copy whose terms can change without changing this form."""

@@ -19,26 +19,37 @@ like terms is not a rule but the data structure itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..core.numbers import is_tiny
 from ..core.ops import Op
+from ..core.records import Record
 from .forms import POSITIVE, Form, fold, is_negated, nice
 
 if TYPE_CHECKING:
     from .simplify import Simplifier
 
 
-@dataclass
+# Call and Rule are plain classes rather than dataclasses, for start-up (see
+# core/records.py). Neither is compared: a call is made for one op, a rule
+# is a row of the table.
 class Call:
     """An op applied to argument forms, as a rule sees it; the arguments as
     canonical nodes are built on first use (most rules need only forms)."""
 
+    # No __slots__: the cached properties below keep their values in __dict__.
     simplifier: Simplifier
     op: Op
     args: list[Form]
+
+    def __init__(self, simplifier: Simplifier, op: Op, args: list[Form]) -> None:
+        self.simplifier = simplifier
+        self.op = op
+        self.args = args
+
+    def __repr__(self) -> str:
+        return f"<Call {self.op.name} of {len(self.args)} forms>"
 
     @cached_property
     def nodes(self) -> list[int]:
@@ -55,15 +66,24 @@ class Call:
 Rewrite = Callable[[Call], Form | None]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Record):
     """Where `pattern` matches an op, `rewrite` may give the result (None: it
     does not apply to these arguments). `why` says what the rule does and why
-    it is valid."""
+    it is valid. Immutable."""
 
+    __slots__ = _fields = ("pattern", "rewrite", "why")
     pattern: Callable[[Op], bool]
     rewrite: Rewrite
     why: str
+
+    def __init__(self, pattern: Callable[[Op], bool], rewrite: Rewrite, why: str) -> None:
+        _set = object.__setattr__
+        _set(self, "pattern", pattern)
+        _set(self, "rewrite", rewrite)
+        _set(self, "why", why)
+
+    def __repr__(self) -> str:
+        return f"<Rule: {self.why}>"
 
 
 def named(*names: str) -> Callable[[Op], bool]:
