@@ -22,7 +22,7 @@ in the same run (asserts nothing):
 2. **Checking a class.** `--students` students each hand in a problem set of 5
    problems with 5 expression answers (some wrong, some written differently),
    one TOML file per student in a folder. Timed: `exprgraph check DIR --format
-   json` as a command; reported in students per second.
+   jsonl` as a command; reported in students per second.
 
 `--memory N` instead writes an N-line course-shaped file (1,000,000 for the
 issue's goal of at most 300 MB) and prints the peak resident memory of
@@ -304,7 +304,7 @@ def main() -> None:
         answers = args.students * sum(len(p[3]) for p in PROBLEMS)
         print(f"2. check: {args.students} students x {len(PROBLEMS)} problems, "
               f"{answers:,} expression answers")
-        seconds = time_command(["check", str(students), "--format", "json"])
+        seconds = time_command(["check", str(students), "--format", "jsonl"])
         print(f"  exprgraph check DIR, a command        {args.students / seconds:9.1f} students/s "
               f"({seconds:.1f} s, {seconds / answers * 1e3:.2f} ms per answer)")
 

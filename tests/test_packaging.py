@@ -33,6 +33,9 @@ def test_wheel_carries_the_grammar_inside_the_package(tmp_path: Path) -> None:
     assert "exprgraph/grammar/expr.lark" in names
     # The parse tables ship as JSON data beside the grammar (nothing is cached).
     assert "exprgraph/syntax/parser_tables.json" in names
+    # The html page's script and style are inlined from files inside the package.
+    assert {"exprgraph/render/page_assets/page.js",
+            "exprgraph/render/page_assets/page.css"} <= set(names)
     packaged = zipfile.ZipFile(wheel).read("exprgraph/grammar/expr.lark").decode()
     assert packaged == (ROOT / "grammar" / "expr.lark").read_text(encoding="utf-8")
     # The licence pyproject.toml names ships with the wheel, word for word.

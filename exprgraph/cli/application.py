@@ -19,6 +19,7 @@ import.
 
 import contextlib
 import errno
+import os
 import sys
 from typing import Annotated, Any, NoReturn
 
@@ -33,7 +34,8 @@ from .output import fall_back_where_symbols_are_missing, stderr
 app = typer.Typer(
     name="exprgraph",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion and --show-completion (bash, zsh, fish, PowerShell).
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode="rich",
     # Click 8.2+ suggests a close command name itself (NoSuchCommand); Typer's
@@ -122,7 +124,9 @@ COMMAND_MODULES = {
 
 # The group's own options; any other option before the command is an error
 # Click reports, with every command loaded.
-_GROUP_OPTIONS = {"--help", "--version"}
+_GROUP_OPTIONS = {"--help", "--version", "--install-completion", "--show-completion"}
+# Set by the shell's completion script when it asks what may come next (Click's protocol).
+COMPLETION_VARIABLE = "_EXPRGRAPH_COMPLETE"
 
 
 def load_commands(names: set[str] | None = None) -> None:
@@ -153,6 +157,11 @@ def app_for(args: list[str]) -> typer.Typer:
     a one-shot `eval`."""
     import copy
 
+    if COMPLETION_VARIABLE in os.environ:
+        # The shell asks what may follow the words typed so far (in the
+        # environment, not `args`): that needs every command with its options.
+        load_commands()
+        return app
     command = named_command(args)
     if command is None:
         load_commands()

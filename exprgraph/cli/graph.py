@@ -1,7 +1,8 @@
 """The `graph` command: the computational graph drawn, with values and gradients when given.
 
 A tree on the terminal, or DOT, Mermaid, SVG or PNG text to standard output
-or a file (`-o`); the format is chosen by `--format` or the file's extension.
+or a file (`-o`), or an HTML page that steps through both passes
+(`render/page.py`); the format is chosen by `--format` or the file's extension.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class GraphFormat(str, Enum):
     mermaid = "mermaid"
     svg = "svg"
     png = "png"
+    html = "html"
 
 
 @values_command("graph")
@@ -45,15 +47,18 @@ def graph_command(
     output_format: Annotated[GraphFormat | None, typer.Option(
         "--format", case_sensitive=False, show_default=False,
         help="terminal: a tree from the output down; dot: Graphviz; mermaid: for "
-        "Markdown; svg, png: drawn by Graphviz's dot, if installed. Default: from the "
-        "extension of -o FILE (.dot .gv .mmd .svg .png), else terminal.")] = None,
+        "Markdown; svg, png: drawn by Graphviz's dot, if installed; html: one "
+        "self-contained page that steps through the forward and backward pass, values "
+        "editable in it. Default: from the extension of -o FILE (.dot .gv .mmd .svg .png "
+        ".html), else terminal.")] = None,
     output: Annotated[str | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
         help="Write to FILE instead of standard output (needed for png on a terminal); "
         "- is standard output.")] = None,
     backward: Annotated[bool, typer.Option(
         "--backward", help="Draw the gradient flow: edges reversed, labelled with the "
-        "chain-rule product ∂out/∂node·∂node/∂arg.")] = False,
+        "chain-rule product ∂out/∂node·∂node/∂arg (html: open the page at the backward "
+        "pass).")] = False,
     roll: Annotated[bool, typer.Option(
         "--roll", help="For a program with a loop (for t = 1..4: ...): draw one step as a "
         "cell, its state fed back by an edge labelled ×steps, instead of every step.")
@@ -62,6 +67,8 @@ def graph_command(
     """Draw the computational graph, with values and gradients when given values.
 
     Example: [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 --format svg -o g.svg[/bold]
+
+    Interactive: [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 -o page.html[/bold]
     """
     from ..render import draw
     from ..render.files import check_writable
@@ -73,8 +80,11 @@ def graph_command(
         raise ValueInputError(
             "--backward draws reversed edges, which the terminal tree cannot show",
             hint="the terminal tree already shows each node's ∂out/∂node; for the "
-            "gradient flow use --format dot, mermaid, svg or png")
+            "gradient flow use --format dot, mermaid, svg, png or html")
     compiled, values = program_and_values(ctx, program, assignments)
+    if output_format is GraphFormat.html:
+        _write_page(compiled, values, backward, roll, output)
+        return
     if roll:
         _draw_rolled(compiled, values, backward, output_format, output)
         return
@@ -123,9 +133,34 @@ def _draw_rolled(compiled: Program, values: dict[str, Any], backward: bool,
                   binary=output_format is GraphFormat.png)
 
 
+def _write_page(compiled: Program, values: dict[str, Any], backward: bool, roll: bool,
+                output: str | None) -> None:
+    """`graph --format html`: the page that steps through both passes. Values
+    are checked here as for every drawing (an undefined value is a math error,
+    an undefined partial is drawn and then reported), and the page starts at
+    them; the learner types in any value not given."""
+    from ..render.page import check_drawable, page_html
+
+    if roll:
+        raise ValueInputError("--roll draws the loop's structure, and the page steps through "
+                              "every step of it with its numbers",
+                              hint="leave out --roll for the page, or use --roll with "
+                              "--format terminal, dot, mermaid, svg or png")
+    check_drawable(compiled, values)  # vectors and matrices: refused before any work
+    # With some inputs left out the page starts with their boxes empty, for the
+    # learner to fill in; with all of them it is checked like any drawing.
+    complete = all(name in values for name in compiled.inputs)
+    evaluation = compiled.evaluate_partially(values) if complete else None
+    page = page_html(compiled, values or None, start_backward=backward)
+    _write_output(page.encode("utf-8"), None if output == "-" else output, binary=False)
+    if evaluation is not None and evaluation.undefined_gradient:
+        report_undefined(evaluation, as_json=False)
+
+
 GRAPH_EXTENSIONS = {".dot": GraphFormat.dot, ".gv": GraphFormat.dot,
                     ".mmd": GraphFormat.mermaid, ".mermaid": GraphFormat.mermaid,
-                    ".svg": GraphFormat.svg, ".png": GraphFormat.png}
+                    ".svg": GraphFormat.svg, ".png": GraphFormat.png,
+                    ".html": GraphFormat.html, ".htm": GraphFormat.html}
 
 
 def _graph_format(chosen: GraphFormat | None, output: str | None) -> GraphFormat:
@@ -135,12 +170,12 @@ def _graph_format(chosen: GraphFormat | None, output: str | None) -> GraphFormat
     if chosen is None:
         if output and implied is None:
             raise ValueInputError(f"cannot tell the format of {output} from its extension",
-                                  hint="add --format dot, mermaid, svg or png, or name the "
-                                  "file .dot, .mmd, .svg or .png")
+                                  hint="add --format dot, mermaid, svg, png or html, or name "
+                                  "the file .dot, .mmd, .svg, .png or .html")
         return implied or GraphFormat.terminal
     if chosen is GraphFormat.terminal and output:
         raise ValueInputError("the terminal drawing goes to the terminal",
-                              hint="for a file use --format dot, mermaid, svg or png")
+                              hint="for a file use --format dot, mermaid, svg, png or html")
     if implied is not None and implied is not chosen:
         raise ValueInputError(f"--format {chosen.value} does not match the file name {output}",
                               hint=f"name the file {Path(output).stem}."  # type: ignore[arg-type]

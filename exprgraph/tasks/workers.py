@@ -421,12 +421,15 @@ def parse_address(text: str) -> Address:
     return Address(cleaned, scheme=scheme.lower(), host=host, port=int(port))
 
 
-def _import_distributed(address: Address) -> Any:
+def _import_distributed(address: Address | None = None) -> Any:
+    """Dask's distributed, set up to keep its logs and warnings to itself; a
+    ToolMissingError that says how to install it (and names `local` where
+    `address` looks like a typo of it) where it is missing."""
     try:
         import distributed
     except ImportError as error:
         hint = INSTALL_HINT
-        if not address.local and _close_to_local(address.host):
+        if address is not None and not address.local and _close_to_local(address.host):
             # `lcoal` reads as a host name: the typo matters more than the install.
             hint = f"did you mean --scheduler local? To use a cluster, {INSTALL_HINT}"
         raise ToolMissingError(
