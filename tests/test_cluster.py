@@ -14,13 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from exprgraph.cli import app
-from tests.test_batch import _processes_with
 
 from .test_jobs import SAMPLES, check_folder, lines_file, same_run, untimed
 
@@ -188,17 +188,20 @@ def test_the_version_probe_runs_where_exprgraph_is_missing() -> None:
 def test_a_local_cluster_runs_check_and_leaves_no_process_behind() -> None:
     path = str(SAMPLES / "homework.toml")
     local = runner.invoke(app, ["check", path, "--jobs", "1"])
-    before = _multiprocessing_helpers()
+    # Every process the command starts inherits this mark in its environment;
+    # processes of anything else running on the machine do not (looking for
+    # any multiprocessing helper counted, and killed, other programs' ones).
+    mark = f"exprgraph-test-{uuid.uuid4().hex}"
     done = subprocess.run([sys.executable, "-m", "exprgraph", "check", path, "--scheduler",
                            "local:1"], capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env={**os.environ, "EXPRGRAPH_TEST_MARK": mark})
     assert done.returncode == local.exit_code == 1
     assert done.stdout == local.stdout
     assert untimed(done.stderr) == untimed(local.stderr)
     left: set[int] = set()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        left = _multiprocessing_helpers() - before
+        left = _marked_processes(mark)
         if not left:
             break
         time.sleep(0.2)
@@ -207,9 +210,22 @@ def test_a_local_cluster_runs_check_and_leaves_no_process_behind() -> None:
     assert left == set()
 
 
-def _multiprocessing_helpers() -> set[int]:
-    """Live processes started by multiprocessing (fork servers, workers, trackers)."""
-    return set(_processes_with("multiprocessing"))
+def _marked_processes(mark: str) -> set[int]:
+    """Live processes whose environment holds `mark` (from /proc): the ones a
+    command run with it started, and their children."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        # A zombie has ended; only its exit status waits to be collected.
+        if mark.encode() in environment and state.rpartition(")")[2].split()[:1] != ["Z"]:
+            found.add(int(entry.name))
+    return found
 
 
 def _dies_on_marker(chunk: list[int]) -> list[int]:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from exprgraph.cli.graph import GraphFormat
+
 SCRIPT = Path(sys.executable).parent / "exprgraph"  # the console script pip installed
 pytestmark = pytest.mark.skipif(not SCRIPT.is_file(),
                                 reason="the exprgraph console script is not installed here")
@@ -41,8 +43,7 @@ def test_a_command_s_options_and_choices_complete() -> None:
     # These need the command's parameters, which a one-shot run never builds
     # for a command line that names no command.
     assert "--format" in _complete(["graph", "x", "--fo"])
-    assert _complete(["graph", "x", "--format", ""]) == [
-        "terminal", "dot", "mermaid", "svg", "png"]
+    assert _complete(["graph", "x", "--format", ""]) == [f.value for f in GraphFormat]
     assert "--jobs" in _complete(["batch", "samples", "--jo"])
 
 
