@@ -69,3 +69,25 @@ def test_help_offers_completion() -> None:
     done = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "COLUMNS": "100"}, check=True)
     assert "--install-completion" in done.stdout and "--show-completion" in done.stdout
+
+
+def test_jobs_and_scheduler_offer_their_values() -> None:
+    offered = _complete(["batch", "samples", "--jobs", ""])
+    assert offered[0] == "auto" and offered[1:] == [str(n) for n in range(1, len(offered))]
+    assert _complete(["check", "samples", "--scheduler", "lo"]) == ["local"]
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish", "bash"])
+def test_show_completion_for_a_named_shell(shell: str) -> None:
+    done = subprocess.run([str(SCRIPT), "--show-completion", shell], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"_EXPRGRAPH_COMPLETE=complete_{shell}" in done.stdout
+
+
+def test_show_completion_refuses_an_unknown_shell() -> None:
+    done = subprocess.run([str(SCRIPT), "--show-completion", "bogus"], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
+                          check=False)
+    assert done.returncode == 2
+    assert "'bogus' is not one of 'bash', 'zsh'" in done.stderr

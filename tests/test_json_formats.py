@@ -132,3 +132,22 @@ def test_help_names_both_formats(command: str) -> None:
     text = " ".join(result.stdout.split())
     assert "jsonl: one JSON object per problem" in text
     assert "json:" in text
+
+
+def test_ctrl_c_still_ends_the_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    from exprgraph.tasks import batch as core
+
+    solve = core.run
+
+    def interrupted_after_three(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for count, item in enumerate(solve(*args, **kwargs)):
+            if count == 4:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr(core, "run", interrupted_after_three)
+    result = runner.invoke(app, ["batch", str(SAMPLES / "corpus.expr"), "--format", "json"])
+    assert result.exit_code != 0
+    data = json.loads(result.stdout)
+    assert data["error"]["kind"] == "interrupted"
+    assert len(data["results"]) == data["summary"]["problems"] == 3

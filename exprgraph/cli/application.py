@@ -258,6 +258,7 @@ def run(collector_paused: bool = False) -> Any:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     code: Any = 0
     _defer_rich_extras()
+    _let_completion_name_its_shell(sys.argv[1:])
     _stand_in_for_closed_streams()
     fall_back_where_symbols_are_missing()
     try:
@@ -279,6 +280,25 @@ def run(collector_paused: bool = False) -> Any:
     _skip_the_last_collections()
     _resume_collecting()  # for a caller in the same process, where no command started
     sys.exit(code)
+
+
+_COMPLETION_OPTIONS = ("--install-completion", "--show-completion")
+_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _let_completion_name_its_shell(args: list[str]) -> None:
+    """`--show-completion zsh`: the script for the shell named, not the one detected.
+
+    Typer's completion options detect the shell they run from and take no
+    value, so a shell named after them was ignored (bash's script, exit 0).
+    Its other form of the options takes the shell as a value, and checks it
+    (`bogus` is an error naming the shells); Typer chooses that form by the
+    environment variable below (pinned Typer; tests/test_completion.py checks).
+    """
+    for index, option in enumerate(args[:-1]):
+        if option in _COMPLETION_OPTIONS and not args[index + 1].startswith("-"):
+            os.environ["_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"] = "1"
+            return
 
 
 # Modules typer.rich_utils imports at its top for one class each, which our

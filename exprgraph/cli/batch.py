@@ -20,6 +20,7 @@ import typer
 from ..core.errors import ExprGraphError
 from .application import app
 from .errors import report_error, reports_errors
+from .options import complete_jobs, complete_scheduler, jobs_value
 from .output import JsonResults, stderr, stdout, warn
 
 
@@ -37,16 +38,6 @@ class BatchFormat(str, Enum):
         return self in (BatchFormat.jsonl, BatchFormat.json)
 
 
-def _jobs(value: str) -> int | str:
-    """`--jobs`: auto or a whole number >= 1."""
-    from ..tasks.workers import parse_jobs
-
-    try:
-        return parse_jobs(value)
-    except ValueError as error:
-        raise typer.BadParameter(f"{error}, e.g. --jobs 4 or --jobs auto") from None
-
-
 @app.command("batch")
 @reports_errors
 def batch_command(
@@ -60,11 +51,12 @@ def batch_command(
         "in input order; json: the same objects in one document, {results: [...], summary}; "
         "csv: one row per problem and input.")] = BatchFormat.table,
     jobs: Annotated[str, typer.Option(
-        "--jobs", "-j", callback=_jobs, metavar="auto|N",
+        "--jobs", "-j", callback=jobs_value, metavar="auto|N", autocompletion=complete_jobs,
         help="Worker processes: auto uses every core once the batch is big enough to "
         "gain (one process for a small one); N uses N (at most one per core).")] = "auto",
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", metavar="ADDRESS", show_default=False,
+        autocompletion=complete_scheduler,
         help="Run on a Dask cluster: the scheduler's tcp://HOST:8786, or local[:N] for N "
         "workers on this machine (it needs the dask extra: see the README). Results come "
         "back in input order.")] = None,
@@ -137,6 +129,12 @@ def batch_command(
                     results.add(result)
                 else:
                     sys.stdout.write(show.csv_text([result], header=tally.problems == 1))
+    except KeyboardInterrupt:
+        if results is not None:
+            # Ctrl-C: what was written stays one JSON document, and says it stopped.
+            results.close({"summary": tally.summary(), "error": {
+                "kind": "interrupted", "message": "interrupted (Ctrl-C): the results stop here"}})
+        raise
     except ExprGraphError as error:
         if results is None or not results.document:
             raise

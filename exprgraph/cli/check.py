@@ -20,7 +20,14 @@ from click.core import ParameterSource
 from ..core.errors import ExprGraphError, FileError, ValueInputError
 from .application import PROGRAM_MARK, values_command
 from .errors import report_error, reports_errors
-from .options import CheckFormat, Values, values_option
+from .options import (
+    CheckFormat,
+    Values,
+    complete_jobs,
+    complete_scheduler,
+    jobs_value,
+    values_option,
+)
 from .output import JsonResults, stderr, stdout, warn
 from .values import close_option, compiled_from_tokens, option_names
 
@@ -38,16 +45,6 @@ def _below_one(value: float) -> float:
     if value >= 1.0:
         raise typer.BadParameter("a relative tolerance must be below 1, e.g. 1e-3")
     return value
-
-
-def _jobs(value: str) -> int | str:
-    """`--jobs`: auto or a whole number >= 1."""
-    from ..tasks.workers import parse_jobs
-
-    try:
-        return parse_jobs(value)
-    except ValueError as error:
-        raise typer.BadParameter(f"{error}, e.g. --jobs 4 or --jobs auto") from None
 
 
 @values_command("check")
@@ -76,12 +73,13 @@ def check_command(
         "per file; jsonl: one JSON object per problem, one per line (json: the same, a "
         "deprecated name).")] = CheckFormat.table,
     jobs: Annotated[str, typer.Option(
-        "--jobs", "-j", callback=_jobs, metavar="auto|N",
+        "--jobs", "-j", callback=jobs_value, metavar="auto|N", autocompletion=complete_jobs,
         help="Worker processes for problem files: auto uses every core once there are "
         "enough problems to gain (one process for a few); N uses N (at most one per core)."
     )] = "auto",
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", metavar="ADDRESS", show_default=False,
+        autocompletion=complete_scheduler,
         help="Check problem files on a Dask cluster: the scheduler's tcp://HOST:8786, or "
         "local[:N] for N workers on this machine (it needs the dask extra: see the "
         "README). Reports come back in input order.")] = None,

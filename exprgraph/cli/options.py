@@ -69,3 +69,27 @@ DiffFormatOption = Annotated[DiffFormat, typer.Option(
     "--format", case_sensitive=False,
     help="table: Rich tables; json: one JSON object (keys in the README); "
     "text: plain exprgraph text; latex: LaTeX.")]
+
+
+def jobs_value(value: str) -> int | str:
+    """`--jobs` of `batch` and `check`: auto or a whole number >= 1."""
+    from ..tasks.workers import parse_jobs
+
+    try:
+        return parse_jobs(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{error}, e.g. --jobs 4 or --jobs auto") from None
+
+
+def complete_jobs(incomplete: str) -> list[str]:
+    """What `--jobs <Tab>` offers: auto, and each worker count up to the cores."""
+    import os
+
+    offered = ["auto", *(str(count) for count in range(1, (os.cpu_count() or 1) + 1))]
+    return [value for value in offered if value.startswith(incomplete)]
+
+
+def complete_scheduler(incomplete: str) -> list[str]:
+    """What `--scheduler <Tab>` offers: a cluster on this machine, or the start of
+    a scheduler's address."""
+    return [value for value in ("local", "tcp://") if value.startswith(incomplete)]
