@@ -92,9 +92,6 @@ class Evaluation(Record):
                           undefined={} if undefined is None else undefined, shapes=shapes,
                           seed=seed, wrt=wrt)
 
-    def __repr__(self) -> str:
-        return f"<Evaluation of {self.graph.output_name}>"
-
     @property
     def value(self) -> Value:
         """The output's value: a float, or an array for a tensor output."""
@@ -176,6 +173,24 @@ class Evaluation(Record):
             return None
         return found.data
 
+    # --- display: a short repr; Jupyter's HTML tables and SVG (render/notebook.py) ---
+
+    def __repr__(self) -> str:
+        out = self.graph.output_name
+        at = ", ".join(f"{name}={_shown_value(v)}" for name, v in self.given.items())
+        grad = ", ".join(f"{name}: {_shown_value(v)}" for name, v in self.gradient.items())
+        grad += "".join(f", {name}: undefined" for name in self.undefined_gradient)
+        return _cut(f"<Evaluation of {out} at {at or 'no inputs'}: "
+                    f"{out} = {_shown_value(self.value)}, gradient {grad or 'none'}", ">")
+
+    def _repr_html_(self) -> str:
+        """The node, edge and gradient tables `exprgraph eval` prints, as HTML."""
+        return _display("evaluation_html", self)
+
+    def _repr_svg_(self) -> str | None:
+        """The graph with values and adjoints, by Graphviz (None without it)."""
+        return _display("graph_svg", None, self)
+
 
 def _or_zero(adjoint: Value | None) -> Value:
     return 0.0 if adjoint is None else adjoint
@@ -218,24 +233,45 @@ class DiffResult(Record):
     `shape` its (rows, columns) and `rows` the row labels (inputs or outputs).
     """
 
-    __slots__ = _fields = ("kind", "inputs", "entries", "shape", "rows")
+    _fields = ("kind", "inputs", "entries", "shape", "rows")
+    __slots__ = (*_fields, "program")
     kind: str
     inputs: tuple[str, ...]
     entries: tuple[DiffEntry, ...]
     shape: tuple[int, int] | None
     rows: tuple[str, ...]
+    # The program differentiated (`Program.diff` sets it), for the display only:
+    # not a field, so neither compared nor pickled (its op table holds lambdas).
+    program: Program | None
 
     def __init__(self, kind: str, inputs: tuple[str, ...], entries: tuple[DiffEntry, ...],
-                 shape: tuple[int, int] | None = None, rows: tuple[str, ...] = ()) -> None:
+                 shape: tuple[int, int] | None = None, rows: tuple[str, ...] = (),
+                 program: Program | None = None) -> None:
         _set = object.__setattr__
         _set(self, "kind", kind)
         _set(self, "inputs", inputs)
         _set(self, "entries", entries)
         _set(self, "shape", shape)
         _set(self, "rows", rows)
+        _set(self, "program", program)
+
+    # --- display: a short repr; Jupyter's HTML table and LaTeX (render/notebook.py) ---
 
     def __repr__(self) -> str:
-        return f"<DiffResult {self.kind} of {len(self.entries)} entries>"
+        shape = f" {self.shape[0]}×{self.shape[1]}" if self.shape else ""
+        of = self.entries[0].of if self.entries else "the output"
+        shown = "; ".join(e.index_form or f"{_label(e.of, e.wrt)} = {e.expression}"
+                          for e in self.entries[:_SHOWN])
+        more = f"; … ({len(self.entries):,} entries)" if len(self.entries) > _SHOWN else ""
+        return _cut(f"<DiffResult{shape} {self.kind} of {of}: {shown or 'none'}", more + ">")
+
+    def _repr_html_(self) -> str | None:
+        """The table `exprgraph diff` prints, as HTML."""
+        return None if self.program is None else _display("diff_html", self)
+
+    def _repr_latex_(self) -> str | None:
+        """The derivatives (or the matrix) as `exprgraph diff --latex` prints them."""
+        return None if self.program is None else _display("diff_latex", self)
 
 
 _ORDER_HINTS = {
@@ -481,6 +517,13 @@ class Program:
         first partial. "hessian": the matrix of second partials. "jacobian":
         one row per output, by default the assigned names nothing else uses.
         """
+        found = self._diff(wrt, order=order, kind=kind, outputs=outputs)
+        return DiffResult(found.kind, found.inputs, found.entries, found.shape, found.rows,
+                          self)
+
+    def _diff(self, wrt: Sequence[str] = (), *, order: int = 1, kind: str = "derivative",
+              outputs: Sequence[str] = ()) -> DiffResult:
+        """`diff`'s derivatives, before the program is attached for display."""
         if kind not in DIFF_KINDS:
             raise ValueInputError(f"unknown kind of derivative {kind!r}",
                                   hint="one of " + ", ".join(DIFF_KINDS))
@@ -720,6 +763,23 @@ class Program:
         return in_names(nodes, {i: node.name for i, node in enumerate(self.graph.nodes)
                                 if node.op.arity > 0})
 
+    # --- display: a short repr; Jupyter's HTML and SVG (render/notebook.py) ---
+
+    def __repr__(self) -> str:
+        inputs = ", ".join(self.inputs[:_SHOWN * 3]) + (
+            f", … ({len(self.inputs):,} inputs)" if len(self.inputs) > _SHOWN * 3 else "")
+        return f"<Program {_program_text(self.graph)}: " + (
+            f"inputs {inputs}>" if inputs else "no inputs>")
+
+    def _repr_html_(self) -> str:
+        """The program and a picture of its graph (or, without Graphviz, the
+        terminal's drawing and how to get the picture), as HTML."""
+        return _display("program_html", self)
+
+    def _repr_svg_(self) -> str | None:
+        """The graph drawn by Graphviz, or None where its `dot` is not installed."""
+        return _display("graph_svg", self, None)
+
 
 
 def _seed_tensor(seed: Value, shape: Shape, output: str) -> Any:
@@ -873,3 +933,68 @@ def parse_value(name: str, text: str) -> float:
     except ExprGraphError as exc:
         raise ValueInputError(f"the value of {name} must be a number, not {text!r}: "
                               f"{exc.message}", variable=name, hint=exc.hint) from None
+
+
+# --- display: short reprs, and Jupyter's rich display by render/notebook.py ---
+
+_SHOWN = 4  # entries a repr shows (inputs: three times as many)
+_REPR_LENGTH = 160  # characters of a repr, about
+
+
+def _display(function: str, *args: Any) -> Any:
+    """Jupyter's display of an API object, by `render/notebook.py`'s `function`.
+
+    The one import of this module upward, into the render layer, and declared
+    as such in pyproject.toml's layer contract: an object's display methods
+    live on the object (that is where Jupyter looks), while the tables they
+    show are the render layer's. Imported on the first display, so neither
+    `import exprgraph` nor a script pays for Rich's tables or Graphviz;
+    IPython is never imported."""
+    from .render import notebook
+
+    return getattr(notebook, function)(*args)
+
+
+def _cut(text: str, end: str, length: int = _REPR_LENGTH) -> str:
+    """`text` + `end`, the text cut with … near `length` characters."""
+    return (text if len(text) <= length else text[:length - 1] + "…") + end
+
+
+def _shown_value(value: Value) -> str:
+    """A value in a repr: a number, or a vector or matrix on one line (summarised)."""
+    from .printing.values import value_text
+
+    return value_text(value, one_line=True)
+
+
+def _label(of: str, wrt: Sequence[str]) -> str:
+    """∂²g/∂y∂x, ∂³g/∂x³: differentiated by wrt[0] first (read right to left)."""
+    raised = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+    runs: list[list[Any]] = []
+    for name in reversed(wrt):
+        if runs and runs[-1][0] == name:
+            runs[-1][1] += 1
+        else:
+            runs.append([name, 1])
+    order = str(len(wrt)).translate(raised) if len(wrt) > 1 else ""
+    return f"∂{order}{of}/" + "".join(
+        f"∂{name}{str(count).translate(raised) if count > 1 else ''}" for name, count in runs)
+
+
+def _program_text(graph: Graph, length: int = _REPR_LENGTH // 2) -> str:
+    """The program as exprgraph prints it (`p = x + y; g = p*z`), cut near
+    `length` characters; a program with loops or declarations as its source."""
+    if graph.loops or graph.declarations:
+        return _cut("; ".join(line.strip() for line in graph.source.splitlines()
+                              if line.strip()), "", length)
+    nodes = graph.nodes
+    named = set(graph.assigned) | set(graph.input_names)
+    unnamed = [] if graph.output_name in graph.assigned else [None]  # a bare expression
+    statements: list[str] = []
+    for name in [*graph.assigned, *unnamed]:
+        index = graph.output if name is None else graph.names[name]
+        text = expression_text(nodes, index, by_name=lambda i: nodes[i].name in named)
+        statements.append(text if name is None else f"{name} = {text}")
+        if sum(len(s) + 2 for s in statements) > length:
+            break
+    return _cut("; ".join(statements), "", length)

@@ -25,6 +25,7 @@ from ..core.graph import Graph, GraphBuilder, Node
 from ..core.ops import ADD, CONST, INPUT, SUB
 from ..core.records import Record
 from ..passes.evaluate import evaluate_nodes
+from ..printing.text import expression_text
 from . import simplify
 from .simplify import (
     SYMBOLIC_NODE_BUDGET,
@@ -73,9 +74,6 @@ class Expression(Record):
         # Immutable: the fields go straight into __dict__, past Record.__setattr__.
         vars(self).update(nodes=nodes, root=root, shapes=shapes)
 
-    def __repr__(self) -> str:
-        return f"<Expression: node {self.root} of {len(self.nodes)}>"
-
     @property
     def is_zero(self) -> bool:
         """Whether the expression is the constant 0."""
@@ -109,6 +107,37 @@ class Expression(Record):
                 hint="the expression itself is exact: evaluate it with more precision "
                 "(for example in SymPy), or at another point")
         return value
+
+    # --- display: the text (`2*x`), not a dump of the nodes; LaTeX for Jupyter ---
+
+    def __str__(self) -> str:
+        """The expression as exprgraph text: `2*x`."""
+        return expression_text(self.nodes, self.root, taken=self._input_names())
+
+    def __repr__(self) -> str:
+        text = str(self)
+        if len(text) > REPR_LENGTH:
+            text = f"{text[:REPR_LENGTH - 1]}… ({len(text):,} characters; str() has all)"
+        return f"<Expression {text}>"
+
+    def _repr_latex_(self) -> str | None:
+        """`$...$` for Jupyter (MathJax): as `exprgraph diff --latex` prints it,
+        vectors and matrices in bold; None beyond LATEX_LENGTH characters (the
+        front end then shows the short repr)."""
+        from ..printing.latex import latex_text, matrix_latex
+
+        taken = self._input_names()
+        latex = latex_text(self.nodes, self.root, taken=taken) if self.shapes is None else \
+            matrix_latex(self.nodes, self.root, self.shapes, taken=taken)
+        return f"${latex}$" if len(latex) <= LATEX_LENGTH else None
+
+    def _input_names(self) -> set[str]:
+        """The inputs' names, which names bound in a long expression's text avoid."""
+        return {node.label for node in self.nodes if node.op is INPUT}
+
+
+REPR_LENGTH = 120  # characters of an expression a repr shows
+LATEX_LENGTH = 20_000  # longer LaTeX is not handed to a front end's MathJax
 
 
 # Values whose rounding-error bound is beyond this fraction of themselves are
