@@ -259,7 +259,8 @@ class DiffResult(Record):
 
     def __repr__(self) -> str:
         shape = f" {self.shape[0]}×{self.shape[1]}" if self.shape else ""
-        of = self.entries[0].of if self.entries else "the output"
+        # A Jacobian is of several outputs: name them all, in order.
+        of = ", ".join(dict.fromkeys(e.of for e in self.entries)) or "the output"
         shown = "; ".join(e.index_form or f"{_label(e.of, e.wrt)} = {e.expression}"
                           for e in self.entries[:_SHOWN])
         more = f"; … ({len(self.entries):,} entries)" if len(self.entries) > _SHOWN else ""

@@ -159,9 +159,7 @@ def test_str_equality_and_pickling_are_kept() -> None:
     assert hash(expr) == hash(Expression(expr.nodes, expr.root, expr.shapes))
     assert found == DiffResult(found.kind, found.inputs, found.entries, found.shape, found.rows)
     assert r == copy.copy(r)
-    # What pickled before still does (the op table's lambdas keep programs,
-    # evaluations and most expressions from pickling, as before): a result
-    # travels without its program, so it shows as text.
+    # A diff result travels without its program (its display is then text).
     back = pickle.loads(pickle.dumps(found))
     assert found.program is f and back.program is None
     assert (back.kind, back.inputs, back.shape, back.rows) == \
@@ -417,3 +415,67 @@ def test_rich_html_shows_any_terminal_view() -> None:
     Tables(shown)
     assert "7·1 + 8·1 = 15" in shown and "<strong>Forward pass" in shown
     assert "7·1 + 8·1 = 15" in repr(view)
+
+
+# --- what a new user met -----------------------------------------------------------------
+
+
+def test_an_evaluation_for_some_inputs_displays_them() -> None:
+    # evaluate_wrt computes the gradient of the inputs asked for: its display
+    # raised KeyError for the others (a traceback under the cell).
+    f = exprgraph.compile(TUTORIAL)
+    r = f.evaluate_wrt(AT, ["b"])
+    found = Tables(r._repr_html_())
+    column = found.column("Gradient of e", "∂e/∂input")
+    assert close(float(column["b"]), central_difference(tutorial_value, AT, "b"), rel=1e-6)
+    assert column["a"] == "not computed"
+    # And the terminal's table says the same.
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(evaluation_tables(f, r))
+    assert "not computed" in console.export_text()
+
+
+def test_programs_evaluations_and_expressions_pickle_for_worker_processes() -> None:
+    # They did not pickle (the op table's rules are lambdas), so a
+    # multiprocessing pool could not return an Evaluation. Ops travel by name
+    # and come back as the very same table entries.
+    from exprgraph.core.ops import OPS
+
+    f = exprgraph.compile(TUTORIAL)
+    back = pickle.loads(pickle.dumps(f))
+    assert all(node.op is OPS[node.op.name] for node in back.graph.nodes)
+    r = pickle.loads(pickle.dumps(f.evaluate(AT)))
+    for name in AT:
+        assert close(r.gradient[name], central_difference(tutorial_value, AT, name), rel=1e-6)
+    assert back.evaluate(AT).gradient == r.gradient
+    expression = pickle.loads(pickle.dumps(f.gradient_expressions["b"]))
+    assert str(expression) == "a + 2*b + 1"
+    tensor = exprgraph.compile("h = tanh(W @ x); L = sum(h)")
+    weights, x = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0])
+    gradient = pickle.loads(pickle.dumps(tensor.evaluate(W=weights, x=x))).gradient["W"]
+    # ∂/∂W of sum(tanh(W x)) is (1 - tanh(W x)^2) x', by NumPy.
+    assert np.allclose(gradient, np.outer(1 - np.tanh(weights @ x) ** 2, x))
+
+
+def test_small_display_defects_a_new_user_met() -> None:
+    # A Jacobian is of every output, not the first one's.
+    jacobian = exprgraph.compile("u = x*y; v = x + y; w = sin(u)").diff(kind="jacobian")
+    assert repr(jacobian).startswith("<DiffResult 2×2 jacobian of v, w:")
+    # Nothing to show is no LaTeX, not "$$" (an error in MathJax).
+    assert exprgraph.compile("2+3").diff(kind="gradient")._repr_latex_() is None
+    # A name that is a Python keyword cannot be a keyword argument: the call
+    # the display suggests must still be Python.
+    shown = html.unescape(exprgraph.compile("lambda*x + y")._repr_html_())
+    call = re.search(r"\.evaluate\((.*?)\)</code> computes", shown)
+    assert call is not None
+    compile(f"f.evaluate({call.group(1).replace('…', '1')})", "<display>", "eval")
+    # The terminal's drawings keep their columns: <pre> names a monospace font
+    # (nbconvert's page gives it the text's font otherwise).
+    from rich.tree import Tree
+
+    tree = Tree("out")
+    tree.add("x")
+    drawn = notebook.RichHTML(tree)._repr_html_()
+    assert "<pre" in drawn and "font-family:" in drawn

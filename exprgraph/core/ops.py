@@ -174,6 +174,23 @@ class Op(Record):
     def __repr__(self) -> str:
         return f"<Op {self.name}>"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By name: an op is one entry of the table (compared by identity), and
+        # its rules are lambdas, which pickle cannot carry. So a graph, a
+        # program or an evaluation pickles (to a worker process, say) and comes
+        # back holding the very same entries.
+        return op_named, (self.name,)
+
+
+def op_named(name: str) -> Op:
+    """The table's entry called `name`: a scalar op, or a tensor op."""
+    found = OPS.get(name)
+    if found is None:
+        from .tensor_ops import TENSOR_OPS  # above this module: it builds on the scalar ops
+
+        found = TENSOR_OPS[name]
+    return found
+
 
 # Test points for an op defined on all reals, none of them a kink (0, a tie)
 # nor on atan2's branch cut (y = 0, x < 0).

@@ -25,6 +25,7 @@ import base64
 import functools
 import html
 import io
+import keyword
 import shutil
 from typing import Any
 
@@ -161,7 +162,9 @@ def _escape(text: str) -> str:
 
 def _pre(text: str) -> str:
     """Text as the terminal draws it: monospaced, its lines kept."""
-    return f'<pre style="margin:0">{_escape(text.rstrip())}</pre>'
+    # The font is named: nbconvert's page style gives <pre> the text's font.
+    return (f'<pre style="margin:0;font-family:ui-monospace,Menlo,Consolas,monospace">'
+            f'{_escape(text.rstrip())}</pre>')
 
 
 def _style(style: Any) -> Style:
@@ -226,8 +229,12 @@ def program_html(program: Program) -> str:
     """A program: its text, output and inputs, and a picture of its graph."""
     inputs = ", ".join(program.inputs) or "none"
     shown = program.inputs[:4]
-    call = ".evaluate(" + ", ".join(f"{name}=…" for name in shown) + (
-        ", …" if len(program.inputs) > len(shown) else "") + ")"
+    if any(keyword.iskeyword(name) for name in program.inputs):  # lambda=… is no Python
+        call = ".evaluate({" + ", ".join(f'"{name}": …' for name in shown) + (
+            ", …" if len(program.inputs) > len(shown) else "") + "})"
+    else:
+        call = ".evaluate(" + ", ".join(f"{name}=…" for name in shown) + (
+            ", …" if len(program.inputs) > len(shown) else "") + ")"
     return (f"<div><strong>Program</strong> <code>{_escape(_program_text(program.graph))}"
             f"</code></div>{_NOTE}output {_escape(program.output)}; inputs "
             f"{_escape(inputs)}; {counted(len(program.graph.nodes), 'node')}. "
@@ -271,8 +278,8 @@ def diff_latex(result: DiffResult) -> str | None:
     assert result.program is not None
     lines = [f"\\text{{{line[2:]}}}" if line.startswith("% ") else line
              for line in diff_lines(result.program, result, True, None).split("\n")]
-    if sum(map(len, lines)) > LATEX_LENGTH:
-        return None
+    if sum(map(len, lines)) > LATEX_LENGTH or not any(line.strip() for line in lines):
+        return None  # too long for MathJax, or nothing to show ("$$" is an error there)
     if len(lines) == 1:
         return f"${lines[0]}$"
     return "$$\\begin{gathered}" + " \\\\ ".join(lines) + "\\end{gathered}$$"
@@ -299,8 +306,11 @@ def picture_html(program: Program, evaluation: Evaluation | None) -> str:
     svg, why = _picture(program, evaluation)
     if svg is not None:
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-        return (f'<img alt="the computational graph of {_escape(program.output)}" '
-                f'style="max-width:100%" src="data:image/svg+xml;base64,{data}">')
+        # At its own size in a box that scrolls: shrunk to the cell's width, a
+        # wide graph's labels were a few pixels high.
+        return (f'<div style="overflow:auto;max-height:600px">'
+                f'<img alt="the computational graph of {_escape(program.output)}" '
+                f'style="max-width:none" src="data:image/svg+xml;base64,{data}"></div>')
     from . import draw
 
     try:

@@ -253,9 +253,11 @@ def gradient_table(program: Program, evaluation: Evaluation, max_rows: int = 0,
     undefined = evaluation.undefined_gradient
     notes = _all_of_it()
     formulas = _matrix_formulas(program, evaluation) if evaluation.is_tensor else {}
+    gradient = evaluation.gradient
     for name in _limit([*program.inputs, *evaluation.unused], max_rows, table):
+        # `evaluate_wrt` leaves out the inputs it was not asked for.
         slope = "undefined" if name in undefined else \
-            value_text(evaluation.gradient[name], full)
+            value_text(gradient[name], full) if name in gradient else "not computed"
         cells = [name, value_text(evaluation.given.get(name, 0.0), full), slope]
         try:
             symbolic = formulas.get(name, "0") if evaluation.is_tensor else \
