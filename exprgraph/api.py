@@ -982,12 +982,36 @@ def _label(of: str, wrt: Sequence[str]) -> str:
         f"∂{name}{str(count).translate(raised) if count > 1 else ''}" for name, count in runs)
 
 
+def _one_line(source: str, length: int) -> str:
+    """The source's statements on one line, as the language reads them: a line
+    break between statements becomes "; ", one inside brackets a space (it is
+    white space there), comments go; at most about `length` characters."""
+    out: list[str] = []
+    depth, size, comment = 0, 0, False
+    for char in source:
+        if char == "\n":
+            comment = False
+            char = " " if depth else ";"
+        elif comment or char == "#":
+            comment = True
+            continue
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(depth - 1, 0)
+        out.append(char)
+        size += 1
+        if size > length:
+            break
+    statements = (" ".join(part.split()) for part in "".join(out).split(";"))
+    return "; ".join(statement for statement in statements if statement)
+
+
 def _program_text(graph: Graph, length: int = _REPR_LENGTH // 2) -> str:
     """The program as exprgraph prints it (`p = x + y; g = p*z`), cut near
     `length` characters; a program with loops or declarations as its source."""
     if graph.loops or graph.declarations:
-        return _cut("; ".join(line.strip() for line in graph.source.splitlines()
-                              if line.strip()), "", length)
+        return _cut(_one_line(graph.source, length + 1), "", length)
     nodes = graph.nodes
     named = set(graph.assigned) | set(graph.input_names)
     unnamed = [] if graph.output_name in graph.assigned else [None]  # a bare expression

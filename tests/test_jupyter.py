@@ -479,3 +479,32 @@ def test_small_display_defects_a_new_user_met() -> None:
     tree.add("x")
     drawn = notebook.RichHTML(tree)._repr_html_()
     assert "<pre" in drawn and "font-family:" in drawn
+
+
+@pytest.mark.parametrize("source", [
+    "h[0] = (x +\n   y)\nfor t = 1..2: h[t] = h[t-1]*w\nh[2]",
+    "h[0] = 0  # start\nfor t = 1..3: h[t] = h[t-1] + x  # step; not a statement\nh[3]",
+    "W: matrix(2, 2); x: vector(2)\nL = sum(tanh(W @ x\n  + 1))",
+])
+def test_a_program_s_repr_is_its_statements_on_one_line(source: str) -> None:
+    # The repr joined source lines with "; ", also inside brackets, and kept
+    # comments (which then swallowed what followed): it must read back as the
+    # same program.
+    f = exprgraph.compile(source)
+    text = re.fullmatch(r"<Program (.*): inputs .*>", repr(f))
+    assert text is not None and "\n" not in text.group(1) and "#" not in text.group(1)
+    again = exprgraph.compile(text.group(1))
+    point = {name: [[0.5, -1.0], [2.0, 0.25]] if name == "W" else
+             [0.3, -0.7] if f.graph.declarations.get(name) is not None else 0.6
+             for name in f.inputs}
+    first, second = f.evaluate(point), again.evaluate(point)
+    for name in f.inputs:
+        assert np.allclose(first.gradient[name], second.gradient[name])
+
+
+def test_an_undefined_partial_says_why() -> None:
+    # The table said "undefined" and nothing else; eval says why on stderr.
+    r = exprgraph.compile("sqrt(x) + y").evaluate_partially(x=0, y=1)
+    shown = html.unescape(r._repr_html_())
+    (error,) = r.undefined_gradient.values()
+    assert f"∂out/∂x is undefined: {error.message}" in shown

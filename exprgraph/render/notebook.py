@@ -256,6 +256,11 @@ def evaluation_html(evaluation: Evaluation, program: Program | None = None,
         tables += (f"{_NOTE}In Python, every row: IPython.display.HTML(exprgraph.render."
                    "notebook.evaluation_html(r, max_rows=0, limit=None)); r.values and "
                    "r.adjoints hold every number.</div>")
+    for name, error in evaluation.undefined_gradient.items():
+        # As `exprgraph eval` says on stderr: why the table says "undefined".
+        hint = f" ({error.hint})" if error.hint else ""
+        tables += (f"{_NOTE}∂{_escape(graph.output_name)}/∂{_escape(name)} is undefined: "
+                   f"{_escape(error.message)}{_escape(hint)}</div>")
     picture = picture_html(program, evaluation)
     return (f"{tables}<details><summary>The graph, each node with its value and adjoint"
             f"</summary>{picture}</details>")
