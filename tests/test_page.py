@@ -287,9 +287,9 @@ def _refused(args: list[str], words: str, status: int = 2) -> None:
 def test_vectors_and_matrices_are_refused_cleanly(tmp_path: Path) -> None:
     target = str(tmp_path / "t.html")
     _refused(["L = sum(tanh(W @ x))", "--W", "[[1, 2], [3, 4]]", "--x", "[1, -1]", "-o",
-              target], "vectors or matrices")
+              target], "W is used as a whole matrix (in W @ x)")
     _refused(["W: matrix(m, n); x: vector(n); L = sum(tanh(W @ x))", "-o", target],
-             "vectors or matrices")
+             "W is used as a whole matrix")
     assert not Path(target).exists()
 
 
@@ -318,3 +318,143 @@ def test_values_outside_the_domain_are_reported_as_for_any_drawing(tmp_path: Pat
     result = runner.invoke(app, ["graph", "sqrt(x)*y", "--x", "0", "--y", "2", "-o",
                                  str(target)])
     assert result.exit_code == 1 and target.exists()
+
+
+# --- issue 18, the tester's report: vectors read element by element, messages -------------
+
+BPTT = "h[0] = 0; for t = 1..4: h[t] = tanh(w*h[t-1] + u*x[t-1]); L = (h[4] - y)^2"
+BPTT_VALUES = ["--w", "0.5", "--u", "1", "--x", "[1, 2, 3, 4]", "--y", "0.3"]
+
+
+def test_a_vector_read_by_constant_indices_becomes_one_input_per_element(
+        tmp_path: Path) -> None:
+    # The README's backprop-through-time example: x is only ever read as x[0],
+    # ..., x[3], so each element is a number the page steps through.
+    data = embedded(write_page(tmp_path, BPTT, *BPTT_VALUES))
+    assert [(entry["name"], entry["value"]) for entry in data["inputs"]] == [
+        ("w", 0.5), ("u", 1.0), ("x[0]", 1.0), ("x[1]", 2.0), ("x[2]", 3.0), ("x[3]", 4.0),
+        ("y", 0.3)]
+    names = [node["name"] for node in data["nodes"]]
+    assert "x" not in names and not any(node["op"] == "index" for node in data["nodes"])
+    # The step reads the element by its name: u*x[0], and ∂(u*x[0])/∂u = x[0].
+    products = [node for node in data["nodes"] if node["expr"] == "u*x[0]"]
+    assert len(products) == 1
+    index = data["nodes"].index(products[0])
+    assert {e["partial"] for e in data["edges"] if e["target"] == index} == {"x[0]", "u"}
+    # Evaluated here with Python's operators, it is the loop written out.
+    values: list[float] = []
+    inputs = {entry["node"]: entry["value"] for entry in data["inputs"]}
+    functions = {"add": operator.add, "mul": operator.mul, "sub": operator.sub,
+                 "pow": operator.pow, "tanh": math.tanh}
+    for i, node in enumerate(data["nodes"]):
+        values.append(node["value"] if node["kind"] == "const" else inputs[i]
+                      if node["kind"] == "input" else
+                      functions[node["op"]](*(values[a] for a in node["args"])))
+    h = 0.0
+    for t in range(4):
+        h = math.tanh(0.5 * h + 1.0 * [1, 2, 3, 4][t])
+    assert math.isclose(values[data["output"]], (h - 0.3) ** 2, rel_tol=1e-12)
+    # Without values the elements are typed in the page, x[0] to x[3].
+    data = embedded(write_page(tmp_path, BPTT, name="blank.html"))
+    assert [entry["name"] for entry in data["inputs"]] == \
+        ["w", "u", "x[0]", "x[1]", "x[2]", "x[3]", "y"]
+    # A matrix read element by element: A[1][0] is one number too.
+    data = embedded(write_page(tmp_path, "A[0][1]*A[1][0] + x[2]", "--A", "[[1, 2], [3, 4]]",
+                               "--x", "[5, 6, 7]", name="matrix.html"))
+    assert [(entry["name"], entry["value"]) for entry in data["inputs"]] == [
+        ("A[0][1]", 2.0), ("A[1][0]", 3.0), ("x[2]", 7.0)]
+
+
+def test_vectors_used_whole_are_refused_saying_which_and_where(tmp_path: Path) -> None:
+    target = str(tmp_path / "t.html")
+    _refused(["sum(x*x)", "--x", "[1, 2]", "-o", target], "x is used as a whole vector")
+    _refused(["h[0] = 0; for t = 1..2: h[t] = tanh(W @ x + h[t-1]); h[2]",
+              "--W", "[[1, 2], [3, 4]]", "--x", "[1, -1]", "-o", target],
+             "W is used as a whole matrix")
+    # A matrix's row, X[1], is a whole vector too.
+    _refused(["sum(X[1])", "--X", "[[1, 2], [3, 4]]", "-o", target],
+             "X[1] is used as a whole vector")
+    # Declared, without values: the same.
+    _refused(["W: matrix(m, n); x: vector(n); L = sum(tanh(W @ x))", "-o", target],
+             "as a whole")
+    assert not Path(target).exists()
+
+
+def test_a_vector_value_for_a_number_names_the_value(tmp_path: Path) -> None:
+    target = str(tmp_path / "w2.html")
+    _refused(["(x+y)*z", "--x", "[1, 2]", "-o", target],
+             "the value given for x is a vector")
+    # An element read past the vector's end, or a number where elements are read.
+    _refused([BPTT, "--w", "0.5", "--u", "1", "--x", "[1, 2, 3]", "--y", "0.3", "-o", target],
+             "out of range")
+    _refused(["x[1]*2", "--x", "3", "-o", target], "x")
+    assert not Path(target).exists()
+
+
+def test_the_folder_hint_names_the_chosen_format(tmp_path: Path) -> None:
+    for chosen, example in (("html", "graph.html"), ("svg", "graph.svg"),
+                            ("mermaid", "graph.mmd"), ("png", "graph.png")):
+        result = runner.invoke(app, ["graph", *SEED, "--format", chosen, "-o", str(tmp_path)])
+        assert result.exit_code == 2
+        assert f"such as {example}" in result.stderr, result.stderr
+
+
+def test_a_page_is_not_printed_on_a_terminal(tmp_path: Path) -> None:
+    # Standard output a terminal (a pseudo-terminal here): refused, as png is;
+    # piped (CliRunner's output is not a terminal), the page is printed.
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "exprgraph", "graph", *SEED, "--format",
+                               "html"], stdout=follower, stderr=subprocess.PIPE, text=True,
+                              cwd=tmp_path, timeout=60, check=False)
+        os.close(follower)
+        printed = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is closed: all is read
+                break
+            if not chunk:
+                break
+            printed += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 2, done.stderr
+    assert "not for the terminal" in done.stderr and "-o page.html" in done.stderr
+    assert b"<html" not in printed
+    result = runner.invoke(app, ["graph", *SEED, "--format", "html"])
+    assert result.exit_code == 0 and "<html" in result.stdout
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_the_help_never_cuts_a_formula_or_a_word(columns: int) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": str(columns), "PYTHONIOENCODING": "utf-8"}
+    env.pop("TERM", None)
+    done = subprocess.run([sys.executable, "-m", "exprgraph", "graph", "--help"],
+                          capture_output=True, text=True, encoding="utf-8", env=env,
+                          check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    assert "…" not in done.stdout
+    # The chain-rule formula is spaced so that it wraps between its factors.
+    flat = " ".join(" ".join(line.strip(" │") for line in lines).split())
+    assert "∂out/∂node · ∂node/∂arg" in flat
+    # Each example command is on a line of its own, whole.
+    commands = [line.strip() for line in lines if line.strip().startswith("exprgraph graph ")]
+    assert any(c.endswith("-o g.svg") for c in commands), commands
+    assert any(c.endswith("-o page.html") for c in commands), commands
+    # No word is split across lines (Rich splits a word longer than its column).
+    assert "mer maid" not in flat and "|p ng" not in flat
+    for line in lines:
+        words = line.strip(" │").split()
+        assert not words or not re.fullmatch(r"[a-z]{1,3}\|.*", words[0]), line

@@ -72,6 +72,7 @@ const node = panel.dataset.node;
 return {
   kind: panel.dataset.kind, node: node, value: panel.dataset.value,
   adjoint: panel.dataset.adjoint, text: panel.innerText,
+  main: panel.querySelector(".main") ? panel.querySelector(".main").innerText : "",
   counter: document.getElementById("counter").textContent,
   box: node === "" ? null : {...document.getElementById("node-" + node).dataset},
   edges: Array.from(panel.querySelectorAll("li[data-source]")).map((li) => ({...li.dataset})),
@@ -421,4 +422,289 @@ def test_a_screenshot_for_the_readme(browser: Any, tmp_path: Path) -> None:
     assert (width, height) == (1200, 800)
     if not SCREENSHOT.exists() or os.environ.get("EXPRGRAPH_SCREENSHOT") == "update":
         SCREENSHOT.write_bytes(data)
+    assert console_errors(browser) == []
+
+
+# --- issue 18, the tester's report ----------------------------------------------------
+
+LONG_NAMES = ("learning_rate_schedule_value_at_step = very_long_input_name_number_one*"
+              "another_extremely_long_input_name + sin(very_long_input_name_number_one)")
+LOOP_H0 = "h[0] = h0; for t = 1..4: h[t] = tanh(w*h[t-1] + u*t); L = (h[4] - y)^2"
+
+
+def _go(browser: Any, step: int) -> None:
+    browser.execute_script("exprgraphPage.go(arguments[0])", step)
+
+
+@pytest.mark.parametrize(("args", "step"), [
+    ((LOOP_H0, "--w", "0.5", "--u", "1", "--h0", "0.1", "--y", "0.3"), 25),
+    ((LONG_NAMES, "--very_long_input_name_number_one", "2",
+      "--another_extremely_long_input_name", "3"), 5),
+])
+def test_the_step_text_never_runs_over_the_legend(browser: Any, tmp_path: Path,
+                                                  args: tuple[str, ...], step: int) -> None:
+    open_page(browser, tmp_path, *args)
+    try:
+        for height in (800, 657, 520):
+            viewport(browser, 1200, height)
+            _go(browser, step)
+            found = browser.execute_script("""
+                const panel = document.getElementById("panel").getBoundingClientRect();
+                const legend = document.querySelector(".legend").getBoundingClientRect();
+                const p = document.getElementById("panel");
+                return {bottom: panel.bottom, legend: legend.top,
+                        overflows: p.scrollHeight > p.clientHeight + 1,
+                        scrolls: ["auto", "scroll"].includes(getComputedStyle(p).overflowY)};""")
+            assert found["bottom"] <= found["legend"] + 0.5, (height, found)
+            assert not found["overflows"] or found["scrolls"], (height, found)
+    finally:
+        viewport(browser, 1200, 800)
+
+
+BPTT = "h[0] = 0; for t = 1..4: h[t] = tanh(w*h[t-1] + u*x[t-1]); L = (h[4] - y)^2"
+
+
+def _bptt(point: Mapping[str, float]) -> float:
+    h = 0.0
+    for t in range(4):
+        h = math.tanh(point["w"] * h + point["u"] * point[f"x[{t}]"])
+    return (h - point["y"]) ** 2
+
+
+def test_a_loop_reading_a_vector_steps_through_its_elements(browser: Any,
+                                                            tmp_path: Path) -> None:
+    # The README's backprop-through-time example, at its numbers.
+    open_page(browser, tmp_path, BPTT, "--w", "0.5", "--u", "1", "--x", "[1, 2, 3, 4]",
+              "--y", "0.3")
+    point = {"w": 0.5, "u": 1.0, "x[0]": 1.0, "x[1]": 2.0, "x[2]": 3.0, "x[3]": 4.0, "y": 0.3}
+    states = [0.0]
+    for t in range(4):
+        states.append(math.tanh(0.5 * states[-1] + point[f"x[{t}]"]))
+    total = int(state(browser)["counter"].split()[-1])
+    seen_states = set()
+    for _ in range(total):
+        press(browser, Keys.ARROW_RIGHT)
+        shown = state(browser)
+        if shown["kind"] == "inputs":
+            assert {e["input"]: float(e["value"]) for e in shown["per_input"]} == point
+        elif shown["kind"] == "forward" and shown["box"]["name"].startswith("h["):
+            t = int(shown["box"]["name"][2:-1])
+            assert close(shown["value"], states[t]), shown
+            seen_states.add(t)
+        elif shown["kind"] == "forward" and shown["box"]["name"] == "L":
+            assert close(shown["value"], _bptt(point)), shown
+    assert seen_states == {1, 2, 3, 4}
+    shown = state(browser)
+    assert shown["kind"] == "gradient"
+    gradient = {e["input"]: float(e["gradient"]) for e in shown["per_input"]}
+    assert set(gradient) == set(point)
+    for name in point:
+        expected = central_difference(_bptt, point, name)
+        assert math.isclose(gradient[name], expected, rel_tol=1e-6, abs_tol=1e-9), name
+    # The element boxes are named as the program reads them, and editable.
+    labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".field span")]
+    assert labels == list(point)
+    _type(browser, 3, "-2")  # x[1]
+    moved = {**point, "x[1]": -2.0}
+    gradient = {e["input"]: float(e["gradient"]) for e in state(browser)["per_input"]}
+    assert math.isclose(gradient["w"], central_difference(_bptt, moved, "w"), rel_tol=1e-6)
+    assert console_errors(browser) == []
+
+
+def test_the_program_keeps_its_line_breaks(browser: Any, tmp_path: Path) -> None:
+    for newline in ("\n", "\r\n"):
+        open_page(browser, tmp_path, f"a = x + 1 # </script> & <b>{newline}out = a * pi + e",
+                  "--x", "2")
+        shown = browser.find_element(By.CSS_SELECTOR, ".program code").get_attribute(
+            "innerText")
+        assert shown == "a = x + 1 # </script> & <b>\nout = a * pi + e", repr(shown)
+        assert "\r" not in browser.title
+
+
+def _visible_nodes(browser: Any) -> int:
+    """How many node boxes are (partly) inside the drawing's scroll box and the window."""
+    return browser.execute_script("""
+        const view = document.getElementById("scroll").getBoundingClientRect();
+        return Array.from(document.querySelectorAll("#graph .node")).filter((g) => {
+          const r = g.getBoundingClientRect();
+          return r.right > view.left && r.left < view.right && r.bottom > view.top &&
+                 r.top < view.bottom && r.top < window.innerHeight && r.bottom > 0;
+        }).length;""")
+
+
+def test_a_wide_graph_opens_on_its_first_nodes(browser: Any, tmp_path: Path) -> None:
+    program = " + ".join(f"w{i}*x{i}" for i in range(20))
+    open_page(browser, tmp_path, program)
+    assert _visible_nodes(browser) >= 3
+    # The first step's nodes are in view at each step from the start.
+    for _ in range(3):
+        press(browser, Keys.ARROW_RIGHT)
+        assert _visible_nodes(browser) >= 3
+    # Forty inputs and no values: the boxes to type in are open.
+    assert browser.execute_script("return document.querySelector('#inputs details').open")
+    message = browser.find_element(By.ID, "message").text
+    assert "Type a value for" in message and len(message) < 200, message
+
+
+def test_long_names_sharing_a_prefix_can_be_told_apart(browser: Any, tmp_path: Path) -> None:
+    first, second = "very_long_input_name_number_one", "very_long_input_name_number_two"
+    open_page(browser, tmp_path, f"{first}*{second}", f"--{first}", "2", f"--{second}", "3")
+    boxes = browser.execute_script("""
+        return Array.from(document.querySelectorAll("#graph .node.input")).map((g) => ({
+          name: g.querySelector(".name").textContent,
+          title: g.querySelector("title").textContent}));""")
+    assert [b["title"] for b in boxes] == [first, second]
+    shown = [b["name"] for b in boxes]
+    assert shown[0] != shown[1] and shown[0].endswith("one") and shown[1].endswith("two")
+    fields = browser.find_elements(By.CSS_SELECTOR, ".field span")
+    assert [f.get_attribute("title") for f in fields] == [first, second]
+    texts = [f.text for f in fields]
+    assert texts[0] != texts[1] and texts[0].endswith("one") and texts[1].endswith("two")
+    # The field's label is not cut again by the page's style.
+    assert all(browser.execute_script("return arguments[0].scrollWidth <= "
+                                      "arguments[0].clientWidth", f) for f in fields)
+
+
+def test_a_narrow_window_brings_each_step_into_view(browser: Any, tmp_path: Path) -> None:
+    open_page(browser, tmp_path, "c = a + b; d = b + 1; e = c * d", "--a", "2", "--b", "6")
+    viewport(browser, 600, 657)
+    try:
+        browser.execute_script("window.scrollTo(0, 0)")
+        for _ in range(7):
+            press(browser, Keys.ARROW_RIGHT)
+            shown = state(browser)
+            if shown["node"] == "":
+                continue
+            where = browser.execute_script("""
+                const r = document.getElementById("node-" + arguments[0])
+                  .getBoundingClientRect();
+                const view = document.getElementById("scroll").getBoundingClientRect();
+                return {top: r.top, bottom: r.bottom, left: r.left, right: r.right,
+                        inView: r.top >= 0 && r.bottom <= window.innerHeight &&
+                                r.top >= view.top - 1 && r.bottom <= view.bottom + 1 &&
+                                r.left >= view.left - 1 && r.right <= view.right + 1};""",
+                shown["node"])
+            assert where["inView"], (shown["counter"], where)
+    finally:
+        viewport(browser, 1200, 800)
+
+
+def test_fit_shows_a_large_graph_whole(browser: Any, tmp_path: Path) -> None:
+    program = " + ".join(f"sin(x*{i})" for i in range(1, 60))
+    open_page(browser, tmp_path, program, "--x", "0.5")
+    viewport(browser, 900, 300)
+    try:
+        browser.find_element(By.ID, "zoom-fit").click()
+        fits = browser.execute_script("""
+            const view = document.getElementById("scroll");
+            const r = document.getElementById("graph").getBoundingClientRect();
+            return [r.width, r.height, view.clientWidth, view.clientHeight];""")
+        width, height, room_x, room_y = fits
+        assert width <= room_x + 1 and height <= room_y + 1, fits
+    finally:
+        viewport(browser, 1200, 800)
+
+
+def _message(browser: Any) -> str:
+    return browser.find_element(By.ID, "message").text
+
+
+def _walk(browser: Any) -> list[dict[str, Any]]:
+    """Every step's state, from the first."""
+    _go(browser, 0)
+    total = int(state(browser)["counter"].split()[-1])
+    shown = []
+    for step in range(total + 1):
+        _go(browser, step)
+        shown.append(state(browser))
+    return shown
+
+
+def test_every_message_is_true_in_each_state(browser: Any, tmp_path: Path) -> None:
+    # No inputs: nothing to edit, and a step says each number once.
+    open_page(browser, tmp_path, "2+3", name="const.html")
+    assert "edit" not in _message(browser)
+    forward = [s for s in _walk(browser) if s["kind"] == "forward"]
+    assert forward[0]["main"] == "out = 2 + 3 = 5"
+    # An undefined gradient: the message says so, not that all is computed.
+    open_page(browser, tmp_path, "sqrt(x)*y", "--y", "2", name="sq.html")
+    _type(browser, 0, "0")
+    message = _message(browser)
+    assert "undefined" in message and "∂out/∂x" in message, message
+    # An undefined value: the backward steps say they are not computed, and
+    # claim no sum and no number.
+    open_page(browser, tmp_path, "log(x)*y", "--y", "2", name="lg.html")
+    _type(browser, 0, "-1")
+    backward = [s for s in _walk(browser) if s["kind"] == "backward"]
+    assert backward
+    for shown in backward:
+        assert "?" not in shown["text"] and "Complete" not in shown["text"], shown["text"]
+        assert "=" not in shown["main"].split("∂out/∂")[-1], shown["main"]  # no number
+        assert "not computed" in shown["text"], shown["text"]
+    assert console_errors(browser) == []
+
+
+def test_the_inputs_step_shows_the_values_there_are(browser: Any, tmp_path: Path) -> None:
+    open_page(browser, tmp_path, "(x+y)*z", "--x", "1")
+    press(browser, Keys.ARROW_RIGHT)
+    shown = state(browser)
+    assert shown["kind"] == "inputs"
+    assert [(e["input"], e["value"]) for e in shown["per_input"]] == \
+        [("x", "1"), ("y", ""), ("z", "")]
+    assert "x = 1" in shown["text"] and "y = ?" in shown["text"]
+
+
+@pytest.mark.parametrize(("program", "point", "op"), [
+    ("atan2(y, x)", {"y": "0", "x": "0"}, "atan2"),
+    ("hypot(x, y)", {"x": "0", "y": "0"}, "hypot"),
+    ("asin(x)", {"x": "1"}, "asin"),
+    ("sqrt(x)*y", {"x": "0", "y": "2"}, "sqrt"),
+])
+def test_an_undefined_gradient_names_the_local_partial(browser: Any, tmp_path: Path,
+                                                       program: str, point: dict[str, str],
+                                                       op: str) -> None:
+    open_page(browser, tmp_path, program, *[p for n, v in point.items() for p in (f"--{n}", v)])
+    steps = _walk(browser)
+    reasons = [line for s in steps for line in s["text"].splitlines()
+               if "undefined" in line and "∂" in line]
+    assert reasons
+    for line in reasons:
+        if "(" in line and line.startswith("∂out/∂"):  # the gradient's line: ∂out/∂x = ...
+            said, why = line.split(" = undefined (", 1)
+            assert said not in why, line  # not the same derivative again
+            assert op in why, line
+    assert console_errors(browser) == []
+
+
+@pytest.mark.parametrize(("typed", "value", "says"), [
+    ("1e400", None, "too large for a float"),
+    ("1e-400", 0.0, "below the smallest float"),
+    ("0x10", None, "Not a number"),
+    ("Infinity", None, "Not a number"),
+    ("pi", math.pi, ""),
+    ("-pi/2", -math.pi / 2, ""),
+    ("e", math.e, ""),
+    ("2^-1", 0.5, ""),
+    ("-2^2", -4.0, ""),
+    ("sqrt(2)", math.sqrt(2), ""),
+    (" 1.5e3 ", 1500.0, ""),
+    ("−3", -3.0, ""),  # a typographic minus, as copied from a page
+    ("1/0", None, "undefined"),
+    ("2 3", None, "Not a number"),
+    ("alert(1)", None, "Not a number"),
+])
+def test_typed_values_are_read_as_the_command_line_reads_them(
+        browser: Any, tmp_path: Path, typed: str, value: float | None, says: str) -> None:
+    if not browser.current_url.endswith("typed.html"):
+        open_page(browser, tmp_path, "x*y", "--y", "1", name="typed.html")
+    _type(browser, 0, typed)
+    message = _message(browser)
+    assert says in message, message
+    browser.find_element(By.ID, "last").click()
+    gradient = {e["input"]: e["gradient"] for e in state(browser)["per_input"]}
+    if value is None:
+        assert gradient["y"] == "", gradient
+        assert "bad" in browser.find_element(By.ID, "input-0").get_attribute("class")
+    else:
+        assert math.isclose(float(gradient["y"]), value, rel_tol=1e-15), gradient
     assert console_errors(browser) == []

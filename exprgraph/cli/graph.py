@@ -45,7 +45,8 @@ def graph_command(
         "Input values (or --NAME VALUE): the drawing then shows values and gradients.")
     ] = None,
     output_format: Annotated[GraphFormat | None, typer.Option(
-        "--format", case_sensitive=False, show_default=False,
+        # FORMAT, not Click's [terminal|dot|...], which Rich splits mid-word in its column.
+        "--format", case_sensitive=False, show_default=False, metavar="FORMAT",
         help="terminal: a tree from the output down; dot: Graphviz; mermaid: for "
         "Markdown; svg, png: drawn by Graphviz's dot, if installed; html: one "
         "self-contained page that steps through the forward and backward pass, values "
@@ -53,11 +54,13 @@ def graph_command(
         ".html), else terminal.")] = None,
     output: Annotated[str | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
-        help="Write to FILE instead of standard output (needed for png on a terminal); "
-        "- is standard output.")] = None,
+        help="Write to FILE instead of standard output (needed for png and html on a "
+        "terminal); - is standard output.")] = None,
     backward: Annotated[bool, typer.Option(
+        # The formula spaced, so that a narrow terminal wraps it between its factors
+        # instead of cutting it.
         "--backward", help="Draw the gradient flow: edges reversed, labelled with the "
-        "chain-rule product ∂out/∂node·∂node/∂arg (html: open the page at the backward "
+        "chain-rule product ∂out/∂node · ∂node/∂arg (html: open the page at the backward "
         "pass).")] = False,
     roll: Annotated[bool, typer.Option(
         "--roll", help="For a program with a loop (for t = 1..4: ...): draw one step as a "
@@ -66,15 +69,20 @@ def graph_command(
 ) -> None:
     """Draw the computational graph, with values and gradients when given values.
 
-    Example: [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 --format svg -o g.svg[/bold]
+    An SVG file (the format from the file's name, or --format):
 
-    Interactive: [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 -o page.html[/bold]
+    [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 -o g.svg[/bold]
+
+    A page that steps through both passes:
+
+    [bold]exprgraph graph "(x+y)*z" --x 1 --y 3 --z -3 -o page.html[/bold]
     """
     from ..render import draw
     from ..render.files import check_writable
 
     if output is not None and output != "-":
-        check_writable(output, "graph.dot")  # before any work, not after it
+        # Before any work, not after it; a file name to suggest in the chosen format.
+        check_writable(output, f"graph.{_EXTENSION.get(output_format, 'dot')}")
     output_format = _graph_format(output_format, None if output == "-" else output)
     if backward and output_format is GraphFormat.terminal:
         raise ValueInputError(
@@ -146,16 +154,26 @@ def _write_page(compiled: Program, values: dict[str, Any], backward: bool, roll:
                               "every step of it with its numbers",
                               hint="leave out --roll for the page, or use --roll with "
                               "--format terminal, dot, mermaid, svg or png")
-    check_drawable(compiled, values)  # vectors and matrices: refused before any work
+    check_drawable(compiled, values)  # a vector used whole: refused before any work
     # With some inputs left out the page starts with their boxes empty, for the
     # learner to fill in; with all of them it is checked like any drawing.
     complete = all(name in values for name in compiled.inputs)
     evaluation = compiled.evaluate_partially(values) if complete else None
+    if output is None and sys.stdout.isatty():
+        # ~50 KB of markup is no use on a terminal (as a PNG is not): refused
+        # before the page is built (after the program's own errors, which say
+        # more); piped or redirected, the page goes to standard output.
+        raise ValueInputError("an HTML page is not for the terminal",
+                              hint="add -o page.html, then open the file in a browser")
     page = page_html(compiled, values or None, start_backward=backward)
     _write_output(page.encode("utf-8"), None if output == "-" else output, binary=False)
     if evaluation is not None and evaluation.undefined_gradient:
         report_undefined(evaluation, as_json=False)
 
+
+# The file name extension of each format that writes a file.
+_EXTENSION = {GraphFormat.dot: "dot", GraphFormat.mermaid: "mmd", GraphFormat.svg: "svg",
+              GraphFormat.png: "png", GraphFormat.html: "html"}
 
 GRAPH_EXTENSIONS = {".dot": GraphFormat.dot, ".gv": GraphFormat.dot,
                     ".mmd": GraphFormat.mermaid, ".mermaid": GraphFormat.mermaid,

@@ -10,7 +10,11 @@ Inputs are editable in the page, and both passes are recomputed there; an
 input given no value starts empty, for the learner to type (the page says
 so), and until every input has a number the steps show the structure and
 the symbolic partials. One file, no network: every script, style and the
-data are inline, so it works offline and on any course site.
+data are inline, so it works offline and on any course site. The page steps
+through numbers: a vector or matrix that the program reads element by
+element at constant positions (`x[t-1]` in an unrolled loop) becomes one
+input per element read, `x[0]`, `x[1]`, ... (`page_program`); one used
+whole (`W @ x`) is refused, saying so.
 
 How the page recomputes, and why so: the op table is exported to
 JavaScript (`printing/javascript.py`): each op's derivative rule, written
@@ -49,7 +53,9 @@ from typing import Any
 
 from ..api import Program
 from ..core.errors import ExpressionTooLargeError, ShapeError
+from ..core.graph import Graph, Loop, Node
 from ..core.ops import CONST, INPUT
+from ..core.tensor_ops import TENSOR_OPS
 from ..printing.javascript import exported_ops, op_table_js
 from ..printing.text import node_expression
 
@@ -60,7 +66,7 @@ PAGE_LIMIT = 2_000  # nodes: beyond this a page is too large to lay out or to re
 CHAR_WIDTH = 7.4  # 12px monospace (DejaVu Sans Mono is 7.22)
 LINE_HEIGHT = 17
 PAD_X, PAD_Y = 8, 6
-RANK_GAP_LR = 64  # between the columns of a left-to-right drawing
+RANK_GAP_LR = 80  # between the columns of a left-to-right drawing (room for a number)
 RANK_GAP_TB = 46  # between the rows of a top-to-bottom one
 ORDER_GAP = 14  # between nodes of one level
 DUMMY_SIZE = 6  # the room a long edge takes where it passes a level
@@ -72,6 +78,7 @@ NUMBER_CHARS = 9
 FIT_WIDTH = 1100  # a left-to-right drawing wider than this tries top to bottom
 PROGRAM_SHOWN = 240  # characters of the program above the page; a longer one folds
 OPEN_INPUTS = 12  # more inputs than this start folded away (their values show in the boxes)
+FIELD_CHARS = 14  # an input's name beside its box is cut (in the middle) beyond this
 GROW_UNTIL = 520  # a small drawing is shown larger, up to this height (and 1.5 times)
 SWEEPS = 12
 SPINE_WEIGHT = 8.0  # how firmly a node holds its place under its spine (see _spine)
@@ -113,21 +120,238 @@ class Layout:
 
 def check_drawable(program: Program, values: Mapping[str, Any] | None) -> None:
     """Raise a typed error for a program the page cannot step through:
-    vectors or matrices, or too many nodes to lay out."""
-    tensors = [name for name, value in (values or {}).items() if hasattr(value, "ndim")]
+    a vector or matrix used whole (one read element by element, `x[t-1]`,
+    is drawn as one input per element: `page_program`), or too many nodes
+    to lay out."""
+    page_program(program, values)
+
+
+def page_program(program: Program, values: Mapping[str, Any] | None
+                 ) -> tuple[Program, dict[str, float] | None]:
+    """The program the page steps through, and its starting values.
+
+    A vector or matrix input that the program only ever reads element by
+    element at constant positions (`x[t-1]` in an unrolled loop reads x[0],
+    x[1], ...; `A[0][1]`) is replaced by one number input per element read,
+    named as the program reads it (`x[0]`), with that element of the given
+    value; the page then steps through numbers only. Raises ShapeError,
+    saying which input and where, for an input used whole (`W @ x`,
+    `sum(x)`), or given a vector where the program uses a number; and
+    ExpressionTooLargeError past `PAGE_LIMIT` nodes."""
+    graph = program.graph
+    nodes = graph.nodes
+    given = dict(values or {})
+    users: list[list[int]] = [[] for _ in nodes]
+    for index, node in enumerate(nodes):
+        for arg in node.args:
+            users[arg].append(index)
     exported = {op.name for op in exported_ops()}
-    if not program.scalar or tensors or any(
-            node.op.arity and node.op.name not in exported for node in program.graph.nodes):
-        raise ShapeError("--format html steps through programs of numbers only; this one has "
-                         "vectors or matrices",
-                         hint="--format svg, dot or mermaid draws it with its shapes, and "
-                         "eval --steps shows its passes")
-    count = len(program.graph.nodes)
+    tensor_program = any(node.op.name in TENSOR_OPS and node.op.name != "index"
+                         for node in nodes)
+    piece_names: dict[int, str] = {}  # an index node read from an input: its text, X[1]
+    elements: dict[int, tuple[int, tuple[int, ...]]] = {}  # element node: (input, path)
+    removed: set[int] = set()  # the inputs read element by element, and the index nodes
+    for index in graph.inputs:
+        name = nodes[index].label
+        value = given.get(name)
+        rank = getattr(value, "ndim", None)
+        declared = graph.declarations.get(name)
+        if rank is None and declared is not None and not declared.is_scalar:
+            rank = declared.rank
+        # Every place the input is used, through any chain of constant indices.
+        whole: list[tuple[int, int]] = []  # (piece, user): a piece used in an operation
+        reads: list[tuple[int, tuple[int, ...]]] = []  # (index node, path) at the chain's end
+        stack: list[tuple[int, tuple[int, ...]]] = [(index, ())]
+        while stack:
+            piece, path = stack.pop()
+            ends = False
+            for user in users[piece]:
+                node = nodes[user]
+                if node.op.name == "index" and node.args[0] == piece and \
+                        nodes[node.args[1]].op is CONST:
+                    position = nodes[node.args[1]].value
+                    piece_names[user] = f"{piece_names.get(piece, name)}[{int(position)}]"
+                    stack.append((user, (*path, int(position))))
+                else:
+                    ends = True
+                    whole.append((piece, user))
+            if piece == graph.output:
+                ends = True
+                whole.append((piece, -1))
+            if ends and path:
+                reads.append((piece, path))
+        depths = {len(path) for _, path in reads}
+        if rank is None:  # no value and no declaration: the reads say what it is
+            rank = max(depths, default=0)
+        path_at = dict(reads)
+        for piece, user in whole:
+            depth = len(path_at.get(piece, ()))
+            if depth >= rank and (user < 0 or nodes[user].op.name in exported):
+                continue  # a number, used as one
+            raise _whole_use(program, piece_names, piece, user, rank - depth, value,
+                             tensor_program or declared is not None)
+        if rank == 0:
+            continue
+        for piece, path in reads:
+            if value is not None:
+                _check_range(name, piece_names[piece], path, value)
+            elements[piece] = (index, path)
+        removed.add(index)
+        removed.update(_chain(nodes, users, index))
+    count = len(nodes) - len(removed)
     if count > PAGE_LIMIT:
         raise ExpressionTooLargeError(
             f"the graph is too large for a page that steps through it ({count:,} nodes; "
             f"the limit for html is {PAGE_LIMIT:,})",
             hint="--format dot writes it for another tool; eval --steps narrates the passes")
+    if elements:
+        program, given = _elementwise(program, elements, removed, piece_names, given)
+    if not program.scalar or any(node.op.arity and node.op.name not in exported
+                                 for node in program.graph.nodes):
+        raise ShapeError("--format html steps through programs of numbers only; this one has "
+                         "vectors or matrices", hint=_WHOLE_HINT)
+    numbers = {name: float(value) for name, value in given.items()
+               if not hasattr(value, "ndim") or value.ndim == 0}
+    return program, numbers if values is not None else None
+
+
+_WHOLE_HINT = ("the page draws vectors and matrices read element by element (x[0], x[t-1], "
+               "A[1][0]), each element a number; --format svg, dot or mermaid draws this "
+               "program with its shapes, and eval --steps shows its passes")
+
+
+def _chain(nodes: Sequence[Node], users: Sequence[Sequence[int]], start: int) -> set[int]:
+    """Every node reached from `start` through index nodes."""
+    found: set[int] = set()
+    stack = [start]
+    while stack:
+        piece = stack.pop()
+        for user in users[piece]:
+            if nodes[user].op.name == "index" and nodes[user].args[0] == piece \
+                    and user not in found:
+                found.add(user)
+                stack.append(user)
+    return found
+
+
+def _whole_use(program: Program, piece_names: Mapping[int, str], piece: int, user: int,
+               missing: int, value: Any, shaped_program: bool) -> ShapeError:
+    """The error for an input (or a row of one) used whole: in an operation
+    that takes it whole, or where a number is read but a vector was given."""
+    nodes = program.graph.nodes
+    what = piece_names.get(piece, nodes[piece].label)
+    where = ""
+    if user >= 0:
+        # The operation in the program's own terms: sum(X[1]), not sum(t1).
+        named = [Node(n.op, n.args, n.value, n.label, piece_names.get(k, n.name))
+                 for k, n in enumerate(nodes)]
+        where = f" (in {node_expression(named, named[user])})"
+    else:
+        where = " (it is the output)"
+    kind = {1: "vector", 2: "matrix"}.get(missing, "vector or matrix")
+    if value is not None and getattr(value, "ndim", 0) and not shaped_program:
+        size = f"of {value.shape[0]} elements" if value.ndim == 1 else \
+            " × ".join(str(d) for d in value.shape)
+        kind = {1: "vector", 2: "matrix"}.get(value.ndim, kind)
+        return ShapeError(f"the value given for {what} is a {kind} {size}, and the program "
+                          f"uses {what} as a number{where}; the page steps through numbers",
+                          hint=f"give {what} a number, such as --{what} 1; eval computes "
+                          "the program with vectors, element by element")
+    return ShapeError(f"--format html steps through numbers, and {what} is used as a whole "
+                      f"{kind}{where}", hint=_WHOLE_HINT)
+
+
+def _check_range(name: str, piece: str, path: Sequence[int], value: Any) -> None:
+    """An element read must be in the value given (the shape pass checks
+    this too where the shapes are known)."""
+    shape = getattr(value, "shape", ())
+    if not shape:
+        raise ShapeError(f"the value given for {name} is a number, and the program reads "
+                         f"{piece} from it", hint=f"give {name} a vector, such as "
+                         f'--{name} "[1, 2, 3]"')
+    if len(path) != len(shape) or not all(0 <= k < n for k, n in zip(path, shape, strict=False)):
+        size = f"of {shape[0]} elements" if len(shape) == 1 else " × ".join(map(str, shape))
+        raise ShapeError(f"{piece} is out of range: the value given for {name} is {size}",
+                         hint="indices are 0-based")
+
+
+def _elementwise(program: Program, elements: Mapping[int, tuple[int, tuple[int, ...]]],
+                 removed: set[int], piece_names: Mapping[int, str], given: dict[str, Any]
+                 ) -> tuple[Program, dict[str, Any]]:
+    """The program with each element read (an index node at the end of a
+    chain from an input) an input of its own, named as it is read (x[0]);
+    the inputs read so, their index nodes and the constants only they use
+    are gone. Returns the program and the values with each element's."""
+    graph = program.graph
+    nodes = graph.nodes
+    users: list[list[int]] = [[] for _ in nodes]
+    for index, node in enumerate(nodes):
+        for arg in node.args:
+            users[arg].append(index)
+    gone = set(removed)
+    for index, node in enumerate(nodes):  # a position constant only index nodes read
+        if node.op is CONST and users[index] and all(u in gone for u in users[index]) and \
+                index != graph.output and node.name not in graph.assigned:
+            gone.add(index)
+    new_nodes: list[Node] = []
+    new_index: dict[int, int] = {}
+    element_at: dict[tuple[int, tuple[int, ...]], int] = {}
+    values = {k: v for k, v in given.items()}
+    for index in graph.inputs:
+        if index not in removed:
+            new_index[index] = len(new_nodes)
+            old = nodes[index]
+            new_nodes.append(Node(old.op, (), old.value, old.label, old.name, old.aliases,
+                                  old.line, old.column, old.varying))
+            continue
+        name = nodes[index].label
+        read = sorted({path: piece for piece, (source, path) in elements.items()
+                       if source == index}.items())
+        value = values.pop(name, None)
+        for path, piece in read:
+            label = piece_names[piece]
+            element_at[(index, path)] = len(new_nodes)
+            first = nodes[piece]
+            new_nodes.append(Node(INPUT, (), None, label, label, (), first.line, first.column,
+                                  True))
+            if value is not None:
+                values[label] = float(value[path])
+    for piece, key in elements.items():
+        new_index[piece] = element_at[key]
+    for index, node in enumerate(nodes):
+        if node.op is INPUT or index in gone or index in new_index:
+            continue
+        new_index[index] = len(new_nodes)
+        new_nodes.append(Node(node.op, tuple(new_index[a] for a in node.args), node.value,
+                              node.label, node.name, node.aliases, node.line, node.column,
+                              node.varying))
+    names: dict[str, int] = {}
+    for index, node in enumerate(new_nodes):
+        for name in (node.name, *node.aliases):
+            names.setdefault(name, index)
+    for index, node in enumerate(nodes):  # a name the program gave an element (a = x[0])
+        if index in new_index:
+            for name in (node.name, *node.aliases):
+                if name in graph.names and graph.names[name] == index:
+                    names.setdefault(name, new_index[index])
+    inputs = tuple(i for i, node in enumerate(new_nodes) if node.op is INPUT)
+    loops = tuple(
+        Loop(loop.variable, loop.first, loop.last,
+             tuple(tuple(dict.fromkeys(new_index[n] for n in step if n in new_index))
+                   for step in loop.steps),
+             loop.assigns, loop.line, loop.column)
+        for loop in graph.loops)
+    scalar_given = {k: v for k, v in graph.given.items() if not hasattr(v, "ndim")}
+    read_inputs = {nodes[i].label for i in removed if nodes[i].op is INPUT}
+    new_graph = Graph(
+        tuple(new_nodes), inputs, new_index[graph.output], graph.source, names,
+        tuple(n for n in graph.assigned if n in names), scalar_given, graph.warnings,
+        graph.output_alias, graph.referenced,
+        {k: v for k, v in graph.declarations.items() if k not in read_inputs},
+        {k: v for k, v in graph.declared_at.items() if k not in read_inputs},
+        tuple((new_index[n], line, column) for n, line, column in graph.repeats
+              if n in new_index), loops)
+    return Program(new_graph), values
 
 
 def page_data(program: Program, values: Mapping[str, float] | None,
@@ -172,7 +396,23 @@ def page_data(program: Program, values: Mapping[str, float] | None,
 
 
 def _cut(text: str, limit: int = LABEL_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    """`text` in at most `limit` characters, cut in the middle: names that
+    share a long beginning (`rate_of_layer_one`, `rate_of_layer_two`) keep the
+    ending that tells them apart. The full text is in the box's title."""
+    if len(text) <= limit:
+        return text
+    tail = (limit - 1) // 2
+    return text[:limit - 1 - tail] + "…" + text[len(text) - tail:]
+
+
+def _operation_line(name: str, expression: str, limit: int = LABEL_CHARS) -> str:
+    """`name = expression` in `limit` characters: a long name cut to half the
+    room, the expression to the rest, each in its middle."""
+    line = f"{name} = {expression}"
+    if len(line) <= limit:
+        return line
+    name = _cut(name, max(limit // 2, limit - 3 - len(expression)))
+    return f"{name} = {_cut(expression, max(5, limit - 3 - len(name)))}"
 
 
 def _node_lines(data: Mapping[str, Any], index: int) -> tuple[str, ...]:
@@ -185,7 +425,7 @@ def _node_lines(data: Mapping[str, Any], index: int) -> tuple[str, ...]:
     if node["kind"] == "input":
         lines = [_cut(node["name"]) + " = " + "0" * NUMBER_CHARS]
     else:
-        lines = [_cut(f"{node['name']} = {node['expr']}"), "value " + "0" * NUMBER_CHARS]
+        lines = [_operation_line(node["name"], node["expr"]), "value " + "0" * NUMBER_CHARS]
     if node["varying"]:
         lines.append("adjoint " + "0" * NUMBER_CHARS)
     return tuple(lines)
@@ -493,6 +733,38 @@ def _ports(source: Box, target: Box, slot: int, count: int, across: bool
             (target.x + spread, target.y - target.height / 2 - 2))
 
 
+ARROW = 9  # an arrowhead's length and width, in the drawing's pixels
+LABEL_GAP = 6  # between an edge and its label's digits
+DIGIT_HEIGHT = 9  # of a 12px label's digits
+
+
+def _label_places(points: Sequence[tuple[float, float]], slot: int, count: int,
+                  shared: bool, across: bool) -> tuple[str, str]:
+    """Where an edge's number goes, "x y anchor room", on the forward pass and on
+    the backward one: by the start of the edge's last stretch (the source's
+    port, unless the edge is long), beside the edge on the side the curve
+    turns away from, and past the arrowhead there on the backward pass. Not
+    by the target: two edges enter it 10 pixels apart, with the forward
+    arrowheads. A long number runs along its edge, away from the curve, so
+    it covers neither arrowhead, and one longer than the `room` to the
+    target is squeezed into it by the page. Two edges from one source to one
+    target (x*x) take opposite sides, by their `slot` of the target's `count`."""
+    (x0, y0), (x1, y1) = points[-2], points[-1]
+    second = count > 1 and slot == count - 1
+    if across:
+        # Turning down (y grows), the edge leaves room above it.
+        above = (not second) if shared or y1 == y0 else y1 > y0
+        y = _f(y0 - LABEL_GAP if above else y0 + LABEL_GAP + DIGIT_HEIGHT)
+        room = x1 - x0 - LABEL_GAP - 2
+        return (f"{_f(x0 + LABEL_GAP)} {y} start {_f(room)}",
+                f"{_f(x0 + ARROW + LABEL_GAP)} {y} start {_f(room - ARROW)}")
+    # Top to bottom: beside the edge below the source, left or right.
+    right = second if shared or x1 == x0 else x1 < x0
+    x, anchor = (x0 + LABEL_GAP, "start") if right else (x0 - LABEL_GAP, "end")
+    return (f"{_f(x)} {_f(y0 + LABEL_GAP + DIGIT_HEIGHT)} {anchor} 0",
+            f"{_f(x)} {_f(y0 + ARROW + LABEL_GAP + DIGIT_HEIGHT)} {anchor} 0")
+
+
 def svg_markup(data: Mapping[str, Any], laid: Layout) -> str:
     """The drawing as inline SVG: edges first (under the nodes), then node
     boxes whose number lines the page's script fills in; every piece has a
@@ -508,9 +780,12 @@ def svg_markup(data: Mapping[str, Any], laid: Layout) -> str:
            f'viewBox="0 0 {_f(laid.width)} {_f(laid.height)}" '
            f'role="img" aria-label="{e("the computational graph of " + data["program"])}" '
            f'class="{"across" if laid.across else "down"}">',
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-           'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/>'
-           "</marker></defs>", '<g class="edges">']
+           # One size for every edge, a highlighted (thicker) one too: an arrowhead
+           # that grew with the line would run into its number.
+           f'<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+           f'markerUnits="userSpaceOnUse" markerWidth="{ARROW}" markerHeight="{ARROW}" '
+           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>',
+           '<g class="edges">']
     labels = []
     slots = _slots(laid, data["edges"])
     for k, (edge, route) in enumerate(zip(data["edges"], laid.routes, strict=True)):
@@ -530,10 +805,11 @@ def svg_markup(data: Mapping[str, Any], laid: Layout) -> str:
         const = " const" if nodes[edge["source"]]["kind"] == "const" else ""
         out.append(f'<path id="edge-{ident}" class="edge{const}" '
                    f'd="{_edge_path(points, laid.across)}"/>')
-        # The label sits in the middle of the edge's last stretch, by its target.
-        (x0, y0), (x1, y1) = points[-2], points[-1]
-        labels.append(f'<text id="label-{ident}" class="edge-label" x="{_f((x0 + x1) / 2)}" '
-                      f'y="{_f((y0 + y1) / 2 - 3)}" text-anchor="middle"></text>')
+        arguments = nodes[edge["target"]]["args"]
+        forward, back = _label_places(points, slots[k], len(arguments),
+                                      arguments.count(edge["source"]) > 1, laid.across)
+        labels.append(f'<text id="label-{ident}" class="edge-label" '
+                      f'data-forward="{forward}" data-back="{back}"></text>')
     out.append('</g><g class="nodes">')
     for box in laid.boxes[:len(nodes)]:
         node = nodes[box.index]
@@ -607,24 +883,27 @@ def _input_fields(data: Mapping[str, Any]) -> str:
     fields = []
     for k, entry in enumerate(data["inputs"]):
         value = "" if entry["value"] is None else repr(entry["value"]).removesuffix(".0")
-        fields.append(f'<label class="field"><span>{e(entry["name"])}</span>'
-                      f'<input type="text" inputmode="decimal" autocomplete="off" '
+        fields.append(f'<label class="field"><span title="{e(entry["name"])}">'
+                      f'{e(_cut(entry["name"], FIELD_CHARS))}</span>'
+                      f'<input type="text" autocomplete="off" '
                       f'spellcheck="false" id="input-{k}" data-input="{k}" '
                       f'value="{e(value)}" placeholder="number"></label>')
     return "\n".join(fields)
 
 
-def page_html(program: Program, values: Mapping[str, float] | None = None,
+def page_html(program: Program, values: Mapping[str, Any] | None = None,
               start_backward: bool = False) -> str:
     """The whole page for `program`, starting at `values` (None: the learner
-    types them in the page). Raises ShapeError for vectors and matrices and
-    ExpressionTooLargeError past `PAGE_LIMIT` nodes."""
-    check_drawable(program, values)
+    types them in the page). A vector or matrix read element by element is
+    one input per element (`page_program`); raises ShapeError for one used
+    whole and ExpressionTooLargeError past `PAGE_LIMIT` nodes."""
+    program, values = page_program(program, values)
     data = page_data(program, values, start_backward)
     laid = layout(data)
     e = html.escape
     count = len(data["nodes"])
-    program_text = data["program"].strip() or data["outputName"]
+    # Its own lines, as written (\r\n too): the style keeps the breaks.
+    program_text = "\n".join(data["program"].strip().splitlines()) or data["outputName"]
     note = ""
     if count > READABLE_NODES:
         note = (f'<p id="size-note" class="note">This graph has {count} nodes: past '
@@ -650,7 +929,7 @@ def page_html(program: Program, values: Mapping[str, float] | None = None,
 <main>
 <section id="side" aria-label="controls">
 <form id="inputs" autocomplete="off">
-<details{" open" if len(data["inputs"]) <= OPEN_INPUTS else ""}>
+<details{" open" if _open_inputs(data["inputs"]) else ""}>
 <summary><h2>Inputs ({len(data["inputs"])})</h2></summary>
 <div class="fields">
 {_input_fields(data)}
@@ -696,6 +975,12 @@ node (grey while its sum is still growing).</p>
 </body>
 </html>
 """
+
+
+def _open_inputs(inputs: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the input boxes start open: few of them, or some still to be
+    typed (the page's message asks for them)."""
+    return len(inputs) <= OPEN_INPUTS or any(entry["value"] is None for entry in inputs)
 
 
 def _program_header(text: str) -> str:

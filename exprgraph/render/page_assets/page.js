@@ -104,6 +104,17 @@
     return { values, why };
   }
 
+  // Where a local partial is undefined, said by the operation, not by the
+  // derivative it spoils: "the partial of out = atan2(y, x) by y is infinite or
+  // undefined at y = 0, x = 0" (∂out/∂y, the gradient, is what it makes undefined).
+  function partialUndefined(i, source, values) {
+    const node = nodes[i];
+    const at = [...new Set(node.args)].filter((a) => nodes[a].kind !== "const")
+      .map((a) => `${nodes[a].name} = ${formatValue(values[a])}`).join(", ");
+    return `the partial of ${node.name} = ${node.expr} by ${nodes[source].name} is infinite ` +
+      `or undefined at ${at}`;
+  }
+
   function backwardPass(values) {
     const adjoints = nodes.map((node) => (node.varying ? 0 : null));
     const partials = new Array(edges.length).fill(null);
@@ -137,7 +148,7 @@
         } else if (!Number.isFinite(partial)) {
           contribution = NaN;
           if (!why[source]) {
-            why[source] = `∂${node.name}/∂${nodes[source].name} is infinite or undefined here`;
+            why[source] = partialUndefined(i, source, values);
           }
         }
         contributions[k] = contribution;
@@ -197,11 +208,119 @@
   const counter = document.getElementById("counter");
   const message = document.getElementById("message");
   const fields = Array.from(document.querySelectorAll("input[data-input]"));
+  const inputsBox = document.querySelector("#inputs details");
+
+  // A typed value, read as the command line reads one: a number, or a constant
+  // expression of numbers, pi and e with + - * / ^, brackets and the op
+  // table's functions (pi/2, 2^-1, sqrt(2)). A small parser, no eval; 0x10,
+  // Infinity, 1_000 and names are not numbers. Returns {value, warning} or
+  // {error}.
+  const CONSTANTS = { pi: Math.PI, e: Math.E };
+  const TOKEN = /\s*(?:((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|([A-Za-z_]\w*)|(\S))/y;
+
+  function parseValue(text) {
+    const tokens = [];
+    TOKEN.lastIndex = 0;
+    while (TOKEN.lastIndex < text.length) {
+      const found = TOKEN.exec(text);
+      if (!found) break; // trailing space
+      if (found[1] !== undefined) tokens.push({ number: found[1] });
+      else if (found[2] !== undefined) tokens.push({ name: found[2] });
+      else tokens.push({ symbol: found[3] });
+    }
+    let at = 0;
+    let warning = "";
+    const peek = (symbol) => at < tokens.length && tokens[at].symbol === symbol;
+    function fail(why) { throw new SyntaxError(why); }
+    function apply(name, args) {
+      const op = OPS[name];
+      const out = op.f(...args);
+      if (!Number.isFinite(out)) {
+        const shown = op.fixity === "infix" ? args.join(` ${op.symbol} `) : `${name}(${args.join(", ")})`;
+        fail(`${shown} is undefined: ${whyUndefined(op, args, out)}`);
+      }
+      return out;
+    }
+    function expression() {
+      let value = term();
+      while (peek("+") || peek("-")) {
+        const op = tokens[at].symbol === "+" ? "add" : "sub";
+        at += 1;
+        value = apply(op, [value, term()]);
+      }
+      return value;
+    }
+    function term() {
+      let value = unary();
+      while (peek("*") || peek("/")) {
+        const op = tokens[at].symbol === "*" ? "mul" : "div";
+        at += 1;
+        value = apply(op, [value, unary()]);
+      }
+      return value;
+    }
+    function unary() { // -2^2 is -(2^2), as in the programs
+      if (peek("-")) { at += 1; return -unary(); }
+      if (peek("+")) { at += 1; return unary(); }
+      return power();
+    }
+    function power() {
+      const base = atom();
+      if (peek("^")) { at += 1; return apply("pow", [base, unary()]); }
+      return base;
+    }
+    function atom() {
+      const token = tokens[at];
+      at += 1;
+      if (token === undefined) fail("it ends too soon");
+      if (token.number !== undefined) {
+        const value = Number(token.number);
+        if (!Number.isFinite(value)) fail(`${token.number} is too large for a float (beyond about 1.8e308)`);
+        if (value === 0 && /[1-9]/.test(token.number.split(/[eE]/)[0])) {
+          warning = `${token.number} is below the smallest float and reads as 0`;
+        }
+        return value;
+      }
+      if (token.symbol === "(") {
+        const value = expression();
+        if (!peek(")")) fail("a bracket is not closed");
+        at += 1;
+        return value;
+      }
+      if (token.name !== undefined && token.name in CONSTANTS && !peek("(")) {
+        return CONSTANTS[token.name];
+      }
+      const op = token.name !== undefined && Object.hasOwn(OPS, token.name) ? OPS[token.name] : null;
+      if (op && op.fixity === "call" && peek("(")) {
+        at += 1;
+        const args = [expression()];
+        while (peek(",")) { at += 1; args.push(expression()); }
+        if (!peek(")")) fail("a bracket is not closed");
+        at += 1;
+        if (args.length !== op.arity) fail(`${token.name} takes ${op.arity} argument(s)`);
+        return apply(token.name, args);
+      }
+      return fail("");
+    }
+    try {
+      if (tokens.length === 0) fail("");
+      const value = expression();
+      if (at < tokens.length) fail("");
+      return { value, warning };
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      return { error: error.message };
+    }
+  }
+
+  // The last values read from the boxes (input node → number), filled or not.
+  let typed = new Map();
 
   function readInputs() {
     const values = new Map();
     const missing = [];
     const bad = [];
+    const warnings = [];
     fields.forEach((field) => {
       const entry = data.inputs[Number(field.dataset.input)];
       const text = field.value.trim().replace(/\u2212/g, "-");
@@ -210,26 +329,37 @@
         missing.push(entry.name);
         return;
       }
-      const number = Number(text);
-      if (!Number.isFinite(number)) {
+      const read = parseValue(text);
+      if (read.error !== undefined) {
         field.classList.add("bad");
-        bad.push(entry.name);
+        bad.push(read.error ? `${entry.name}: ${read.error}` : `Not a number: ${entry.name} (${text})`);
         return;
       }
-      values.set(entry.node, number);
+      if (read.warning) warnings.push(`${entry.name}: ${read.warning}.`);
+      values.set(entry.node, read.value);
     });
-    return { values, missing, bad };
+    return { values, missing, bad, warnings };
+  }
+
+  // Names in a sentence: "x, y and z"; a long list ends "and 35 more".
+  function listed(names) {
+    const shown = names.length > 6 ? [...names.slice(0, 5), `${names.length - 5} more`] : names;
+    return shown.length === 1 ? shown[0] :
+      `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}`;
   }
 
   function recompute() {
-    const { values, missing, bad } = readInputs();
-    message.classList.toggle("bad", bad.length > 0);
+    const { values, missing, bad, warnings } = readInputs();
+    typed = values;
+    let text;
     if (bad.length > 0) {
-      message.textContent = `Not a number: ${bad.join(", ")}. Type a number such as 2, -0.5 or 1e-3.`;
+      text = `${bad.join(". ")}. A value is a number or a constant expression, such as 2, ` +
+        "-0.5, 1e-3, pi/2 or sqrt(2); nothing is computed until it is one.";
       result = null;
     } else if (missing.length > 0) {
-      message.textContent = `Type a value for ${missing.join(", ")} to compute the passes; ` +
+      text = `Type a value for ${listed(missing)} in the boxes above to compute the passes; ` +
         "until then the steps show what is computed, without numbers.";
+      inputsBox.open = true; // the boxes the message points at
       result = null;
     } else {
       const forward = forwardPass(values);
@@ -237,10 +367,27 @@
       result = { values: forward.values, why: forward.why,
                  back: complete ? backwardPass(forward.values) : null };
       const failed = forward.values.findIndex((v) => !Number.isFinite(v));
-      message.textContent = failed < 0 ? "Both passes are computed at these values; edit them to recompute." :
-        `${nodes[failed].name} is undefined at these values: ${forward.why[failed]}.`;
-      message.classList.toggle("bad", failed >= 0);
+      const undefinedGradient = result.back ?
+        data.inputs.filter((entry) => result.back.adjoints[entry.node] !== null &&
+                                      !Number.isFinite(result.back.adjoints[entry.node])) : [];
+      if (failed >= 0) {
+        text = `${nodes[failed].name} is undefined at these values (${forward.why[failed]}). ` +
+          "The backward pass needs every value, so it is not computed.";
+      } else if (data.inputs.length === 0) {
+        text = "The program has no inputs: its values are fixed, and there is nothing to " +
+          "differentiate.";
+      } else if (undefinedGradient.length > 0) {
+        text = "Both passes are computed at these values, but " +
+          `${listed(undefinedGradient.map((entry) => `∂${outName}/∂${entry.name}`))} ` +
+          `${undefinedGradient.length === 1 ? "is" : "are"} undefined (the last step says ` +
+          "why); edit the values to recompute.";
+      } else {
+        text = "Both passes are computed at these values; edit them to recompute.";
+      }
     }
+    message.textContent = [...warnings, text].join(" ");
+    message.classList.toggle("bad", bad.length > 0 || (result !== null &&
+      (result.back === null || text.includes("undefined"))));
     render();
   }
 
@@ -296,63 +443,100 @@
     return users[i].every((u) => !leads[u] || (backwardAt[u] >= 0 && backwardAt[u] <= upTo));
   }
 
+  // The drawing's elements, looked up once; a step writes only what changes
+  // (a 2,000-node page would otherwise restyle every box at every step).
+  const groupEl = nodes.map((_, i) => document.getElementById(`node-${i}`));
+  const valueEl = nodes.map((_, i) => document.getElementById(`value-${i}`));
+  const adjointEl = nodes.map((_, i) => document.getElementById(`adjoint-${i}`));
+  const adjointNumberEl = nodes.map((_, i) => document.getElementById(`adjoint-number-${i}`));
+  const pathEl = edges.map((e) => document.getElementById(`edge-${e.target}-${e.position}`));
+  const labelEl = edges.map((e) => document.getElementById(`label-${e.target}-${e.position}`));
+  let lit = []; // the edges the last step drew active
+  let marked = new Set(); // the nodes the last step marked current or arg
+
+  function setData(element, key, value) {
+    if (element.dataset[key] !== value) element.dataset[key] = value;
+  }
+
   function render() {
     const current = steps[step];
     const kind = current.kind;
     svg.classList.toggle("backward", kind === "backward" || kind === "gradient");
-    const values = result ? result.values : null;
+    // The numbers known: every value once computed, else the inputs typed so far.
+    const values = result ? result.values : nodes.map((_, i) => (typed.has(i) ? typed.get(i) : null));
     const running = runningAdjoints(step);
     const at = current.node;
     const related = new Set();
     if (at !== undefined) nodes[at].args.forEach((a) => related.add(a));
+    const marks = new Set(related);
+    if (at !== undefined) marks.add(at);
+    if (kind === "inputs") data.inputs.forEach((entry) => marks.add(entry.node));
 
     const changed = [];
     nodes.forEach((node, i) => {
-      const group = document.getElementById(`node-${i}`);
+      const group = groupEl[i];
+      if (marks.has(i) || marked.has(i)) {
+        group.classList.toggle("current", i === at || (kind === "inputs" && node.kind === "input"));
+        group.classList.toggle("arg", related.has(i) && i !== at);
+        refs[i].forEach((ref) => ref.classList.toggle("arg", related.has(i) && i !== at));
+      }
       const shown = kind === "backward" || kind === "gradient" ||
         ((kind === "forward" || kind === "inputs") && forwardAt[i] >= 0 && forwardAt[i] <= step);
-      group.classList.toggle("current", i === at || (kind === "inputs" && node.kind === "input"));
-      group.classList.toggle("arg", related.has(i) && i !== at);
-      refs[i].forEach((ref) => ref.classList.toggle("arg", related.has(i) && i !== at));
-      const valueText = document.getElementById(`value-${i}`);
-      const value = values && shown ? values[i] : null;
-      group.dataset.value = node.kind === "const" ? String(node.value) : numberAttr(value);
-      const adjointShown = node.varying ? running[i] : null;
+      const value = shown ? values[i] : null;
+      setData(group, "value", node.kind === "const" ? String(node.value) : numberAttr(value));
+      const adjoint = node.varying ? running[i] : null;
       group.classList.toggle("undefined", (value !== null && !Number.isFinite(value)) ||
-        (adjointShown !== null && !Number.isFinite(adjointShown)));
-      if (valueText) {
+        (adjoint !== null && !Number.isFinite(adjoint)));
+      if (valueEl[i]) {
         const shownValue = value === null ? "" : shortValue(value);
-        setText(valueText, value === null ? "" :
+        setText(valueEl[i], value === null ? "" :
           node.kind === "input" ? ` = ${shownValue}` : `value ${shownValue}`, changed);
       }
-      const adjointText = document.getElementById(`adjoint-${i}`);
-      const adjoint = node.varying ? running[i] : null;
-      group.dataset.adjoint = numberAttr(adjoint);
-      if (adjointText) {
-        adjointText.classList.toggle("hidden", adjoint === null);
-        setText(document.getElementById(`adjoint-number-${i}`),
-          adjoint === null ? "" : ` ${shortValue(adjoint)}`, changed);
-        adjointText.classList.toggle("running", adjoint !== null && !isFinal(i, step));
+      setData(group, "adjoint", numberAttr(adjoint));
+      if (adjointEl[i]) {
+        adjointEl[i].classList.toggle("hidden", adjoint === null);
+        setText(adjointNumberEl[i], adjoint === null ? "" : ` ${shortValue(adjoint)}`, changed);
+        adjointEl[i].classList.toggle("running", adjoint !== null && !isFinal(i, step));
       }
     });
+    marked = marks;
 
-    edges.forEach((edge, k) => {
-      const ident = `${edge.target}-${edge.position}`;
-      const path = document.getElementById(`edge-${ident}`);
-      const label = document.getElementById(`label-${ident}`);
-      const active = edge.target === at && (kind === "forward" || kind === "backward");
-      path.classList.toggle("active", active);
-      path.classList.toggle("back", active && kind === "backward");
-      label.classList.toggle("forward", active && kind === "forward");
-      label.classList.toggle("back", active && kind === "backward");
-      label.textContent = "";
-      if (!active || !result) return;
-      if (kind === "forward") {
-        label.textContent = shortValue(result.values[edge.source]);
-      } else if (result.back && result.back.contributions[k] !== null) {
-        label.textContent = shortValue(result.back.contributions[k]);
+    const active = at !== undefined && (kind === "forward" || kind === "backward") ?
+      incoming[at] : [];
+    lit.forEach((k) => {
+      if (active.includes(k)) return;
+      pathEl[k].classList.remove("active", "back");
+      labelEl[k].classList.remove("forward", "back");
+      labelEl[k].textContent = "";
+    });
+    active.forEach((k) => {
+      const edge = edges[k];
+      const backward = kind === "backward";
+      pathEl[k].classList.add("active");
+      pathEl[k].classList.toggle("back", backward);
+      const label = labelEl[k];
+      label.classList.toggle("forward", !backward);
+      label.classList.toggle("back", backward);
+      // By the source's end, past the arrowhead backward (page.py's _label_places).
+      const [x, y, anchor, room] = label.dataset[backward ? "back" : "forward"].split(" ");
+      label.setAttribute("x", x);
+      label.setAttribute("y", y);
+      label.setAttribute("text-anchor", anchor);
+      let text = "";
+      if (result && !backward) {
+        text = shortValue(result.values[edge.source]);
+      } else if (result && result.back && result.back.contributions[k] !== null) {
+        text = shortValue(result.back.contributions[k]);
+      }
+      label.textContent = text;
+      // A number longer than the room before the next box is squeezed into it.
+      label.removeAttribute("textLength");
+      if (Number(room) > 0 && text && label.getComputedTextLength() > Number(room)) {
+        label.setAttribute("textLength", room);
+        label.setAttribute("lengthAdjust", "spacingAndGlyphs");
       }
     });
+    lit = active;
 
     fitTexts(changed);
     counter.textContent = `Step ${step} of ${steps.length - 1}`;
@@ -361,7 +545,11 @@
     document.getElementById("next").disabled = step === steps.length - 1;
     document.getElementById("last").disabled = step === steps.length - 1;
     renderPanel(current, running);
-    if (at !== undefined) scrollToNode(at);
+    // Into view: the step's node; at the start and the inputs, the first
+    // operation, where the forward pass begins (a wide drawing opens on it).
+    const opening = (kind === "start" || kind === "inputs") && firstOperation < firstBackward;
+    const focus = at !== undefined ? at : opening ? steps[firstOperation].node : undefined;
+    if (focus !== undefined) scrollToNode(focus);
   }
 
   // A number longer than its box has room for is squeezed into the box. All
@@ -387,17 +575,24 @@
     }
   }
 
-  // Scroll the drawing (not the page) so that node i is in view.
+  // Scroll the drawing so that node i is in its box; then, where the box
+  // itself is out of the window (a narrow window puts the drawing below the
+  // panel), scroll the window the least that brings the node into it.
   function scrollToNode(i) {
     const scroller = document.getElementById("scroll");
     const view = scroller.getBoundingClientRect();
-    const box = document.getElementById(`node-${i}`).getBoundingClientRect();
+    const group = groupEl[i];
+    let box = group.getBoundingClientRect();
     const margin = 24;
     if (box.left < view.left + margin || box.right > view.right - margin) {
       scroller.scrollLeft += (box.left + box.right) / 2 - (view.left + view.right) / 2;
     }
     if (box.top < view.top + margin || box.bottom > view.bottom - margin) {
       scroller.scrollTop += (box.top + box.bottom) / 2 - (view.top + view.bottom) / 2;
+    }
+    box = group.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) {
+      group.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
   }
 
@@ -416,6 +611,7 @@
 
   function renderPanel(current, running) {
     panel.replaceChildren();
+    panel.scrollTop = 0;
     panel.dataset.kind = current.kind;
     panel.dataset.node = current.node === undefined ? "" : String(current.node);
     panel.dataset.value = "";
@@ -424,10 +620,12 @@
     panel.append(phase);
     if (current.kind === "start") {
       phase.textContent = "Start";
+      const differentiated = firstBackward < gradientStep;
       panel.append(el("p", "", `${nodes.length} nodes. The forward pass computes each ` +
-        "operation's value from its arguments, inputs first; the backward pass then computes " +
-        `each node's adjoint ∂${outName}/∂node, from the output back to the inputs, ` +
-        "by the chain rule."));
+        "operation's value from its arguments, inputs first" + (differentiated ?
+          `; the backward pass then computes each node's adjoint ∂${outName}/∂node, from ` +
+          "the output back to the inputs, by the chain rule." :
+          ". The output depends on no input, so there is no backward pass.")));
       panel.append(el("p", "aside", "Press → (or Next) to take the first step."));
       return;
     }
@@ -443,7 +641,9 @@
       "above):"));
     const list = el("ul");
     data.inputs.forEach((entry) => {
-      const value = result ? result.values[entry.node] : null;
+      // Computed, or typed so far (a box still empty is ?).
+      const value = result ? result.values[entry.node] :
+        typed.has(entry.node) ? typed.get(entry.node) : null;
       const item = el("li", "formula",
         `${entry.name} = ${value === null ? "?" : formatValue(value)}`);
       item.dataset.input = entry.name;
@@ -456,29 +656,36 @@
     }
   }
 
+  // The first operation whose value is undefined, and why (the backward pass waits for it).
+  function firstUndefined() {
+    const i = result.values.findIndex((v) => !Number.isFinite(v));
+    return `${nodes[i].name} is undefined at these values (${result.why[i]})`;
+  }
+
   function renderForward(i, phase) {
     const node = nodes[i];
     phase.textContent = `Forward pass · operation ${forwardAt[i] - firstOperation + 1} of ` +
       `${firstBackward - firstOperation}`;
     const value = result ? result.values[i] : null;
     panel.dataset.value = numberAttr(value);
-    let text = `${node.name} = ${node.expr}`;
+    // name = expression = the numbers put in = the value, each said once (2 + 3 = 5).
+    const parts = [node.name, node.expr];
     if (result) {
       const args = node.args.map((a) => result.values[a]);
-      const known = args.every((v) => Number.isFinite(v));
-      if (known) text += ` = ${substituted(node, args)}`;
-      text += ` = ${formatValue(value)}`;
+      if (args.every((v) => Number.isFinite(v))) parts.push(substituted(node, args));
+      parts.push(formatValue(value));
     } else {
-      text += " = ?";
+      parts.push("?");
     }
-    panel.append(el("p", "main", text));
+    panel.append(el("p", "main", parts.filter((part, k) => k === 0 || part !== parts[k - 1])
+      .join(" = ")));
     if (result && !Number.isFinite(value)) {
       panel.append(el("p", "why", `Undefined: ${result.why[i]}.`));
     }
     const names = node.args.map((a) => nodes[a].name);
-    const computed = names.length === 1 ? `Its argument, ${names[0]}, was computed` :
-      `Its arguments, ${names.join(" and ")}, were computed`;
-    panel.append(el("p", "aside", `${computed} before it (highlighted).` +
+    const before = names.length === 1 ? `Its argument, ${names[0]}, comes` :
+      `Its arguments, ${names.join(" and ")}, come`;
+    panel.append(el("p", "aside", `${before} before it (highlighted).` +
       (i === data.output ? ` ${node.name} is the output.` : "")));
   }
 
@@ -493,14 +700,25 @@
     const name = node.name;
     let head = ` = ∂${outName}/∂${name}`;
     if (back) head += ` = ${formatValue(adjoint)}`;
-    else if (result) head += " = ?";
     panel.append(el("p", "main", [barred(name), head]));
-    if (i === data.output) {
+    // Each sentence true in each state: computed (a number, or undefined),
+    // not computed (a value is undefined), or no numbers yet.
+    if (result && !back) {
+      panel.append(el("p", "why", "The backward pass is not computed: it needs every " +
+        `value, and ${firstUndefined()}.`));
+    } else if (i === data.output) {
       panel.append(el("p", "", `${name} is the output: its adjoint is the seed, ` +
         `∂${outName}/∂${outName} = 1.`));
+    } else if (back && Number.isFinite(adjoint)) {
+      panel.append(el("p", "", [`Complete: every node that uses ${name} has passed its ` +
+        "share back, and the shares add up to ",
+        el("span", "nowrap", [barred(name), ` = ${formatValue(adjoint)}`]), "."]));
+    } else if (back) {
+      panel.append(el("p", "", `Every node that uses ${name} has passed its share back, ` +
+        "and a share is undefined, so the sum is undefined too."));
     } else {
-      panel.append(el("p", "", `Complete: every node that uses ${name} has passed its ` +
-        "share back, and the shares add up."));
+      panel.append(el("p", "", [`Every node that uses ${name} passes its share back ` +
+        "first; ", barred(name), " is their sum."]));
     }
     if (back && !Number.isFinite(adjoint)) panel.append(el("p", "why", `Undefined: ${back.why[i]}.`));
     if (!result) {
@@ -533,7 +751,7 @@
         formula += ` = ${adjointText}·${partialText} = ${formatValue(contribution)}`;
       }
       item.append(el("div", "formula", formula));
-      const local = `∂${name}/∂${source.name} = ${edge.partial === null ? "?" : edge.partial}`;
+      const local = `∂${name}/∂${source.name} = ${edge.partial}`;
       let aside = `local partial ${local}`;
       if (back && Number.isFinite(back.partials[k]) && edge.partial !== formatValue(back.partials[k])) {
         aside += ` = ${formatValue(back.partials[k])}`;
@@ -547,9 +765,9 @@
       }
       item.append(el("div", "aside", parts));
       if (back && adjoint !== 0 && !Number.isFinite(back.partials[k])) {
-        item.append(el("div", "why", `∂${name}/∂${source.name} is infinite or undefined ` +
-          `at ${source.name} = ${formatValue(result.values[edge.source])}, so ` +
-          `∂${outName}/∂${source.name} is undefined too.`));
+        const why = partialUndefined(i, edge.source, result.values);
+        item.append(el("div", "why", `${why[0].toUpperCase()}${why.slice(1)}, so what it ` +
+          `passes back to ${source.name} is undefined, and so is ∂${outName}/∂${source.name}.`));
       }
       list.append(item);
     }
@@ -574,7 +792,10 @@
     });
     panel.append(list);
     if (result && !back) {
-      panel.append(el("p", "why", "The backward pass needs every value, and some are undefined."));
+      panel.append(el("p", "why", "Not computed: the backward pass needs every value, and " +
+        `${firstUndefined()}.`));
+    } else if (!result && data.inputs.length > 0) {
+      panel.append(el("p", "aside", "Type the inputs' values above to see the numbers."));
     }
   }
 
@@ -597,39 +818,51 @@
       event.preventDefault();
       go(moves[event.key]);
     } else if (event.key === "+" || event.key === "=") {
-      setZoom(currentZoom() * 1.25);
+      setZoom(currentZoom() * 1.25, Math.min(0.1, currentZoom()));
     } else if (event.key === "-") {
-      setZoom(currentZoom() / 1.25);
+      setZoom(currentZoom() / 1.25, Math.min(0.1, currentZoom()));
     }
   });
   fields.forEach((field) => field.addEventListener("input", recompute));
 
   // Zoom: the drawing's width in pixels (null: its own size, a small one larger).
+  // Fit may go far below the buttons' smallest step: a 2,000-node drawing is
+  // many times the box.
   const natural = svg.viewBox.baseVal;
   let zoom = null;
-  function setZoom(to) {
-    zoom = to === null ? null : Math.max(0.1, Math.min(4, to));
+  function setZoom(to, least = 0.1) {
+    zoom = to === null ? null : Math.max(least, Math.min(4, to));
     svg.style.width = zoom === null ? "" : `${natural.width * zoom}px`;
     svg.style.minWidth = zoom === null ? `${natural.width}px` : "0";
     svg.style.maxWidth = zoom === null ? "" : "none";
+    // Far out, lines keep one pixel (else a fitted 2,000-node drawing is blank).
+    svg.classList.toggle("far", zoom !== null && zoom < 0.5);
   }
   function currentZoom() {
     return svg.getBoundingClientRect().width / natural.width;
   }
   function fit() {
     const scroller = document.getElementById("scroll");
-    setZoom(Math.min(1, (scroller.clientWidth - 4) / natural.width,
-                     (window.innerHeight * 0.75) / natural.height));
+    // The room the box may take: its own limit (a share of the window), and no
+    // further than the window's bottom, less its border.
+    const limit = parseFloat(getComputedStyle(scroller).maxHeight);
+    const border = scroller.offsetHeight - scroller.clientHeight;
+    const below = window.innerHeight - Math.max(0, scroller.getBoundingClientRect().top) - 8;
+    const high = Math.min(Number.isFinite(limit) ? limit : window.innerHeight * 0.75,
+                          Math.max(below, 150)) - border - 4;
+    setZoom(Math.min(1, (scroller.clientWidth - 4) / natural.width, high / natural.height), 0);
   }
-  document.getElementById("zoom-in").addEventListener("click", () => setZoom(currentZoom() * 1.25));
-  document.getElementById("zoom-out").addEventListener("click", () => setZoom(currentZoom() / 1.25));
+  document.getElementById("zoom-in").addEventListener("click",
+    () => setZoom(currentZoom() * 1.25, Math.min(0.1, currentZoom())));
+  document.getElementById("zoom-out").addEventListener("click",
+    () => setZoom(currentZoom() / 1.25, Math.min(0.1, currentZoom())));
   document.getElementById("zoom-fit").addEventListener("click", fit);
   document.getElementById("zoom-reset").addEventListener("click", () => setZoom(1));
   document.getElementById("inputs").addEventListener("submit", (event) => event.preventDefault());
 
   // For tests and the curious: the passes and the number format, on the page's own data.
   window.exprgraphPage = { forwardPass, backwardPass, whyUndefined, formatValue, shortValue,
-                           steps, go, state: () => ({ step, result }) };
+                           parseValue, steps, go, state: () => ({ step, result }) };
 
   if (data.startBackward) step = firstBackward < gradientStep ? firstBackward : gradientStep;
   recompute();
