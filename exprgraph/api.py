@@ -260,7 +260,8 @@ class DiffResult(Record):
     def __repr__(self) -> str:
         shape = f" {self.shape[0]}×{self.shape[1]}" if self.shape else ""
         # A Jacobian is of several outputs: name them all, in order.
-        of = ", ".join(dict.fromkeys(e.of for e in self.entries)) or "the output"
+        of = ", ".join(dict.fromkeys(e.of for e in self.entries)) or (
+            self.program.output if self.program is not None else "the output")
         shown = "; ".join(e.index_form or f"{_label(e.of, e.wrt)} = {e.expression}"
                           for e in self.entries[:_SHOWN])
         more = f"; … ({len(self.entries):,} entries)" if len(self.entries) > _SHOWN else ""
@@ -626,17 +627,19 @@ class Program:
                 self.shapes[self.graph.names[wrt[0]]].rank == 2 and out_index is not None:
             return self._index_form(wrt[0], out_index)
         if len(wrt) > 1:
-            raise ShapeError(f"a {kind} is with respect to one vector: name one with --wrt")
+            raise ShapeError(f"a {kind} is with respect to one vector, not "
+                             f"{len(wrt)}: name one", hint="vectors: " + (", ".join(vectors)
+                                                                  or "none"))
         if wrt and wrt[0] in self.graph.names and \
                 self.shapes[self.graph.names[wrt[0]]].rank != 1:
             what = "a matrix" if self.shapes[self.graph.names[wrt[0]]].rank == 2 else "a scalar"
             raise ShapeError(f"a {kind} here is with respect to a vector; {wrt[0]} is {what}",
-                             hint=f"the gradient by {wrt[0]}: --wrt {wrt[0]}" if kind ==
-                             "hessian" else "a matrix output's derivative by a matrix: "
-                             f"--jacobian --wrt {wrt[0]}")
+                             hint=f"the gradient by {wrt[0]} is its first derivative" if
+                             kind == "hessian" else "a matrix output's derivative by a "
+                             f"matrix is the jacobian by {wrt[0]} alone")
         if not wrt and len(vectors) != 1:
-            raise ShapeError(f"name the vector to take the {kind} with respect to: --wrt "
-                             "NAME", hint="vectors: " + (", ".join(vectors) or "none"))
+            raise ShapeError(f"name the vector to take the {kind} with respect to",
+                             hint="vectors: " + (", ".join(vectors) or "none"))
         name = wrt[0] if wrt else vectors[0]
         self._check_input(name)
         index = self.graph.names[name]
