@@ -210,19 +210,20 @@ def test_summary_counts_in_words_and_an_empty_folder_is_said(tmp_path: Path) -> 
 # --- defects a new user reported ----------------------------------------------------
 
 
-def _processes_with(word: str) -> list[int]:
-    """Ids of live processes whose command line holds `word` (from /proc)."""
+def _processes_with(word: str, where: str = "cmdline") -> list[int]:
+    """Ids of live processes whose command line (or, with where="environ", whose
+    environment) holds `word` (from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            command = (entry / "cmdline").read_bytes()
+            held = (entry / where).read_bytes()
             state = (entry / "stat").read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
         # A zombie has ended; only its exit status waits to be collected.
-        if word.encode() in command and state.rpartition(")")[2].split()[:1] != ["Z"]:
+        if word.encode() in held and state.rpartition(")")[2].split()[:1] != ["Z"]:
             found.append(int(entry.name))
     return found
 

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from exprgraph.cli import app
 
+from .test_batch import _processes_with
 from .test_jobs import SAMPLES, check_folder, lines_file, same_run, untimed
 
 distributed = pytest.importorskip(
@@ -201,31 +202,13 @@ def test_a_local_cluster_runs_check_and_leaves_no_process_behind() -> None:
     left: set[int] = set()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        left = _marked_processes(mark)
+        left = set(_processes_with(mark, where="environ"))
         if not left:
             break
         time.sleep(0.2)
     for pid in left:  # not behind even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert left == set()
-
-
-def _marked_processes(mark: str) -> set[int]:
-    """Live processes whose environment holds `mark` (from /proc): the ones a
-    command run with it started, and their children."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environment = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        # A zombie has ended; only its exit status waits to be collected.
-        if mark.encode() in environment and state.rpartition(")")[2].split()[:1] != ["Z"]:
-            found.add(int(entry.name))
-    return found
 
 
 def _dies_on_marker(chunk: list[int]) -> list[int]:

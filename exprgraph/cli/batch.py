@@ -20,7 +20,7 @@ import typer
 from ..core.errors import ExprGraphError
 from .application import app
 from .errors import report_error, reports_errors
-from .options import complete_jobs, complete_scheduler, jobs_value
+from .options import jobs_option, scheduler_option
 from .output import JsonResults, stderr, stdout, warn
 
 
@@ -50,14 +50,11 @@ def batch_command(
         help="table: a table per file and a summary; jsonl: one JSON object per problem, "
         "in input order; json: the same objects in one document, {results: [...], summary}; "
         "csv: one row per problem and input.")] = BatchFormat.table,
-    jobs: Annotated[str, typer.Option(
-        "--jobs", "-j", callback=jobs_value, metavar="auto|N", autocompletion=complete_jobs,
-        help="Worker processes: auto uses every core once the batch is big enough to "
+    jobs: Annotated[str, jobs_option(
+        "Worker processes: auto uses every core once the batch is big enough to "
         "gain (one process for a small one); N uses N (at most one per core).")] = "auto",
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", metavar="ADDRESS", show_default=False,
-        autocompletion=complete_scheduler,
-        help="Run on a Dask cluster: the scheduler's tcp://HOST:8786, or local[:N] for N "
+    scheduler: Annotated[str | None, scheduler_option(
+        "Run on a Dask cluster: the scheduler's tcp://HOST:8786, or local[:N] for N "
         "workers on this machine (it needs the dask extra: see the README). Results come "
         "back in input order.")] = None,
     derivatives: Annotated[bool, typer.Option(

@@ -20,14 +20,7 @@ from click.core import ParameterSource
 from ..core.errors import ExprGraphError, FileError, ValueInputError
 from .application import PROGRAM_MARK, values_command
 from .errors import report_error, reports_errors
-from .options import (
-    CheckFormat,
-    Values,
-    complete_jobs,
-    complete_scheduler,
-    jobs_value,
-    values_option,
-)
+from .options import CheckFormat, Values, jobs_option, scheduler_option, values_option
 from .output import JsonResults, stderr, stdout, warn
 from .values import close_option, compiled_from_tokens, option_names
 
@@ -72,15 +65,12 @@ def check_command(
         help="table: a table per problem, with how wrong answers are obtained, and a score "
         "per file; jsonl: one JSON object per problem, one per line (json: the same, a "
         "deprecated name).")] = CheckFormat.table,
-    jobs: Annotated[str, typer.Option(
-        "--jobs", "-j", callback=jobs_value, metavar="auto|N", autocompletion=complete_jobs,
-        help="Worker processes for problem files: auto uses every core once there are "
+    jobs: Annotated[str, jobs_option(
+        "Worker processes for problem files: auto uses every core once there are "
         "enough problems to gain (one process for a few); N uses N (at most one per core)."
     )] = "auto",
-    scheduler: Annotated[str | None, typer.Option(
-        "--scheduler", metavar="ADDRESS", show_default=False,
-        autocompletion=complete_scheduler,
-        help="Check problem files on a Dask cluster: the scheduler's tcp://HOST:8786, or "
+    scheduler: Annotated[str | None, scheduler_option(
+        "Check problem files on a Dask cluster: the scheduler's tcp://HOST:8786, or "
         "local[:N] for N workers on this machine (it needs the dask extra: see the "
         "README). Reports come back in input order.")] = None,
 ) -> None:

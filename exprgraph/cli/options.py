@@ -71,6 +71,18 @@ DiffFormatOption = Annotated[DiffFormat, typer.Option(
     "text: plain exprgraph text; latex: LaTeX.")]
 
 
+def jobs_option(help: str) -> Any:  # noqa: A002 (Typer's name)
+    """`--jobs auto|N` of `batch` and `check`, with their words for what runs in parallel."""
+    return typer.Option("--jobs", "-j", callback=jobs_value, metavar="auto|N",
+                        autocompletion=complete_jobs, help=help)
+
+
+def scheduler_option(help: str) -> Any:  # noqa: A002 (Typer's name)
+    """`--scheduler ADDRESS` of `batch` and `check`: a Dask cluster to run on."""
+    return typer.Option("--scheduler", metavar="ADDRESS", show_default=False,
+                        autocompletion=complete_scheduler, help=help)
+
+
 def jobs_value(value: str) -> int | str:
     """`--jobs` of `batch` and `check`: auto or a whole number >= 1."""
     from ..tasks.workers import parse_jobs
