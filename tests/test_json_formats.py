@@ -151,3 +151,16 @@ def test_ctrl_c_still_ends_the_document(monkeypatch: pytest.MonkeyPatch) -> None
     data = json.loads(result.stdout)
     assert data["error"]["kind"] == "interrupted"
     assert len(data["results"]) == data["summary"]["problems"] == 3
+
+
+@pytest.mark.parametrize("command", ["batch", "check"])
+def test_help_at_60_columns_splits_no_format_name(command: str) -> None:
+    # The choices as a metavar, [table|jsonl|json|csv], were folded mid-word
+    # ("js on") in a 60-column terminal; the help text names them anyway.
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "60"})
+    assert result.exit_code == 0
+    assert "--format" in result.stdout and "FORMAT" in result.stdout
+    assert "[table|" not in result.stdout
+    if command == "batch":  # the example is one line, whole, to copy
+        assert any(line.strip() == "exprgraph batch samples/ --format jsonl > results.jsonl"
+                   for line in result.stdout.splitlines())

@@ -46,7 +46,7 @@ def batch_command(
         help="Problem files (.toml, .expr) or folders (every .toml and .expr below, sorted).",
         show_default=False, metavar="PATH...")],
     output_format: Annotated[BatchFormat, typer.Option(
-        "--format", case_sensitive=False,
+        "--format", case_sensitive=False, metavar="FORMAT",
         help="table: a table per file and a summary; jsonl: one JSON object per problem, "
         "in input order; json: the same objects in one document, {results: [...], summary}; "
         "csv: one row per problem and input.")] = BatchFormat.table,
@@ -74,7 +74,9 @@ def batch_command(
     all ok, 1 a problem failed, 2 a file could not be read or parsed (or the
     command line or the cluster is at fault).
 
-    Example: [bold]exprgraph batch samples/ --format jsonl > results.jsonl[/bold]
+    Example:
+
+    [bold]exprgraph batch samples/ --format jsonl > results.jsonl[/bold]
     """
     import time
 

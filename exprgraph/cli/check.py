@@ -61,7 +61,7 @@ def check_command(
         "--tolerance", min=0.0, max=1.0, callback=_below_one,
         help="Relative tolerance. Given, it overrides every problem file's own.")] = 1e-4,
     output_format: Annotated[CheckFormat, typer.Option(
-        "--format", case_sensitive=False,
+        "--format", case_sensitive=False, metavar="FORMAT",
         help="table: a table per problem, with how wrong answers are obtained, and a score "
         "per file; jsonl: one JSON object per problem, one per line (json: the same, a "
         "deprecated name).")] = CheckFormat.table,
