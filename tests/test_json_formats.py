@@ -164,3 +164,19 @@ def test_help_at_60_columns_splits_no_format_name(command: str) -> None:
     if command == "batch":  # the example is one line, whole, to copy
         assert any(line.strip() == "exprgraph batch samples/ --format jsonl > results.jsonl"
                    for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("command", ["batch", "check", "eval", "diff", "plan", "fit"])
+def test_help_paragraphs_wrap_at_the_terminal_s_width(command: str) -> None:
+    # Typer keeps a docstring's line breaks: lines written for 80 columns broke
+    # in two at 60 ("stderr in every" / "format."). A description line ends
+    # short only where its paragraph ends, or before an example or a list item.
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "60"})
+    assert result.exit_code == 0
+    text = result.stdout.split("╭")[0]  # the description, above the boxes
+    lines = [line.rstrip() for line in text.splitlines()]
+    for line, after in zip(lines, [*lines[1:], ""], strict=True):
+        if not line.strip() or not after.strip() or after.strip().startswith("exprgraph") or \
+                after.strip()[:1].isdigit() or line.endswith(":"):
+            continue
+        assert len(line) >= 40, (line, after)

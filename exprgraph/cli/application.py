@@ -137,6 +137,33 @@ def load_commands(names: set[str] | None = None) -> None:
     for command, module in COMMAND_MODULES.items():
         if names is None or command in names:
             importlib.import_module(f".{module}", __package__)
+    for info in app.registered_commands:
+        if info.help is None and info.callback is not None:
+            info.help = reflowed(info.callback.__doc__ or "")
+
+
+def reflowed(doc: str) -> str:
+    """A command's docstring as its help: each paragraph's lines joined, so that
+    the terminal wraps it at its own width.
+
+    With rich markup, Typer keeps every line break of a docstring: in a
+    60-column terminal a line written for 80 broke in two ("stderr in every" /
+    "format."). A break stays before an example (`[bold]exprgraph ...`), a
+    numbered item ("0 every answer correct;") and after a line ending in ":".
+    """
+    import inspect
+    import itertools
+
+    paragraphs = []
+    for paragraph in inspect.cleandoc(doc).split("\n\n"):
+        lines = paragraph.split("\n")
+        joined = lines[0]
+        for before, line in itertools.pairwise(lines):
+            keep = line.startswith("[bold]exprgraph") or line[:2].rstrip().isdigit() \
+                or before.endswith(":")
+            joined += ("\n" if keep else " ") + line
+        paragraphs.append(joined)
+    return "\n\n".join(paragraphs)
 
 
 def named_command(args: list[str]) -> str | None:
